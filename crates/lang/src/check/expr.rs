@@ -1,0 +1,1109 @@
+//! Typing of formula expressions.
+
+use super::builtins;
+use super::types::*;
+use super::{Checker, Global};
+use crate::diag::{suggest, Diagnostic};
+use crate::formula::*;
+use crate::source::Span;
+use crate::spec::Value;
+
+pub(super) type Scope = Vec<(String, Typed)>;
+
+impl<'s> Checker<'s> {
+    pub(super) fn expr(&mut self, e: &Expr, scope: &mut Scope) -> Typed {
+        let t = self.expr_inner(e, scope);
+        if self.record {
+            self.types.insert(e.id, t.clone());
+        }
+        t
+    }
+
+    fn err(&mut self, span: Span, msg: impl Into<String>) -> Typed {
+        self.report(Diagnostic::error(span, msg));
+        Typed::unknown()
+    }
+
+    fn expr_inner(&mut self, e: &Expr, scope: &mut Scope) -> Typed {
+        match &e.kind {
+            ExprKind::Int { value, .. } => Typed {
+                ty: Type::Int,
+                latent: false,
+                constant: value.map(Value::Int),
+            },
+            ExprKind::Float(_) => Typed::observed(Type::Real),
+            ExprKind::Str(s) => Typed {
+                ty: Type::Str,
+                latent: false,
+                constant: Some(Value::Str(s.clone())),
+            },
+            ExprKind::Bool(_) => Typed::observed(Type::Bool),
+            ExprKind::Error => Typed::unknown(),
+            ExprKind::Name(n) => self.name(n, e.span, scope),
+            ExprKind::Attr { base, attr } => {
+                let b = self.expr(base, scope);
+                self.attr(&b, attr)
+            }
+            ExprKind::Index { base, index } => {
+                let b = self.expr(base, scope);
+                let i = self.expr(index, scope);
+                self.index(&b, &i, index.span)
+            }
+            ExprKind::Slice {
+                base,
+                lower,
+                upper,
+                step,
+            } => {
+                let b = self.expr(base, scope);
+                for part in [lower, upper, step].into_iter().flatten() {
+                    let t = self.expr(part, scope);
+                    self.expect_observed_int(&t, part.span, "a slice bound");
+                }
+                match &b.ty {
+                    Type::List(_) | Type::Str | Type::Unknown => b.clone(),
+                    Type::Tuple(ts) => Typed {
+                        ty: Type::List(Box::new(self.unify_all(ts, e.span))),
+                        ..b.clone()
+                    },
+                    other => {
+                        let shown = self.show(other);
+                        self.err(base.span, format!("cannot slice {shown}"))
+                    }
+                }
+            }
+            ExprKind::Call { func, args } => self.call(func, args, e.span, scope),
+            ExprKind::Unary { op, operand } => {
+                let t = self.expr(operand, scope);
+                self.unary(*op, t, operand.span)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.expr(lhs, scope);
+                let r = self.expr(rhs, scope);
+                self.binary(*op, l, r, lhs.span, rhs.span)
+            }
+            ExprKind::Compare { first, rest } => {
+                let mut left = self.expr(first, scope);
+                let mut left_span = first.span;
+                let mut latent = left.latent;
+                let mut column = None;
+                for (op, op_span, right_e) in rest {
+                    let right = self.expr(right_e, scope);
+                    latent |= right.latent;
+                    column = column.or(self.compare(
+                        *op,
+                        &left,
+                        &right,
+                        left_span,
+                        right_e.span,
+                        *op_span,
+                    ));
+                    left = right;
+                    left_span = right_e.span;
+                }
+                let ty = match column {
+                    Some(d) => Type::Column {
+                        dataset: d,
+                        elem: Box::new(Type::Bool),
+                    },
+                    None => Type::Bool,
+                };
+                Typed {
+                    ty,
+                    latent,
+                    constant: None,
+                }
+            }
+            ExprKind::IfElse {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.expr(cond, scope);
+                self.expect_bool(&c, cond.span, "the condition of `if`");
+                let a = self.expr(then, scope);
+                let b = self.expr(otherwise, scope);
+                let ty = self.unify(&a.ty, &b.ty, e.span, "the two branches of `if ... else`");
+                Typed {
+                    ty,
+                    latent: c.latent || a.latent || b.latent,
+                    constant: None,
+                }
+            }
+            ExprKind::List(items) => {
+                let ts: Vec<Typed> = items.iter().map(|i| self.expr(i, scope)).collect();
+                let tys: Vec<Type> = ts.iter().map(|t| t.ty.clone()).collect();
+                let elem = self.unify_all(&tys, e.span);
+                Typed {
+                    ty: Type::List(Box::new(elem)),
+                    latent: ts.iter().any(|t| t.latent),
+                    constant: None,
+                }
+            }
+            ExprKind::Tuple(items) => {
+                let ts: Vec<Typed> = items.iter().map(|i| self.expr(i, scope)).collect();
+                Typed {
+                    ty: Type::Tuple(ts.iter().map(|t| t.ty.clone()).collect()),
+                    latent: ts.iter().any(|t| t.latent),
+                    constant: None,
+                }
+            }
+            ExprKind::Comprehension {
+                element, clauses, ..
+            } => {
+                let depth = scope.len();
+                let mut latent = false;
+                for c in clauses {
+                    let it = self.expr(&c.iter, scope);
+                    latent |= it.latent;
+                    let elem = self.element_of(&it, c.iter.span);
+                    self.bind(
+                        &c.target,
+                        Typed {
+                            ty: elem,
+                            latent: it.latent,
+                            constant: None,
+                        },
+                        scope,
+                    );
+                    for cond in &c.conds {
+                        let t = self.expr(cond, scope);
+                        latent |= t.latent;
+                        self.expect_bool(&t, cond.span, "a comprehension's `if`");
+                    }
+                }
+                let el = self.expr(element, scope);
+                scope.truncate(depth);
+                Typed {
+                    ty: Type::List(Box::new(el.ty)),
+                    latent: latent || el.latent,
+                    constant: None,
+                }
+            }
+        }
+    }
+
+    fn name(&mut self, n: &str, span: Span, scope: &Scope) -> Typed {
+        if let Some((_, t)) = scope.iter().rev().find(|(k, _)| k == n) {
+            return t.clone();
+        }
+        match self.globals.get(n).cloned() {
+            Some(Global::Instance { dataset, group }) => {
+                self.effects.instances = true;
+                let one = |origin| Type::Instance { dataset, origin };
+                Typed::observed(if group {
+                    Type::List(Box::new(one(Origin::Element(n.to_string()))))
+                } else {
+                    one(Origin::Var(n.to_string()))
+                })
+            }
+            Some(Global::Dataset(d)) => {
+                self.effects.columns = true;
+                Typed::observed(Type::Dataset(d))
+            }
+            Some(Global::Learnable(_)) => {
+                self.report(Diagnostic::error(
+                    span,
+                    format!("`{n}` is a learnable; apply it to an instance, e.g. `{n}(x)`"),
+                ));
+                Typed::unknown()
+            }
+            Some(Global::Rule(r)) => {
+                let args = self.spec.rules[r]
+                    .args
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.report(Diagnostic::error(
+                    span,
+                    format!("`{n}` is a rule; call it: `{n}({args})`"),
+                ));
+                Typed::unknown()
+            }
+            None => {
+                if let Some(domains) = self.symbols.get(n).cloned() {
+                    let ty = if domains.len() == 1 {
+                        Type::Category(domains[0])
+                    } else {
+                        Type::Symbol(n.to_string())
+                    };
+                    return Typed {
+                        ty,
+                        latent: false,
+                        constant: Some(Value::Str(n.to_string())),
+                    };
+                }
+                if let Some((_, _, sig)) = builtins::lookup(n) {
+                    self.report(Diagnostic::error(
+                        span,
+                        format!("`{n}` is a built-in function; call it: `{sig}`"),
+                    ));
+                    return Typed::unknown();
+                }
+                let mut names: Vec<String> = scope.iter().map(|(k, _)| k.clone()).collect();
+                names.extend(self.globals.keys().cloned());
+                names.extend(self.symbols.keys().cloned());
+                names.extend(builtins::names().map(String::from));
+                names.sort();
+                let d = Diagnostic::error(span, format!("unknown name `{n}`"))
+                    .with_label("not defined");
+                let d = suggest(d, n, names.iter().map(String::as_str));
+                let d = if self.active.is_empty() {
+                    d
+                } else {
+                    d.with_note(format!(
+                        "inside rule `{}`",
+                        self.spec.rules[*self.active.last().unwrap_or(&0)].name.name
+                    ))
+                };
+                self.report(d);
+                Typed::unknown()
+            }
+        }
+    }
+
+    fn attr(&mut self, base: &Typed, attr: &Ident) -> Typed {
+        let (dataset, column) = match &base.ty {
+            Type::Instance { dataset, .. } => (*dataset, false),
+            Type::Dataset(d) => (*d, true),
+            Type::Unknown => return Typed::unknown(),
+            other => {
+                let shown = self.show(other);
+                return self.err(
+                    attr.span,
+                    format!(
+                        "`.{}` needs an instance or a dataset, but this is {shown}",
+                        attr.name
+                    ),
+                );
+            }
+        };
+        let Some(ty) = self.columns[dataset].get(&attr.name).cloned() else {
+            let d = &self.spec.datasets[dataset];
+            let names: Vec<&str> = d
+                .features
+                .iter()
+                .chain(&d.targets)
+                .map(|c| c.name.name.as_str())
+                .collect();
+            let diag = Diagnostic::error(
+                attr.span,
+                format!("dataset `{}` has no column `{}`", d.name.name, attr.name),
+            );
+            let diag = suggest(diag, &attr.name, names.iter().copied())
+                .with_note(format!("its columns are: {}", names.join(", ")));
+            self.report(diag);
+            return Typed::unknown();
+        };
+        let ty = if column {
+            Type::Column {
+                dataset,
+                elem: Box::new(ty),
+            }
+        } else {
+            ty
+        };
+        Typed {
+            ty,
+            latent: base.latent,
+            constant: None,
+        }
+    }
+
+    fn index(&mut self, base: &Typed, index: &Typed, index_span: Span) -> Typed {
+        let latent = base.latent || index.latent;
+        match &base.ty {
+            Type::Unknown => Typed::unknown().with_latent(latent),
+            Type::List(elem) => {
+                self.expect_observed_int(index, index_span, "an index");
+                Typed {
+                    ty: (**elem).clone(),
+                    latent,
+                    constant: None,
+                }
+            }
+            Type::Tuple(ts) => match &index.constant {
+                Some(Value::Int(i)) if (*i as usize) < ts.len() && *i >= 0 => Typed {
+                    ty: ts[*i as usize].clone(),
+                    latent,
+                    constant: None,
+                },
+                Some(Value::Int(i)) => self.err(
+                    index_span,
+                    format!("index {i} is out of range for a tuple of {}", ts.len()),
+                ),
+                _ => {
+                    let ty = self.unify_all(ts, index_span);
+                    self.expect_observed_int(index, index_span, "an index");
+                    Typed {
+                        ty,
+                        latent,
+                        constant: None,
+                    }
+                }
+            },
+            Type::Column { dataset, .. } => {
+                match index.ty.split_column() {
+                    (Some(d), Type::Bool) if d == *dataset => Typed {
+                        ty: base.ty.clone(),
+                        latent,
+                        constant: None,
+                    },
+                    (_, Type::Unknown) => Typed::unknown().with_latent(latent),
+                    _ => {
+                        let shown = self.show(&index.ty);
+                        self.report(Diagnostic::error(index_span, format!("a column is selected by a condition on its rows, not by {shown}"))
+                        .with_help("e.g. `predicted[adult.race == 'White']`"));
+                        Typed::unknown()
+                    }
+                }
+            }
+            other => {
+                let shown = self.show(other);
+                self.err(index_span, format!("cannot index {shown}"))
+            }
+        }
+    }
+
+    fn expect_observed_int(&mut self, t: &Typed, span: Span, what: &str) {
+        if t.latent {
+            self.report(Diagnostic::error(
+                span,
+                format!("{what} must be observed, but this depends on a learnable"),
+            ));
+        } else if !matches!(t.ty.num(&self.domains), Some(Num::Int | Num::Unknown)) {
+            let shown = self.show(&t.ty);
+            self.report(Diagnostic::error(
+                span,
+                format!("{what} must be an integer, found {shown}"),
+            ));
+        }
+    }
+
+    fn expect_bool(&mut self, t: &Typed, span: Span, what: &str) {
+        if !t.ty.split_column().1.is_bool() {
+            let shown = self.show(&t.ty);
+            self.report(Diagnostic::error(
+                span,
+                format!("{what} must be true or false, found {shown}"),
+            ));
+        }
+    }
+
+    /// The type of the items of something iterated over.
+    fn element_of(&mut self, t: &Typed, span: Span) -> Type {
+        match &t.ty {
+            Type::List(e) => (**e).clone(),
+            Type::Tuple(ts) => self.unify_all(ts, span),
+            Type::Column { elem, .. } => (**elem).clone(),
+            Type::Str => Type::Str,
+            Type::Unknown => Type::Unknown,
+            other => {
+                let shown = self.show(other);
+                self.err(span, format!("cannot iterate over {shown}")).ty
+            }
+        }
+    }
+
+    fn bind(&mut self, target: &Target, t: Typed, scope: &mut Scope) {
+        match target {
+            Target::Name(i) => scope.push((i.name.clone(), t)),
+            Target::Tuple(items, span) => {
+                let parts: Vec<Type> = match &t.ty {
+                    Type::Tuple(ts) if ts.len() == items.len() => ts.clone(),
+                    Type::Tuple(ts) => {
+                        self.report(Diagnostic::error(
+                            *span,
+                            format!(
+                                "cannot unpack {} values into {} names",
+                                ts.len(),
+                                items.len()
+                            ),
+                        ));
+                        vec![Type::Unknown; items.len()]
+                    }
+                    Type::List(e) => vec![(**e).clone(); items.len()],
+                    Type::Unknown => vec![Type::Unknown; items.len()],
+                    other => {
+                        let shown = self.show(other);
+                        self.report(Diagnostic::error(
+                            *span,
+                            format!("cannot unpack {shown} into {} names", items.len()),
+                        ));
+                        vec![Type::Unknown; items.len()]
+                    }
+                };
+                for (item, ty) in items.iter().zip(parts) {
+                    self.bind(
+                        item,
+                        Typed {
+                            ty,
+                            latent: t.latent,
+                            constant: None,
+                        },
+                        scope,
+                    );
+                }
+            }
+        }
+    }
+
+    fn unify(&mut self, a: &Type, b: &Type, span: Span, what: &str) -> Type {
+        match (a, b) {
+            _ if a == b => a.clone(),
+            (Type::Unknown, t) | (t, Type::Unknown) => t.clone(),
+            (Type::Instance { dataset: d1, .. }, Type::Instance { dataset: d2, .. })
+                if d1 == d2 =>
+            {
+                a.clone()
+            }
+            (Type::Symbol(s), Type::Category(d)) | (Type::Category(d), Type::Symbol(s))
+                if self.domains[*d].contains(&Value::Str(s.clone())) =>
+            {
+                Type::Category(*d)
+            }
+            (Type::List(x), Type::List(y)) => Type::List(Box::new(self.unify(x, y, span, what))),
+            _ => match (a.num(&self.domains), b.num(&self.domains)) {
+                (Some(Num::Int), Some(Num::Int)) => Type::Int,
+                (Some(_), Some(_)) => Type::Real,
+                _ => {
+                    let (sa, sb) = (self.show(a), self.show(b));
+                    self.report(Diagnostic::error(
+                        span,
+                        format!("{what} have different types: {sa} and {sb}"),
+                    ));
+                    Type::Unknown
+                }
+            },
+        }
+    }
+
+    fn unify_all(&mut self, ts: &[Type], span: Span) -> Type {
+        let mut acc = Type::Unknown;
+        for t in ts {
+            acc = self.unify(&acc, t, span, "the items");
+        }
+        acc
+    }
+
+    fn call(&mut self, func: &Expr, args: &[Expr], span: Span, scope: &mut Scope) -> Typed {
+        let ExprKind::Name(name) = &func.kind else {
+            for a in args {
+                self.expr(a, scope);
+            }
+            return self.err(
+                func.span,
+                "only named functions can be called: a learnable, a rule or a built-in",
+            );
+        };
+        let typed: Vec<Typed> = args.iter().map(|a| self.expr(a, scope)).collect();
+        let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
+        if scope.iter().any(|(k, _)| k == name) {
+            return self.err(
+                func.span,
+                format!("`{name}` is a variable here, not a function"),
+            );
+        }
+        match self.globals.get(name).cloned() {
+            Some(Global::Learnable(l)) => self.apply_learnable(l, name, &typed, &spans, span),
+            Some(Global::Rule(r)) => {
+                let arity = self.spec.rules[r].args.len();
+                if typed.len() != arity {
+                    let args = self.spec.rules[r]
+                        .args
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.report(
+                        Diagnostic::error(
+                            span,
+                            format!(
+                                "rule `{name}` takes {arity} argument{}, {} given",
+                                plural(arity),
+                                typed.len()
+                            ),
+                        )
+                        .with_note(format!("defined as `{name}({args})`")),
+                    );
+                    return Typed::unknown();
+                }
+                let t = self.instantiate(
+                    r,
+                    typed
+                        .iter()
+                        .map(|t| Typed {
+                            constant: None,
+                            ..t.clone()
+                        })
+                        .collect(),
+                );
+                let latent = typed.iter().any(|t| t.latent);
+                t.with_latent(latent)
+            }
+            Some(_) => self.err(func.span, format!("`{name}` is not a function")),
+            None => match builtins::lookup(name) {
+                Some((min, max, sig)) => {
+                    if typed.len() < min || max.is_some_and(|m| typed.len() > m) {
+                        self.report(
+                            Diagnostic::error(
+                                span,
+                                format!(
+                                    "`{name}` takes {}, {} given",
+                                    arity_text(min, max),
+                                    typed.len()
+                                ),
+                            )
+                            .with_note(format!("usage: {sig}")),
+                        );
+                        return Typed::unknown();
+                    }
+                    let latent = typed.iter().any(|t| t.latent);
+                    let t = self.builtin(name, &typed, &spans, span);
+                    t.with_latent(latent && name != "len")
+                }
+                None => {
+                    let mut names: Vec<String> = self.globals.keys().cloned().collect();
+                    names.extend(builtins::names().map(String::from));
+                    names.sort();
+                    let d = Diagnostic::error(func.span, format!("unknown function `{name}`"))
+                        .with_label("not defined");
+                    self.report(suggest(d, name, names.iter().map(String::as_str)));
+                    Typed::unknown()
+                }
+            },
+        }
+    }
+
+    fn apply_learnable(
+        &mut self,
+        l: usize,
+        name: &str,
+        args: &[Typed],
+        spans: &[Span],
+        span: Span,
+    ) -> Typed {
+        if args.len() != 1 {
+            return self.err(
+                span,
+                format!(
+                    "learnable `{name}` takes one instance, {} given",
+                    args.len()
+                ),
+            );
+        }
+        let Some(net) = self.nets[l].clone() else {
+            return Typed::unknown().with_latent(true);
+        };
+        let dataset_name = self.dataset_names[net.dataset].clone();
+        let latent = Typed {
+            ty: Type::Category(net.domain),
+            latent: true,
+            constant: None,
+        };
+        match &args[0].ty {
+            Type::Instance { dataset, origin } if *dataset == net.dataset => {
+                let shown = format!("{name}({origin})");
+                if !self.effects.latent.contains(&shown) {
+                    self.effects.latent.push(shown);
+                }
+                latent
+            }
+            Type::Dataset(d) if *d == net.dataset => {
+                let shown = format!("{name}({dataset_name})");
+                if !self.effects.latent.contains(&shown) {
+                    self.effects.latent.push(shown);
+                }
+                Typed {
+                    ty: Type::Column {
+                        dataset: *d,
+                        elem: Box::new(latent.ty),
+                    },
+                    ..latent
+                }
+            }
+            Type::Unknown => Typed::unknown().with_latent(true),
+            Type::List(inner) if matches!(**inner, Type::Instance { .. }) => {
+                self.report(
+                    Diagnostic::error(
+                        spans[0],
+                        format!("`{name}` takes one instance, this is a list of instances"),
+                    )
+                    .with_help(format!("apply it to each: `[{name}(x) for x in ...]`")),
+                );
+                Typed::unknown().with_latent(true)
+            }
+            other => {
+                let shown = self.show(other);
+                self.report(
+                    Diagnostic::error(
+                        spans[0],
+                        format!("`{name}` takes an instance of `{dataset_name}`, found {shown}"),
+                    )
+                    .with_note(format!("learnable `{name}` reads `{dataset_name}`")),
+                );
+                Typed::unknown().with_latent(true)
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnaryOp, t: Typed, span: Span) -> Typed {
+        let (col, elem) = t.ty.split_column();
+        let col = col.map(|c| (c, ()));
+        let wrap = |ty: Type| match col {
+            Some((d, _)) => Type::Column {
+                dataset: d,
+                elem: Box::new(ty),
+            },
+            None => ty,
+        };
+        match op {
+            UnaryOp::Not | UnaryOp::Invert => {
+                self.expect_bool(
+                    &t,
+                    span,
+                    if op == UnaryOp::Not {
+                        "the operand of `not`"
+                    } else {
+                        "the operand of `~`"
+                    },
+                );
+                Typed {
+                    ty: wrap(Type::Bool),
+                    latent: t.latent,
+                    constant: None,
+                }
+            }
+            UnaryOp::Neg | UnaryOp::Pos => match elem.num(&self.domains) {
+                Some(Num::Int) => Typed {
+                    ty: wrap(Type::Int),
+                    latent: t.latent,
+                    constant: t.constant.and_then(|c| match c {
+                        Value::Int(i) if op == UnaryOp::Neg => i.checked_neg().map(Value::Int),
+                        c => Some(c),
+                    }),
+                },
+                Some(Num::Real) => Typed {
+                    ty: wrap(Type::Real),
+                    latent: t.latent,
+                    constant: None,
+                },
+                Some(Num::Unknown) => t,
+                None => {
+                    let shown = self.show(&t.ty);
+                    self.err(span, format!("a sign applies to numbers, not to {shown}"))
+                }
+            },
+        }
+    }
+
+    fn columns_of(&mut self, a: &Type, b: &Type, span: Span) -> Option<usize> {
+        match (a.split_column().0, b.split_column().0) {
+            (Some(x), Some(y)) if x != y => {
+                let (nx, ny) = (self.dataset_names[x].clone(), self.dataset_names[y].clone());
+                self.report(Diagnostic::error(
+                    span,
+                    format!("combines columns of two datasets, `{nx}` and `{ny}`"),
+                ));
+                Some(x)
+            }
+            (x, y) => x.or(y),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, l: Typed, r: Typed, ls: Span, rs: Span) -> Typed {
+        let span = ls.to(rs);
+        let latent = l.latent || r.latent;
+        let col = self.columns_of(&l.ty, &r.ty, span);
+        let wrap = |ty: Type| match col {
+            Some(d) => Type::Column {
+                dataset: d,
+                elem: Box::new(ty),
+            },
+            None => ty,
+        };
+        let (le, re) = (l.ty.split_column().1.clone(), r.ty.split_column().1.clone());
+        match op {
+            BinOp::And | BinOp::Or | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => {
+                for (t, s) in [(&le, ls), (&re, rs)] {
+                    if !t.is_bool() {
+                        let shown = self.show(t);
+                        let mut d = Diagnostic::error(
+                            s,
+                            format!("`{}` combines conditions, but this is {shown}", op.symbol()),
+                        );
+                        if matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) {
+                            d = d.with_help(format!("`{}` binds tighter than comparisons: write `(a > 1) {} (b < 2)`, or use `{}`", op.symbol(), op.symbol(), if op == BinOp::BitOr { "or" } else { "and" }));
+                        }
+                        self.report(d);
+                    }
+                }
+                Typed {
+                    ty: wrap(Type::Bool),
+                    latent,
+                    constant: None,
+                }
+            }
+            BinOp::Add if matches!((&le, &re), (Type::List(_), Type::List(_))) => {
+                let ty = self.unify(&le, &re, span, "the two lists");
+                Typed {
+                    ty,
+                    latent,
+                    constant: None,
+                }
+            }
+            BinOp::Add if le == Type::Str && re == Type::Str => Typed {
+                ty: Type::Str,
+                latent,
+                constant: None,
+            },
+            _ => {
+                let ln = le.num(&self.domains);
+                let rn = re.num(&self.domains);
+                let (Some(ln), Some(rn)) = (ln, rn) else {
+                    let (bad, s) = if ln.is_none() { (&le, ls) } else { (&re, rs) };
+                    let shown = self.show(bad);
+                    let mut d = Diagnostic::error(
+                        s,
+                        format!("`{}` applies to numbers, not to {shown}", op.symbol()),
+                    );
+                    if let Type::Category(dm) = bad {
+                        d = d.with_note(format!(
+                            "the values of `{}` are names; compare them with `==`",
+                            self.domains[*dm].name
+                        ));
+                    }
+                    self.report(d);
+                    return Typed::unknown().with_latent(latent);
+                };
+                let ty = match (op, ln, rn) {
+                    (_, Num::Unknown, _) | (_, _, Num::Unknown) => Type::Unknown,
+                    (BinOp::Div, _, _) => Type::Real,
+                    (_, Num::Int, Num::Int) => Type::Int,
+                    _ => Type::Real,
+                };
+                if let (BinOp::Div | BinOp::FloorDiv | BinOp::Mod, Some(Value::Int(0))) =
+                    (op, &r.constant)
+                {
+                    self.report(Diagnostic::error(rs, "division by zero"));
+                }
+                Typed {
+                    ty: wrap(ty),
+                    latent,
+                    constant: None,
+                }
+            }
+        }
+    }
+
+    /// Checks one comparison; returns the dataset when it compares columns row by row.
+    fn compare(
+        &mut self,
+        op: CmpOp,
+        l: &Typed,
+        r: &Typed,
+        ls: Span,
+        rs: Span,
+        op_span: Span,
+    ) -> Option<usize> {
+        let col = self.columns_of(&l.ty, &r.ty, ls.to(rs));
+        let (le, re) = (l.ty.split_column().1.clone(), r.ty.split_column().1.clone());
+        match op {
+            CmpOp::Eq | CmpOp::Ne => self.comparable(&le, l, &re, r, ls, rs, op_span),
+            CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => {
+                for (t, s) in [(&le, ls), (&re, rs)] {
+                    if t.num(&self.domains).is_none() {
+                        let shown = self.show(t);
+                        self.report(Diagnostic::error(
+                            s,
+                            format!("`{}` orders numbers, not {shown}", op.symbol()),
+                        ));
+                    }
+                }
+            }
+            CmpOp::In | CmpOp::NotIn => match &re {
+                Type::List(e) => {
+                    let e = Typed::observed((**e).clone());
+                    self.comparable(&le, l, &e.ty, &e, ls, rs, op_span)
+                }
+                Type::Tuple(ts) => {
+                    for t in ts.clone() {
+                        self.comparable(&le, l, &t, &Typed::observed(t.clone()), ls, rs, op_span);
+                    }
+                }
+                Type::Str | Type::Unknown => {}
+                other => {
+                    let shown = self.show(other);
+                    self.report(Diagnostic::error(
+                        rs,
+                        format!("`{}` needs a list on its right, found {shown}", op.symbol()),
+                    ));
+                }
+            },
+        }
+        col
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn comparable(
+        &mut self,
+        a: &Type,
+        at: &Typed,
+        b: &Type,
+        bt: &Typed,
+        as_: Span,
+        bs: Span,
+        op_span: Span,
+    ) {
+        let ok = match (a, b) {
+            (Type::Unknown, _) | (_, Type::Unknown) => true,
+            (Type::Category(d), other) | (other, Type::Category(d))
+                if !self.domains[*d].integer || !matches!(other.num(&self.domains), Some(_)) =>
+            {
+                let (value, value_span) = if matches!(a, Type::Category(_)) {
+                    (bt, bs)
+                } else {
+                    (at, as_)
+                };
+                return self.category_compare(*d, other, value, value_span, op_span);
+            }
+            (Type::Symbol(_), Type::Symbol(_)) => true,
+            (Type::Str, Type::Str) | (Type::Bool, Type::Bool) => true,
+            (Type::List(_), Type::List(_)) | (Type::Tuple(_), Type::Tuple(_)) => true,
+            _ => a.num(&self.domains).is_some() && b.num(&self.domains).is_some(),
+        };
+        if !ok {
+            let (sa, sb) = (self.show(a), self.show(b));
+            self.report(
+                Diagnostic::error(op_span, format!("cannot compare {sa} with {sb}"))
+                    .with_label("compares values of different types"),
+            );
+        }
+    }
+
+    fn category_compare(
+        &mut self,
+        d: DomainId,
+        other: &Type,
+        value: &Typed,
+        span: Span,
+        op_span: Span,
+    ) {
+        let dom = self.domains[d].clone();
+        match other {
+            Type::Category(e) if *e == d => {}
+            Type::Category(e) => {
+                let other_name = self.domains[*e].name.clone();
+                self.report(Diagnostic::error(
+                    op_span,
+                    format!(
+                        "compares values of `{}` with values of `{other_name}`",
+                        dom.name
+                    ),
+                ));
+            }
+            Type::Symbol(s) if dom.contains(&Value::Str(s.clone())) => {}
+            Type::Str | Type::Symbol(_) | Type::Int => match &value.constant {
+                Some(v) if dom.contains(v) => {}
+                Some(v) => {
+                    let shown: Vec<String> = dom
+                        .values
+                        .iter()
+                        .take(12)
+                        .map(|v| format!("`{v}`"))
+                        .collect();
+                    let diag =
+                        Diagnostic::error(span, format!("`{v}` is not a value of `{}`", dom.name));
+                    let diag = suggest(diag, &v.to_string(), dom.values.iter().map(String::as_str));
+                    self.report(diag.with_note(format!(
+                        "its values are: {}{}",
+                        shown.join(", "),
+                        if dom.values.len() > 12 { ", …" } else { "" }
+                    )));
+                }
+                None if matches!(other, Type::Str) && !dom.integer => {}
+                None => {
+                    let shown = self.show(other);
+                    self.report(Diagnostic::error(
+                        span,
+                        format!("compares `{}` with {shown}", dom.name),
+                    ));
+                }
+            },
+            other => {
+                let shown = self.show(other);
+                self.report(Diagnostic::error(
+                    op_span,
+                    format!("cannot compare values of `{}` with {shown}", dom.name),
+                ));
+            }
+        }
+    }
+
+    fn builtin(&mut self, name: &str, args: &[Typed], spans: &[Span], span: Span) -> Typed {
+        let first = &args[0];
+        let items = |c: &mut Self, k: usize| c.element_of(&args[k], spans[k]);
+        match name {
+            "len" => {
+                if !matches!(
+                    first.ty,
+                    Type::List(_)
+                        | Type::Tuple(_)
+                        | Type::Str
+                        | Type::Column { .. }
+                        | Type::Dataset(_)
+                        | Type::Unknown
+                ) {
+                    let shown = self.show(&first.ty);
+                    return self.err(spans[0], format!("`len` needs a list, found {shown}"));
+                }
+                Typed::observed(Type::Int)
+            }
+            "abs" => {
+                let t = self.unary(UnaryOp::Pos, first.clone(), spans[0]);
+                Typed {
+                    constant: None,
+                    ..t
+                }
+            }
+            "sum" | "mean" => {
+                let elem = items(self, 0);
+                match elem.num(&self.domains) {
+                    Some(n) => Typed::observed(match (name, n) {
+                        ("mean", _) => Type::Real,
+                        (_, Num::Int) => Type::Int,
+                        (_, Num::Real) => Type::Real,
+                        _ => Type::Unknown,
+                    }),
+                    None => {
+                        let shown = self.show(&elem);
+                        self.err(
+                            spans[0],
+                            format!("`{name}` adds numbers, but the items are {shown}"),
+                        )
+                    }
+                }
+            }
+            "count" | "all" | "any" => {
+                let elem = items(self, 0);
+                if !elem.is_bool() {
+                    let shown = self.show(&elem);
+                    self.report(Diagnostic::error(
+                        spans[0],
+                        format!(
+                            "`{name}` needs conditions (true or false), but the items are {shown}"
+                        ),
+                    ));
+                }
+                Typed::observed(if name == "count" {
+                    Type::Int
+                } else {
+                    Type::Bool
+                })
+            }
+            "min" | "max" => {
+                let elems: Vec<Type> = if args.len() == 1 {
+                    vec![items(self, 0)]
+                } else {
+                    args.iter().map(|a| a.ty.clone()).collect()
+                };
+                for (t, s) in elems.iter().zip(spans) {
+                    if t.num(&self.domains).is_none() {
+                        let shown = self.show(t);
+                        self.report(Diagnostic::error(
+                            *s,
+                            format!("`{name}` compares numbers, not {shown}"),
+                        ));
+                        return Typed::unknown();
+                    }
+                }
+                let ty = self.unify_all(&elems, span);
+                Typed::observed(match ty {
+                    Type::Category(_) | Type::Bool => Type::Int,
+                    t => t,
+                })
+            }
+            "enumerate" => {
+                let elem = items(self, 0);
+                Typed::observed(Type::List(Box::new(Type::Tuple(vec![Type::Int, elem]))))
+            }
+            "range" => {
+                for (a, s) in args.iter().zip(spans) {
+                    self.expect_observed_int(a, *s, "a bound of `range`");
+                }
+                Typed::observed(Type::List(Box::new(Type::Int)))
+            }
+            "zip" => {
+                let elems: Vec<Type> = (0..args.len()).map(|k| items(self, k)).collect();
+                Typed::observed(Type::List(Box::new(Type::Tuple(elems))))
+            }
+            "combinations" => {
+                let elem = items(self, 0);
+                self.expect_observed_int(&args[1], spans[1], "the size of the combinations");
+                let ty = match &args[1].constant {
+                    Some(Value::Int(k)) if (1..=16).contains(k) => {
+                        Type::Tuple(vec![elem; *k as usize])
+                    }
+                    Some(Value::Int(k)) => {
+                        return self.err(
+                            spans[1],
+                            format!("combinations of size {k} are not supported (1 to 16)"),
+                        )
+                    }
+                    _ => Type::List(Box::new(elem)),
+                };
+                Typed::observed(Type::List(Box::new(ty)))
+            }
+            "sorted" => {
+                let elem = items(self, 0);
+                if elem.num(&self.domains).is_none() && elem != Type::Str {
+                    let shown = self.show(&elem);
+                    return self.err(
+                        spans[0],
+                        format!("`sorted` orders numbers or strings, not {shown}"),
+                    );
+                }
+                Typed::observed(Type::List(Box::new(elem)))
+            }
+            "all_different" => {
+                if args.len() == 1 {
+                    items(self, 0);
+                }
+                Typed::observed(Type::Bool)
+            }
+            "exactly" | "at_least" | "at_most" => {
+                self.expect_observed_int(first, spans[0], &format!("the count of `{name}`"));
+                let elem = items(self, 1);
+                if !elem.is_bool() {
+                    let shown = self.show(&elem);
+                    self.report(
+                        Diagnostic::error(
+                            spans[1],
+                            format!("`{name}` counts conditions, but the items are {shown}"),
+                        )
+                        .with_note(format!("usage: {name}(k, conditions)")),
+                    );
+                }
+                Typed::observed(Type::Bool)
+            }
+            _ => Typed::unknown(),
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn arity_text(min: usize, max: Option<usize>) -> String {
+    match max {
+        Some(m) if m == min => format!("{min} argument{}", plural(min)),
+        Some(m) => format!("{min} to {m} arguments"),
+        None => format!("at least {min} argument{}", plural(min)),
+    }
+}

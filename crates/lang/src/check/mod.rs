@@ -1,0 +1,813 @@
+//! Resolves every name of a spec, infers types, and classifies sub-expressions as latent (depending
+//! on a learnable) or observed, and constraints as instance-wise or column-wise.
+
+mod builtins;
+mod expr;
+mod program;
+mod types;
+
+pub use program::*;
+pub use types::*;
+
+use crate::diag::{suggest, Diagnostic};
+use crate::formula::{Expr, ExprKind, Ident};
+use crate::source::{SourceFile, Span, Spanned};
+use crate::spec::*;
+use std::collections::{HashMap, HashSet};
+
+/// What a global name stands for.
+#[derive(Clone, Debug)]
+enum Global {
+    Dataset(usize),
+    Instance { dataset: usize, group: bool },
+    Learnable(usize),
+    Rule(usize),
+}
+
+/// A learnable after resolution: which dataset it reads, which categorical column it predicts.
+#[derive(Clone, Debug)]
+struct Net {
+    dataset: usize,
+    domain: DomainId,
+}
+
+/// What checking a formula found out besides its type.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Effects {
+    latent: Vec<String>,
+    instances: bool,
+    columns: bool,
+}
+
+impl Effects {
+    fn merge(&mut self, other: &Effects) {
+        for l in &other.latent {
+            if !self.latent.contains(l) {
+                self.latent.push(l.clone());
+            }
+        }
+        self.instances |= other.instances;
+        self.columns |= other.columns;
+    }
+}
+
+pub struct Checker<'s> {
+    spec: &'s Spec,
+    file: &'s SourceFile,
+    diags: Vec<Diagnostic>,
+    reported: HashSet<(Span, String)>,
+    globals: HashMap<String, Global>,
+    dataset_names: Vec<String>,
+    domains: Vec<Domain>,
+    /// Per dataset, per column name: its per-row type.
+    columns: Vec<HashMap<String, Type>>,
+    /// Value names usable bare in formulas (`flush`, `White`) and the categories they belong to.
+    symbols: HashMap<String, Vec<DomainId>>,
+    nets: Vec<Option<Net>>,
+    cyclic: HashSet<usize>,
+    used_rules: HashSet<usize>,
+    memo: HashMap<(usize, Vec<Typed>), (Typed, Effects)>,
+    active: Vec<usize>,
+    effects: Effects,
+    /// Types are recorded for constraint formulas, not for the bodies of rules.
+    record: bool,
+    types: HashMap<crate::formula::ExprId, Typed>,
+}
+
+/// Checks a read spec. The program is returned when there is no error.
+pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic>) {
+    let mut c = Checker {
+        spec,
+        file,
+        diags: Vec::new(),
+        reported: HashSet::new(),
+        globals: HashMap::new(),
+        dataset_names: spec.datasets.iter().map(|d| d.name.name.clone()).collect(),
+        domains: Vec::new(),
+        columns: Vec::new(),
+        symbols: HashMap::new(),
+        nets: Vec::new(),
+        cyclic: HashSet::new(),
+        used_rules: HashSet::new(),
+        memo: HashMap::new(),
+        active: Vec::new(),
+        effects: Effects::default(),
+        record: false,
+        types: HashMap::new(),
+    };
+    c.declare_globals();
+    c.build_schemas();
+    c.resolve_learnables();
+    c.find_recursion();
+    c.check_rule_bodies();
+    let constraints = c.check_constraints();
+    c.check_optimization();
+    let program = c.program(constraints);
+    let ok = !c.diags.iter().any(Diagnostic::is_error);
+    let mut diags = c.diags;
+    diags.sort_by_key(|d| (d.span.start, d.span.end));
+    (ok.then_some(program), diags)
+}
+
+impl<'s> Checker<'s> {
+    fn report(&mut self, d: Diagnostic) {
+        // Rule bodies are checked once per distinct call; report each problem once.
+        if self.reported.insert((d.span, d.message.clone())) {
+            self.diags.push(d);
+        }
+    }
+
+    fn line_of(&self, span: Span) -> usize {
+        self.file.line_col(span.start).0
+    }
+
+    fn declare(&mut self, name: &Ident, what: Global) {
+        if let Some((_, _, sig)) = builtins::lookup(&name.name) {
+            self.report(
+                Diagnostic::error(
+                    name.span,
+                    format!(
+                        "`{}` is a built-in function and cannot be redefined",
+                        name.name
+                    ),
+                )
+                .with_note(format!("built-in: {sig}")),
+            );
+            return;
+        }
+        if let Some(prev) = self.globals.get(&name.name) {
+            let (kind, span) = self.global_site(prev);
+            let line = self.line_of(span);
+            self.report(
+                Diagnostic::error(
+                    name.span,
+                    format!("`{}` is already defined as {kind}", name.name),
+                )
+                .with_note(format!("first defined on line {line}")),
+            );
+            return;
+        }
+        self.globals.insert(name.name.clone(), what);
+    }
+
+    fn global_site(&self, g: &Global) -> (&'static str, Span) {
+        match g {
+            Global::Dataset(d) => ("a dataset", self.spec.datasets[*d].name.span),
+            Global::Instance { dataset, .. } => (
+                "an instance",
+                self.spec.datasets[*dataset]
+                    .instances
+                    .first()
+                    .map_or(Span::default(), |i| i.name.span),
+            ),
+            Global::Learnable(l) => ("a learnable", self.spec.learnables[*l].name.span),
+            Global::Rule(r) => ("a rule", self.spec.rules[*r].name.span),
+        }
+    }
+
+    fn declare_globals(&mut self) {
+        let spec = self.spec;
+        for (i, d) in spec.datasets.iter().enumerate() {
+            self.declare(&d.name, Global::Dataset(i));
+        }
+        for (i, d) in spec.datasets.iter().enumerate() {
+            for inst in &d.instances {
+                self.declare(
+                    &inst.name,
+                    Global::Instance {
+                        dataset: i,
+                        group: inst.count.is_some(),
+                    },
+                );
+            }
+        }
+        for (i, l) in spec.learnables.iter().enumerate() {
+            self.declare(&l.name, Global::Learnable(i));
+        }
+        for (i, r) in spec.rules.iter().enumerate() {
+            self.declare(&r.name, Global::Rule(i));
+        }
+    }
+
+    fn build_schemas(&mut self) {
+        for d in &self.spec.datasets {
+            let mut cols = HashMap::new();
+            for c in d.features.iter().chain(&d.targets) {
+                let ty = match &c.ty {
+                    ColumnType::Int => Type::Int,
+                    ColumnType::Real => Type::Real,
+                    ColumnType::Bool => Type::Bool,
+                    ColumnType::Image { .. } => Type::Image,
+                    ColumnType::Vector(_) => Type::Vector,
+                    ColumnType::Category(values) => {
+                        let id = self.domains.len();
+                        let raw: Vec<Value> = values.iter().map(|v| v.value.clone()).collect();
+                        for v in &raw {
+                            if let Value::Str(s) = v {
+                                if crate::spec::is_identifier(s) {
+                                    self.symbols.entry(s.clone()).or_default().push(id);
+                                }
+                            }
+                        }
+                        self.domains.push(Domain {
+                            name: format!("{}.{}", d.name.name, c.name.name),
+                            values: raw.iter().map(ToString::to_string).collect(),
+                            integer: raw.iter().all(|v| matches!(v, Value::Int(_))),
+                            raw,
+                        });
+                        Type::Category(id)
+                    }
+                };
+                cols.insert(c.name.name.clone(), ty);
+            }
+            self.columns.push(cols);
+        }
+    }
+
+    fn dataset_of_ref(&mut self, e: &Expr, what: &str) -> Option<(usize, Option<Ident>)> {
+        let (base, attr) = match &e.kind {
+            ExprKind::Name(_) => (e, None),
+            ExprKind::Attr { base, attr } => (base.as_ref(), Some(attr.clone())),
+            ExprKind::Error => return None,
+            _ => {
+                self.report(Diagnostic::error(
+                    e.span,
+                    format!("{what} must name a dataset column, e.g. `mnist.image`"),
+                ));
+                return None;
+            }
+        };
+        let ExprKind::Name(n) = &base.kind else {
+            self.report(Diagnostic::error(
+                e.span,
+                format!("{what} must name a dataset column, e.g. `mnist.image`"),
+            ));
+            return None;
+        };
+        match self.globals.get(n) {
+            Some(Global::Dataset(d)) => Some((*d, attr)),
+            _ => {
+                let d = Diagnostic::error(base.span, format!("unknown dataset `{n}`"));
+                let names = self.dataset_names.clone();
+                self.report(suggest(d, n, names.iter().map(String::as_str)));
+                None
+            }
+        }
+    }
+
+    fn column_of(&mut self, dataset: usize, attr: &Ident) -> Option<(bool, &'s Column)> {
+        let d = &self.spec.datasets[dataset];
+        if let Some(c) = d.features.iter().find(|c| c.name.name == attr.name) {
+            return Some((true, c));
+        }
+        if let Some(c) = d.targets.iter().find(|c| c.name.name == attr.name) {
+            return Some((false, c));
+        }
+        let names: Vec<&str> = d
+            .features
+            .iter()
+            .chain(&d.targets)
+            .map(|c| c.name.name.as_str())
+            .collect();
+        let diag = Diagnostic::error(
+            attr.span,
+            format!("dataset `{}` has no column `{}`", d.name.name, attr.name),
+        );
+        let diag = suggest(diag, &attr.name, names.iter().copied())
+            .with_note(format!("its columns are: {}", names.join(", ")));
+        self.report(diag);
+        None
+    }
+
+    fn resolve_learnables(&mut self) {
+        let spec = self.spec;
+        for l in &spec.learnables {
+            let net = self.resolve_learnable(l);
+            self.nets.push(net);
+        }
+    }
+
+    fn resolve_learnable(&mut self, l: &'s Learnable) -> Option<Net> {
+        let mut dataset = None;
+        let mut inputs: Vec<&Column> = Vec::new();
+        for f in &l.input {
+            let Some((d, attr)) = self.dataset_of_ref(&f.expr, "an input") else {
+                continue;
+            };
+            if let Some(prev) = dataset.filter(|&p| p != d) {
+                self.report(Diagnostic::error(
+                    f.expr.span,
+                    format!(
+                        "learnable `{}` reads two datasets, `{}` and `{}`",
+                        l.name.name, self.dataset_names[prev], self.dataset_names[d]
+                    ),
+                ));
+                continue;
+            }
+            dataset = Some(d);
+            match attr {
+                None => inputs.extend(&spec_features(self.spec, d)[..]),
+                Some(a) if a.name == "features" => inputs.extend(&spec_features(self.spec, d)[..]),
+                Some(a) => match self.column_of(d, &a) {
+                    Some((true, c)) => inputs.push(c),
+                    Some((false, c)) => self.report(Diagnostic::error(a.span, format!("`{}` is a target of `{}`, not a feature", c.name.name, self.dataset_names[d]))
+                        .with_help("a learnable reads features and predicts a target: put targets under `output`")),
+                    None => {}
+                },
+            }
+        }
+        let d = dataset?;
+        let (od, attr) = self.dataset_of_ref(&l.output.expr, "`output`")?;
+        let Some(attr) = attr else {
+            self.report(Diagnostic::error(
+                l.output.expr.span,
+                "`output` must name one column, e.g. `mnist.value`",
+            ));
+            return None;
+        };
+        if od != d {
+            self.report(Diagnostic::error(
+                l.output.expr.span,
+                format!(
+                    "learnable `{}` reads `{}` but predicts a column of `{}`",
+                    l.name.name, self.dataset_names[d], self.dataset_names[od]
+                ),
+            ));
+            return None;
+        }
+        let (_, col) = self.column_of(od, &attr)?;
+        let Some(Type::Category(domain)) = self.columns[od].get(&col.name.name).cloned() else {
+            self.report(
+                Diagnostic::error(
+                    l.output.expr.span,
+                    format!(
+                        "`output` must be a categorical column; `{}` is not",
+                        attr.name
+                    ),
+                )
+                .with_help(
+                    "give the column its `values`, so that the network predicts one of them",
+                ),
+            );
+            return None;
+        };
+        for (f, _) in &l.encodings {
+            if !inputs.iter().any(|c| c.name.name == f.name) {
+                let names: Vec<&str> = inputs.iter().map(|c| c.name.name.as_str()).collect();
+                let diag = Diagnostic::error(
+                    f.span,
+                    format!(
+                        "`{}` is not an input of learnable `{}`",
+                        f.name, l.name.name
+                    ),
+                );
+                self.report(suggest(diag, &f.name, names.iter().copied()));
+            }
+        }
+        self.check_model(l, &inputs, domain);
+        Some(Net { dataset: d, domain })
+    }
+
+    /// Checks that need no tensor shapes: image layers on images, the output layer's size.
+    fn check_model(&mut self, l: &Learnable, inputs: &[&Column], domain: DomainId) {
+        let image = inputs.len() == 1 && matches!(inputs[0].ty, ColumnType::Image { .. });
+        let classes = self.domains[domain].values.len();
+        match &l.model {
+            Model::Architecture { name, .. } if name.value == Architecture::Lenet && !image => {
+                self.report(
+                    Diagnostic::error(name.span, "`lenet` needs one image input")
+                        .with_help("use `architecture: mlp` for tabular inputs"),
+                );
+            }
+            Model::Layers(layers) => {
+                for layer in layers {
+                    let spatial = matches!(
+                        layer.value,
+                        Layer::Conv2d { .. } | Layer::MaxPool { .. } | Layer::AvgPool { .. }
+                    );
+                    if spatial && !image {
+                        self.report(
+                            Diagnostic::error(layer.span, "this layer needs an image input")
+                                .with_note(format!(
+                                    "learnable `{}` reads tabular features",
+                                    l.name.name
+                                )),
+                        );
+                        break;
+                    }
+                }
+                let last_linear = layers
+                    .iter()
+                    .rev()
+                    .find(|x| matches!(x.value, Layer::Linear { .. }));
+                if let Some(Spanned {
+                    value: Layer::Linear { units: Some(u), .. },
+                    span,
+                }) = last_linear
+                {
+                    if *u as usize != classes {
+                        self.report(Diagnostic::error(*span, format!("the last linear layer has {u} units, but `{}` has {classes} values", self.domains[domain].name))
+                            .with_help("leave `units` out of the last layer: its size comes from the output"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn find_recursion(&mut self) {
+        let spec = self.spec;
+        let index: HashMap<&str, usize> = spec
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.name.as_str(), i))
+            .collect();
+        let calls: Vec<Vec<(usize, Span)>> = spec
+            .rules
+            .iter()
+            .map(|r| {
+                let mut out = Vec::new();
+                collect_calls(&r.clause.expr, &mut |name, span| {
+                    if let Some(&j) = index.get(name) {
+                        if !r.args.iter().any(|a| a.name == name) {
+                            out.push((j, span));
+                        }
+                    }
+                });
+                out
+            })
+            .collect();
+        // Depth-first search; a call to a rule on the current path closes a cycle.
+        let mut state = vec![0u8; spec.rules.len()];
+        for start in 0..spec.rules.len() {
+            let mut path: Vec<(usize, usize)> = Vec::new();
+            if state[start] != 0 {
+                continue;
+            }
+            state[start] = 1;
+            path.push((start, 0));
+            while let Some(&mut (node, ref mut next)) = path.last_mut() {
+                if let Some(&(callee, span)) = calls[node].get(*next) {
+                    *next += 1;
+                    match state[callee] {
+                        0 => {
+                            state[callee] = 1;
+                            path.push((callee, 0));
+                        }
+                        1 => {
+                            let from = path.iter().position(|p| p.0 == callee).unwrap_or(0);
+                            let cycle: Vec<usize> = path[from..].iter().map(|p| p.0).collect();
+                            let names: Vec<&str> = cycle
+                                .iter()
+                                .chain(std::iter::once(&callee))
+                                .map(|&r| spec.rules[r].name.name.as_str())
+                                .collect();
+                            self.cyclic.extend(cycle);
+                            self.report(Diagnostic::error(span, format!("rule `{}` is recursive: {}", spec.rules[callee].name.name, names.join(" → ")))
+                                .with_help("rules cannot call themselves; unroll the recursion, or use a comprehension over the items"));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    path.pop();
+                }
+            }
+        }
+    }
+
+    /// Checks each rule once with arguments of unknown type: this finds unresolved names and wrong
+    /// arities even in rules that nothing calls. Type errors show up per call, with real types.
+    fn check_rule_bodies(&mut self) {
+        let spec = self.spec;
+        for (i, r) in spec.rules.iter().enumerate() {
+            let args: Vec<Typed> = r.args.iter().map(|_| Typed::unknown()).collect();
+            self.instantiate(i, args);
+        }
+        self.used_rules.clear();
+        self.memo.clear();
+    }
+
+    fn instantiate(&mut self, rule: usize, args: Vec<Typed>) -> Typed {
+        if self.cyclic.contains(&rule) || self.active.contains(&rule) {
+            return Typed::unknown();
+        }
+        self.used_rules.insert(rule);
+        let key = (rule, args);
+        if let Some((t, eff)) = self.memo.get(&key).cloned() {
+            self.effects.merge(&eff);
+            return t;
+        }
+        let r = &self.spec.rules[rule];
+        let mut scope: Vec<(String, Typed)> = r
+            .args
+            .iter()
+            .map(|a| a.name.clone())
+            .zip(key.1.iter().cloned())
+            .collect();
+        let outer = std::mem::take(&mut self.effects);
+        let record = std::mem::replace(&mut self.record, false);
+        self.active.push(rule);
+        let t = self.expr(&r.clause.expr, &mut scope);
+        self.active.pop();
+        self.record = record;
+        let eff = std::mem::replace(&mut self.effects, outer);
+        self.effects.merge(&eff);
+        self.memo.insert(key, (t.clone(), eff));
+        t
+    }
+
+    fn check_constraints(&mut self) -> Vec<ConstraintInfo> {
+        let spec = self.spec;
+        let total: f64 = spec
+            .constraints
+            .iter()
+            .map(|c| c.weight.as_ref().map_or(1.0, |w| w.value))
+            .sum();
+        if !spec.constraints.is_empty() && total == 0.0 {
+            let span = spec.constraints[0].span;
+            self.report(
+                Diagnostic::error(
+                    span,
+                    "every constraint has weight 0, so none would be learned",
+                )
+                .with_help("give at least one constraint a positive `weight`"),
+            );
+        }
+        let mut out = Vec::new();
+        for (index, c) in spec.constraints.iter().enumerate() {
+            self.effects = Effects::default();
+            self.record = true;
+            let mut results = Vec::new();
+            for f in c.kind.formulas() {
+                let t = self.expr(&f.expr, &mut Vec::new());
+                results.push((f, t));
+            }
+            self.record = false;
+            let effects = std::mem::take(&mut self.effects);
+            let mut row_wise = false;
+            for (f, t) in &results {
+                let (col, elem) = t.ty.split_column();
+                row_wise |= col.is_some();
+                if !elem.is_bool() {
+                    let shown = self.show(&t.ty);
+                    self.report(
+                        Diagnostic::error(
+                            f.expr.span,
+                            format!("a constraint must be true or false, this formula is {shown}"),
+                        )
+                        .with_label("not a condition"),
+                    );
+                }
+            }
+            if effects.instances && effects.columns && !row_wise {
+                self.report(Diagnostic::error(c.span, "this constraint mixes instance variables with whole columns")
+                    .with_help("a constraint holds either per example (instances such as `x1`) or per batch (columns such as `adult.race`)"));
+            }
+            let latent = results.iter().any(|(_, t)| t.latent);
+            if !latent && results.iter().all(|(_, t)| t.ty != Type::Unknown) {
+                self.report(Diagnostic::warning(c.span, "this constraint has no latent part: nothing to learn")
+                    .with_help("a constraint teaches a network only if it applies a learnable, e.g. `digit(x1)`"));
+            }
+            if let ConstraintKind::IfThen { guard, then } = &c.kind {
+                if results[0].1.latent && !results[1].1.latent {
+                    self.report(
+                        Diagnostic::warning(
+                            then.expr.span,
+                            "the guard is latent but the consequence is observed",
+                        )
+                        .with_note(format!(
+                            "`{}` will be read as a condition on the networks",
+                            guard.text
+                        )),
+                    );
+                }
+            }
+            let weight = c.weight.as_ref().map_or(1.0, |w| w.value);
+            out.push(ConstraintInfo {
+                index: index + 1,
+                kind: c.kind.keyword(),
+                name: c.name.as_ref().map(|n| n.value.clone()),
+                formulas: c.kind.formulas().iter().map(|f| f.text.clone()).collect(),
+                weight,
+                share: if total > 0.0 { weight / total } else { 0.0 },
+                scope: if effects.columns && !row_wise {
+                    Scope::ColumnWise
+                } else {
+                    Scope::InstanceWise
+                },
+                latent: effects.latent,
+            });
+        }
+        out
+    }
+
+    fn check_optimization(&mut self) {
+        let o = &self.spec.optimization;
+        let injection = o.injection.as_ref().map(|i| i.value);
+        let uses_inference = matches!(
+            injection,
+            Some(Injection::SemanticLoss | Injection::Em | Injection::Lp)
+        );
+        if let (Some(inf), Some(inj)) = (&o.inference, injection) {
+            if !uses_inference {
+                self.report(
+                    Diagnostic::warning(
+                        inf.span,
+                        format!("`inference` is not used by the `{}` injection", inj.name()),
+                    )
+                    .with_note("semantic_loss, em and lp use an inference engine"),
+                );
+            }
+        }
+        if let Some(h) = &o.hard {
+            if injection != Some(Injection::Em) {
+                self.report(Diagnostic::warning(
+                    h.span,
+                    "`hard` applies to `injection: em` only",
+                ));
+            }
+        }
+        let weakly = matches!(injection, Some(i) if i != Injection::Supervised);
+        if weakly && self.spec.constraints.is_empty() {
+            let span = o.injection.as_ref().map_or(Span::default(), |i| i.span);
+            self.report(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "injection `{}` needs constraints, and the spec has none",
+                        injection.map_or("", Injection::name)
+                    ),
+                )
+                .with_help("add a `constraints` section, or use `injection: supervised`"),
+            );
+        }
+    }
+
+    fn show(&self, t: &Type) -> String {
+        t.show(&self.domains, &self.dataset_names)
+    }
+
+    fn show_column(&self, c: &Column) -> String {
+        match &c.ty {
+            ColumnType::Int => "int".into(),
+            ColumnType::Real => "real".into(),
+            ColumnType::Bool => "bool".into(),
+            ColumnType::Image {
+                channels: 1,
+                height,
+                width,
+            } => format!("image[{height}x{width}]"),
+            ColumnType::Image {
+                channels,
+                height,
+                width,
+            } => format!("image[{channels}x{height}x{width}]"),
+            ColumnType::Vector(n) => format!("vector[{n}]"),
+            ColumnType::Category(values) => {
+                let shown: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+                if shown.len() > 6 {
+                    format!(
+                        "category of {} {{{}, …, {}}}",
+                        shown.len(),
+                        shown[..3].join(", "),
+                        shown[shown.len() - 1]
+                    )
+                } else {
+                    format!("category {{{}}}", shown.join(", "))
+                }
+            }
+        }
+    }
+
+    fn program(&mut self, constraints: Vec<ConstraintInfo>) -> Program {
+        let spec = self.spec;
+        let datasets = spec
+            .datasets
+            .iter()
+            .map(|d| DatasetInfo {
+                name: d.name.name.clone(),
+                source: match (&d.source, &d.training) {
+                    (Some(s), _) => format!("built-in {}", s.value.name()),
+                    (None, Some(t)) => t.path.value.clone(),
+                    _ => String::new(),
+                },
+                features: d
+                    .features
+                    .iter()
+                    .map(|c| ColumnInfo {
+                        name: c.name.name.clone(),
+                        ty: self.show_column(c),
+                    })
+                    .collect(),
+                targets: d
+                    .targets
+                    .iter()
+                    .map(|c| ColumnInfo {
+                        name: c.name.name.clone(),
+                        ty: self.show_column(c),
+                    })
+                    .collect(),
+                instances: d
+                    .instances
+                    .iter()
+                    .map(|i| match &i.count {
+                        Some(n) => format!("{}[{}]", i.name.name, n.value),
+                        None => i.name.name.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let learnables = spec
+            .learnables
+            .iter()
+            .zip(&self.nets)
+            .filter_map(|(l, net)| {
+                let net = net.as_ref()?;
+                let inputs = l
+                    .input
+                    .iter()
+                    .flat_map(|f| match &f.expr.kind {
+                        ExprKind::Attr { attr, .. } if attr.name != "features" => spec.datasets
+                            [net.dataset]
+                            .features
+                            .iter()
+                            .filter(|c| c.name.name == attr.name)
+                            .collect(),
+                        _ => spec_features(spec, net.dataset),
+                    })
+                    .map(|c| ColumnInfo {
+                        name: format!("{}.{}", spec.datasets[net.dataset].name.name, c.name.name),
+                        ty: self.show_column(c),
+                    })
+                    .collect();
+                Some(LearnableInfo {
+                    name: l.name.name.clone(),
+                    dataset: self.dataset_names[net.dataset].clone(),
+                    inputs,
+                    output: self.domains[net.domain].name.clone(),
+                    classes: self.domains[net.domain].values.len(),
+                    model: match &l.model {
+                        Model::Architecture { name, hidden } if hidden.is_empty() => {
+                            name.value.name().to_string()
+                        }
+                        Model::Architecture { name, hidden } => {
+                            format!(
+                                "{} {:?}",
+                                name.value.name(),
+                                hidden.iter().map(|h| h.value).collect::<Vec<_>>()
+                            )
+                        }
+                        Model::Layers(layers) => format!("{} layers", layers.len()),
+                    },
+                })
+            })
+            .collect();
+        let rules: Vec<RuleInfo> = spec
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RuleInfo {
+                name: r.name.name.clone(),
+                args: r.args.iter().map(|a| a.name.clone()).collect(),
+                used: self.used_rules.contains(&i),
+            })
+            .collect();
+        for (r, info) in spec.rules.iter().zip(&rules) {
+            if !info.used
+                && !self
+                    .cyclic
+                    .iter()
+                    .any(|&c| spec.rules[c].name.name == r.name.name)
+            {
+                self.report(Diagnostic::warning(
+                    r.name.span,
+                    format!("rule `{}` is never used", r.name.name),
+                ));
+            }
+        }
+        Program {
+            datasets,
+            domains: self.domains.clone(),
+            learnables,
+            rules,
+            constraints,
+            types: std::mem::take(&mut self.types),
+        }
+    }
+}
+
+fn spec_features(spec: &Spec, dataset: usize) -> Vec<&Column> {
+    spec.datasets[dataset].features.iter().collect()
+}
+
+/// Every call of a plain name in `e`, with the span of the name.
+fn collect_calls(e: &Expr, f: &mut dyn FnMut(&str, Span)) {
+    if let ExprKind::Call { func, .. } = &e.kind {
+        if let ExprKind::Name(n) = &func.kind {
+            f(n, func.span);
+        }
+    }
+    e.for_each_child(|c| collect_calls(c, f));
+}

@@ -1,0 +1,86 @@
+//! What checking a spec yields: a resolved, typed view of it, also used for the `check` summary.
+
+use super::types::{Domain, Typed};
+use crate::formula::ExprId;
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Program {
+    pub datasets: Vec<DatasetInfo>,
+    pub domains: Vec<Domain>,
+    pub learnables: Vec<LearnableInfo>,
+    pub rules: Vec<RuleInfo>,
+    pub constraints: Vec<ConstraintInfo>,
+    /// The type of every sub-expression of every constraint formula.
+    #[serde(skip)]
+    pub types: HashMap<ExprId, Typed>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    /// `built-in mnist` or the training file.
+    pub source: String,
+    pub features: Vec<ColumnInfo>,
+    pub targets: Vec<ColumnInfo>,
+    /// `x1`, or `a[4]` for a group of four.
+    pub instances: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LearnableInfo {
+    pub name: String,
+    pub dataset: String,
+    pub inputs: Vec<ColumnInfo>,
+    pub output: String,
+    pub classes: usize,
+    pub model: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleInfo {
+    pub name: String,
+    pub args: Vec<String>,
+    pub used: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Holds for each example (a tuple of instances, or each row).
+    InstanceWise,
+    /// Holds for a whole batch or dataset (aggregates over columns).
+    ColumnWise,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::InstanceWise => "instance-wise",
+            Scope::ColumnWise => "column-wise",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConstraintInfo {
+    pub index: usize,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub formulas: Vec<String>,
+    pub weight: f64,
+    /// The weight divided by the sum of the section's weights.
+    pub share: f64,
+    pub scope: Scope,
+    /// The learnable applications it constrains, e.g. `digit(x1)`.
+    pub latent: Vec<String>,
+}

@@ -1,0 +1,66 @@
+//! SKI-lang front end: reads a spec (YAML with Python-like formulas) into a typed document model,
+//! resolves and type-checks it, and reports every problem at its line and column.
+//!
+//! ```
+//! let text = "data:\n  d: {source: mnist, features: [{name: image, type: 'image[28x28]'}], targets: [{name: value, values: [0, 1]}], instances: [x]}\nlearnables:\n  net: {input: d.image, output: d.value, architecture: lenet}\nconstraints:\n  - always: net(x) == x.value\n";
+//! let outcome = skilang_lang::check_source("spec.yaml", text.to_string());
+//! assert!(outcome.is_valid());
+//! assert_eq!(outcome.program.unwrap().constraints[0].latent, ["net(x)"]);
+//! ```
+
+pub mod check;
+pub mod diag;
+pub mod formula;
+pub mod source;
+pub mod spec;
+pub mod yaml;
+
+use diag::Diagnostic;
+use source::SourceFile;
+use std::path::Path;
+
+/// Everything known about one spec file after reading and checking it.
+pub struct Outcome {
+    pub file: SourceFile,
+    pub spec: Option<spec::Spec>,
+    pub program: Option<check::Program>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Outcome {
+    pub fn is_valid(&self) -> bool {
+        self.program.is_some() && !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Reads and checks a spec given as text; `path` is what diagnostics show.
+pub fn check_source(path: impl AsRef<Path>, text: String) -> Outcome {
+    let file = SourceFile::new(path, text);
+    let (spec, mut diagnostics) = spec::read(&file);
+    let mut program = None;
+    if let Some(s) = &spec {
+        let (p, more) = check::check(s, &file);
+        diagnostics.extend(more);
+        program = p;
+    }
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    diagnostics.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+    Outcome {
+        file,
+        spec,
+        program,
+        diagnostics,
+    }
+}
+
+/// Reads and checks a spec file. Only I/O failures are errors; problems in the spec are diagnostics.
+pub fn check_file(path: &Path) -> std::io::Result<Outcome> {
+    let bytes = std::fs::read(path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        )
+    })?;
+    Ok(check_source(path, text))
+}

@@ -1,0 +1,23 @@
+//! The spec's document model and how it is read from YAML.
+
+mod convert;
+mod model;
+
+pub use model::*;
+
+use crate::diag::Diagnostic;
+use crate::source::SourceFile;
+
+pub(crate) use convert::is_identifier;
+
+/// Reads a spec file into the document model. Formulas are parsed; names are not yet resolved.
+/// The spec is returned whenever its structure could be read, together with every problem found.
+pub fn read(file: &SourceFile) -> (Option<Spec>, Vec<Diagnostic>) {
+    let root = match crate::yaml::parse(file) {
+        Ok(root) => root,
+        Err(d) => return (None, vec![d]),
+    };
+    let mut reader = convert::Reader::new(file);
+    let spec = reader.spec(&root);
+    (spec, reader.diags)
+}

@@ -1,0 +1,285 @@
+//! The typed document model of a spec: five sections, every value with its location.
+
+use crate::formula::{Expr, Ident};
+use crate::source::{Span, Spanned};
+
+/// Declares an enum of keywords with their spellings in a spec; the first spelling is canonical.
+macro_rules! keywords {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => [$($spelling:literal),+]),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const SPELLINGS: &'static [(&'static str, $name)] = &[$($(($spelling, $name::$variant)),+),+];
+
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => [$($spelling),+][0]),+ }
+            }
+        }
+    };
+}
+
+keywords!(
+    /// Datasets the program knows how to find (and fetch).
+    BuiltinSource {
+        Mnist => ["mnist"],
+        FashionMnist => ["fashion-mnist", "fashion_mnist"],
+        Cifar10 => ["cifar10", "cifar-10"],
+        Adult => ["adult"],
+        PokerHand => ["poker-hand", "poker_hand"],
+    }
+);
+
+keywords!(FileFormat { Csv => ["csv"], Idx => ["idx"], CifarBinary => ["cifar-binary", "cifar_binary"] });
+
+keywords!(
+    /// How knowledge reaches the networks.
+    Injection {
+        Supervised => ["supervised"],
+        SemanticLoss => ["semantic_loss"],
+        Em => ["em"],
+        Ste => ["ste"],
+        Fuzzy => ["fuzzy", "constraining"],
+        Lp => ["lp"],
+        Embedding => ["embedding"],
+        Structuring => ["structuring"],
+    }
+);
+
+keywords!(Inference { Exact => ["exact"], Bp => ["bp"], Sample => ["sample"], TopK => ["topk"] });
+keywords!(Optimizer { Adam => ["adam"], AdamW => ["adamw"], Sgd => ["sgd"] });
+keywords!(Semantics { Product => ["product"], Goedel => ["goedel", "godel"], Lukasiewicz => ["lukasiewicz"] });
+keywords!(Implication {
+    Reichenbach => ["reichenbach"],
+    Goedel => ["goedel", "godel"],
+    Lukasiewicz => ["lukasiewicz"],
+    KleeneDienes => ["kleene_dienes"],
+    Material => ["material"],
+});
+keywords!(Architecture { Mlp => ["mlp"], Lenet => ["lenet"] });
+keywords!(Activation {
+    Relu => ["relu"],
+    LeakyRelu => ["leaky_relu"],
+    Sigmoid => ["sigmoid"],
+    Tanh => ["tanh"],
+    Softmax => ["softmax"],
+});
+keywords!(Encoding { OneHot => ["onehot", "one_hot"], Ordinal => ["ordinal"], Standard => ["standard"], Raw => ["raw"] });
+
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub datasets: Vec<Dataset>,
+    pub optimization: Optimization,
+    pub learnables: Vec<Learnable>,
+    pub rules: Vec<Rule>,
+    pub constraints: Vec<Constraint>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub name: Ident,
+    pub source: Option<Spanned<BuiltinSource>>,
+    pub training: Option<DataFile>,
+    pub test: Option<DataFile>,
+    pub split: Option<Spanned<Split>>,
+    /// Keep this seeded share of the training split.
+    pub fraction: Option<Spanned<f64>>,
+    pub features: Vec<Column>,
+    pub targets: Vec<Column>,
+    pub instances: Vec<InstanceDecl>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DataFile {
+    pub path: Spanned<String>,
+    pub format: Option<Spanned<FileFormat>>,
+    pub separator: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// Shares of a single file; they sum to 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Split {
+    pub train: f64,
+    pub validation: f64,
+    pub test: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: Ident,
+    pub ty: ColumnType,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnType {
+    Int,
+    Real,
+    Bool,
+    Category(Vec<CategoryValue>),
+    /// `image[28x28]` or `image[3x32x32]`: channels, height, width.
+    Image {
+        channels: u32,
+        height: u32,
+        width: u32,
+    },
+    Vector(u32),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CategoryValue {
+    pub value: Value,
+    /// The code written in the data file for this value, when the spec maps names to codes.
+    pub code: Option<i64>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    Int(i64),
+    Str(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// `x1` (one instance per example) or `a: 4` (a list of four instances per example).
+#[derive(Clone, Debug)]
+pub struct InstanceDecl {
+    pub name: Ident,
+    pub count: Option<Spanned<u32>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Optimization {
+    pub injection: Option<Spanned<Injection>>,
+    pub inference: Option<Spanned<Inference>>,
+    pub optimizer: Option<Spanned<Optimizer>>,
+    pub semantics: Option<Spanned<Semantics>>,
+    pub implication: Option<Spanned<Implication>>,
+    pub epochs: Option<Spanned<u64>>,
+    pub batch_size: Option<Spanned<u64>>,
+    pub learning_rate: Option<Spanned<f64>>,
+    pub weight_decay: Option<Spanned<f64>>,
+    pub momentum: Option<Spanned<f64>>,
+    pub seed: Option<Spanned<u64>>,
+    /// EM: MAP one-hot targets instead of posterior marginals.
+    pub hard: Option<Spanned<bool>>,
+    pub m_steps: Option<Spanned<u64>>,
+    pub samples: Option<Spanned<u64>>,
+    pub top_k: Option<Spanned<u64>>,
+    /// Stop after this many epochs without a better validation score.
+    pub patience: Option<Spanned<u64>>,
+    /// Share of the training split held out for validation.
+    pub validation: Option<Spanned<f64>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Learnable {
+    pub name: Ident,
+    pub input: Vec<Formula>,
+    pub output: Formula,
+    pub model: Model,
+    pub encodings: Vec<(Ident, Spanned<Encoding>)>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Model {
+    Architecture {
+        name: Spanned<Architecture>,
+        hidden: Vec<Spanned<u32>>,
+    },
+    Layers(Vec<Spanned<Layer>>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Layer {
+    /// `units: None` is the output layer, sized from the output type.
+    Linear {
+        units: Option<u32>,
+        activation: Option<Activation>,
+        dropout: Option<f64>,
+    },
+    Conv2d {
+        channels: u32,
+        kernel: u32,
+        stride: u32,
+        padding: u32,
+        activation: Option<Activation>,
+    },
+    MaxPool {
+        size: u32,
+        stride: Option<u32>,
+    },
+    AvgPool {
+        size: u32,
+        stride: Option<u32>,
+    },
+    Dropout(f64),
+    BatchNorm,
+    Flatten,
+    Activation(Activation),
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: Ident,
+    pub args: Vec<Ident>,
+    pub clause: Formula,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Constraint {
+    pub kind: ConstraintKind,
+    pub weight: Option<Spanned<f64>>,
+    pub name: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ConstraintKind {
+    Always(Formula),
+    Never(Formula),
+    /// An observed guard selects examples; a latent guard makes an implication.
+    IfThen {
+        guard: Formula,
+        then: Formula,
+    },
+    Iff(Formula, Formula),
+}
+
+impl ConstraintKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            ConstraintKind::Always(_) => "always",
+            ConstraintKind::Never(_) => "never",
+            ConstraintKind::IfThen { .. } => "if-then",
+            ConstraintKind::Iff(..) => "iff",
+        }
+    }
+
+    pub fn formulas(&self) -> Vec<&Formula> {
+        match self {
+            ConstraintKind::Always(f) | ConstraintKind::Never(f) => vec![f],
+            ConstraintKind::IfThen { guard, then } => vec![guard, then],
+            ConstraintKind::Iff(a, b) => vec![a, b],
+        }
+    }
+}
+
+/// A formula as written (for reports) and as parsed.
+#[derive(Clone, Debug)]
+pub struct Formula {
+    pub text: String,
+    pub expr: Expr,
+}

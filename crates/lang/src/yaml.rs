@@ -1,0 +1,463 @@
+//! A YAML tree in which every node knows where it was written.
+//!
+//! Built from `saphyr-parser` events: aliases are expanded (keeping the span where the anchor defined
+//! the value), `<<` merge keys are applied, duplicate keys are errors, and alias expansion is bounded
+//! so that a "billion laughs" document is refused instead of exhausting memory.
+
+use crate::diag::Diagnostic;
+use crate::source::{SourceFile, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use std::collections::HashMap;
+
+/// Nodes allowed after alias expansion; far above any real spec.
+const MAX_NODES: usize = 200_000;
+/// Nesting allowed; deeper documents are refused rather than risking the stack.
+const MAX_DEPTH: usize = 128;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub span: Span,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub key: Node,
+    pub value: Node,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scalar {
+    pub text: String,
+    /// Quoted and block scalars are always strings; plain ones follow the YAML 1.2 core schema.
+    pub plain: bool,
+}
+
+/// What a scalar means under the YAML 1.2 core schema.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScalarValue<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+}
+
+impl Scalar {
+    pub fn value(&self) -> ScalarValue<'_> {
+        let t = self.text.as_str();
+        if !self.plain {
+            return ScalarValue::Str(t);
+        }
+        match t {
+            "" | "~" | "null" | "Null" | "NULL" => return ScalarValue::Null,
+            "true" | "True" | "TRUE" => return ScalarValue::Bool(true),
+            "false" | "False" | "FALSE" => return ScalarValue::Bool(false),
+            ".inf" | "+.inf" | ".Inf" | "+.Inf" => return ScalarValue::Float(f64::INFINITY),
+            "-.inf" | "-.Inf" => return ScalarValue::Float(f64::NEG_INFINITY),
+            ".nan" | ".NaN" => return ScalarValue::Float(f64::NAN),
+            _ => {}
+        }
+        if let Ok(i) = t.parse::<i64>() {
+            return ScalarValue::Int(i);
+        }
+        let numeric = t.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || "+-.eE_".contains(c));
+        match t.parse::<f64>() {
+            Ok(f) if numeric => ScalarValue::Float(f),
+            _ => ScalarValue::Str(t),
+        }
+    }
+}
+
+impl Node {
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Scalar(s) => match s.value() {
+                ScalarValue::Null => "nothing (null)",
+                ScalarValue::Bool(_) => "a boolean",
+                ScalarValue::Int(_) => "an integer",
+                ScalarValue::Float(_) => "a number",
+                ScalarValue::Str(_) => "a string",
+            },
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match &self.kind {
+            NodeKind::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Byte offset in the file of every byte offset in the scalar's text (plus one past the end).
+    ///
+    /// YAML folds lines, strips indentation and resolves escapes, so the value is aligned with the
+    /// source text: each character is looked up a short distance ahead of the previous one.
+    pub fn scalar_offsets(&self, file: &SourceFile) -> Vec<u32> {
+        let text = self.as_scalar().map_or("", |s| s.text.as_str());
+        let src = file.text();
+        let end = (self.span.end as usize).min(src.len());
+        let mut map = Vec::with_capacity(text.len() + 1);
+        let mut pos = (self.span.start as usize).min(end);
+        for (i, c) in text.char_indices() {
+            let found = src[pos..end]
+                .char_indices()
+                .take(64)
+                .find(|&(_, s)| s == c || (c == ' ' && s == '\n'))
+                .map(|(k, s)| (pos + k, s.len_utf8()));
+            let here = found.map_or(pos, |(p, _)| p);
+            map.resize(i, here as u32);
+            map.push(here as u32);
+            if let Some((p, len)) = found {
+                pos = p + len;
+            }
+        }
+        map.resize(text.len(), pos as u32);
+        map.push(pos as u32);
+        map
+    }
+}
+
+/// Parses one YAML document into a located tree.
+pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+    let mut builder = Builder {
+        file,
+        parser: Parser::new_from_str(file.text()),
+        anchors: HashMap::new(),
+        nodes: 0,
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    file: &'a SourceFile,
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn span(&self, s: YSpan) -> Span {
+        Span::new(
+            self.file.char_to_byte(s.start.index()),
+            self.file.char_to_byte(s.end.index()),
+        )
+    }
+
+    fn next(&mut self) -> Result<(Event<'a>, Span), Diagnostic> {
+        match self.parser.next_event() {
+            Some(Ok((ev, sp))) => Ok((ev, self.span(sp))),
+            Some(Err(e)) => {
+                let at = self.file.char_to_byte(e.marker().index());
+                Err(
+                    Diagnostic::error(Span::new(at, at + 1), format!("invalid YAML: {}", e.info()))
+                        .with_label("here"),
+                )
+            }
+            None => Err(self.end_error()),
+        }
+    }
+
+    fn end_error(&self) -> Diagnostic {
+        let end = self.file.text().len();
+        Diagnostic::error(
+            Span::new(end, end),
+            "invalid YAML: unexpected end of the file",
+        )
+    }
+
+    fn document(&mut self) -> Result<Node, Diagnostic> {
+        let end = self.file.text().len();
+        let empty = || {
+            Diagnostic::error(Span::new(0, 0), "the spec is empty").with_help(
+            "a spec is a YAML mapping with the sections `data`, `optimization`, `learnables`, `knowledge` and `constraints`",
+        )
+        };
+        loop {
+            match self.next()?.0 {
+                Event::StreamStart => continue,
+                Event::DocumentStart(_) => break,
+                Event::StreamEnd => return Err(empty()),
+                _ => return Err(self.end_error()),
+            }
+        }
+        let (ev, sp) = self.next()?;
+        if matches!(ev, Event::DocumentEnd) {
+            return Err(empty());
+        }
+        let root = self.node(ev, sp, 0)?;
+        match self.next()?.0 {
+            Event::DocumentEnd => {}
+            _ => {
+                return Err(Diagnostic::error(
+                    Span::new(end, end),
+                    "invalid YAML: trailing content",
+                ))
+            }
+        }
+        match self.next()? {
+            (Event::StreamEnd, _) => Ok(root),
+            (_, sp) => Err(Diagnostic::error(
+                sp,
+                "a spec holds one YAML document, this is a second one",
+            )
+            .with_help("remove the `---` and everything after it, or split the file")),
+        }
+    }
+
+    fn count(&mut self, span: Span, n: usize) -> Result<(), Diagnostic> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(Diagnostic::error(
+                span,
+                "the document is too large after expanding aliases",
+            )
+            .with_note(format!(
+                "more than {MAX_NODES} values; aliases that nest aliases grow exponentially"
+            )));
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, ev: Event<'a>, span: Span, depth: usize) -> Result<Node, Diagnostic> {
+        if depth > MAX_DEPTH {
+            return Err(Diagnostic::error(
+                span,
+                format!("the document nests deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let (node, anchor) = match ev {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let plain = matches!(style, ScalarStyle::Plain);
+                self.count(span, 1)?;
+                (
+                    Node {
+                        span,
+                        kind: NodeKind::Scalar(Scalar {
+                            text: text.into_owned(),
+                            plain,
+                        }),
+                    },
+                    anchor,
+                )
+            }
+            Event::Alias(id) => {
+                let Some(target) = self.anchors.get(&id).cloned() else {
+                    return Err(Diagnostic::error(span, "alias to an unknown anchor"));
+                };
+                self.count(span, size(&target))?;
+                return Ok(target);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                let end = loop {
+                    match self.next()? {
+                        (Event::SequenceEnd, sp) => break sp,
+                        (ev, sp) => items.push(self.node(ev, sp, depth + 1)?),
+                    }
+                };
+                self.count(span, 1)?;
+                (
+                    Node {
+                        span: span.to(end),
+                        kind: NodeKind::Seq(items),
+                    },
+                    anchor,
+                )
+            }
+            Event::MappingStart(anchor, _) => {
+                let (entries, end) = self.mapping(depth)?;
+                self.count(span, 1)?;
+                (
+                    Node {
+                        span: span.to(end),
+                        kind: NodeKind::Map(entries),
+                    },
+                    anchor,
+                )
+            }
+            _ => {
+                return Err(Diagnostic::error(
+                    span,
+                    "invalid YAML: unexpected structure",
+                ))
+            }
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+
+    fn mapping(&mut self, depth: usize) -> Result<(Vec<Entry>, Span), Diagnostic> {
+        let mut own: Vec<Entry> = Vec::new();
+        let mut merged: Vec<Entry> = Vec::new();
+        loop {
+            let (ev, sp) = self.next()?;
+            if matches!(ev, Event::MappingEnd) {
+                // Explicit keys win over merged ones; earlier merges win over later ones.
+                for entry in merged {
+                    if !own.iter().any(|e| same_key(&e.key, &entry.key)) {
+                        own.push(entry);
+                    }
+                }
+                return Ok((own, sp));
+            }
+            let key = self.node(ev, sp, depth + 1)?;
+            let (ev, sp) = self.next()?;
+            let value = self.node(ev, sp, depth + 1)?;
+            if key.as_scalar().is_none() {
+                return Err(Diagnostic::error(
+                    key.span,
+                    "keys must be plain names, not lists or mappings",
+                ));
+            }
+            if key.as_scalar().is_some_and(|k| k.plain && k.text == "<<") {
+                self.merge(&value, &mut merged)?;
+                continue;
+            }
+            if let Some(first) = own.iter().find(|e| same_key(&e.key, &key)) {
+                let (line, col) = self.file.line_col(first.key.span.start);
+                return Err(Diagnostic::error(
+                    key.span,
+                    format!("duplicate key `{}`", key_text(&key)),
+                )
+                .with_label("written a second time")
+                .with_note(format!("first written at line {line}, column {col}")));
+            }
+            own.push(Entry { key, value });
+        }
+    }
+
+    fn merge(&self, value: &Node, merged: &mut Vec<Entry>) -> Result<(), Diagnostic> {
+        let sources: Vec<&Node> = match &value.kind {
+            NodeKind::Map(_) => vec![value],
+            NodeKind::Seq(items) => items.iter().collect(),
+            NodeKind::Scalar(_) => vec![value],
+        };
+        for source in sources {
+            let NodeKind::Map(entries) = &source.kind else {
+                return Err(Diagnostic::error(
+                    source.span,
+                    "a merge key `<<` takes a mapping or a list of mappings",
+                )
+                .with_help("write `<<: *anchor` where `&anchor` names a mapping"));
+            };
+            for e in entries {
+                if !merged.iter().any(|m| same_key(&m.key, &e.key)) {
+                    merged.push(e.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn size(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Scalar(_) => 1,
+        NodeKind::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|e| size(&e.key) + size(&e.value))
+                .sum::<usize>()
+        }
+    }
+}
+
+fn same_key(a: &Node, b: &Node) -> bool {
+    key_text(a) == key_text(b)
+}
+
+pub fn key_text(node: &Node) -> &str {
+    node.as_scalar().map_or("", |s| s.text.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Node, Diagnostic> {
+        parse(&SourceFile::new("t.yaml", text.to_string()))
+    }
+
+    fn get<'n>(node: &'n Node, key: &str) -> &'n Node {
+        let NodeKind::Map(entries) = &node.kind else {
+            panic!("not a map")
+        };
+        &entries
+            .iter()
+            .find(|e| key_text(&e.key) == key)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let root = load("base: &b {a: 1, b: x}\nm:\n  <<: *b\n  b: y\n").unwrap();
+        let m = get(&root, "m");
+        assert_eq!(
+            get(m, "a").as_scalar().unwrap().value(),
+            ScalarValue::Int(1)
+        );
+        assert_eq!(get(m, "b").as_scalar().unwrap().text, "y");
+        // The merged value keeps the span of its definition.
+        assert_eq!(get(m, "a").span, get(get(&root, "base"), "a").span);
+    }
+
+    #[test]
+    fn duplicate_keys_and_bad_yaml_are_located() {
+        let e = load("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(e.span.start, 5);
+        let e = load("a: [1, 2\n").unwrap_err();
+        assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
+    }
+
+    #[test]
+    fn exponential_aliases_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            doc += &format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n");
+        }
+        assert!(load(&doc).unwrap_err().message.contains("too large"));
+    }
+
+    #[test]
+    fn block_scalar_offsets_point_into_the_file() {
+        let text = "c: |\n  sum(x)\n    + 1\n";
+        let file = SourceFile::new("t.yaml", text.to_string());
+        let root = parse(&file).unwrap();
+        let c = get(&root, "c");
+        let value = &c.as_scalar().unwrap().text;
+        let map = c.scalar_offsets(&file);
+        let plus = value.find('+').unwrap();
+        assert_eq!(&text[map[plus] as usize..map[plus] as usize + 1], "+");
+        assert_eq!(file.line_col(map[plus]), (3, 5));
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let root = load("a: 1\nb: 1.5\nc: true\nd: '1'\ne: ~\nf: 1e-3\ng: 1.2.3\n").unwrap();
+        let v = |k| get(&root, k).as_scalar().unwrap().value();
+        assert_eq!(v("a"), ScalarValue::Int(1));
+        assert_eq!(v("b"), ScalarValue::Float(1.5));
+        assert_eq!(v("c"), ScalarValue::Bool(true));
+        assert_eq!(v("d"), ScalarValue::Str("1"));
+        assert_eq!(v("e"), ScalarValue::Null);
+        assert_eq!(v("f"), ScalarValue::Float(1e-3));
+        assert_eq!(v("g"), ScalarValue::Str("1.2.3"));
+    }
+}
