@@ -35,10 +35,7 @@ impl Diagnostic {
     }
 
     pub fn warning(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(span, message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(span, message) }
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
@@ -76,17 +73,9 @@ impl Diagnostic {
         let _ = writeln!(out, "{line} | {}", text.trim_end());
         let (end_line, end_col) = file.line_col(self.span.end);
         let line_chars = text.chars().count();
-        let width = if end_line == line {
-            end_col.saturating_sub(col)
-        } else {
-            line_chars + 1 - col
-        };
+        let width = if end_line == line { end_col.saturating_sub(col) } else { line_chars + 1 - col };
         let carets = "^".repeat(width.max(1));
-        let label = self
-            .label
-            .as_deref()
-            .map(|l| format!(" {l}"))
-            .unwrap_or_default();
+        let label = self.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
         let _ = writeln!(out, "{gutter} | {}{carets}{label}", " ".repeat(col - 1));
         if let Some(help) = &self.help {
             let _ = writeln!(out, "{gutter} = help: {help}");
@@ -134,10 +123,7 @@ pub struct DiagnosticJson {
 }
 
 /// The closest candidate to a misspelt word, if any is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -149,11 +135,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// `help: did you mean `x`?` when there is a close candidate.
-pub fn suggest<'a>(
-    diag: Diagnostic,
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Diagnostic {
+pub fn suggest<'a>(diag: Diagnostic, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
     match did_you_mean(word, candidates) {
         Some(c) => diag.with_help(format!("did you mean `{c}`?")),
         None => diag,
@@ -167,22 +149,15 @@ mod tests {
     #[test]
     fn suggestions_only_for_plausible_typos() {
         assert_eq!(did_you_mean("digt", ["digit", "mnist"]), Some("digit"));
-        assert_eq!(
-            did_you_mean("Learnables", ["learnables", "data"]),
-            Some("learnables")
-        );
+        assert_eq!(did_you_mean("Learnables", ["learnables", "data"]), Some("learnables"));
         assert_eq!(did_you_mean("zzz", ["digit", "mnist"]), None);
     }
 
     #[test]
     fn renders_caret_under_the_span() {
         let f = SourceFile::new("s.yaml", "a: 1\nb: digt(x)\n".to_string());
-        let d =
-            Diagnostic::error(Span::new(8, 12), "unknown name `digt`").with_label("not defined");
+        let d = Diagnostic::error(Span::new(8, 12), "unknown name `digt`").with_label("not defined");
         let text = d.render(&f);
-        assert_eq!(
-            text,
-            "error: unknown name `digt`\n --> s.yaml:2:4\n  |\n2 | b: digt(x)\n  |    ^^^^ not defined\n"
-        );
+        assert_eq!(text, "error: unknown name `digt`\n --> s.yaml:2:4\n  |\n2 | b: digt(x)\n  |    ^^^^ not defined\n");
     }
 }

@@ -45,22 +45,13 @@ pub fn check_source(path: impl AsRef<Path>, text: String) -> Outcome {
     }
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     diagnostics.dedup_by(|a, b| a.span == b.span && a.message == b.message);
-    Outcome {
-        file,
-        spec,
-        program,
-        diagnostics,
-    }
+    Outcome { file, spec, program, diagnostics }
 }
 
 /// Reads and checks a spec file. Only I/O failures are errors; problems in the spec are diagnostics.
 pub fn check_file(path: &Path) -> std::io::Result<Outcome> {
     let bytes = std::fs::read(path)?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not UTF-8 text ({e})"),
-        )
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")))?;
     Ok(check_source(path, text))
 }

@@ -69,8 +69,7 @@ impl Scalar {
             return ScalarValue::Int(i);
         }
         let numeric = t.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
-            && t.chars()
-                .all(|c| c.is_ascii_digit() || "+-.eE_".contains(c));
+            && t.chars().all(|c| c.is_ascii_digit() || "+-.eE_".contains(c));
         match t.parse::<f64>() {
             Ok(f) if numeric => ScalarValue::Float(f),
             _ => ScalarValue::Str(t),
@@ -131,12 +130,7 @@ impl Node {
 
 /// Parses one YAML document into a located tree.
 pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
-    let mut builder = Builder {
-        file,
-        parser: Parser::new_from_str(file.text()),
-        anchors: HashMap::new(),
-        nodes: 0,
-    };
+    let mut builder = Builder { file, parser: Parser::new_from_str(file.text()), anchors: HashMap::new(), nodes: 0 };
     builder.document()
 }
 
@@ -149,10 +143,7 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn span(&self, s: YSpan) -> Span {
-        Span::new(
-            self.file.char_to_byte(s.start.index()),
-            self.file.char_to_byte(s.end.index()),
-        )
+        Span::new(self.file.char_to_byte(s.start.index()), self.file.char_to_byte(s.end.index()))
     }
 
     fn next(&mut self) -> Result<(Event<'a>, Span), Diagnostic> {
@@ -160,10 +151,7 @@ impl<'a> Builder<'a> {
             Some(Ok((ev, sp))) => Ok((ev, self.span(sp))),
             Some(Err(e)) => {
                 let at = self.file.char_to_byte(e.marker().index());
-                Err(
-                    Diagnostic::error(Span::new(at, at + 1), format!("invalid YAML: {}", e.info()))
-                        .with_label("here"),
-                )
+                Err(Diagnostic::error(Span::new(at, at + 1), format!("invalid YAML: {}", e.info())).with_label("here"))
             }
             None => Err(self.end_error()),
         }
@@ -171,10 +159,7 @@ impl<'a> Builder<'a> {
 
     fn end_error(&self) -> Diagnostic {
         let end = self.file.text().len();
-        Diagnostic::error(
-            Span::new(end, end),
-            "invalid YAML: unexpected end of the file",
-        )
+        Diagnostic::error(Span::new(end, end), "invalid YAML: unexpected end of the file")
     }
 
     fn document(&mut self) -> Result<Node, Diagnostic> {
@@ -199,58 +184,33 @@ impl<'a> Builder<'a> {
         let root = self.node(ev, sp, 0)?;
         match self.next()?.0 {
             Event::DocumentEnd => {}
-            _ => {
-                return Err(Diagnostic::error(
-                    Span::new(end, end),
-                    "invalid YAML: trailing content",
-                ))
-            }
+            _ => return Err(Diagnostic::error(Span::new(end, end), "invalid YAML: trailing content")),
         }
         match self.next()? {
             (Event::StreamEnd, _) => Ok(root),
-            (_, sp) => Err(Diagnostic::error(
-                sp,
-                "a spec holds one YAML document, this is a second one",
-            )
-            .with_help("remove the `---` and everything after it, or split the file")),
+            (_, sp) => Err(Diagnostic::error(sp, "a spec holds one YAML document, this is a second one")
+                .with_help("remove the `---` and everything after it, or split the file")),
         }
     }
 
     fn count(&mut self, span: Span, n: usize) -> Result<(), Diagnostic> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(Diagnostic::error(
-                span,
-                "the document is too large after expanding aliases",
-            )
-            .with_note(format!(
-                "more than {MAX_NODES} values; aliases that nest aliases grow exponentially"
-            )));
+            return Err(Diagnostic::error(span, "the document is too large after expanding aliases")
+                .with_note(format!("more than {MAX_NODES} values; aliases that nest aliases grow exponentially")));
         }
         Ok(())
     }
 
     fn node(&mut self, ev: Event<'a>, span: Span, depth: usize) -> Result<Node, Diagnostic> {
         if depth > MAX_DEPTH {
-            return Err(Diagnostic::error(
-                span,
-                format!("the document nests deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(Diagnostic::error(span, format!("the document nests deeper than {MAX_DEPTH} levels")));
         }
         let (node, anchor) = match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = matches!(style, ScalarStyle::Plain);
                 self.count(span, 1)?;
-                (
-                    Node {
-                        span,
-                        kind: NodeKind::Scalar(Scalar {
-                            text: text.into_owned(),
-                            plain,
-                        }),
-                    },
-                    anchor,
-                )
+                (Node { span, kind: NodeKind::Scalar(Scalar { text: text.into_owned(), plain }) }, anchor)
             }
             Event::Alias(id) => {
                 let Some(target) = self.anchors.get(&id).cloned() else {
@@ -268,31 +228,14 @@ impl<'a> Builder<'a> {
                     }
                 };
                 self.count(span, 1)?;
-                (
-                    Node {
-                        span: span.to(end),
-                        kind: NodeKind::Seq(items),
-                    },
-                    anchor,
-                )
+                (Node { span: span.to(end), kind: NodeKind::Seq(items) }, anchor)
             }
             Event::MappingStart(anchor, _) => {
                 let (entries, end) = self.mapping(depth)?;
                 self.count(span, 1)?;
-                (
-                    Node {
-                        span: span.to(end),
-                        kind: NodeKind::Map(entries),
-                    },
-                    anchor,
-                )
+                (Node { span: span.to(end), kind: NodeKind::Map(entries) }, anchor)
             }
-            _ => {
-                return Err(Diagnostic::error(
-                    span,
-                    "invalid YAML: unexpected structure",
-                ))
-            }
+            _ => return Err(Diagnostic::error(span, "invalid YAML: unexpected structure")),
         };
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
@@ -318,10 +261,7 @@ impl<'a> Builder<'a> {
             let (ev, sp) = self.next()?;
             let value = self.node(ev, sp, depth + 1)?;
             if key.as_scalar().is_none() {
-                return Err(Diagnostic::error(
-                    key.span,
-                    "keys must be plain names, not lists or mappings",
-                ));
+                return Err(Diagnostic::error(key.span, "keys must be plain names, not lists or mappings"));
             }
             if key.as_scalar().is_some_and(|k| k.plain && k.text == "<<") {
                 self.merge(&value, &mut merged)?;
@@ -329,12 +269,9 @@ impl<'a> Builder<'a> {
             }
             if let Some(first) = own.iter().find(|e| same_key(&e.key, &key)) {
                 let (line, col) = self.file.line_col(first.key.span.start);
-                return Err(Diagnostic::error(
-                    key.span,
-                    format!("duplicate key `{}`", key_text(&key)),
-                )
-                .with_label("written a second time")
-                .with_note(format!("first written at line {line}, column {col}")));
+                return Err(Diagnostic::error(key.span, format!("duplicate key `{}`", key_text(&key)))
+                    .with_label("written a second time")
+                    .with_note(format!("first written at line {line}, column {col}")));
             }
             own.push(Entry { key, value });
         }
@@ -348,11 +285,8 @@ impl<'a> Builder<'a> {
         };
         for source in sources {
             let NodeKind::Map(entries) = &source.kind else {
-                return Err(Diagnostic::error(
-                    source.span,
-                    "a merge key `<<` takes a mapping or a list of mappings",
-                )
-                .with_help("write `<<: *anchor` where `&anchor` names a mapping"));
+                return Err(Diagnostic::error(source.span, "a merge key `<<` takes a mapping or a list of mappings")
+                    .with_help("write `<<: *anchor` where `&anchor` names a mapping"));
             };
             for e in entries {
                 if !merged.iter().any(|m| same_key(&m.key, &e.key)) {
@@ -368,12 +302,7 @@ fn size(node: &Node) -> usize {
     match &node.kind {
         NodeKind::Scalar(_) => 1,
         NodeKind::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
-        NodeKind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|e| size(&e.key) + size(&e.value))
-                .sum::<usize>()
-        }
+        NodeKind::Map(entries) => 1 + entries.iter().map(|e| size(&e.key) + size(&e.value)).sum::<usize>(),
     }
 }
 
@@ -394,24 +323,15 @@ mod tests {
     }
 
     fn get<'n>(node: &'n Node, key: &str) -> &'n Node {
-        let NodeKind::Map(entries) = &node.kind else {
-            panic!("not a map")
-        };
-        &entries
-            .iter()
-            .find(|e| key_text(&e.key) == key)
-            .unwrap()
-            .value
+        let NodeKind::Map(entries) = &node.kind else { panic!("not a map") };
+        &entries.iter().find(|e| key_text(&e.key) == key).unwrap().value
     }
 
     #[test]
     fn merge_keys_and_aliases() {
         let root = load("base: &b {a: 1, b: x}\nm:\n  <<: *b\n  b: y\n").unwrap();
         let m = get(&root, "m");
-        assert_eq!(
-            get(m, "a").as_scalar().unwrap().value(),
-            ScalarValue::Int(1)
-        );
+        assert_eq!(get(m, "a").as_scalar().unwrap().value(), ScalarValue::Int(1));
         assert_eq!(get(m, "b").as_scalar().unwrap().text, "y");
         // The merged value keeps the span of its definition.
         assert_eq!(get(m, "a").span, get(get(&root, "base"), "a").span);

@@ -26,17 +26,9 @@ impl<'s> Checker<'s> {
 
     fn expr_inner(&mut self, e: &Expr, scope: &mut Scope) -> Typed {
         match &e.kind {
-            ExprKind::Int { value, .. } => Typed {
-                ty: Type::Int,
-                latent: false,
-                constant: value.map(Value::Int),
-            },
+            ExprKind::Int { value, .. } => Typed { ty: Type::Int, latent: false, constant: value.map(Value::Int) },
             ExprKind::Float(_) => Typed::observed(Type::Real),
-            ExprKind::Str(s) => Typed {
-                ty: Type::Str,
-                latent: false,
-                constant: Some(Value::Str(s.clone())),
-            },
+            ExprKind::Str(s) => Typed { ty: Type::Str, latent: false, constant: Some(Value::Str(s.clone())) },
             ExprKind::Bool(_) => Typed::observed(Type::Bool),
             ExprKind::Error => Typed::unknown(),
             ExprKind::Name(n) => self.name(n, e.span, scope),
@@ -49,12 +41,7 @@ impl<'s> Checker<'s> {
                 let i = self.expr(index, scope);
                 self.index(&b, &i, index.span)
             }
-            ExprKind::Slice {
-                base,
-                lower,
-                upper,
-                step,
-            } => {
+            ExprKind::Slice { base, lower, upper, step } => {
                 let b = self.expr(base, scope);
                 for part in [lower, upper, step].into_iter().flatten() {
                     let t = self.expr(part, scope);
@@ -62,10 +49,7 @@ impl<'s> Checker<'s> {
                 }
                 match &b.ty {
                     Type::List(_) | Type::Str | Type::Unknown => b.clone(),
-                    Type::Tuple(ts) => Typed {
-                        ty: Type::List(Box::new(self.unify_all(ts, e.span))),
-                        ..b.clone()
-                    },
+                    Type::Tuple(ts) => Typed { ty: Type::List(Box::new(self.unify_all(ts, e.span))), ..b.clone() },
                     other => {
                         let shown = self.show(other);
                         self.err(base.span, format!("cannot slice {shown}"))
@@ -90,55 +74,29 @@ impl<'s> Checker<'s> {
                 for (op, op_span, right_e) in rest {
                     let right = self.expr(right_e, scope);
                     latent |= right.latent;
-                    column = column.or(self.compare(
-                        *op,
-                        &left,
-                        &right,
-                        left_span,
-                        right_e.span,
-                        *op_span,
-                    ));
+                    column = column.or(self.compare(*op, &left, &right, left_span, right_e.span, *op_span));
                     left = right;
                     left_span = right_e.span;
                 }
                 let ty = match column {
-                    Some(d) => Type::Column {
-                        dataset: d,
-                        elem: Box::new(Type::Bool),
-                    },
+                    Some(d) => Type::Column { dataset: d, elem: Box::new(Type::Bool) },
                     None => Type::Bool,
                 };
-                Typed {
-                    ty,
-                    latent,
-                    constant: None,
-                }
+                Typed { ty, latent, constant: None }
             }
-            ExprKind::IfElse {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::IfElse { cond, then, otherwise } => {
                 let c = self.expr(cond, scope);
                 self.expect_bool(&c, cond.span, "the condition of `if`");
                 let a = self.expr(then, scope);
                 let b = self.expr(otherwise, scope);
                 let ty = self.unify(&a.ty, &b.ty, e.span, "the two branches of `if ... else`");
-                Typed {
-                    ty,
-                    latent: c.latent || a.latent || b.latent,
-                    constant: None,
-                }
+                Typed { ty, latent: c.latent || a.latent || b.latent, constant: None }
             }
             ExprKind::List(items) => {
                 let ts: Vec<Typed> = items.iter().map(|i| self.expr(i, scope)).collect();
                 let tys: Vec<Type> = ts.iter().map(|t| t.ty.clone()).collect();
                 let elem = self.unify_all(&tys, e.span);
-                Typed {
-                    ty: Type::List(Box::new(elem)),
-                    latent: ts.iter().any(|t| t.latent),
-                    constant: None,
-                }
+                Typed { ty: Type::List(Box::new(elem)), latent: ts.iter().any(|t| t.latent), constant: None }
             }
             ExprKind::Tuple(items) => {
                 let ts: Vec<Typed> = items.iter().map(|i| self.expr(i, scope)).collect();
@@ -148,24 +106,14 @@ impl<'s> Checker<'s> {
                     constant: None,
                 }
             }
-            ExprKind::Comprehension {
-                element, clauses, ..
-            } => {
+            ExprKind::Comprehension { element, clauses, .. } => {
                 let depth = scope.len();
                 let mut latent = false;
                 for c in clauses {
                     let it = self.expr(&c.iter, scope);
                     latent |= it.latent;
                     let elem = self.element_of(&it, c.iter.span);
-                    self.bind(
-                        &c.target,
-                        Typed {
-                            ty: elem,
-                            latent: it.latent,
-                            constant: None,
-                        },
-                        scope,
-                    );
+                    self.bind(&c.target, Typed { ty: elem, latent: it.latent, constant: None }, scope);
                     for cond in &c.conds {
                         let t = self.expr(cond, scope);
                         latent |= t.latent;
@@ -174,11 +122,7 @@ impl<'s> Checker<'s> {
                 }
                 let el = self.expr(element, scope);
                 scope.truncate(depth);
-                Typed {
-                    ty: Type::List(Box::new(el.ty)),
-                    latent: latent || el.latent,
-                    constant: None,
-                }
+                Typed { ty: Type::List(Box::new(el.ty)), latent: latent || el.latent, constant: None }
             }
         }
     }
@@ -209,36 +153,17 @@ impl<'s> Checker<'s> {
                 Typed::unknown()
             }
             Some(Global::Rule(r)) => {
-                let args = self.spec.rules[r]
-                    .args
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                self.report(Diagnostic::error(
-                    span,
-                    format!("`{n}` is a rule; call it: `{n}({args})`"),
-                ));
+                let args = self.spec.rules[r].args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
+                self.report(Diagnostic::error(span, format!("`{n}` is a rule; call it: `{n}({args})`")));
                 Typed::unknown()
             }
             None => {
                 if let Some(domains) = self.symbols.get(n).cloned() {
-                    let ty = if domains.len() == 1 {
-                        Type::Category(domains[0])
-                    } else {
-                        Type::Symbol(n.to_string())
-                    };
-                    return Typed {
-                        ty,
-                        latent: false,
-                        constant: Some(Value::Str(n.to_string())),
-                    };
+                    let ty = if domains.len() == 1 { Type::Category(domains[0]) } else { Type::Symbol(n.to_string()) };
+                    return Typed { ty, latent: false, constant: Some(Value::Str(n.to_string())) };
                 }
                 if let Some((_, _, sig)) = builtins::lookup(n) {
-                    self.report(Diagnostic::error(
-                        span,
-                        format!("`{n}` is a built-in function; call it: `{sig}`"),
-                    ));
+                    self.report(Diagnostic::error(span, format!("`{n}` is a built-in function; call it: `{sig}`")));
                     return Typed::unknown();
                 }
                 let mut names: Vec<String> = scope.iter().map(|(k, _)| k.clone()).collect();
@@ -246,8 +171,7 @@ impl<'s> Checker<'s> {
                 names.extend(self.symbols.keys().cloned());
                 names.extend(builtins::names().map(String::from));
                 names.sort();
-                let d = Diagnostic::error(span, format!("unknown name `{n}`"))
-                    .with_label("not defined");
+                let d = Diagnostic::error(span, format!("unknown name `{n}`")).with_label("not defined");
                 let d = suggest(d, n, names.iter().map(String::as_str));
                 let d = if self.active.is_empty() {
                     d
@@ -270,45 +194,21 @@ impl<'s> Checker<'s> {
             Type::Unknown => return Typed::unknown(),
             other => {
                 let shown = self.show(other);
-                return self.err(
-                    attr.span,
-                    format!(
-                        "`.{}` needs an instance or a dataset, but this is {shown}",
-                        attr.name
-                    ),
-                );
+                return self
+                    .err(attr.span, format!("`.{}` needs an instance or a dataset, but this is {shown}", attr.name));
             }
         };
         let Some(ty) = self.columns[dataset].get(&attr.name).cloned() else {
             let d = &self.spec.datasets[dataset];
-            let names: Vec<&str> = d
-                .features
-                .iter()
-                .chain(&d.targets)
-                .map(|c| c.name.name.as_str())
-                .collect();
-            let diag = Diagnostic::error(
-                attr.span,
-                format!("dataset `{}` has no column `{}`", d.name.name, attr.name),
-            );
+            let names: Vec<&str> = d.features.iter().chain(&d.targets).map(|c| c.name.name.as_str()).collect();
+            let diag = Diagnostic::error(attr.span, format!("dataset `{}` has no column `{}`", d.name.name, attr.name));
             let diag = suggest(diag, &attr.name, names.iter().copied())
                 .with_note(format!("its columns are: {}", names.join(", ")));
             self.report(diag);
             return Typed::unknown();
         };
-        let ty = if column {
-            Type::Column {
-                dataset,
-                elem: Box::new(ty),
-            }
-        } else {
-            ty
-        };
-        Typed {
-            ty,
-            latent: base.latent,
-            constant: None,
-        }
+        let ty = if column { Type::Column { dataset, elem: Box::new(ty) } } else { ty };
+        Typed { ty, latent: base.latent, constant: None }
     }
 
     fn index(&mut self, base: &Typed, index: &Typed, index_span: Span) -> Typed {
@@ -317,48 +217,36 @@ impl<'s> Checker<'s> {
             Type::Unknown => Typed::unknown().with_latent(latent),
             Type::List(elem) => {
                 self.expect_observed_int(index, index_span, "an index");
-                Typed {
-                    ty: (**elem).clone(),
-                    latent,
-                    constant: None,
-                }
+                Typed { ty: (**elem).clone(), latent, constant: None }
             }
             Type::Tuple(ts) => match &index.constant {
-                Some(Value::Int(i)) if (*i as usize) < ts.len() && *i >= 0 => Typed {
-                    ty: ts[*i as usize].clone(),
-                    latent,
-                    constant: None,
-                },
-                Some(Value::Int(i)) => self.err(
-                    index_span,
-                    format!("index {i} is out of range for a tuple of {}", ts.len()),
-                ),
+                Some(Value::Int(i)) if (*i as usize) < ts.len() && *i >= 0 => {
+                    Typed { ty: ts[*i as usize].clone(), latent, constant: None }
+                }
+                Some(Value::Int(i)) => {
+                    self.err(index_span, format!("index {i} is out of range for a tuple of {}", ts.len()))
+                }
                 _ => {
                     let ty = self.unify_all(ts, index_span);
                     self.expect_observed_int(index, index_span, "an index");
-                    Typed {
-                        ty,
-                        latent,
-                        constant: None,
-                    }
+                    Typed { ty, latent, constant: None }
                 }
             },
-            Type::Column { dataset, .. } => {
-                match index.ty.split_column() {
-                    (Some(d), Type::Bool) if d == *dataset => Typed {
-                        ty: base.ty.clone(),
-                        latent,
-                        constant: None,
-                    },
-                    (_, Type::Unknown) => Typed::unknown().with_latent(latent),
-                    _ => {
-                        let shown = self.show(&index.ty);
-                        self.report(Diagnostic::error(index_span, format!("a column is selected by a condition on its rows, not by {shown}"))
-                        .with_help("e.g. `predicted[adult.race == 'White']`"));
-                        Typed::unknown()
-                    }
+            Type::Column { dataset, .. } => match index.ty.split_column() {
+                (Some(d), Type::Bool) if d == *dataset => Typed { ty: base.ty.clone(), latent, constant: None },
+                (_, Type::Unknown) => Typed::unknown().with_latent(latent),
+                _ => {
+                    let shown = self.show(&index.ty);
+                    self.report(
+                        Diagnostic::error(
+                            index_span,
+                            format!("a column is selected by a condition on its rows, not by {shown}"),
+                        )
+                        .with_help("e.g. `predicted[adult.race == 'White']`"),
+                    );
+                    Typed::unknown()
                 }
-            }
+            },
             other => {
                 let shown = self.show(other);
                 self.err(index_span, format!("cannot index {shown}"))
@@ -368,26 +256,17 @@ impl<'s> Checker<'s> {
 
     fn expect_observed_int(&mut self, t: &Typed, span: Span, what: &str) {
         if t.latent {
-            self.report(Diagnostic::error(
-                span,
-                format!("{what} must be observed, but this depends on a learnable"),
-            ));
+            self.report(Diagnostic::error(span, format!("{what} must be observed, but this depends on a learnable")));
         } else if !matches!(t.ty.num(&self.domains), Some(Num::Int | Num::Unknown)) {
             let shown = self.show(&t.ty);
-            self.report(Diagnostic::error(
-                span,
-                format!("{what} must be an integer, found {shown}"),
-            ));
+            self.report(Diagnostic::error(span, format!("{what} must be an integer, found {shown}")));
         }
     }
 
     fn expect_bool(&mut self, t: &Typed, span: Span, what: &str) {
         if !t.ty.split_column().1.is_bool() {
             let shown = self.show(&t.ty);
-            self.report(Diagnostic::error(
-                span,
-                format!("{what} must be true or false, found {shown}"),
-            ));
+            self.report(Diagnostic::error(span, format!("{what} must be true or false, found {shown}")));
         }
     }
 
@@ -415,11 +294,7 @@ impl<'s> Checker<'s> {
                     Type::Tuple(ts) => {
                         self.report(Diagnostic::error(
                             *span,
-                            format!(
-                                "cannot unpack {} values into {} names",
-                                ts.len(),
-                                items.len()
-                            ),
+                            format!("cannot unpack {} values into {} names", ts.len(), items.len()),
                         ));
                         vec![Type::Unknown; items.len()]
                     }
@@ -435,15 +310,7 @@ impl<'s> Checker<'s> {
                     }
                 };
                 for (item, ty) in items.iter().zip(parts) {
-                    self.bind(
-                        item,
-                        Typed {
-                            ty,
-                            latent: t.latent,
-                            constant: None,
-                        },
-                        scope,
-                    );
+                    self.bind(item, Typed { ty, latent: t.latent, constant: None }, scope);
                 }
             }
         }
@@ -453,11 +320,7 @@ impl<'s> Checker<'s> {
         match (a, b) {
             _ if a == b => a.clone(),
             (Type::Unknown, t) | (t, Type::Unknown) => t.clone(),
-            (Type::Instance { dataset: d1, .. }, Type::Instance { dataset: d2, .. })
-                if d1 == d2 =>
-            {
-                a.clone()
-            }
+            (Type::Instance { dataset: d1, .. }, Type::Instance { dataset: d2, .. }) if d1 == d2 => a.clone(),
             (Type::Symbol(s), Type::Category(d)) | (Type::Category(d), Type::Symbol(s))
                 if self.domains[*d].contains(&Value::Str(s.clone())) =>
             {
@@ -469,10 +332,7 @@ impl<'s> Checker<'s> {
                 (Some(_), Some(_)) => Type::Real,
                 _ => {
                     let (sa, sb) = (self.show(a), self.show(b));
-                    self.report(Diagnostic::error(
-                        span,
-                        format!("{what} have different types: {sa} and {sb}"),
-                    ));
+                    self.report(Diagnostic::error(span, format!("{what} have different types: {sa} and {sb}")));
                     Type::Unknown
                 }
             },
@@ -492,53 +352,29 @@ impl<'s> Checker<'s> {
             for a in args {
                 self.expr(a, scope);
             }
-            return self.err(
-                func.span,
-                "only named functions can be called: a learnable, a rule or a built-in",
-            );
+            return self.err(func.span, "only named functions can be called: a learnable, a rule or a built-in");
         };
         let typed: Vec<Typed> = args.iter().map(|a| self.expr(a, scope)).collect();
         let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
         if scope.iter().any(|(k, _)| k == name) {
-            return self.err(
-                func.span,
-                format!("`{name}` is a variable here, not a function"),
-            );
+            return self.err(func.span, format!("`{name}` is a variable here, not a function"));
         }
         match self.globals.get(name).cloned() {
             Some(Global::Learnable(l)) => self.apply_learnable(l, name, &typed, &spans, span),
             Some(Global::Rule(r)) => {
                 let arity = self.spec.rules[r].args.len();
                 if typed.len() != arity {
-                    let args = self.spec.rules[r]
-                        .args
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let args = self.spec.rules[r].args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
                     self.report(
                         Diagnostic::error(
                             span,
-                            format!(
-                                "rule `{name}` takes {arity} argument{}, {} given",
-                                plural(arity),
-                                typed.len()
-                            ),
+                            format!("rule `{name}` takes {arity} argument{}, {} given", plural(arity), typed.len()),
                         )
                         .with_note(format!("defined as `{name}({args})`")),
                     );
                     return Typed::unknown();
                 }
-                let t = self.instantiate(
-                    r,
-                    typed
-                        .iter()
-                        .map(|t| Typed {
-                            constant: None,
-                            ..t.clone()
-                        })
-                        .collect(),
-                );
+                let t = self.instantiate(r, typed.iter().map(|t| Typed { constant: None, ..t.clone() }).collect());
                 let latent = typed.iter().any(|t| t.latent);
                 t.with_latent(latent)
             }
@@ -549,11 +385,7 @@ impl<'s> Checker<'s> {
                         self.report(
                             Diagnostic::error(
                                 span,
-                                format!(
-                                    "`{name}` takes {}, {} given",
-                                    arity_text(min, max),
-                                    typed.len()
-                                ),
+                                format!("`{name}` takes {}, {} given", arity_text(min, max), typed.len()),
                             )
                             .with_note(format!("usage: {sig}")),
                         );
@@ -567,8 +399,8 @@ impl<'s> Checker<'s> {
                     let mut names: Vec<String> = self.globals.keys().cloned().collect();
                     names.extend(builtins::names().map(String::from));
                     names.sort();
-                    let d = Diagnostic::error(func.span, format!("unknown function `{name}`"))
-                        .with_label("not defined");
+                    let d =
+                        Diagnostic::error(func.span, format!("unknown function `{name}`")).with_label("not defined");
                     self.report(suggest(d, name, names.iter().map(String::as_str)));
                     Typed::unknown()
                 }
@@ -576,32 +408,15 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn apply_learnable(
-        &mut self,
-        l: usize,
-        name: &str,
-        args: &[Typed],
-        spans: &[Span],
-        span: Span,
-    ) -> Typed {
+    fn apply_learnable(&mut self, l: usize, name: &str, args: &[Typed], spans: &[Span], span: Span) -> Typed {
         if args.len() != 1 {
-            return self.err(
-                span,
-                format!(
-                    "learnable `{name}` takes one instance, {} given",
-                    args.len()
-                ),
-            );
+            return self.err(span, format!("learnable `{name}` takes one instance, {} given", args.len()));
         }
         let Some(net) = self.nets[l].clone() else {
             return Typed::unknown().with_latent(true);
         };
         let dataset_name = self.dataset_names[net.dataset].clone();
-        let latent = Typed {
-            ty: Type::Category(net.domain),
-            latent: true,
-            constant: None,
-        };
+        let latent = Typed { ty: Type::Category(net.domain), latent: true, constant: None };
         match &args[0].ty {
             Type::Instance { dataset, origin } if *dataset == net.dataset => {
                 let shown = format!("{name}({origin})");
@@ -615,22 +430,13 @@ impl<'s> Checker<'s> {
                 if !self.effects.latent.contains(&shown) {
                     self.effects.latent.push(shown);
                 }
-                Typed {
-                    ty: Type::Column {
-                        dataset: *d,
-                        elem: Box::new(latent.ty),
-                    },
-                    ..latent
-                }
+                Typed { ty: Type::Column { dataset: *d, elem: Box::new(latent.ty) }, ..latent }
             }
             Type::Unknown => Typed::unknown().with_latent(true),
             Type::List(inner) if matches!(**inner, Type::Instance { .. }) => {
                 self.report(
-                    Diagnostic::error(
-                        spans[0],
-                        format!("`{name}` takes one instance, this is a list of instances"),
-                    )
-                    .with_help(format!("apply it to each: `[{name}(x) for x in ...]`")),
+                    Diagnostic::error(spans[0], format!("`{name}` takes one instance, this is a list of instances"))
+                        .with_help(format!("apply it to each: `[{name}(x) for x in ...]`")),
                 );
                 Typed::unknown().with_latent(true)
             }
@@ -652,10 +458,7 @@ impl<'s> Checker<'s> {
         let (col, elem) = t.ty.split_column();
         let col = col.map(|c| (c, ()));
         let wrap = |ty: Type| match col {
-            Some((d, _)) => Type::Column {
-                dataset: d,
-                elem: Box::new(ty),
-            },
+            Some((d, _)) => Type::Column { dataset: d, elem: Box::new(ty) },
             None => ty,
         };
         match op {
@@ -663,17 +466,9 @@ impl<'s> Checker<'s> {
                 self.expect_bool(
                     &t,
                     span,
-                    if op == UnaryOp::Not {
-                        "the operand of `not`"
-                    } else {
-                        "the operand of `~`"
-                    },
+                    if op == UnaryOp::Not { "the operand of `not`" } else { "the operand of `~`" },
                 );
-                Typed {
-                    ty: wrap(Type::Bool),
-                    latent: t.latent,
-                    constant: None,
-                }
+                Typed { ty: wrap(Type::Bool), latent: t.latent, constant: None }
             }
             UnaryOp::Neg | UnaryOp::Pos => match elem.num(&self.domains) {
                 Some(Num::Int) => Typed {
@@ -684,11 +479,7 @@ impl<'s> Checker<'s> {
                         c => Some(c),
                     }),
                 },
-                Some(Num::Real) => Typed {
-                    ty: wrap(Type::Real),
-                    latent: t.latent,
-                    constant: None,
-                },
+                Some(Num::Real) => Typed { ty: wrap(Type::Real), latent: t.latent, constant: None },
                 Some(Num::Unknown) => t,
                 None => {
                     let shown = self.show(&t.ty);
@@ -702,10 +493,7 @@ impl<'s> Checker<'s> {
         match (a.split_column().0, b.split_column().0) {
             (Some(x), Some(y)) if x != y => {
                 let (nx, ny) = (self.dataset_names[x].clone(), self.dataset_names[y].clone());
-                self.report(Diagnostic::error(
-                    span,
-                    format!("combines columns of two datasets, `{nx}` and `{ny}`"),
-                ));
+                self.report(Diagnostic::error(span, format!("combines columns of two datasets, `{nx}` and `{ny}`")));
                 Some(x)
             }
             (x, y) => x.or(y),
@@ -717,10 +505,7 @@ impl<'s> Checker<'s> {
         let latent = l.latent || r.latent;
         let col = self.columns_of(&l.ty, &r.ty, span);
         let wrap = |ty: Type| match col {
-            Some(d) => Type::Column {
-                dataset: d,
-                elem: Box::new(ty),
-            },
+            Some(d) => Type::Column { dataset: d, elem: Box::new(ty) },
             None => ty,
         };
         let (le, re) = (l.ty.split_column().1.clone(), r.ty.split_column().1.clone());
@@ -729,45 +514,33 @@ impl<'s> Checker<'s> {
                 for (t, s) in [(&le, ls), (&re, rs)] {
                     if !t.is_bool() {
                         let shown = self.show(t);
-                        let mut d = Diagnostic::error(
-                            s,
-                            format!("`{}` combines conditions, but this is {shown}", op.symbol()),
-                        );
+                        let mut d =
+                            Diagnostic::error(s, format!("`{}` combines conditions, but this is {shown}", op.symbol()));
                         if matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) {
-                            d = d.with_help(format!("`{}` binds tighter than comparisons: write `(a > 1) {} (b < 2)`, or use `{}`", op.symbol(), op.symbol(), if op == BinOp::BitOr { "or" } else { "and" }));
+                            d = d.with_help(format!(
+                                "`{}` binds tighter than comparisons: write `(a > 1) {} (b < 2)`, or use `{}`",
+                                op.symbol(),
+                                op.symbol(),
+                                if op == BinOp::BitOr { "or" } else { "and" }
+                            ));
                         }
                         self.report(d);
                     }
                 }
-                Typed {
-                    ty: wrap(Type::Bool),
-                    latent,
-                    constant: None,
-                }
+                Typed { ty: wrap(Type::Bool), latent, constant: None }
             }
             BinOp::Add if matches!((&le, &re), (Type::List(_), Type::List(_))) => {
                 let ty = self.unify(&le, &re, span, "the two lists");
-                Typed {
-                    ty,
-                    latent,
-                    constant: None,
-                }
+                Typed { ty, latent, constant: None }
             }
-            BinOp::Add if le == Type::Str && re == Type::Str => Typed {
-                ty: Type::Str,
-                latent,
-                constant: None,
-            },
+            BinOp::Add if le == Type::Str && re == Type::Str => Typed { ty: Type::Str, latent, constant: None },
             _ => {
                 let ln = le.num(&self.domains);
                 let rn = re.num(&self.domains);
                 let (Some(ln), Some(rn)) = (ln, rn) else {
                     let (bad, s) = if ln.is_none() { (&le, ls) } else { (&re, rs) };
                     let shown = self.show(bad);
-                    let mut d = Diagnostic::error(
-                        s,
-                        format!("`{}` applies to numbers, not to {shown}", op.symbol()),
-                    );
+                    let mut d = Diagnostic::error(s, format!("`{}` applies to numbers, not to {shown}", op.symbol()));
                     if let Type::Category(dm) = bad {
                         d = d.with_note(format!(
                             "the values of `{}` are names; compare them with `==`",
@@ -783,30 +556,16 @@ impl<'s> Checker<'s> {
                     (_, Num::Int, Num::Int) => Type::Int,
                     _ => Type::Real,
                 };
-                if let (BinOp::Div | BinOp::FloorDiv | BinOp::Mod, Some(Value::Int(0))) =
-                    (op, &r.constant)
-                {
+                if let (BinOp::Div | BinOp::FloorDiv | BinOp::Mod, Some(Value::Int(0))) = (op, &r.constant) {
                     self.report(Diagnostic::error(rs, "division by zero"));
                 }
-                Typed {
-                    ty: wrap(ty),
-                    latent,
-                    constant: None,
-                }
+                Typed { ty: wrap(ty), latent, constant: None }
             }
         }
     }
 
     /// Checks one comparison; returns the dataset when it compares columns row by row.
-    fn compare(
-        &mut self,
-        op: CmpOp,
-        l: &Typed,
-        r: &Typed,
-        ls: Span,
-        rs: Span,
-        op_span: Span,
-    ) -> Option<usize> {
+    fn compare(&mut self, op: CmpOp, l: &Typed, r: &Typed, ls: Span, rs: Span, op_span: Span) -> Option<usize> {
         let col = self.columns_of(&l.ty, &r.ty, ls.to(rs));
         let (le, re) = (l.ty.split_column().1.clone(), r.ty.split_column().1.clone());
         match op {
@@ -815,10 +574,7 @@ impl<'s> Checker<'s> {
                 for (t, s) in [(&le, ls), (&re, rs)] {
                     if t.num(&self.domains).is_none() {
                         let shown = self.show(t);
-                        self.report(Diagnostic::error(
-                            s,
-                            format!("`{}` orders numbers, not {shown}", op.symbol()),
-                        ));
+                        self.report(Diagnostic::error(s, format!("`{}` orders numbers, not {shown}", op.symbol())));
                     }
                 }
             }
@@ -846,26 +602,13 @@ impl<'s> Checker<'s> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn comparable(
-        &mut self,
-        a: &Type,
-        at: &Typed,
-        b: &Type,
-        bt: &Typed,
-        as_: Span,
-        bs: Span,
-        op_span: Span,
-    ) {
+    fn comparable(&mut self, a: &Type, at: &Typed, b: &Type, bt: &Typed, as_: Span, bs: Span, op_span: Span) {
         let ok = match (a, b) {
             (Type::Unknown, _) | (_, Type::Unknown) => true,
             (Type::Category(d), other) | (other, Type::Category(d))
                 if !self.domains[*d].integer || !matches!(other.num(&self.domains), Some(_)) =>
             {
-                let (value, value_span) = if matches!(a, Type::Category(_)) {
-                    (bt, bs)
-                } else {
-                    (at, as_)
-                };
+                let (value, value_span) = if matches!(a, Type::Category(_)) { (bt, bs) } else { (at, as_) };
                 return self.category_compare(*d, other, value, value_span, op_span);
             }
             (Type::Symbol(_), Type::Symbol(_)) => true,
@@ -882,14 +625,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn category_compare(
-        &mut self,
-        d: DomainId,
-        other: &Type,
-        value: &Typed,
-        span: Span,
-        op_span: Span,
-    ) {
+    fn category_compare(&mut self, d: DomainId, other: &Type, value: &Typed, span: Span, op_span: Span) {
         let dom = self.domains[d].clone();
         match other {
             Type::Category(e) if *e == d => {}
@@ -897,24 +633,15 @@ impl<'s> Checker<'s> {
                 let other_name = self.domains[*e].name.clone();
                 self.report(Diagnostic::error(
                     op_span,
-                    format!(
-                        "compares values of `{}` with values of `{other_name}`",
-                        dom.name
-                    ),
+                    format!("compares values of `{}` with values of `{other_name}`", dom.name),
                 ));
             }
             Type::Symbol(s) if dom.contains(&Value::Str(s.clone())) => {}
             Type::Str | Type::Symbol(_) | Type::Int => match &value.constant {
                 Some(v) if dom.contains(v) => {}
                 Some(v) => {
-                    let shown: Vec<String> = dom
-                        .values
-                        .iter()
-                        .take(12)
-                        .map(|v| format!("`{v}`"))
-                        .collect();
-                    let diag =
-                        Diagnostic::error(span, format!("`{v}` is not a value of `{}`", dom.name));
+                    let shown: Vec<String> = dom.values.iter().take(12).map(|v| format!("`{v}`")).collect();
+                    let diag = Diagnostic::error(span, format!("`{v}` is not a value of `{}`", dom.name));
                     let diag = suggest(diag, &v.to_string(), dom.values.iter().map(String::as_str));
                     self.report(diag.with_note(format!(
                         "its values are: {}{}",
@@ -925,10 +652,7 @@ impl<'s> Checker<'s> {
                 None if matches!(other, Type::Str) && !dom.integer => {}
                 None => {
                     let shown = self.show(other);
-                    self.report(Diagnostic::error(
-                        span,
-                        format!("compares `{}` with {shown}", dom.name),
-                    ));
+                    self.report(Diagnostic::error(span, format!("compares `{}` with {shown}", dom.name)));
                 }
             },
             other => {
@@ -948,12 +672,7 @@ impl<'s> Checker<'s> {
             "len" => {
                 if !matches!(
                     first.ty,
-                    Type::List(_)
-                        | Type::Tuple(_)
-                        | Type::Str
-                        | Type::Column { .. }
-                        | Type::Dataset(_)
-                        | Type::Unknown
+                    Type::List(_) | Type::Tuple(_) | Type::Str | Type::Column { .. } | Type::Dataset(_) | Type::Unknown
                 ) {
                     let shown = self.show(&first.ty);
                     return self.err(spans[0], format!("`len` needs a list, found {shown}"));
@@ -962,10 +681,7 @@ impl<'s> Checker<'s> {
             }
             "abs" => {
                 let t = self.unary(UnaryOp::Pos, first.clone(), spans[0]);
-                Typed {
-                    constant: None,
-                    ..t
-                }
+                Typed { constant: None, ..t }
             }
             "sum" | "mean" => {
                 let elem = items(self, 0);
@@ -978,10 +694,7 @@ impl<'s> Checker<'s> {
                     }),
                     None => {
                         let shown = self.show(&elem);
-                        self.err(
-                            spans[0],
-                            format!("`{name}` adds numbers, but the items are {shown}"),
-                        )
+                        self.err(spans[0], format!("`{name}` adds numbers, but the items are {shown}"))
                     }
                 }
             }
@@ -991,30 +704,18 @@ impl<'s> Checker<'s> {
                     let shown = self.show(&elem);
                     self.report(Diagnostic::error(
                         spans[0],
-                        format!(
-                            "`{name}` needs conditions (true or false), but the items are {shown}"
-                        ),
+                        format!("`{name}` needs conditions (true or false), but the items are {shown}"),
                     ));
                 }
-                Typed::observed(if name == "count" {
-                    Type::Int
-                } else {
-                    Type::Bool
-                })
+                Typed::observed(if name == "count" { Type::Int } else { Type::Bool })
             }
             "min" | "max" => {
-                let elems: Vec<Type> = if args.len() == 1 {
-                    vec![items(self, 0)]
-                } else {
-                    args.iter().map(|a| a.ty.clone()).collect()
-                };
+                let elems: Vec<Type> =
+                    if args.len() == 1 { vec![items(self, 0)] } else { args.iter().map(|a| a.ty.clone()).collect() };
                 for (t, s) in elems.iter().zip(spans) {
                     if t.num(&self.domains).is_none() {
                         let shown = self.show(t);
-                        self.report(Diagnostic::error(
-                            *s,
-                            format!("`{name}` compares numbers, not {shown}"),
-                        ));
+                        self.report(Diagnostic::error(*s, format!("`{name}` compares numbers, not {shown}")));
                         return Typed::unknown();
                     }
                 }
@@ -1042,14 +743,9 @@ impl<'s> Checker<'s> {
                 let elem = items(self, 0);
                 self.expect_observed_int(&args[1], spans[1], "the size of the combinations");
                 let ty = match &args[1].constant {
-                    Some(Value::Int(k)) if (1..=16).contains(k) => {
-                        Type::Tuple(vec![elem; *k as usize])
-                    }
+                    Some(Value::Int(k)) if (1..=16).contains(k) => Type::Tuple(vec![elem; *k as usize]),
                     Some(Value::Int(k)) => {
-                        return self.err(
-                            spans[1],
-                            format!("combinations of size {k} are not supported (1 to 16)"),
-                        )
+                        return self.err(spans[1], format!("combinations of size {k} are not supported (1 to 16)"))
                     }
                     _ => Type::List(Box::new(elem)),
                 };
@@ -1059,10 +755,7 @@ impl<'s> Checker<'s> {
                 let elem = items(self, 0);
                 if elem.num(&self.domains).is_none() && elem != Type::Str {
                     let shown = self.show(&elem);
-                    return self.err(
-                        spans[0],
-                        format!("`sorted` orders numbers or strings, not {shown}"),
-                    );
+                    return self.err(spans[0], format!("`sorted` orders numbers or strings, not {shown}"));
                 }
                 Typed::observed(Type::List(Box::new(elem)))
             }
@@ -1078,11 +771,8 @@ impl<'s> Checker<'s> {
                 if !elem.is_bool() {
                     let shown = self.show(&elem);
                     self.report(
-                        Diagnostic::error(
-                            spans[1],
-                            format!("`{name}` counts conditions, but the items are {shown}"),
-                        )
-                        .with_note(format!("usage: {name}(k, conditions)")),
+                        Diagnostic::error(spans[1], format!("`{name}` counts conditions, but the items are {shown}"))
+                            .with_note(format!("usage: {name}(k, conditions)")),
                     );
                 }
                 Typed::observed(Type::Bool)

@@ -124,14 +124,8 @@ impl<'s> Checker<'s> {
     fn declare(&mut self, name: &Ident, what: Global) {
         if let Some((_, _, sig)) = builtins::lookup(&name.name) {
             self.report(
-                Diagnostic::error(
-                    name.span,
-                    format!(
-                        "`{}` is a built-in function and cannot be redefined",
-                        name.name
-                    ),
-                )
-                .with_note(format!("built-in: {sig}")),
+                Diagnostic::error(name.span, format!("`{}` is a built-in function and cannot be redefined", name.name))
+                    .with_note(format!("built-in: {sig}")),
             );
             return;
         }
@@ -139,11 +133,8 @@ impl<'s> Checker<'s> {
             let (kind, span) = self.global_site(prev);
             let line = self.line_of(span);
             self.report(
-                Diagnostic::error(
-                    name.span,
-                    format!("`{}` is already defined as {kind}", name.name),
-                )
-                .with_note(format!("first defined on line {line}")),
+                Diagnostic::error(name.span, format!("`{}` is already defined as {kind}", name.name))
+                    .with_note(format!("first defined on line {line}")),
             );
             return;
         }
@@ -153,13 +144,9 @@ impl<'s> Checker<'s> {
     fn global_site(&self, g: &Global) -> (&'static str, Span) {
         match g {
             Global::Dataset(d) => ("a dataset", self.spec.datasets[*d].name.span),
-            Global::Instance { dataset, .. } => (
-                "an instance",
-                self.spec.datasets[*dataset]
-                    .instances
-                    .first()
-                    .map_or(Span::default(), |i| i.name.span),
-            ),
+            Global::Instance { dataset, .. } => {
+                ("an instance", self.spec.datasets[*dataset].instances.first().map_or(Span::default(), |i| i.name.span))
+            }
             Global::Learnable(l) => ("a learnable", self.spec.learnables[*l].name.span),
             Global::Rule(r) => ("a rule", self.spec.rules[*r].name.span),
         }
@@ -172,13 +159,7 @@ impl<'s> Checker<'s> {
         }
         for (i, d) in spec.datasets.iter().enumerate() {
             for inst in &d.instances {
-                self.declare(
-                    &inst.name,
-                    Global::Instance {
-                        dataset: i,
-                        group: inst.count.is_some(),
-                    },
-                );
+                self.declare(&inst.name, Global::Instance { dataset: i, group: inst.count.is_some() });
             }
         }
         for (i, l) in spec.learnables.iter().enumerate() {
@@ -238,10 +219,7 @@ impl<'s> Checker<'s> {
             }
         };
         let ExprKind::Name(n) = &base.kind else {
-            self.report(Diagnostic::error(
-                e.span,
-                format!("{what} must name a dataset column, e.g. `mnist.image`"),
-            ));
+            self.report(Diagnostic::error(e.span, format!("{what} must name a dataset column, e.g. `mnist.image`")));
             return None;
         };
         match self.globals.get(n) {
@@ -263,16 +241,8 @@ impl<'s> Checker<'s> {
         if let Some(c) = d.targets.iter().find(|c| c.name.name == attr.name) {
             return Some((false, c));
         }
-        let names: Vec<&str> = d
-            .features
-            .iter()
-            .chain(&d.targets)
-            .map(|c| c.name.name.as_str())
-            .collect();
-        let diag = Diagnostic::error(
-            attr.span,
-            format!("dataset `{}` has no column `{}`", d.name.name, attr.name),
-        );
+        let names: Vec<&str> = d.features.iter().chain(&d.targets).map(|c| c.name.name.as_str()).collect();
+        let diag = Diagnostic::error(attr.span, format!("dataset `{}` has no column `{}`", d.name.name, attr.name));
         let diag = suggest(diag, &attr.name, names.iter().copied())
             .with_note(format!("its columns are: {}", names.join(", ")));
         self.report(diag);
@@ -310,8 +280,13 @@ impl<'s> Checker<'s> {
                 Some(a) if a.name == "features" => inputs.extend(&spec_features(self.spec, d)[..]),
                 Some(a) => match self.column_of(d, &a) {
                     Some((true, c)) => inputs.push(c),
-                    Some((false, c)) => self.report(Diagnostic::error(a.span, format!("`{}` is a target of `{}`, not a feature", c.name.name, self.dataset_names[d]))
-                        .with_help("a learnable reads features and predicts a target: put targets under `output`")),
+                    Some((false, c)) => self.report(
+                        Diagnostic::error(
+                            a.span,
+                            format!("`{}` is a target of `{}`, not a feature", c.name.name, self.dataset_names[d]),
+                        )
+                        .with_help("a learnable reads features and predicts a target: put targets under `output`"),
+                    ),
                     None => {}
                 },
             }
@@ -319,10 +294,7 @@ impl<'s> Checker<'s> {
         let d = dataset?;
         let (od, attr) = self.dataset_of_ref(&l.output.expr, "`output`")?;
         let Some(attr) = attr else {
-            self.report(Diagnostic::error(
-                l.output.expr.span,
-                "`output` must name one column, e.g. `mnist.value`",
-            ));
+            self.report(Diagnostic::error(l.output.expr.span, "`output` must name one column, e.g. `mnist.value`"));
             return None;
         };
         if od != d {
@@ -340,27 +312,17 @@ impl<'s> Checker<'s> {
             self.report(
                 Diagnostic::error(
                     l.output.expr.span,
-                    format!(
-                        "`output` must be a categorical column; `{}` is not",
-                        attr.name
-                    ),
+                    format!("`output` must be a categorical column; `{}` is not", attr.name),
                 )
-                .with_help(
-                    "give the column its `values`, so that the network predicts one of them",
-                ),
+                .with_help("give the column its `values`, so that the network predicts one of them"),
             );
             return None;
         };
         for (f, _) in &l.encodings {
             if !inputs.iter().any(|c| c.name.name == f.name) {
                 let names: Vec<&str> = inputs.iter().map(|c| c.name.name.as_str()).collect();
-                let diag = Diagnostic::error(
-                    f.span,
-                    format!(
-                        "`{}` is not an input of learnable `{}`",
-                        f.name, l.name.name
-                    ),
-                );
+                let diag =
+                    Diagnostic::error(f.span, format!("`{}` is not an input of learnable `{}`", f.name, l.name.name));
                 self.report(suggest(diag, &f.name, names.iter().copied()));
             }
         }
@@ -381,33 +343,29 @@ impl<'s> Checker<'s> {
             }
             Model::Layers(layers) => {
                 for layer in layers {
-                    let spatial = matches!(
-                        layer.value,
-                        Layer::Conv2d { .. } | Layer::MaxPool { .. } | Layer::AvgPool { .. }
-                    );
+                    let spatial =
+                        matches!(layer.value, Layer::Conv2d { .. } | Layer::MaxPool { .. } | Layer::AvgPool { .. });
                     if spatial && !image {
                         self.report(
                             Diagnostic::error(layer.span, "this layer needs an image input")
-                                .with_note(format!(
-                                    "learnable `{}` reads tabular features",
-                                    l.name.name
-                                )),
+                                .with_note(format!("learnable `{}` reads tabular features", l.name.name)),
                         );
                         break;
                     }
                 }
-                let last_linear = layers
-                    .iter()
-                    .rev()
-                    .find(|x| matches!(x.value, Layer::Linear { .. }));
-                if let Some(Spanned {
-                    value: Layer::Linear { units: Some(u), .. },
-                    span,
-                }) = last_linear
-                {
+                let last_linear = layers.iter().rev().find(|x| matches!(x.value, Layer::Linear { .. }));
+                if let Some(Spanned { value: Layer::Linear { units: Some(u), .. }, span }) = last_linear {
                     if *u as usize != classes {
-                        self.report(Diagnostic::error(*span, format!("the last linear layer has {u} units, but `{}` has {classes} values", self.domains[domain].name))
-                            .with_help("leave `units` out of the last layer: its size comes from the output"));
+                        self.report(
+                            Diagnostic::error(
+                                *span,
+                                format!(
+                                    "the last linear layer has {u} units, but `{}` has {classes} values",
+                                    self.domains[domain].name
+                                ),
+                            )
+                            .with_help("leave `units` out of the last layer: its size comes from the output"),
+                        );
                     }
                 }
             }
@@ -417,12 +375,8 @@ impl<'s> Checker<'s> {
 
     fn find_recursion(&mut self) {
         let spec = self.spec;
-        let index: HashMap<&str, usize> = spec
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.name.name.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> =
+            spec.rules.iter().enumerate().map(|(i, r)| (r.name.name.as_str(), i)).collect();
         let calls: Vec<Vec<(usize, Span)>> = spec
             .rules
             .iter()
@@ -500,12 +454,8 @@ impl<'s> Checker<'s> {
             return t;
         }
         let r = &self.spec.rules[rule];
-        let mut scope: Vec<(String, Typed)> = r
-            .args
-            .iter()
-            .map(|a| a.name.clone())
-            .zip(key.1.iter().cloned())
-            .collect();
+        let mut scope: Vec<(String, Typed)> =
+            r.args.iter().map(|a| a.name.clone()).zip(key.1.iter().cloned()).collect();
         let outer = std::mem::take(&mut self.effects);
         let record = std::mem::replace(&mut self.record, false);
         self.active.push(rule);
@@ -520,19 +470,12 @@ impl<'s> Checker<'s> {
 
     fn check_constraints(&mut self) -> Vec<ConstraintInfo> {
         let spec = self.spec;
-        let total: f64 = spec
-            .constraints
-            .iter()
-            .map(|c| c.weight.as_ref().map_or(1.0, |w| w.value))
-            .sum();
+        let total: f64 = spec.constraints.iter().map(|c| c.weight.as_ref().map_or(1.0, |w| w.value)).sum();
         if !spec.constraints.is_empty() && total == 0.0 {
             let span = spec.constraints[0].span;
             self.report(
-                Diagnostic::error(
-                    span,
-                    "every constraint has weight 0, so none would be learned",
-                )
-                .with_help("give at least one constraint a positive `weight`"),
+                Diagnostic::error(span, "every constraint has weight 0, so none would be learned")
+                    .with_help("give at least one constraint a positive `weight`"),
             );
         }
         let mut out = Vec::new();
@@ -567,20 +510,16 @@ impl<'s> Checker<'s> {
             }
             let latent = results.iter().any(|(_, t)| t.latent);
             if !latent && results.iter().all(|(_, t)| t.ty != Type::Unknown) {
-                self.report(Diagnostic::warning(c.span, "this constraint has no latent part: nothing to learn")
-                    .with_help("a constraint teaches a network only if it applies a learnable, e.g. `digit(x1)`"));
+                self.report(
+                    Diagnostic::warning(c.span, "this constraint has no latent part: nothing to learn")
+                        .with_help("a constraint teaches a network only if it applies a learnable, e.g. `digit(x1)`"),
+                );
             }
             if let ConstraintKind::IfThen { guard, then } = &c.kind {
                 if results[0].1.latent && !results[1].1.latent {
                     self.report(
-                        Diagnostic::warning(
-                            then.expr.span,
-                            "the guard is latent but the consequence is observed",
-                        )
-                        .with_note(format!(
-                            "`{}` will be read as a condition on the networks",
-                            guard.text
-                        )),
+                        Diagnostic::warning(then.expr.span, "the guard is latent but the consequence is observed")
+                            .with_note(format!("`{}` will be read as a condition on the networks", guard.text)),
                     );
                 }
             }
@@ -592,11 +531,7 @@ impl<'s> Checker<'s> {
                 formulas: c.kind.formulas().iter().map(|f| f.text.clone()).collect(),
                 weight,
                 share: if total > 0.0 { weight / total } else { 0.0 },
-                scope: if effects.columns && !row_wise {
-                    Scope::ColumnWise
-                } else {
-                    Scope::InstanceWise
-                },
+                scope: if effects.columns && !row_wise { Scope::ColumnWise } else { Scope::InstanceWise },
                 latent: effects.latent,
             });
         }
@@ -606,27 +541,18 @@ impl<'s> Checker<'s> {
     fn check_optimization(&mut self) {
         let o = &self.spec.optimization;
         let injection = o.injection.as_ref().map(|i| i.value);
-        let uses_inference = matches!(
-            injection,
-            Some(Injection::SemanticLoss | Injection::Em | Injection::Lp)
-        );
+        let uses_inference = matches!(injection, Some(Injection::SemanticLoss | Injection::Em | Injection::Lp));
         if let (Some(inf), Some(inj)) = (&o.inference, injection) {
             if !uses_inference {
                 self.report(
-                    Diagnostic::warning(
-                        inf.span,
-                        format!("`inference` is not used by the `{}` injection", inj.name()),
-                    )
-                    .with_note("semantic_loss, em and lp use an inference engine"),
+                    Diagnostic::warning(inf.span, format!("`inference` is not used by the `{}` injection", inj.name()))
+                        .with_note("semantic_loss, em and lp use an inference engine"),
                 );
             }
         }
         if let Some(h) = &o.hard {
             if injection != Some(Injection::Em) {
-                self.report(Diagnostic::warning(
-                    h.span,
-                    "`hard` applies to `injection: em` only",
-                ));
+                self.report(Diagnostic::warning(h.span, "`hard` applies to `injection: em` only"));
             }
         }
         let weakly = matches!(injection, Some(i) if i != Injection::Supervised);
@@ -654,26 +580,13 @@ impl<'s> Checker<'s> {
             ColumnType::Int => "int".into(),
             ColumnType::Real => "real".into(),
             ColumnType::Bool => "bool".into(),
-            ColumnType::Image {
-                channels: 1,
-                height,
-                width,
-            } => format!("image[{height}x{width}]"),
-            ColumnType::Image {
-                channels,
-                height,
-                width,
-            } => format!("image[{channels}x{height}x{width}]"),
+            ColumnType::Image { channels: 1, height, width } => format!("image[{height}x{width}]"),
+            ColumnType::Image { channels, height, width } => format!("image[{channels}x{height}x{width}]"),
             ColumnType::Vector(n) => format!("vector[{n}]"),
             ColumnType::Category(values) => {
                 let shown: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
                 if shown.len() > 6 {
-                    format!(
-                        "category of {} {{{}, …, {}}}",
-                        shown.len(),
-                        shown[..3].join(", "),
-                        shown[shown.len() - 1]
-                    )
+                    format!("category of {} {{{}, …, {}}}", shown.len(), shown[..3].join(", "), shown[shown.len() - 1])
                 } else {
                     format!("category {{{}}}", shown.join(", "))
                 }
@@ -696,18 +609,12 @@ impl<'s> Checker<'s> {
                 features: d
                     .features
                     .iter()
-                    .map(|c| ColumnInfo {
-                        name: c.name.name.clone(),
-                        ty: self.show_column(c),
-                    })
+                    .map(|c| ColumnInfo { name: c.name.name.clone(), ty: self.show_column(c) })
                     .collect(),
                 targets: d
                     .targets
                     .iter()
-                    .map(|c| ColumnInfo {
-                        name: c.name.name.clone(),
-                        ty: self.show_column(c),
-                    })
+                    .map(|c| ColumnInfo { name: c.name.name.clone(), ty: self.show_column(c) })
                     .collect(),
                 instances: d
                     .instances
@@ -729,12 +636,9 @@ impl<'s> Checker<'s> {
                     .input
                     .iter()
                     .flat_map(|f| match &f.expr.kind {
-                        ExprKind::Attr { attr, .. } if attr.name != "features" => spec.datasets
-                            [net.dataset]
-                            .features
-                            .iter()
-                            .filter(|c| c.name.name == attr.name)
-                            .collect(),
+                        ExprKind::Attr { attr, .. } if attr.name != "features" => {
+                            spec.datasets[net.dataset].features.iter().filter(|c| c.name.name == attr.name).collect()
+                        }
                         _ => spec_features(spec, net.dataset),
                     })
                     .map(|c| ColumnInfo {
@@ -749,15 +653,9 @@ impl<'s> Checker<'s> {
                     output: self.domains[net.domain].name.clone(),
                     classes: self.domains[net.domain].values.len(),
                     model: match &l.model {
-                        Model::Architecture { name, hidden } if hidden.is_empty() => {
-                            name.value.name().to_string()
-                        }
+                        Model::Architecture { name, hidden } if hidden.is_empty() => name.value.name().to_string(),
                         Model::Architecture { name, hidden } => {
-                            format!(
-                                "{} {:?}",
-                                name.value.name(),
-                                hidden.iter().map(|h| h.value).collect::<Vec<_>>()
-                            )
+                            format!("{} {:?}", name.value.name(), hidden.iter().map(|h| h.value).collect::<Vec<_>>())
                         }
                         Model::Layers(layers) => format!("{} layers", layers.len()),
                     },
@@ -775,16 +673,8 @@ impl<'s> Checker<'s> {
             })
             .collect();
         for (r, info) in spec.rules.iter().zip(&rules) {
-            if !info.used
-                && !self
-                    .cyclic
-                    .iter()
-                    .any(|&c| spec.rules[c].name.name == r.name.name)
-            {
-                self.report(Diagnostic::warning(
-                    r.name.span,
-                    format!("rule `{}` is never used", r.name.name),
-                ));
+            if !info.used && !self.cyclic.iter().any(|&c| spec.rules[c].name.name == r.name.name) {
+                self.report(Diagnostic::warning(r.name.span, format!("rule `{}` is never used", r.name.name)));
             }
         }
         Program {

@@ -76,11 +76,7 @@ pub struct Typed {
 
 impl Typed {
     pub fn observed(ty: Type) -> Typed {
-        Typed {
-            ty,
-            latent: false,
-            constant: None,
-        }
+        Typed { ty, latent: false, constant: None }
     }
 
     pub fn unknown() -> Typed {
@@ -125,12 +121,7 @@ impl Type {
     }
 
     pub fn show(&self, domains: &[Domain], datasets: &[String]) -> String {
-        let list = |ts: &[Type]| {
-            ts.iter()
-                .map(|t| t.show(domains, datasets))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = |ts: &[Type]| ts.iter().map(|t| t.show(domains, datasets)).collect::<Vec<_>>().join(", ");
         match self {
             Type::Bool => "bool".into(),
             Type::Int => "int".into(),
@@ -142,11 +133,9 @@ impl Type {
             Type::Tuple(ts) => format!("tuple[{}]", list(ts)),
             Type::Instance { dataset, .. } => format!("instance of {}", datasets[*dataset]),
             Type::Dataset(d) => format!("dataset {}", datasets[*d]),
-            Type::Column { dataset, elem } => format!(
-                "column of {} ({})",
-                datasets[*dataset],
-                elem.show(domains, datasets)
-            ),
+            Type::Column { dataset, elem } => {
+                format!("column of {} ({})", datasets[*dataset], elem.show(domains, datasets))
+            }
             Type::Image => "image".into(),
             Type::Vector => "vector".into(),
             Type::Unknown => "unknown".into(),

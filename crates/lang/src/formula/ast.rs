@@ -194,12 +194,7 @@ impl Expr {
                 f(base);
                 f(index)
             }
-            ExprKind::Slice {
-                base,
-                lower,
-                upper,
-                step,
-            } => {
+            ExprKind::Slice { base, lower, upper, step } => {
                 f(base);
                 for e in [lower, upper, step].into_iter().flatten() {
                     f(e)
@@ -218,19 +213,13 @@ impl Expr {
                 f(first);
                 rest.iter().for_each(|(_, _, e)| f(e))
             }
-            ExprKind::IfElse {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::IfElse { cond, then, otherwise } => {
                 f(then);
                 f(cond);
                 f(otherwise)
             }
             ExprKind::List(items) | ExprKind::Tuple(items) => items.iter().for_each(f),
-            ExprKind::Comprehension {
-                element, clauses, ..
-            } => {
+            ExprKind::Comprehension { element, clauses, .. } => {
                 for c in clauses {
                     f(&c.iter);
                     c.conds.iter().for_each(&mut f);

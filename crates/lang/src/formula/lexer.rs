@@ -29,15 +29,13 @@ pub enum Kw {
 }
 
 /// Python keywords we do not support, named so the error can say so.
-const UNSUPPORTED_KEYWORDS: &[&str] = &[
-    "lambda", "is", "None", "def", "return", "import", "from", "yield", "await", "async", "while",
-    "with",
-];
+const UNSUPPORTED_KEYWORDS: &[&str] =
+    &["lambda", "is", "None", "def", "return", "import", "from", "yield", "await", "async", "while", "with"];
 
 /// Longest first, so that `**` is not read as two `*`.
 const OPS: &[&str] = &[
-    "**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "<", ">", "&", "|", "^", "~", "(",
-    ")", "[", "]", ",", ".", ":",
+    "**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "<", ">", "&", "|", "^", "~", "(", ")", "[", "]", ",",
+    ".", ":",
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,10 +53,7 @@ pub fn lex(text: &str, offsets: &[u32]) -> Result<Vec<Token>, Diagnostic> {
         } else {
             start
         };
-        Span {
-            start,
-            end: end.max(start),
-        }
+        Span { start, end: end.max(start) }
     };
     let bytes = text.as_bytes();
     let mut tokens = Vec::new();
@@ -102,13 +97,10 @@ pub fn lex(text: &str, offsets: &[u32]) -> Result<Vec<Token>, Diagnostic> {
                 }
                 w => Tok::Name(w.to_string()),
             }
-        } else if c.is_ascii_digit()
-            || (c == '.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
-        {
+        } else if c.is_ascii_digit() || (c == '.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
             number(text, &mut i).map_err(|msg| Diagnostic::error(file_span(start, i), msg))?
         } else if c == '"' || c == '\'' {
-            let s = string(text, &mut i, c)
-                .map_err(|msg| Diagnostic::error(file_span(start, i), msg))?;
+            let s = string(text, &mut i, c).map_err(|msg| Diagnostic::error(file_span(start, i), msg))?;
             Tok::Str(s)
         } else if let Some(op) = OPS.iter().find(|op| text[i..].starts_with(**op)) {
             i += op.len();
@@ -122,16 +114,10 @@ pub fn lex(text: &str, offsets: &[u32]) -> Result<Vec<Token>, Diagnostic> {
                 _ => d,
             });
         };
-        tokens.push(Token {
-            tok,
-            span: file_span(start, i),
-        });
+        tokens.push(Token { tok, span: file_span(start, i) });
     }
     let end = offsets[text.len()];
-    tokens.push(Token {
-        tok: Tok::Eof,
-        span: Span { start: end, end },
-    });
+    tokens.push(Token { tok: Tok::Eof, span: Span { start: end, end } });
     Ok(tokens)
 }
 
@@ -147,9 +133,7 @@ fn number(text: &str, i: &mut usize) -> Result<Tok, String> {
     let mut float = false;
     if *i < bytes.len()
         && bytes[*i] == b'.'
-        && !bytes
-            .get(*i + 1)
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && !bytes.get(*i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
     {
         float = true;
         *i += 1;
@@ -174,17 +158,10 @@ fn number(text: &str, i: &mut usize) -> Result<Tok, String> {
     }
     let literal: String = text[start..*i].chars().filter(|&c| c != '_').collect();
     if float {
-        literal
-            .parse()
-            .map(Tok::Float)
-            .map_err(|_| format!("invalid number `{}`", &text[start..*i]))
+        literal.parse().map(Tok::Float).map_err(|_| format!("invalid number `{}`", &text[start..*i]))
     } else {
         let trimmed = literal.trim_start_matches('0');
-        Ok(Tok::Int(if trimmed.is_empty() {
-            "0".to_string()
-        } else {
-            trimmed.to_string()
-        }))
+        Ok(Tok::Int(if trimmed.is_empty() { "0".to_string() } else { trimmed.to_string() }))
     }
 }
 
@@ -218,11 +195,7 @@ mod tests {
 
     fn toks(text: &str) -> Vec<Tok> {
         let offsets: Vec<u32> = (0..=text.len() as u32).collect();
-        lex(text, &offsets)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.tok)
-            .collect()
+        lex(text, &offsets).unwrap().into_iter().map(|t| t.tok).collect()
     }
 
     #[test]
@@ -249,13 +222,7 @@ mod tests {
         let offsets: Vec<u32> = (0..=10).collect();
         let e = lex("a = b", &offsets[..6]).unwrap_err();
         assert_eq!((e.span.start, e.span.end), (2, 3));
-        assert!(lex("'abc", &offsets[..5])
-            .unwrap_err()
-            .message
-            .contains("unterminated"));
-        assert!(lex("12ab", &offsets[..5])
-            .unwrap_err()
-            .message
-            .contains("invalid number"));
+        assert!(lex("'abc", &offsets[..5]).unwrap_err().message.contains("unterminated"));
+        assert!(lex("12ab", &offsets[..5]).unwrap_err().message.contains("invalid number"));
     }
 }

@@ -22,23 +22,12 @@ pub struct Parser<'t> {
 type PResult<T> = Result<T, Diagnostic>;
 
 pub fn parse(tokens: &[Token], next_id: &mut u32) -> PResult<Expr> {
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        depth: 0,
-        next_id,
-    };
+    let mut p = Parser { tokens, pos: 0, depth: 0, next_id };
     let e = p.expr()?;
     if !matches!(p.peek(), Tok::Eof) {
         let t = p.token();
-        return Err(Diagnostic::error(
-            t.span,
-            format!(
-                "unexpected {} after the end of the formula",
-                describe(&t.tok)
-            ),
-        )
-        .with_label("expected an operator or the end of the formula"));
+        return Err(Diagnostic::error(t.span, format!("unexpected {} after the end of the formula", describe(&t.tok)))
+            .with_label("expected an operator or the end of the formula"));
     }
     Ok(e)
 }
@@ -97,17 +86,11 @@ impl<'t> Parser<'t> {
             return Ok(self.bump().span);
         }
         let t = self.token();
-        let mut d = Diagnostic::error(
-            t.span,
-            format!("expected `{op}`, found {}", describe(&t.tok)),
-        );
+        let mut d = Diagnostic::error(t.span, format!("expected `{op}`, found {}", describe(&t.tok)));
         if let Some(open) = opened {
             d = Diagnostic::error(
                 open,
-                format!(
-                    "this bracket is never closed: expected `{op}`, found {}",
-                    describe(&t.tok)
-                ),
+                format!("this bracket is never closed: expected `{op}`, found {}", describe(&t.tok)),
             )
             .with_label("unclosed");
         }
@@ -127,10 +110,7 @@ impl<'t> Parser<'t> {
     fn enter_by(&mut self, levels: usize) -> PResult<()> {
         self.depth += levels;
         if self.depth > MAX_DEPTH {
-            return Err(Diagnostic::error(
-                self.token().span,
-                "the formula is nested too deeply",
-            ));
+            return Err(Diagnostic::error(self.token().span, "the formula is nested too deeply"));
         }
         Ok(())
     }
@@ -145,22 +125,15 @@ impl<'t> Parser<'t> {
             let cond = self.or_test()?;
             if !self.at_kw(Kw::Else) {
                 let t = self.token();
-                return Err(Diagnostic::error(
-                    t.span,
-                    format!("expected `else`, found {}", describe(&t.tok)),
-                )
-                .with_help("a conditional expression reads `a if condition else b`"));
+                return Err(Diagnostic::error(t.span, format!("expected `else`, found {}", describe(&t.tok)))
+                    .with_help("a conditional expression reads `a if condition else b`"));
             }
             self.bump();
             let otherwise = self.expr()?;
             let span = then.span.to(otherwise.span);
             self.node(
                 span,
-                ExprKind::IfElse {
-                    cond: Box::new(cond),
-                    then: Box::new(then),
-                    otherwise: Box::new(otherwise),
-                },
+                ExprKind::IfElse { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) },
             )
         } else {
             then
@@ -169,12 +142,7 @@ impl<'t> Parser<'t> {
         Ok(e)
     }
 
-    fn bool_chain(
-        &mut self,
-        kw: Kw,
-        op: BinOp,
-        next: fn(&mut Self) -> PResult<Expr>,
-    ) -> PResult<Expr> {
+    fn bool_chain(&mut self, kw: Kw, op: BinOp, next: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
         let depth = self.depth;
         let mut lhs = next(self)?;
         while self.at_kw(kw) {
@@ -182,14 +150,7 @@ impl<'t> Parser<'t> {
             self.enter()?;
             let rhs = next(self)?;
             let span = lhs.span.to(rhs.span);
-            lhs = self.node(
-                span,
-                ExprKind::Binary {
-                    op,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
-            );
+            lhs = self.node(span, ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) });
         }
         self.depth = depth;
         Ok(lhs)
@@ -210,13 +171,7 @@ impl<'t> Parser<'t> {
             let operand = self.not_test()?;
             self.depth -= 1;
             let span = start.to(operand.span);
-            return Ok(self.node(
-                span,
-                ExprKind::Unary {
-                    op: UnaryOp::Not,
-                    operand: Box::new(operand),
-                },
-            ));
+            return Ok(self.node(span, ExprKind::Unary { op: UnaryOp::Not, operand: Box::new(operand) }));
         }
         self.comparison()
     }
@@ -230,9 +185,7 @@ impl<'t> Parser<'t> {
             Tok::Op(">") => CmpOp::Gt,
             Tok::Op(">=") => CmpOp::Ge,
             Tok::Kw(Kw::In) => CmpOp::In,
-            Tok::Kw(Kw::Not) if matches!(self.peek_at(1), Tok::Kw(Kw::In)) => {
-                return Some((CmpOp::NotIn, 2))
-            }
+            Tok::Kw(Kw::Not) if matches!(self.peek_at(1), Tok::Kw(Kw::In)) => return Some((CmpOp::NotIn, 2)),
             _ => return None,
         };
         Some((op, 1))
@@ -255,20 +208,10 @@ impl<'t> Parser<'t> {
             return Ok(first);
         }
         let span = first.span.to(rest.last().map_or(first.span, |r| r.2.span));
-        Ok(self.node(
-            span,
-            ExprKind::Compare {
-                first: Box::new(first),
-                rest,
-            },
-        ))
+        Ok(self.node(span, ExprKind::Compare { first: Box::new(first), rest }))
     }
 
-    fn binary_level(
-        &mut self,
-        ops: &[(&str, BinOp)],
-        next: fn(&mut Self) -> PResult<Expr>,
-    ) -> PResult<Expr> {
+    fn binary_level(&mut self, ops: &[(&str, BinOp)], next: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
         let depth = self.depth;
         let mut lhs = next(self)?;
         while let Some(&(_, op)) = ops.iter().find(|(s, _)| self.at_op(s)) {
@@ -276,14 +219,7 @@ impl<'t> Parser<'t> {
             self.enter()?;
             let rhs = next(self)?;
             let span = lhs.span.to(rhs.span);
-            lhs = self.node(
-                span,
-                ExprKind::Binary {
-                    op,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
-            );
+            lhs = self.node(span, ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) });
         }
         self.depth = depth;
         Ok(lhs)
@@ -307,12 +243,7 @@ impl<'t> Parser<'t> {
 
     fn term(&mut self) -> PResult<Expr> {
         self.binary_level(
-            &[
-                ("*", BinOp::Mul),
-                ("//", BinOp::FloorDiv),
-                ("/", BinOp::Div),
-                ("%", BinOp::Mod),
-            ],
+            &[("*", BinOp::Mul), ("//", BinOp::FloorDiv), ("/", BinOp::Div), ("%", BinOp::Mod)],
             Self::factor,
         )
     }
@@ -329,13 +260,7 @@ impl<'t> Parser<'t> {
         let operand = self.factor()?;
         self.depth -= 1;
         let span = start.to(operand.span);
-        Ok(self.node(
-            span,
-            ExprKind::Unary {
-                op,
-                operand: Box::new(operand),
-            },
-        ))
+        Ok(self.node(span, ExprKind::Unary { op, operand: Box::new(operand) }))
     }
 
     fn power(&mut self) -> PResult<Expr> {
@@ -345,14 +270,7 @@ impl<'t> Parser<'t> {
             let exp = self.factor()?;
             self.depth -= 1;
             let span = base.span.to(exp.span);
-            return Ok(self.node(
-                span,
-                ExprKind::Binary {
-                    op: BinOp::Pow,
-                    lhs: Box::new(base),
-                    rhs: Box::new(exp),
-                },
-            ));
+            return Ok(self.node(span, ExprKind::Binary { op: BinOp::Pow, lhs: Box::new(base), rhs: Box::new(exp) }));
         }
         Ok(base)
     }
@@ -365,13 +283,7 @@ impl<'t> Parser<'t> {
                 let args = self.call_args(open)?;
                 let close = self.expect_op(")", Some(open))?;
                 let span = e.span.to(close);
-                e = self.node(
-                    span,
-                    ExprKind::Call {
-                        func: Box::new(e),
-                        args,
-                    },
-                );
+                e = self.node(span, ExprKind::Call { func: Box::new(e), args });
             } else if self.at_op("[") {
                 let open = self.bump().span;
                 e = self.subscript(e, open)?;
@@ -381,20 +293,11 @@ impl<'t> Parser<'t> {
                 let Tok::Name(name) = t.tok else {
                     return Err(Diagnostic::error(
                         t.span,
-                        format!(
-                            "expected an attribute name after `.`, found {}",
-                            describe(&t.tok)
-                        ),
+                        format!("expected an attribute name after `.`, found {}", describe(&t.tok)),
                     ));
                 };
                 let span = e.span.to(t.span);
-                e = self.node(
-                    span,
-                    ExprKind::Attr {
-                        base: Box::new(e),
-                        attr: Ident { name, span: t.span },
-                    },
-                );
+                e = self.node(span, ExprKind::Attr { base: Box::new(e), attr: Ident { name, span: t.span } });
             } else {
                 return Ok(e);
             }
@@ -445,27 +348,14 @@ impl<'t> Parser<'t> {
         let span = base.span.to(close);
         if colons == 0 {
             let Some(index) = parts[0].take() else {
-                return Err(Diagnostic::error(open.to(close), "empty index")
-                    .with_help("write `xs[i]` or a slice `xs[a:b]`"));
+                return Err(
+                    Diagnostic::error(open.to(close), "empty index").with_help("write `xs[i]` or a slice `xs[a:b]`")
+                );
             };
-            return Ok(self.node(
-                span,
-                ExprKind::Index {
-                    base: Box::new(base),
-                    index,
-                },
-            ));
+            return Ok(self.node(span, ExprKind::Index { base: Box::new(base), index }));
         }
         let [lower, upper, step] = parts;
-        Ok(self.node(
-            span,
-            ExprKind::Slice {
-                base: Box::new(base),
-                lower,
-                upper,
-                step,
-            },
-        ))
+        Ok(self.node(span, ExprKind::Slice { base: Box::new(base), lower, upper, step }))
     }
 
     fn comprehension(&mut self, element: Expr, kind: CompKind) -> PResult<Expr> {
@@ -475,11 +365,8 @@ impl<'t> Parser<'t> {
             let target = self.target_list()?;
             if !self.at_kw(Kw::In) {
                 let t = self.token();
-                return Err(Diagnostic::error(
-                    t.span,
-                    format!("expected `in`, found {}", describe(&t.tok)),
-                )
-                .with_help("a comprehension reads `expr for name in items`"));
+                return Err(Diagnostic::error(t.span, format!("expected `in`, found {}", describe(&t.tok)))
+                    .with_help("a comprehension reads `expr for name in items`"));
             }
             self.bump();
             let iter = self.or_test()?;
@@ -488,24 +375,11 @@ impl<'t> Parser<'t> {
                 self.bump();
                 conds.push(self.or_test()?);
             }
-            clauses.push(CompFor {
-                target,
-                iter,
-                conds,
-            });
+            clauses.push(CompFor { target, iter, conds });
         }
-        let end = clauses.last().map_or(element.span, |c| {
-            c.conds.last().map_or(c.iter.span, |e| e.span)
-        });
+        let end = clauses.last().map_or(element.span, |c| c.conds.last().map_or(c.iter.span, |e| e.span));
         let span = element.span.to(end);
-        Ok(self.node(
-            span,
-            ExprKind::Comprehension {
-                kind,
-                element: Box::new(element),
-                clauses,
-            },
-        ))
+        Ok(self.node(span, ExprKind::Comprehension { kind, element: Box::new(element), clauses }))
     }
 
     fn target_list(&mut self) -> PResult<Target> {
@@ -535,13 +409,8 @@ impl<'t> Parser<'t> {
                 self.depth -= 1;
                 Ok(inner)
             }
-            other => Err(Diagnostic::error(
-                t.span,
-                format!("expected a name to bind, found {}", describe(&other)),
-            )
-            .with_help(
-                "a comprehension binds names: `for x in xs` or `for i, x in enumerate(xs)`",
-            )),
+            other => Err(Diagnostic::error(t.span, format!("expected a name to bind, found {}", describe(&other)))
+                .with_help("a comprehension binds names: `for x in xs` or `for i, x in enumerate(xs)`")),
         }
     }
 
@@ -567,10 +436,7 @@ impl<'t> Parser<'t> {
             Tok::Op("(") => return self.paren(t.span),
             Tok::Op("[") => return self.list(t.span),
             other => {
-                let mut d = Diagnostic::error(
-                    t.span,
-                    format!("expected an expression, found {}", describe(&other)),
-                );
+                let mut d = Diagnostic::error(t.span, format!("expected an expression, found {}", describe(&other)));
                 d = match other {
                     Tok::Op("&") | Tok::Op("|") => {
                         d.with_help("use `and` / `or` (or a single `&` / `|` between operands)")
@@ -595,10 +461,7 @@ impl<'t> Parser<'t> {
         let e = if self.at_kw(Kw::For) {
             let gen = self.comprehension(first, CompKind::Generator)?;
             let close = self.expect_op(")", Some(open))?;
-            Expr {
-                span: open.to(close),
-                ..gen
-            }
+            Expr { span: open.to(close), ..gen }
         } else if self.at_op(",") {
             let mut items = vec![first];
             while self.eat_op(",") && !self.at_op(")") {
@@ -609,10 +472,7 @@ impl<'t> Parser<'t> {
         } else {
             let close = self.expect_op(")", Some(open))?;
             // Parentheses only group; the inner node spans them so carets cover what was written.
-            Expr {
-                span: open.to(close),
-                ..first
-            }
+            Expr { span: open.to(close), ..first }
         };
         self.depth -= 1;
         Ok(e)
@@ -627,10 +487,7 @@ impl<'t> Parser<'t> {
                 let comp = self.comprehension(first, CompKind::List)?;
                 let close = self.expect_op("]", Some(open))?;
                 self.depth -= 1;
-                return Ok(Expr {
-                    span: open.to(close),
-                    ..comp
-                });
+                return Ok(Expr { span: open.to(close), ..comp });
             }
             items.push(first);
             while self.eat_op(",") && !self.at_op("]") {

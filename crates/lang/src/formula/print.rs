@@ -8,27 +8,13 @@ fn prec(e: &Expr) -> u8 {
         ExprKind::IfElse { .. } => 1,
         ExprKind::Binary { op: BinOp::Or, .. } => 2,
         ExprKind::Binary { op: BinOp::And, .. } => 3,
-        ExprKind::Unary {
-            op: UnaryOp::Not, ..
-        } => 4,
+        ExprKind::Unary { op: UnaryOp::Not, .. } => 4,
         ExprKind::Compare { .. } => 5,
-        ExprKind::Binary {
-            op: BinOp::BitOr, ..
-        } => 6,
-        ExprKind::Binary {
-            op: BinOp::BitXor, ..
-        } => 7,
-        ExprKind::Binary {
-            op: BinOp::BitAnd, ..
-        } => 8,
-        ExprKind::Binary {
-            op: BinOp::Add | BinOp::Sub,
-            ..
-        } => 9,
-        ExprKind::Binary {
-            op: BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod,
-            ..
-        } => 10,
+        ExprKind::Binary { op: BinOp::BitOr, .. } => 6,
+        ExprKind::Binary { op: BinOp::BitXor, .. } => 7,
+        ExprKind::Binary { op: BinOp::BitAnd, .. } => 8,
+        ExprKind::Binary { op: BinOp::Add | BinOp::Sub, .. } => 9,
+        ExprKind::Binary { op: BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod, .. } => 10,
         ExprKind::Unary { .. } => 11,
         ExprKind::Binary { op: BinOp::Pow, .. } => 12,
         _ => 13,
@@ -96,12 +82,7 @@ fn write(e: &Expr, out: &mut String) {
             write(index, out);
             out.push(']');
         }
-        ExprKind::Slice {
-            base,
-            lower,
-            upper,
-            step,
-        } => {
+        ExprKind::Slice { base, lower, upper, step } => {
             operand(base, 13, out);
             out.push('[');
             for (k, part) in [lower, upper, step].into_iter().enumerate() {
@@ -135,11 +116,7 @@ fn write(e: &Expr, out: &mut String) {
         ExprKind::Binary { op, lhs, rhs } => {
             // `**` groups to the right and takes a signed operand there (`2 ** -1`); the others
             // group to the left.
-            let (l, r) = if *op == BinOp::Pow {
-                (p + 1, p - 1)
-            } else {
-                (p, p + 1)
-            };
+            let (l, r) = if *op == BinOp::Pow { (p + 1, p - 1) } else { (p, p + 1) };
             operand(lhs, l, out);
             out.push_str(&format!(" {} ", op.symbol()));
             operand(rhs, r, out);
@@ -151,11 +128,7 @@ fn write(e: &Expr, out: &mut String) {
                 operand(x, p + 1, out);
             }
         }
-        ExprKind::IfElse {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ExprKind::IfElse { cond, then, otherwise } => {
             operand(then, p + 1, out);
             out.push_str(" if ");
             operand(cond, p + 1, out);
@@ -175,11 +148,7 @@ fn write(e: &Expr, out: &mut String) {
             }
             out.push(')');
         }
-        ExprKind::Comprehension {
-            kind,
-            element,
-            clauses,
-        } => {
+        ExprKind::Comprehension { kind, element, clauses } => {
             out.push(if *kind == CompKind::List { '[' } else { '(' });
             write(element, out);
             for c in clauses {

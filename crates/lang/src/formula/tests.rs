@@ -27,9 +27,7 @@ fn python_precedence() {
 #[test]
 fn chained_comparisons_stay_one_node() {
     let e = p("h.s1 == h.s2 == h.s3 < 4").unwrap();
-    let ExprKind::Compare { rest, .. } = &e.kind else {
-        panic!()
-    };
+    let ExprKind::Compare { rest, .. } = &e.kind else { panic!() };
     assert_eq!(rest.len(), 3);
     assert_eq!(show("x not in xs"), "x not in xs");
 }
@@ -40,29 +38,15 @@ fn comprehensions_calls_and_subscripts() {
         show("sum(digit(x) * 10 ** (len(xs) - 1 - i) for i, x in enumerate(xs))"),
         "sum((digit(x) * 10 ** (len(xs) - 1 - i) for (i, x) in enumerate(xs)))"
     );
-    assert_eq!(
-        show("[c for c in r if c != 1 if c > 0]"),
-        "[c for c in r if c != 1 if c > 0]"
-    );
+    assert_eq!(show("[c for c in r if c != 1 if c > 0]"), "[c for c in r if c != 1 if c > 0]");
     assert_eq!(
         show("count(a == b for a, b in combinations(r, 2))"),
         "count((a == b for (a, b) in combinations(r, 2)))"
     );
-    assert_eq!(
-        show("exactly(1, x > 0 for x in xs)"),
-        "exactly(1, (x > 0 for x in xs))"
-    );
-    assert_eq!(
-        show("xs[1:][::2][a:b:c]"),
-        "xs[1:][:][a:b:c]"
-            .replace("[:]", "[::2]")
-            .replace("[1:]", "[1:]")
-    );
+    assert_eq!(show("exactly(1, x > 0 for x in xs)"), "exactly(1, (x > 0 for x in xs))");
+    assert_eq!(show("xs[1:][::2][a:b:c]"), "xs[1:][:][a:b:c]".replace("[:]", "[::2]").replace("[1:]", "[1:]"));
     assert_eq!(show("t[s == 'White']"), "t[s == \"White\"]");
-    assert_eq!(
-        show("a if c else b if d else e"),
-        "a if c else b if d else e"
-    );
+    assert_eq!(show("a if c else b if d else e"), "a if c else b if d else e");
     assert_eq!(show("(1,)"), "(1,)");
     assert_eq!(show("[]"), "[]");
 }

@@ -35,25 +35,9 @@ impl<'n> Map<'n> {
     }
 }
 
-const SECTIONS: &[&str] = &[
-    "data",
-    "optimization",
-    "learnables",
-    "learnable",
-    "knowledge",
-    "constraints",
-];
-const DATASET_KEYS: &[&str] = &[
-    "source",
-    "training",
-    "test",
-    "split",
-    "fraction",
-    "features",
-    "targets",
-    "instances",
-    "instance_name",
-];
+const SECTIONS: &[&str] = &["data", "optimization", "learnables", "learnable", "knowledge", "constraints"];
+const DATASET_KEYS: &[&str] =
+    &["source", "training", "test", "split", "fraction", "features", "targets", "instances", "instance_name"];
 const FILE_KEYS: &[&str] = &["file", "format", "separator"];
 const COLUMN_KEYS: &[&str] = &["name", "type", "values"];
 const OPTIMIZATION_KEYS: &[&str] = &[
@@ -75,44 +59,22 @@ const OPTIMIZATION_KEYS: &[&str] = &[
     "patience",
     "validation",
 ];
-const LEARNABLE_KEYS: &[&str] = &[
-    "input",
-    "output",
-    "architecture",
-    "hidden",
-    "layers",
-    "encodings",
-];
+const LEARNABLE_KEYS: &[&str] = &["input", "output", "architecture", "hidden", "layers", "encodings"];
 const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
 const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "weight", "name"];
-const LAYER_KINDS: &[&str] = &[
-    "linear",
-    "conv2d",
-    "maxpool",
-    "avgpool",
-    "dropout",
-    "batchnorm",
-    "flatten",
-    "activation",
-];
+const LAYER_KINDS: &[&str] =
+    &["linear", "conv2d", "maxpool", "avgpool", "dropout", "batchnorm", "flatten", "activation"];
 
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
-const RESERVED: &[&str] = &[
-    "and", "or", "not", "if", "else", "for", "in", "True", "False", "lambda", "is", "None",
-];
+const RESERVED: &[&str] = &["and", "or", "not", "if", "else", "for", "in", "True", "False", "lambda", "is", "None"];
 
 impl<'a> Reader<'a> {
     pub fn new(file: &'a SourceFile) -> Self {
-        Reader {
-            file,
-            diags: Vec::new(),
-            next_id: 0,
-        }
+        Reader { file, diags: Vec::new(), next_id: 0 }
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -121,10 +83,7 @@ impl<'a> Reader<'a> {
 
     fn map<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Option<Map<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
-            let d = Diagnostic::error(
-                node.span,
-                format!("{what} must be a mapping, found {}", node.describe()),
-            );
+            let d = Diagnostic::error(node.span, format!("{what} must be a mapping, found {}", node.describe()));
             self.error(d);
             return None;
         };
@@ -137,20 +96,14 @@ impl<'a> Reader<'a> {
                 self.error(d);
             }
         }
-        Some(Map {
-            entries,
-            span: node.span,
-        })
+        Some(Map { entries, span: node.span })
     }
 
     fn list<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [Node]> {
         match &node.kind {
             NodeKind::Seq(items) => Some(items),
             _ => {
-                self.error(Diagnostic::error(
-                    node.span,
-                    format!("{what} must be a list, found {}", node.describe()),
-                ));
+                self.error(Diagnostic::error(node.span, format!("{what} must be a list, found {}", node.describe())));
                 None
             }
         }
@@ -160,10 +113,7 @@ impl<'a> Reader<'a> {
         match node.as_scalar().map(|s| s.value()) {
             Some(ScalarValue::Str(s)) => Some(Spanned::new(s.to_string(), node.span)),
             _ => {
-                self.error(Diagnostic::error(
-                    node.span,
-                    format!("{what} must be a string, found {}", node.describe()),
-                ));
+                self.error(Diagnostic::error(node.span, format!("{what} must be a string, found {}", node.describe())));
                 None
             }
         }
@@ -173,15 +123,13 @@ impl<'a> Reader<'a> {
         let text = self.text(node, what)?;
         if !is_identifier(&text.value) || RESERVED.contains(&text.value.as_str()) {
             self.error(
-                Diagnostic::error(node.span, format!("`{}` is not a valid name for {what}", text.value))
-                    .with_help("names start with a letter or `_` and continue with letters, digits and `_`; keywords are reserved"),
+                Diagnostic::error(node.span, format!("`{}` is not a valid name for {what}", text.value)).with_help(
+                    "names start with a letter or `_` and continue with letters, digits and `_`; keywords are reserved",
+                ),
             );
             return None;
         }
-        Some(Ident {
-            name: text.value,
-            span: text.span,
-        })
+        Some(Ident { name: text.value, span: text.span })
     }
 
     fn key_ident(&mut self, entry: &Entry, what: &str) -> Option<Ident> {
@@ -193,24 +141,14 @@ impl<'a> Reader<'a> {
             Some(ScalarValue::Int(i)) => Some(Spanned::new(i as f64, node.span)),
             Some(ScalarValue::Float(f)) if f.is_finite() => Some(Spanned::new(f, node.span)),
             _ => {
-                self.error(Diagnostic::error(
-                    node.span,
-                    format!("{what} must be a number, found {}", node.describe()),
-                ));
+                self.error(Diagnostic::error(node.span, format!("{what} must be a number, found {}", node.describe())));
                 None
             }
         }
     }
 
     /// A number in `[lo, hi]` (or `(lo, hi]` when `open_lo`).
-    fn number_in(
-        &mut self,
-        node: &Node,
-        what: &str,
-        lo: f64,
-        hi: f64,
-        open_lo: bool,
-    ) -> Option<Spanned<f64>> {
+    fn number_in(&mut self, node: &Node, what: &str, lo: f64, hi: f64, open_lo: bool) -> Option<Spanned<f64>> {
         let n = self.number(node, what)?;
         let ok = if open_lo { n.value > lo } else { n.value >= lo } && n.value <= hi;
         if !ok {
@@ -219,10 +157,7 @@ impl<'a> Reader<'a> {
             } else {
                 format!("between {lo} and {hi}")
             };
-            self.error(Diagnostic::error(
-                node.span,
-                format!("{what} must be {range}, found {}", n.value),
-            ));
+            self.error(Diagnostic::error(node.span, format!("{what} must be {range}, found {}", n.value)));
             return None;
         }
         Some(n)
@@ -232,10 +167,7 @@ impl<'a> Reader<'a> {
         match node.as_scalar().map(|s| s.value()) {
             Some(ScalarValue::Int(i)) if i >= min as i64 => Some(Spanned::new(i as u64, node.span)),
             Some(ScalarValue::Int(i)) => {
-                self.error(Diagnostic::error(
-                    node.span,
-                    format!("{what} must be at least {min}, found {i}"),
-                ));
+                self.error(Diagnostic::error(node.span, format!("{what} must be at least {min}, found {i}")));
                 None
             }
             _ => {
@@ -272,63 +204,50 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn keyword<K: Copy>(
-        &mut self,
-        node: &Node,
-        what: &str,
-        spellings: &[(&str, K)],
-    ) -> Option<Spanned<K>> {
+    fn keyword<K: Copy>(&mut self, node: &Node, what: &str, spellings: &[(&str, K)]) -> Option<Spanned<K>> {
         let text = self.text(node, what)?;
         if let Some((_, k)) = spellings.iter().find(|(s, _)| *s == text.value) {
             return Some(Spanned::new(*k, node.span));
         }
         let names: Vec<&str> = spellings.iter().map(|(s, _)| *s).collect();
         let d = Diagnostic::error(node.span, format!("unknown {what} `{}`", text.value));
-        let d = suggest(d, &text.value, names.iter().copied())
-            .with_note(format!("expected one of: {}", names.join(", ")));
+        let d =
+            suggest(d, &text.value, names.iter().copied()).with_note(format!("expected one of: {}", names.join(", ")));
         self.error(d);
         None
     }
 
-    /// A formula written as a YAML scalar; a syntax error yields an `Error` node after reporting it.
-    fn formula(&mut self, node: &Node, what: &str) -> Option<Formula> {
+    /// A formula written as a YAML scalar. When it cannot be read, the problem is reported and an
+    /// `Error` node stands in for it, so that what refers to it is still checked without cascades.
+    fn formula(&mut self, node: &Node, what: &str) -> Formula {
+        let failed = |r: &mut Self| {
+            let id = ExprId(r.next_id);
+            r.next_id += 1;
+            Formula { text: String::new(), expr: Expr { id, span: node.span, kind: ExprKind::Error } }
+        };
         let Some(scalar) = node.as_scalar() else {
-            let mut d = Diagnostic::error(
-                node.span,
-                format!("{what} must be a formula, found {}", node.describe()),
-            );
-            if !matches!(node.kind, NodeKind::Scalar(_)) {
-                d = d.with_help("YAML reads `[...]` and `{...}` as lists and mappings: quote a formula that starts with `[` or `{`");
-            }
+            let d = Diagnostic::error(node.span, format!("{what} must be a formula, found {}", node.describe()))
+                .with_help(
+                    "YAML reads `[...]` and `{...}` as lists and mappings: quote a formula that starts with `[` or `{`",
+                );
             self.error(d);
-            return None;
+            return failed(self);
         };
         let text = scalar.text.clone();
         if text.trim().is_empty() {
             self.error(
-                Diagnostic::error(node.span, format!("{what} is empty"))
-                    .with_label("a formula is expected here"),
+                Diagnostic::error(node.span, format!("{what} is empty")).with_label("a formula is expected here"),
             );
-            return None;
+            return failed(self);
         }
         let offsets = node.scalar_offsets(self.file);
-        let expr = match formula::parse(&text, &offsets, &mut self.next_id) {
-            Ok(e) => e,
+        match formula::parse(&text, &offsets, &mut self.next_id) {
+            Ok(expr) => Formula { text: text.trim().to_string(), expr },
             Err(d) => {
                 self.error(d);
-                let id = ExprId(self.next_id);
-                self.next_id += 1;
-                Expr {
-                    id,
-                    span: node.span,
-                    kind: ExprKind::Error,
-                }
+                Formula { text: text.trim().to_string(), ..failed(self) }
             }
-        };
-        Some(Formula {
-            text: text.trim().to_string(),
-            expr,
-        })
+        }
     }
 
     pub fn spec(&mut self, root: &Node) -> Option<Spec> {
@@ -343,15 +262,13 @@ impl<'a> Reader<'a> {
         let datasets = match top.get("data") {
             Some(n) => self.datasets(n),
             None => {
-                self.error(Diagnostic::error(Span::new(0, 0), "the spec has no `data` section")
-                    .with_help("declare at least one dataset: `data: {mnist: {source: mnist, features: [...], targets: [...]}}`"));
+                self.error(Diagnostic::error(Span::new(0, 0), "the spec has no `data` section").with_help(
+                    "declare at least one dataset: `data: {mnist: {source: mnist, features: [...], targets: [...]}}`",
+                ));
                 Vec::new()
             }
         };
-        let optimization = top
-            .get("optimization")
-            .map(|n| self.optimization(n))
-            .unwrap_or_default();
+        let optimization = top.get("optimization").map(|n| self.optimization(n)).unwrap_or_default();
         let learnables = match top.get_any(&["learnables", "learnable"]) {
             Some(n) => self.learnables(n),
             None => {
@@ -360,31 +277,16 @@ impl<'a> Reader<'a> {
                 Vec::new()
             }
         };
-        let rules = top
-            .get("knowledge")
-            .map(|n| self.rules(n))
-            .unwrap_or_default();
-        let constraints = top
-            .get("constraints")
-            .map(|n| self.constraints(n))
-            .unwrap_or_default();
-        Some(Spec {
-            datasets,
-            optimization,
-            learnables,
-            rules,
-            constraints,
-        })
+        let rules = top.get("knowledge").map(|n| self.rules(n)).unwrap_or_default();
+        let constraints = top.get("constraints").map(|n| self.constraints(n)).unwrap_or_default();
+        Some(Spec { datasets, optimization, learnables, rules, constraints })
     }
 
     fn datasets(&mut self, node: &Node) -> Vec<Dataset> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(Diagnostic::error(
                 node.span,
-                format!(
-                    "`data` must map dataset names to datasets, found {}",
-                    node.describe()
-                ),
+                format!("`data` must map dataset names to datasets, found {}", node.describe()),
             ));
             return Vec::new();
         };
@@ -398,99 +300,66 @@ impl<'a> Reader<'a> {
         let name = self.key_ident(entry, "a dataset")?;
         let what = format!("dataset `{}`", name.name);
         let m = self.map(&entry.value, &what, DATASET_KEYS)?;
-        let source = m
-            .get("source")
-            .and_then(|n| self.keyword(n, "built-in dataset", BuiltinSource::SPELLINGS));
-        let training = m
-            .get("training")
-            .and_then(|n| self.data_file(n, "`training`"));
+        let source = m.get("source").and_then(|n| self.keyword(n, "built-in dataset", BuiltinSource::SPELLINGS));
+        let training = m.get("training").and_then(|n| self.data_file(n, "`training`"));
         let test = m.get("test").and_then(|n| self.data_file(n, "`test`"));
         if let (Some(_), Some(t)) = (m.get("source"), m.get("training")) {
-            self.error(Diagnostic::error(t.span, format!("{what} has both `source` and `training`"))
-                .with_help("a dataset comes either from a built-in `source` or from `training`/`test` files"));
+            self.error(
+                Diagnostic::error(t.span, format!("{what} has both `source` and `training`"))
+                    .with_help("a dataset comes either from a built-in `source` or from `training`/`test` files"),
+            );
         } else if m.get("source").is_none() && m.get("training").is_none() {
             self.error(Diagnostic::error(name.span, format!("{what} says nowhere where its data comes from"))
                 .with_help("add `source: mnist` (or fashion-mnist, cifar10, adult, poker-hand), or `training: {file: ..., format: csv}`"));
         }
         let split = m.get("split").and_then(|n| self.split(n));
-        let fraction = m
-            .get("fraction")
-            .and_then(|n| self.number_in(n, "`fraction`", 0.0, 1.0, true));
+        let fraction = m.get("fraction").and_then(|n| self.number_in(n, "`fraction`", 0.0, 1.0, true));
         let features = match m.get("features") {
             Some(n) => self.columns(n, "`features`"),
             None => {
-                self.error(Diagnostic::error(name.span, format!("{what} declares no `features`"))
-                    .with_help("list the input columns, e.g. `features: [{name: image, type: image[28x28]}]`"));
+                self.error(
+                    Diagnostic::error(name.span, format!("{what} declares no `features`"))
+                        .with_help("list the input columns, e.g. `features: [{name: image, type: image[28x28]}]`"),
+                );
                 Vec::new()
             }
         };
-        let targets = m
-            .get("targets")
-            .map(|n| self.columns(n, "`targets`"))
-            .unwrap_or_default();
+        let targets = m.get("targets").map(|n| self.columns(n, "`targets`")).unwrap_or_default();
         let mut seen: Vec<&Column> = Vec::new();
         for c in features.iter().chain(&targets) {
             if let Some(first) = seen.iter().find(|s| s.name.name == c.name.name) {
                 let (line, _) = self.file.line_col(first.name.span.start);
                 self.error(
-                    Diagnostic::error(
-                        c.name.span,
-                        format!("column `{}` is declared twice", c.name.name),
-                    )
-                    .with_note(format!("first declared on line {line}")),
+                    Diagnostic::error(c.name.span, format!("column `{}` is declared twice", c.name.name))
+                        .with_note(format!("first declared on line {line}")),
                 );
             } else {
                 seen.push(c);
             }
         }
         let instances = self.instances(&m, &what);
-        Some(Dataset {
-            name,
-            source,
-            training,
-            test,
-            split,
-            fraction,
-            features,
-            targets,
-            instances,
-        })
+        Some(Dataset { name, source, training, test, split, fraction, features, targets, instances })
     }
 
     fn data_file(&mut self, node: &Node, what: &str) -> Option<DataFile> {
         if node.as_scalar().is_some() {
             let path = self.text(node, what)?;
-            return Some(DataFile {
-                path,
-                format: None,
-                separator: None,
-                span: node.span,
-            });
+            return Some(DataFile { path, format: None, separator: None, span: node.span });
         }
         let m = self.map(node, what, FILE_KEYS)?;
         let Some(file) = m.get("file") else {
-            self.error(Diagnostic::error(
-                node.span,
-                format!("{what} needs a `file`"),
-            ));
+            self.error(Diagnostic::error(node.span, format!("{what} needs a `file`")));
             return None;
         };
         let path = self.text(file, "`file`")?;
-        let format = m
-            .get("format")
-            .and_then(|n| self.keyword(n, "file format", FileFormat::SPELLINGS));
+        let format = m.get("format").and_then(|n| self.keyword(n, "file format", FileFormat::SPELLINGS));
         let separator = m.get("separator").and_then(|n| self.text(n, "`separator`"));
         if let Some(sep) = &separator {
             if sep.value.is_empty() {
                 self.error(Diagnostic::error(sep.span, "`separator` is empty"));
             }
         }
-        Some(DataFile {
-            path,
-            format,
-            separator,
-            span: m.span,
-        })
+        Some(DataFile { path, format, separator, span: m.span })
     }
 
     fn split(&mut self, node: &Node) -> Option<Spanned<Split>> {
@@ -500,17 +369,10 @@ impl<'a> Reader<'a> {
                 .and_then(|n| self.number_in(n, &format!("`split.{key}`"), 0.0, 1.0, false))
                 .map_or(0.0, |s| s.value)
         };
-        let split = Split {
-            train: part("train"),
-            validation: part("validation"),
-            test: part("test"),
-        };
+        let split = Split { train: part("train"), validation: part("validation"), test: part("test") };
         let total = split.train + split.validation + split.test;
         if (total - 1.0).abs() > 1e-6 {
-            self.error(Diagnostic::error(
-                node.span,
-                format!("the shares of `split` add up to {total}, not 1"),
-            ));
+            self.error(Diagnostic::error(node.span, format!("the shares of `split` add up to {total}, not 1")));
             return None;
         }
         if split.train == 0.0 {
@@ -537,38 +399,28 @@ impl<'a> Reader<'a> {
             return None;
         };
         let name = self.ident(name_node, "a column")?;
-        let values = m
-            .get("values")
-            .and_then(|n| self.category_values(n, &name.name));
+        let values = m.get("values").and_then(|n| self.category_values(n, &name.name));
         let ty = match (m.get("type"), values) {
             (None, Some(values)) => ColumnType::Category(values),
             (None, None) => {
-                self.error(Diagnostic::error(name.span, format!("column `{}` has neither `type` nor `values`", name.name))
-                    .with_help("write `type: int`, `real`, `bool`, `image[28x28]`, `vector[10]`, or list its `values`"));
+                self.error(
+                    Diagnostic::error(name.span, format!("column `{}` has neither `type` nor `values`", name.name))
+                        .with_help(
+                            "write `type: int`, `real`, `bool`, `image[28x28]`, `vector[10]`, or list its `values`",
+                        ),
+                );
                 return None;
             }
             (Some(t), values) => self.column_type(t, values, &name.name)?,
         };
-        Some(Column {
-            name,
-            ty,
-            span: m.span,
-        })
+        Some(Column { name, ty, span: m.span })
     }
 
-    fn column_type(
-        &mut self,
-        node: &Node,
-        values: Option<Vec<CategoryValue>>,
-        column: &str,
-    ) -> Option<ColumnType> {
+    fn column_type(&mut self, node: &Node, values: Option<Vec<CategoryValue>>, column: &str) -> Option<ColumnType> {
         let text = self.text(node, "a column `type`")?;
         let t = text.value.trim();
-        let sized = |prefix: &str| {
-            t.strip_prefix(prefix)
-                .and_then(|r| r.strip_prefix('['))
-                .and_then(|r| r.strip_suffix(']'))
-        };
+        let sized =
+            |prefix: &str| t.strip_prefix(prefix).and_then(|r| r.strip_prefix('[')).and_then(|r| r.strip_suffix(']'));
         let ty = match t {
             "int" | "integer" => ColumnType::Int,
             "real" | "float" => ColumnType::Real,
@@ -585,24 +437,15 @@ impl<'a> Reader<'a> {
             }
             _ => {
                 if let Some(dims) = sized("image") {
-                    let parts: Vec<Option<u32>> = dims
-                        .split('x')
-                        .map(|d| d.trim().parse().ok().filter(|&v| v > 0))
-                        .collect();
+                    let parts: Vec<Option<u32>> =
+                        dims.split('x').map(|d| d.trim().parse().ok().filter(|&v| v > 0)).collect();
                     match parts.as_slice() {
-                        [Some(h), Some(w)] => ColumnType::Image {
-                            channels: 1,
-                            height: *h,
-                            width: *w,
-                        },
-                        [Some(c), Some(h), Some(w)] => ColumnType::Image {
-                            channels: *c,
-                            height: *h,
-                            width: *w,
-                        },
+                        [Some(h), Some(w)] => ColumnType::Image { channels: 1, height: *h, width: *w },
+                        [Some(c), Some(h), Some(w)] => ColumnType::Image { channels: *c, height: *h, width: *w },
                         _ => {
-                            self.error(Diagnostic::error(node.span, format!("invalid image size `{dims}`"))
-                                .with_help("write `image[HEIGHTxWIDTH]` or `image[CHANNELSxHEIGHTxWIDTH]`, e.g. `image[28x28]`"));
+                            self.error(Diagnostic::error(node.span, format!("invalid image size `{dims}`")).with_help(
+                                "write `image[HEIGHTxWIDTH]` or `image[CHANNELSxHEIGHTxWIDTH]`, e.g. `image[28x28]`",
+                            ));
                             return None;
                         }
                     }
@@ -623,16 +466,7 @@ impl<'a> Reader<'a> {
                     let d = suggest(
                         d,
                         t,
-                        [
-                            "int",
-                            "real",
-                            "bool",
-                            "category",
-                            "float",
-                            "integer",
-                            "boolean",
-                            "categorical",
-                        ],
+                        ["int", "real", "bool", "category", "float", "integer", "boolean", "categorical"],
                     )
                     .with_note(format!("the column types are: {}", kinds.join(", ")));
                     self.error(d);
@@ -641,13 +475,16 @@ impl<'a> Reader<'a> {
             }
         };
         match (ty, values) {
-            (ColumnType::Int, Some(values))
-                if values.iter().all(|v| matches!(v.value, Value::Int(_))) =>
-            {
+            (ColumnType::Int, Some(values)) if values.iter().all(|v| matches!(v.value, Value::Int(_))) => {
                 Some(ColumnType::Category(values))
             }
             (ty, Some(_)) => {
-                self.error(Diagnostic::error(node.span, format!("column `{column}` has `values`, so its type must be `category` (or `int` for integer values)")));
+                self.error(Diagnostic::error(
+                    node.span,
+                    format!(
+                        "column `{column}` has `values`, so its type must be `category` (or `int` for integer values)"
+                    ),
+                ));
                 Some(ty)
             }
             (ty, None) => Some(ty),
@@ -659,26 +496,17 @@ impl<'a> Reader<'a> {
         let scalar_value = |n: &Node| match n.as_scalar().map(|s| s.value()) {
             Some(ScalarValue::Int(i)) => Some(Value::Int(i)),
             Some(ScalarValue::Str(s)) => Some(Value::Str(s.to_string())),
-            Some(ScalarValue::Bool(b)) => Some(Value::Str(
-                n.as_scalar().map_or(b.to_string(), |s| s.text.clone()),
-            )),
+            Some(ScalarValue::Bool(b)) => Some(Value::Str(n.as_scalar().map_or(b.to_string(), |s| s.text.clone()))),
             _ => None,
         };
         match &node.kind {
             NodeKind::Seq(items) => {
                 for item in items {
                     match scalar_value(item) {
-                        Some(value) => values.push(CategoryValue {
-                            value,
-                            code: None,
-                            span: item.span,
-                        }),
+                        Some(value) => values.push(CategoryValue { value, code: None, span: item.span }),
                         None => self.error(Diagnostic::error(
                             item.span,
-                            format!(
-                                "a value of `{column}` must be a name or an integer, found {}",
-                                item.describe()
-                            ),
+                            format!("a value of `{column}` must be a name or an integer, found {}", item.describe()),
                         )),
                     }
                 }
@@ -691,48 +519,38 @@ impl<'a> Reader<'a> {
                         _ => {
                             self.error(Diagnostic::error(
                                 e.value.span,
-                                format!(
-                                    "the code of `{value}` must be an integer, found {}",
-                                    e.value.describe()
-                                ),
+                                format!("the code of `{value}` must be an integer, found {}", e.value.describe()),
                             ));
                             None
                         }
                     };
-                    values.push(CategoryValue {
-                        value,
-                        code,
-                        span: e.key.span,
-                    });
+                    values.push(CategoryValue { value, code, span: e.key.span });
                 }
             }
             NodeKind::Scalar(_) => {
-                self.error(Diagnostic::error(node.span, format!("`values` of `{column}` must be a list (or a mapping from names to codes), found {}", node.describe())));
+                self.error(Diagnostic::error(
+                    node.span,
+                    format!(
+                        "`values` of `{column}` must be a list (or a mapping from names to codes), found {}",
+                        node.describe()
+                    ),
+                ));
                 return None;
             }
         }
         if values.is_empty() {
-            self.error(Diagnostic::error(
-                node.span,
-                format!("`{column}` has no values"),
-            ));
+            self.error(Diagnostic::error(node.span, format!("`{column}` has no values")));
             return None;
         }
         for (i, v) in values.iter().enumerate() {
             if values[..i].iter().any(|w| w.value == v.value) {
-                self.error(Diagnostic::error(
-                    v.span,
-                    format!("value `{}` of `{column}` is listed twice", v.value),
-                ));
+                self.error(Diagnostic::error(v.span, format!("value `{}` of `{column}` is listed twice", v.value)));
             }
         }
         let mut codes: Vec<i64> = values.iter().filter_map(|v| v.code).collect();
         codes.sort_unstable();
         if codes.windows(2).any(|w| w[0] == w[1]) {
-            self.error(Diagnostic::error(
-                node.span,
-                format!("two values of `{column}` have the same code"),
-            ));
+            self.error(Diagnostic::error(node.span, format!("two values of `{column}` have the same code")));
         }
         Some(values)
     }
@@ -741,13 +559,13 @@ impl<'a> Reader<'a> {
         let mut out = Vec::new();
         if let Some(n) = m.get("instance_name") {
             if m.get("instances").is_some() {
-                self.error(Diagnostic::error(n.span, format!("{what} has both `instance_name` and `instances`"))
-                    .with_help("`instance_name: x` declares one instance per example; `instances: [x1, x2]` several"));
+                self.error(
+                    Diagnostic::error(n.span, format!("{what} has both `instance_name` and `instances`")).with_help(
+                        "`instance_name: x` declares one instance per example; `instances: [x1, x2]` several",
+                    ),
+                );
             }
-            out.extend(
-                self.ident(n, "an instance")
-                    .map(|name| InstanceDecl { name, count: None }),
-            );
+            out.extend(self.ident(n, "an instance").map(|name| InstanceDecl { name, count: None }));
             return out;
         }
         let Some(n) = m.get("instances") else {
@@ -756,10 +574,7 @@ impl<'a> Reader<'a> {
         match &n.kind {
             NodeKind::Seq(items) => {
                 for item in items {
-                    out.extend(
-                        self.ident(item, "an instance")
-                            .map(|name| InstanceDecl { name, count: None }),
-                    );
+                    out.extend(self.ident(item, "an instance").map(|name| InstanceDecl { name, count: None }));
                 }
             }
             NodeKind::Map(entries) => {
@@ -769,10 +584,7 @@ impl<'a> Reader<'a> {
                         .u32(&e.value, "the size of a group of instances", 1)
                         .map(|c| Spanned::new(c, e.value.span));
                     if let (Some(name), Some(count)) = (name, count) {
-                        out.push(InstanceDecl {
-                            name,
-                            count: Some(count),
-                        });
+                        out.push(InstanceDecl { name, count: Some(count) });
                     }
                 }
             }
@@ -783,10 +595,7 @@ impl<'a> Reader<'a> {
         }
         for (i, d) in out.iter().enumerate() {
             if out[..i].iter().any(|e| e.name.name == d.name.name) {
-                self.error(Diagnostic::error(
-                    d.name.span,
-                    format!("instance `{}` is declared twice", d.name.name),
-                ));
+                self.error(Diagnostic::error(d.name.span, format!("instance `{}` is declared twice", d.name.name)));
             }
         }
         out
@@ -801,24 +610,14 @@ impl<'a> Reader<'a> {
             let v = &e.value;
             match key_text(&e.key) {
                 "injection" => o.injection = self.keyword(v, "injection", Injection::SPELLINGS),
-                "inference" => {
-                    o.inference = self.keyword(v, "inference engine", Inference::SPELLINGS)
-                }
+                "inference" => o.inference = self.keyword(v, "inference engine", Inference::SPELLINGS),
                 "optimizer" => o.optimizer = self.keyword(v, "optimizer", Optimizer::SPELLINGS),
-                "semantics" => {
-                    o.semantics = self.keyword(v, "fuzzy semantics", Semantics::SPELLINGS)
-                }
-                "implication" => {
-                    o.implication = self.keyword(v, "fuzzy implication", Implication::SPELLINGS)
-                }
+                "semantics" => o.semantics = self.keyword(v, "fuzzy semantics", Semantics::SPELLINGS),
+                "implication" => o.implication = self.keyword(v, "fuzzy implication", Implication::SPELLINGS),
                 "epochs" => o.epochs = self.uint(v, "`epochs`", 1),
                 "batch_size" => o.batch_size = self.uint(v, "`batch_size`", 1),
-                "learning_rate" => {
-                    o.learning_rate = self.number_in(v, "`learning_rate`", 0.0, f64::INFINITY, true)
-                }
-                "weight_decay" => {
-                    o.weight_decay = self.number_in(v, "`weight_decay`", 0.0, f64::INFINITY, false)
-                }
+                "learning_rate" => o.learning_rate = self.number_in(v, "`learning_rate`", 0.0, f64::INFINITY, true),
+                "weight_decay" => o.weight_decay = self.number_in(v, "`weight_decay`", 0.0, f64::INFINITY, false),
                 "momentum" => o.momentum = self.number_in(v, "`momentum`", 0.0, 1.0, false),
                 "seed" => o.seed = self.uint(v, "`seed`", 0),
                 "hard" => o.hard = self.boolean(v, "`hard`"),
@@ -829,10 +628,7 @@ impl<'a> Reader<'a> {
                 "validation" => {
                     o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
                     if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
-                        self.error(Diagnostic::error(
-                            v.span,
-                            "`validation` must leave some training data",
-                        ));
+                        self.error(Diagnostic::error(v.span, "`validation` must leave some training data"));
                     }
                 }
                 _ => {} // reported by `map`
@@ -845,18 +641,12 @@ impl<'a> Reader<'a> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(Diagnostic::error(
                 node.span,
-                format!(
-                    "`learnables` must map names to networks, found {}",
-                    node.describe()
-                ),
+                format!("`learnables` must map names to networks, found {}", node.describe()),
             ));
             return Vec::new();
         };
         if entries.is_empty() {
-            self.error(Diagnostic::error(
-                node.span,
-                "`learnables` declares no network",
-            ));
+            self.error(Diagnostic::error(node.span, "`learnables` declares no network"));
         }
         entries.iter().filter_map(|e| self.learnable(e)).collect()
     }
@@ -867,11 +657,8 @@ impl<'a> Reader<'a> {
         let m = self.map(&entry.value, &what, LEARNABLE_KEYS)?;
         let input = match m.get("input") {
             Some(n) => match &n.kind {
-                NodeKind::Seq(items) => items
-                    .iter()
-                    .filter_map(|i| self.formula(i, "an input"))
-                    .collect(),
-                _ => self.formula(n, "`input`").into_iter().collect(),
+                NodeKind::Seq(items) => items.iter().map(|i| self.formula(i, "an input")).collect(),
+                _ => vec![self.formula(n, "`input`")],
             },
             None => {
                 self.error(
@@ -882,12 +669,11 @@ impl<'a> Reader<'a> {
             }
         };
         let output = match m.get("output") {
-            Some(n) => self.formula(n, "`output`"),
+            Some(n) => Some(self.formula(n, "`output`")),
             None => {
                 self.error(
-                    Diagnostic::error(name.span, format!("{what} has no `output`")).with_help(
-                        "name the target whose values it predicts, e.g. `output: mnist.value`",
-                    ),
+                    Diagnostic::error(name.span, format!("{what} has no `output`"))
+                        .with_help("name the target whose values it predicts, e.g. `output: mnist.value`"),
                 );
                 None
             }
@@ -895,10 +681,8 @@ impl<'a> Reader<'a> {
         let model = match (m.get("architecture"), m.get("layers")) {
             (Some(a), None) => {
                 let name = self.keyword(a, "architecture", Architecture::SPELLINGS);
-                let hidden = m
-                    .get("hidden")
-                    .map(|h| self.hidden(h, name.as_ref().map(|n| n.value)))
-                    .unwrap_or_default();
+                let hidden =
+                    m.get("hidden").map(|h| self.hidden(h, name.as_ref().map(|n| n.value))).unwrap_or_default();
                 name.map(|name| Model::Architecture { name, hidden })
             }
             (None, Some(l)) => {
@@ -920,56 +704,31 @@ impl<'a> Reader<'a> {
             }
             (None, None) => {
                 self.error(
-                    Diagnostic::error(
-                        name.span,
-                        format!("{what} has neither `architecture` nor `layers`"),
-                    )
-                    .with_help("write `architecture: lenet` (or mlp), or list its `layers`"),
+                    Diagnostic::error(name.span, format!("{what} has neither `architecture` nor `layers`"))
+                        .with_help("write `architecture: lenet` (or mlp), or list its `layers`"),
                 );
                 None
             }
         };
-        let encodings = m
-            .get("encodings")
-            .map(|n| self.encodings(n))
-            .unwrap_or_default();
-        Some(Learnable {
-            name,
-            input,
-            output: output?,
-            model: model?,
-            encodings,
-            span: m.span,
-        })
+        let encodings = m.get("encodings").map(|n| self.encodings(n)).unwrap_or_default();
+        Some(Learnable { name, input, output: output?, model: model?, encodings, span: m.span })
     }
 
     fn hidden(&mut self, node: &Node, arch: Option<Architecture>) -> Vec<Spanned<u32>> {
         if arch.is_some_and(|a| a != Architecture::Mlp) {
-            self.error(Diagnostic::error(
-                node.span,
-                "`hidden` sizes apply to `architecture: mlp` only",
-            ));
+            self.error(Diagnostic::error(node.span, "`hidden` sizes apply to `architecture: mlp` only"));
         }
         let Some(items) = self.list(node, "`hidden`") else {
             return Vec::new();
         };
-        items
-            .iter()
-            .filter_map(|i| {
-                self.u32(i, "a hidden layer size", 1)
-                    .map(|v| Spanned::new(v, i.span))
-            })
-            .collect()
+        items.iter().filter_map(|i| self.u32(i, "a hidden layer size", 1).map(|v| Spanned::new(v, i.span))).collect()
     }
 
     fn encodings(&mut self, node: &Node) -> Vec<(Ident, Spanned<Encoding>)> {
         let NodeKind::Map(entries) = &node.kind else {
             self.error(Diagnostic::error(
                 node.span,
-                format!(
-                    "`encodings` must map feature names to encodings, found {}",
-                    node.describe()
-                ),
+                format!("`encodings` must map feature names to encodings, found {}", node.describe()),
             ));
             return Vec::new();
         };
@@ -989,36 +748,33 @@ impl<'a> Reader<'a> {
             self.error(Diagnostic::error(node.span, "`layers` is empty"));
             return None;
         }
-        let layers: Vec<_> = items
-            .iter()
-            .map(|i| self.layer(i).map(|l| Spanned::new(l, i.span)))
-            .collect();
+        let layers: Vec<_> = items.iter().map(|i| self.layer(i).map(|l| Spanned::new(l, i.span))).collect();
         layers.into_iter().collect()
     }
 
     fn layer(&mut self, node: &Node) -> Option<Layer> {
         let (kind, args, kind_span) = match &node.kind {
             NodeKind::Scalar(_) => (self.text(node, "a layer")?.value, None, node.span),
-            NodeKind::Map(entries) if entries.len() == 1 => (
-                key_text(&entries[0].key).to_string(),
-                Some(&entries[0].value),
-                entries[0].key.span,
-            ),
+            NodeKind::Map(entries) if entries.len() == 1 => {
+                (key_text(&entries[0].key).to_string(), Some(&entries[0].value), entries[0].key.span)
+            }
             _ => {
-                self.error(Diagnostic::error(node.span, "a layer is written `kind: settings` (one key), or as a bare name such as `flatten`")
-                    .with_help("e.g. `- conv2d: {channels: 6, kernel: 5, activation: relu}` or `- maxpool: 2`"));
+                self.error(
+                    Diagnostic::error(
+                        node.span,
+                        "a layer is written `kind: settings` (one key), or as a bare name such as `flatten`",
+                    )
+                    .with_help("e.g. `- conv2d: {channels: 6, kernel: 5, activation: relu}` or `- maxpool: 2`"),
+                );
                 return None;
             }
         };
-        let args =
-            args.filter(|a| !matches!(a.as_scalar().map(|s| s.value()), Some(ScalarValue::Null)));
+        let args = args.filter(|a| !matches!(a.as_scalar().map(|s| s.value()), Some(ScalarValue::Null)));
         if let Some((_, act)) = Activation::SPELLINGS.iter().find(|(s, _)| *s == kind) {
             return Some(Layer::Activation(*act));
         }
         let settings = |r: &mut Self, keys: &[&str]| match args {
-            Some(a) if matches!(a.kind, NodeKind::Map(_)) => {
-                r.map(a, &format!("layer `{kind}`"), keys)
-            }
+            Some(a) if matches!(a.kind, NodeKind::Map(_)) => r.map(a, &format!("layer `{kind}`"), keys),
             _ => None,
         };
         let activation = |r: &mut Self, m: &Option<Map<'_>>| {
@@ -1037,26 +793,16 @@ impl<'a> Reader<'a> {
                     });
                 }
                 let m = settings(self, &["units", "activation", "dropout"]);
-                let units = m
-                    .as_ref()
-                    .and_then(|m| m.get("units"))
-                    .and_then(|u| self.u32(u, "`units`", 1));
+                let units = m.as_ref().and_then(|m| m.get("units")).and_then(|u| self.u32(u, "`units`", 1));
                 let dropout = m
                     .as_ref()
                     .and_then(|m| m.get("dropout"))
                     .and_then(|d| self.number_in(d, "`dropout`", 0.0, 1.0, false))
                     .map(|d| d.value);
-                Some(Layer::Linear {
-                    units,
-                    activation: activation(self, &m),
-                    dropout,
-                })
+                Some(Layer::Linear { units, activation: activation(self, &m), dropout })
             }
             "conv2d" => {
-                let Some(m) = settings(
-                    self,
-                    &["channels", "kernel", "stride", "padding", "activation"],
-                ) else {
+                let Some(m) = settings(self, &["channels", "kernel", "stride", "padding", "activation"]) else {
                     self.error(
                         Diagnostic::error(node.span, "`conv2d` needs its settings")
                             .with_help("e.g. `conv2d: {channels: 6, kernel: 5}`"),
@@ -1066,31 +812,16 @@ impl<'a> Reader<'a> {
                 let need = |r: &mut Self, key: &str| match m.get(key) {
                     Some(v) => r.u32(v, &format!("`{key}`"), 1),
                     None => {
-                        r.error(Diagnostic::error(
-                            kind_span,
-                            format!("`conv2d` needs `{key}`"),
-                        ));
+                        r.error(Diagnostic::error(kind_span, format!("`conv2d` needs `{key}`")));
                         None
                     }
                 };
                 let channels = need(self, "channels");
                 let kernel = need(self, "kernel");
-                let stride = m
-                    .get("stride")
-                    .and_then(|v| self.u32(v, "`stride`", 1))
-                    .unwrap_or(1);
-                let padding = m
-                    .get("padding")
-                    .and_then(|v| self.u32(v, "`padding`", 0))
-                    .unwrap_or(0);
+                let stride = m.get("stride").and_then(|v| self.u32(v, "`stride`", 1)).unwrap_or(1);
+                let padding = m.get("padding").and_then(|v| self.u32(v, "`padding`", 0)).unwrap_or(0);
                 let act = activation(self, &Some(m));
-                Some(Layer::Conv2d {
-                    channels: channels?,
-                    kernel: kernel?,
-                    stride,
-                    padding,
-                    activation: act,
-                })
+                Some(Layer::Conv2d { channels: channels?, kernel: kernel?, stride, padding, activation: act })
             }
             "maxpool" | "avgpool" => {
                 let (size, stride) = match args {
@@ -1100,17 +831,11 @@ impl<'a> Reader<'a> {
                         let size = match m.get("size") {
                             Some(v) => self.u32(v, "`size`", 1)?,
                             None => {
-                                self.error(Diagnostic::error(
-                                    kind_span,
-                                    format!("`{kind}` needs `size`"),
-                                ));
+                                self.error(Diagnostic::error(kind_span, format!("`{kind}` needs `size`")));
                                 return None;
                             }
                         };
-                        (
-                            size,
-                            m.get("stride").and_then(|v| self.u32(v, "`stride`", 1)),
-                        )
+                        (size, m.get("stride").and_then(|v| self.u32(v, "`stride`", 1)))
                     }
                     None => {
                         self.error(
@@ -1120,31 +845,19 @@ impl<'a> Reader<'a> {
                         return None;
                     }
                 };
-                Some(if kind == "maxpool" {
-                    Layer::MaxPool { size, stride }
-                } else {
-                    Layer::AvgPool { size, stride }
-                })
+                Some(if kind == "maxpool" { Layer::MaxPool { size, stride } } else { Layer::AvgPool { size, stride } })
             }
             "dropout" => match args {
-                Some(a) => Some(Layer::Dropout(
-                    self.number_in(a, "the dropout rate", 0.0, 1.0, false)?
-                        .value,
-                )),
+                Some(a) => Some(Layer::Dropout(self.number_in(a, "the dropout rate", 0.0, 1.0, false)?.value)),
                 None => {
-                    self.error(
-                        Diagnostic::error(kind_span, "`dropout` needs a rate")
-                            .with_help("e.g. `dropout: 0.5`"),
-                    );
+                    self.error(Diagnostic::error(kind_span, "`dropout` needs a rate").with_help("e.g. `dropout: 0.5`"));
                     None
                 }
             },
             "batchnorm" => Some(Layer::BatchNorm),
             "flatten" => Some(Layer::Flatten),
             "activation" => match args {
-                Some(a) => Some(Layer::Activation(
-                    self.keyword(a, "activation", Activation::SPELLINGS)?.value,
-                )),
+                Some(a) => Some(Layer::Activation(self.keyword(a, "activation", Activation::SPELLINGS)?.value)),
                 None => {
                     self.error(
                         Diagnostic::error(kind_span, "`activation` needs a function")
@@ -1154,11 +867,8 @@ impl<'a> Reader<'a> {
                 }
             },
             other => {
-                let all: Vec<&str> = LAYER_KINDS
-                    .iter()
-                    .copied()
-                    .chain(Activation::SPELLINGS.iter().map(|(s, _)| *s))
-                    .collect();
+                let all: Vec<&str> =
+                    LAYER_KINDS.iter().copied().chain(Activation::SPELLINGS.iter().map(|(s, _)| *s)).collect();
                 let d = Diagnostic::error(kind_span, format!("unknown layer `{other}`"));
                 self.error(
                     suggest(d, other, all.iter().copied())
@@ -1179,28 +889,19 @@ impl<'a> Reader<'a> {
     fn rule(&mut self, node: &Node) -> Option<Rule> {
         let m = self.map(node, "a knowledge rule", RULE_KEYS)?;
         let Some(name_node) = m.get("rule") else {
-            self.error(Diagnostic::error(
-                node.span,
-                "a knowledge rule needs a name: `rule: NAME`",
-            ));
+            self.error(Diagnostic::error(node.span, "a knowledge rule needs a name: `rule: NAME`"));
             return None;
         };
         let name = self.ident(name_node, "a rule")?;
         let args = match m.get("args") {
             Some(a) => {
                 let items = self.list(a, "`args`").unwrap_or_default();
-                let args: Vec<Ident> = items
-                    .iter()
-                    .filter_map(|i| self.ident(i, "an argument"))
-                    .collect();
+                let args: Vec<Ident> = items.iter().filter_map(|i| self.ident(i, "an argument")).collect();
                 for (i, a) in args.iter().enumerate() {
                     if args[..i].iter().any(|b| b.name == a.name) {
                         self.error(Diagnostic::error(
                             a.span,
-                            format!(
-                                "argument `{}` of rule `{}` is named twice",
-                                a.name, name.name
-                            ),
+                            format!("argument `{}` of rule `{}` is named twice", a.name, name.name),
                         ));
                     }
                 }
@@ -1215,13 +916,8 @@ impl<'a> Reader<'a> {
             );
             return None;
         };
-        let clause = self.formula(clause, "`clause`")?;
-        Some(Rule {
-            name,
-            args,
-            clause,
-            span: m.span,
-        })
+        let clause = self.formula(clause, "`clause`");
+        Some(Rule { name, args, clause, span: m.span })
     }
 
     fn constraints(&mut self, node: &Node) -> Vec<Constraint> {
@@ -1234,27 +930,18 @@ impl<'a> Reader<'a> {
     fn constraint(&mut self, node: &Node) -> Option<Constraint> {
         if node.as_scalar().is_some() {
             self.error(
-                Diagnostic::error(
-                    node.span,
-                    "a constraint needs a form: `always:`, `never:`, `if:`/`then:` or `iff:`",
-                )
-                .with_help("e.g. `- always: digit(x1) + digit(x2) == x1.value + x2.value`"),
+                Diagnostic::error(node.span, "a constraint needs a form: `always:`, `never:`, `if:`/`then:` or `iff:`")
+                    .with_help("e.g. `- always: digit(x1) + digit(x2) == x1.value + x2.value`"),
             );
             return None;
         }
         let m = self.map(node, "a constraint", CONSTRAINT_KEYS)?;
-        let forms: Vec<&Entry> = ["always", "never", "if", "iff"]
-            .iter()
-            .filter_map(|k| m.entry(k))
-            .collect();
+        let forms: Vec<&Entry> = ["always", "never", "if", "iff"].iter().filter_map(|k| m.entry(k)).collect();
         if forms.len() > 1 {
             self.error(
                 Diagnostic::error(
                     forms[1].key.span,
-                    format!(
-                        "a constraint has one form, this one also has `{}`",
-                        key_text(&forms[0].key)
-                    ),
+                    format!("a constraint has one form, this one also has `{}`", key_text(&forms[0].key)),
                 )
                 .with_help("write each constraint as its own list item"),
             );
@@ -1268,31 +955,26 @@ impl<'a> Reader<'a> {
             return None;
         }
         let kind = match forms.first().map(|e| key_text(&e.key)) {
-            Some("always") => ConstraintKind::Always(self.formula(&forms[0].value, "`always`")?),
-            Some("never") => ConstraintKind::Never(self.formula(&forms[0].value, "`never`")?),
+            Some("always") => ConstraintKind::Always(self.formula(&forms[0].value, "`always`")),
+            Some("never") => ConstraintKind::Never(self.formula(&forms[0].value, "`never`")),
             Some("if") => {
                 let guard = self.formula(&forms[0].value, "`if`");
                 let Some(then) = m.get("then") else {
                     self.error(
-                        Diagnostic::error(forms[0].key.span, "`if` without `then`").with_help(
-                            "add `then: FORMULA`, the formula that must hold when the guard does",
-                        ),
+                        Diagnostic::error(forms[0].key.span, "`if` without `then`")
+                            .with_help("add `then: FORMULA`, the formula that must hold when the guard does"),
                     );
                     return None;
                 };
                 let then = self.formula(then, "`then`");
-                ConstraintKind::IfThen {
-                    guard: guard?,
-                    then: then?,
-                }
+                ConstraintKind::IfThen { guard, then }
             }
             Some(_) => {
                 let v = &forms[0].value;
                 let pair = match &v.kind {
-                    NodeKind::Seq(items) if items.len() == 2 => Some((
-                        self.formula(&items[0], "`iff`"),
-                        self.formula(&items[1], "`iff`"),
-                    )),
+                    NodeKind::Seq(items) if items.len() == 2 => {
+                        Some((self.formula(&items[0], "`iff`"), self.formula(&items[1], "`iff`")))
+                    }
                     _ => None,
                 };
                 let Some((a, b)) = pair else {
@@ -1305,7 +987,7 @@ impl<'a> Reader<'a> {
                     );
                     return None;
                 };
-                ConstraintKind::Iff(a?, b?)
+                ConstraintKind::Iff(a, b)
             }
             None => {
                 self.error(Diagnostic::error(
@@ -1315,17 +997,8 @@ impl<'a> Reader<'a> {
                 return None;
             }
         };
-        let weight = m
-            .get("weight")
-            .and_then(|w| self.number_in(w, "`weight`", 0.0, f64::INFINITY, false));
-        let name = m
-            .get("name")
-            .and_then(|n| self.text(n, "a constraint's `name`"));
-        Some(Constraint {
-            kind,
-            weight,
-            name,
-            span: m.span,
-        })
+        let weight = m.get("weight").and_then(|w| self.number_in(w, "`weight`", 0.0, f64::INFINITY, false));
+        let name = m.get("name").and_then(|n| self.text(n, "a constraint's `name`"));
+        Some(Constraint { kind, weight, name, span: m.span })
     }
 }

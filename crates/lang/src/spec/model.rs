@@ -194,10 +194,7 @@ pub struct Learnable {
 
 #[derive(Clone, Debug)]
 pub enum Model {
-    Architecture {
-        name: Spanned<Architecture>,
-        hidden: Vec<Spanned<u32>>,
-    },
+    Architecture { name: Spanned<Architecture>, hidden: Vec<Spanned<u32>> },
     Layers(Vec<Spanned<Layer>>),
 }
 
