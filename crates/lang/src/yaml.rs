@@ -149,10 +149,7 @@ impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), Diagnostic> {
         match self.parser.next_event() {
             Some(Ok((ev, sp))) => Ok((ev, self.span(sp))),
-            Some(Err(e)) => {
-                let at = self.file.char_to_byte(e.marker().index());
-                Err(Diagnostic::error(Span::new(at, at + 1), format!("invalid YAML: {}", e.info())).with_label("here"))
-            }
+            Some(Err(e)) => Err(scan_error(self.file, self.file.char_to_byte(e.marker().index()), e.info())),
             None => Err(self.end_error()),
         }
     }
@@ -296,6 +293,77 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// Turns the parser's message into a diagnostic that points at the cause and says what to do.
+fn scan_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
+    let text = file.text();
+    let at = at.min(text.len());
+    if info.contains("found a tab") || info.contains("tabs") {
+        let tab = text[at..].find('\t').map_or(at, |i| at + i);
+        return Diagnostic::error(Span::new(tab, tab + 1), "invalid YAML: a tab character where YAML needs spaces")
+            .with_label("tab")
+            .with_help("YAML indents with spaces; replace the tab with spaces");
+    }
+    let mut d = Diagnostic::error(Span::new(at, at + 1), format!("invalid YAML: {info}")).with_label("here");
+    if info.contains("unknown anchor") {
+        let name: String =
+            text[at..].chars().skip(1).take_while(|c| !c.is_whitespace() && !",]}".contains(*c)).collect();
+        return Diagnostic::error(
+            Span::new(at, at + 1 + name.len()),
+            format!("invalid YAML: alias `*{name}` names no anchor"),
+        )
+        .with_help(format!(
+            "define the value first with `&{name}`, e.g. `values: &{name} [...]`, then write `*{name}`"
+        ));
+    }
+    let (error_line, error_col) = file.line_col(at as u32);
+    let before: String = file.line_text(error_line).chars().take(error_col.saturating_sub(1)).collect();
+    if let Some(k) = before.find(": [").or_else(|| before.find(": {")).or_else(|| before.find("- [")) {
+        if before[k + 2..].contains(']') || before[k + 2..].contains('}') {
+            return d.with_help(
+                "YAML reads a value that starts with `[` or `{` as a list or a mapping: quote a formula that starts with one",
+            );
+        }
+    }
+    let open = unclosed_bracket(text, at).map(|o| (o, file.line_col(o as u32)));
+    if let Some((open, (line, col))) = open.filter(|(_, (line, _))| *line < error_line) {
+        let c = &text[open..open + 1];
+        d = d.with_note(format!("the `{c}` on line {line}, column {col} is never closed"));
+    } else if info.contains("flow") {
+        d = d.with_help(
+            "inside `{...}` or `[...]`, quote a value that contains `[`, `]`, `{`, `}` or `,`, e.g. `\"image[28x28]\"`",
+        );
+    } else if info.contains("mapping values are not allowed") || info.contains("did not find expected key") {
+        d = d.with_help(
+            "check the indentation of this line and of the lines above it; a value with `: ` in it must be quoted",
+        );
+    }
+    d
+}
+
+/// The last `[` or `{` opened before `upto` and not closed, ignoring quoted text and comments.
+fn unclosed_bracket(text: &str, upto: usize) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = '\n';
+    for (i, c) in text[..upto].char_indices() {
+        match (quote, c) {
+            _ if comment => comment = c != '\n',
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '#') if prev.is_whitespace() => comment = true,
+            (None, '\'' | '"') if !prev.is_alphanumeric() => quote = Some(c),
+            (None, '[' | '{') => stack.push(i),
+            (None, ']' | '}') => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    stack.pop()
 }
 
 fn size(node: &Node) -> usize {

@@ -30,7 +30,10 @@ impl<'s> Checker<'s> {
             ExprKind::Float(_) => Typed::observed(Type::Real),
             ExprKind::Str(s) => Typed { ty: Type::Str, latent: false, constant: Some(Value::Str(s.clone())) },
             ExprKind::Bool(_) => Typed::observed(Type::Bool),
-            ExprKind::Error => Typed::unknown(),
+            ExprKind::Error => {
+                self.poisoned = true;
+                Typed::unknown()
+            }
             ExprKind::Name(n) => self.name(n, e.span, scope),
             ExprKind::Attr { base, attr } => {
                 let b = self.expr(base, scope);
@@ -70,15 +73,18 @@ impl<'s> Checker<'s> {
                 let mut left = self.expr(first, scope);
                 let mut left_span = first.span;
                 let mut latent = left.latent;
+                let mut unknown = left.ty == Type::Unknown;
                 let mut column = None;
                 for (op, op_span, right_e) in rest {
                     let right = self.expr(right_e, scope);
                     latent |= right.latent;
+                    unknown |= right.ty == Type::Unknown;
                     column = column.or(self.compare(*op, &left, &right, left_span, right_e.span, *op_span));
                     left = right;
                     left_span = right_e.span;
                 }
                 let ty = match column {
+                    _ if unknown => Type::Unknown,
                     Some(d) => Type::Column { dataset: d, elem: Box::new(Type::Bool) },
                     None => Type::Bool,
                 };
@@ -166,6 +172,9 @@ impl<'s> Checker<'s> {
                     self.report(Diagnostic::error(span, format!("`{n}` is a built-in function; call it: `{sig}`")));
                     return Typed::unknown();
                 }
+                if self.maybe_unreadable(n, &["data", "instances", "values"]) {
+                    return Typed::unknown();
+                }
                 let mut names: Vec<String> = scope.iter().map(|(k, _)| k.clone()).collect();
                 names.extend(self.globals.keys().cloned());
                 names.extend(self.symbols.keys().cloned());
@@ -199,12 +208,7 @@ impl<'s> Checker<'s> {
             }
         };
         let Some(ty) = self.columns[dataset].get(&attr.name).cloned() else {
-            let d = &self.spec.datasets[dataset];
-            let names: Vec<&str> = d.features.iter().chain(&d.targets).map(|c| c.name.name.as_str()).collect();
-            let diag = Diagnostic::error(attr.span, format!("dataset `{}` has no column `{}`", d.name.name, attr.name));
-            let diag = suggest(diag, &attr.name, names.iter().copied())
-                .with_note(format!("its columns are: {}", names.join(", ")));
-            self.report(diag);
+            self.no_column(dataset, attr);
             return Typed::unknown();
         };
         let ty = if column { Type::Column { dataset, elem: Box::new(ty) } } else { ty };
@@ -362,6 +366,7 @@ impl<'s> Checker<'s> {
         match self.globals.get(name).cloned() {
             Some(Global::Learnable(l)) => self.apply_learnable(l, name, &typed, &spans, span),
             Some(Global::Rule(r)) => {
+                self.used_rules.insert(r);
                 let arity = self.spec.rules[r].args.len();
                 if typed.len() != arity {
                     let args = self.spec.rules[r].args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
@@ -395,6 +400,7 @@ impl<'s> Checker<'s> {
                     let t = self.builtin(name, &typed, &spans, span);
                     t.with_latent(latent && name != "len")
                 }
+                None if self.maybe_unreadable(name, &["learnables", "knowledge"]) => Typed::unknown(),
                 None => {
                     let mut names: Vec<String> = self.globals.keys().cloned().collect();
                     names.extend(builtins::names().map(String::from));
@@ -468,7 +474,8 @@ impl<'s> Checker<'s> {
                     span,
                     if op == UnaryOp::Not { "the operand of `not`" } else { "the operand of `~`" },
                 );
-                Typed { ty: wrap(Type::Bool), latent: t.latent, constant: None }
+                let ty = if t.ty == Type::Unknown { Type::Unknown } else { wrap(Type::Bool) };
+                Typed { ty, latent: t.latent, constant: None }
             }
             UnaryOp::Neg | UnaryOp::Pos => match elem.num(&self.domains) {
                 Some(Num::Int) => Typed {
@@ -525,9 +532,11 @@ impl<'s> Checker<'s> {
                             ));
                         }
                         self.report(d);
+                        break; // one mistake, usually precedence: say it once
                     }
                 }
-                Typed { ty: wrap(Type::Bool), latent, constant: None }
+                let unknown = le == Type::Unknown || re == Type::Unknown;
+                Typed { ty: if unknown { Type::Unknown } else { wrap(Type::Bool) }, latent, constant: None }
             }
             BinOp::Add if matches!((&le, &re), (Type::List(_), Type::List(_))) => {
                 let ty = self.unify(&le, &re, span, "the two lists");

@@ -71,6 +71,8 @@ pub struct Checker<'s> {
     effects: Effects,
     /// Types are recorded for constraint formulas, not for the bodies of rules.
     record: bool,
+    /// Set when a formula refers to something that failed earlier, so its type is partly unknown.
+    poisoned: bool,
     types: HashMap<crate::formula::ExprId, Typed>,
 }
 
@@ -93,6 +95,7 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
         active: Vec::new(),
         effects: Effects::default(),
         record: false,
+        poisoned: false,
         types: HashMap::new(),
     };
     c.declare_globals();
@@ -115,6 +118,14 @@ impl<'s> Checker<'s> {
         if self.reported.insert((d.span, d.message.clone())) {
             self.diags.push(d);
         }
+    }
+
+    /// A name that no section defines, but that an unreadable declaration may have defined.
+    fn maybe_unreadable(&mut self, name: &str, sections: &[&str]) -> bool {
+        let u = &self.spec.unreadable;
+        let hidden = u.names.contains(name) || sections.iter().any(|s| u.sections.contains(s));
+        self.poisoned |= hidden;
+        hidden
     }
 
     fn line_of(&self, span: Span) -> usize {
@@ -222,8 +233,9 @@ impl<'s> Checker<'s> {
             self.report(Diagnostic::error(e.span, format!("{what} must name a dataset column, e.g. `mnist.image`")));
             return None;
         };
-        match self.globals.get(n) {
-            Some(Global::Dataset(d)) => Some((*d, attr)),
+        match self.globals.get(n).cloned() {
+            Some(Global::Dataset(d)) => Some((d, attr)),
+            _ if self.maybe_unreadable(n, &["data"]) => None,
             _ => {
                 let d = Diagnostic::error(base.span, format!("unknown dataset `{n}`"));
                 let names = self.dataset_names.clone();
@@ -241,12 +253,22 @@ impl<'s> Checker<'s> {
         if let Some(c) = d.targets.iter().find(|c| c.name.name == attr.name) {
             return Some((false, c));
         }
+        self.no_column(dataset, attr);
+        None
+    }
+
+    /// Reports a missing column, unless its declaration was the problem.
+    fn no_column(&mut self, dataset: usize, attr: &Ident) {
+        let d = &self.spec.datasets[dataset];
+        if self.spec.unreadable.column(&d.name.name, &attr.name) {
+            self.poisoned = true;
+            return;
+        }
         let names: Vec<&str> = d.features.iter().chain(&d.targets).map(|c| c.name.name.as_str()).collect();
         let diag = Diagnostic::error(attr.span, format!("dataset `{}` has no column `{}`", d.name.name, attr.name));
         let diag = suggest(diag, &attr.name, names.iter().copied())
             .with_note(format!("its columns are: {}", names.join(", ")));
         self.report(diag);
-        None
     }
 
     fn resolve_learnables(&mut self) {
@@ -260,8 +282,10 @@ impl<'s> Checker<'s> {
     fn resolve_learnable(&mut self, l: &'s Learnable) -> Option<Net> {
         let mut dataset = None;
         let mut inputs: Vec<&Column> = Vec::new();
+        let mut complete = true;
         for f in &l.input {
             let Some((d, attr)) = self.dataset_of_ref(&f.expr, "an input") else {
+                complete = false;
                 continue;
             };
             if let Some(prev) = dataset.filter(|&p| p != d) {
@@ -280,18 +304,21 @@ impl<'s> Checker<'s> {
                 Some(a) if a.name == "features" => inputs.extend(&spec_features(self.spec, d)[..]),
                 Some(a) => match self.column_of(d, &a) {
                     Some((true, c)) => inputs.push(c),
-                    Some((false, c)) => self.report(
-                        Diagnostic::error(
-                            a.span,
-                            format!("`{}` is a target of `{}`, not a feature", c.name.name, self.dataset_names[d]),
-                        )
-                        .with_help("a learnable reads features and predicts a target: put targets under `output`"),
-                    ),
-                    None => {}
+                    Some((false, c)) => {
+                        complete = false;
+                        self.report(
+                            Diagnostic::error(
+                                a.span,
+                                format!("`{}` is a target of `{}`, not a feature", c.name.name, self.dataset_names[d]),
+                            )
+                            .with_help("a learnable reads features and predicts a target: put targets under `output`"),
+                        );
+                    }
+                    None => complete = false,
                 },
             }
         }
-        let d = dataset?;
+        let d = dataset.filter(|_| complete)?;
         let (od, attr) = self.dataset_of_ref(&l.output.expr, "`output`")?;
         let Some(attr) = attr else {
             self.report(Diagnostic::error(l.output.expr.span, "`output` must name one column, e.g. `mnist.value`"));
@@ -481,6 +508,8 @@ impl<'s> Checker<'s> {
         let mut out = Vec::new();
         for (index, c) in spec.constraints.iter().enumerate() {
             self.effects = Effects::default();
+            self.poisoned = false;
+            let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
             self.record = true;
             let mut results = Vec::new();
             for f in c.kind.formulas() {
@@ -509,7 +538,8 @@ impl<'s> Checker<'s> {
                     .with_help("a constraint holds either per example (instances such as `x1`) or per batch (columns such as `adult.race`)"));
             }
             let latent = results.iter().any(|(_, t)| t.latent);
-            if !latent && results.iter().all(|(_, t)| t.ty != Type::Unknown) {
+            let clean = !self.poisoned && self.diags.iter().filter(|d| d.is_error()).count() == errors_before;
+            if !latent && clean {
                 self.report(
                     Diagnostic::warning(c.span, "this constraint has no latent part: nothing to learn")
                         .with_help("a constraint teaches a network only if it applies a learnable, e.g. `digit(x1)`"),
@@ -556,7 +586,7 @@ impl<'s> Checker<'s> {
             }
         }
         let weakly = matches!(injection, Some(i) if i != Injection::Supervised);
-        if weakly && self.spec.constraints.is_empty() {
+        if weakly && self.spec.constraints.is_empty() && !self.spec.unreadable.sections.contains("constraints") {
             let span = o.injection.as_ref().map_or(Span::default(), |i| i.span);
             self.report(
                 Diagnostic::error(
@@ -672,8 +702,19 @@ impl<'s> Checker<'s> {
                 used: self.used_rules.contains(&i),
             })
             .collect();
-        for (r, info) in spec.rules.iter().zip(&rules) {
-            if !info.used && !self.cyclic.iter().any(|&c| spec.rules[c].name.name == r.name.name) {
+        // While there are errors, a rule may look unused only because its caller failed.
+        let errors = spec.unreadable.any || self.diags.iter().any(Diagnostic::is_error);
+        for (r, info) in spec.rules.iter().zip(&rules).filter(|_| !errors) {
+            let constraints_unreadable = spec.unreadable.sections.contains("constraints");
+            // A rule whose name clashed was reported already and cannot be called.
+            let declared = matches!(self.globals.get(&r.name.name), Some(Global::Rule(j)) if spec.rules[*j].name.span == r.name.span);
+            if !declared {
+                continue;
+            }
+            if !info.used
+                && !constraints_unreadable
+                && !self.cyclic.iter().any(|&c| spec.rules[c].name.name == r.name.name)
+            {
                 self.report(Diagnostic::warning(r.name.span, format!("rule `{}` is never used", r.name.name)));
             }
         }

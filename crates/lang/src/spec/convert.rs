@@ -12,6 +12,7 @@ pub(crate) struct Reader<'a> {
     file: &'a SourceFile,
     pub diags: Vec<Diagnostic>,
     next_id: u32,
+    unreadable: Unreadable,
 }
 
 /// The keys of one mapping, checked against the keys it may have.
@@ -74,7 +75,7 @@ const RESERVED: &[&str] = &["and", "or", "not", "if", "else", "for", "in", "True
 
 impl<'a> Reader<'a> {
     pub fn new(file: &'a SourceFile) -> Self {
-        Reader { file, diags: Vec::new(), next_id: 0 }
+        Reader { file, diags: Vec::new(), next_id: 0, unreadable: Unreadable::default() }
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -262,6 +263,7 @@ impl<'a> Reader<'a> {
         let datasets = match top.get("data") {
             Some(n) => self.datasets(n),
             None => {
+                self.unreadable.sections.insert("data");
                 self.error(Diagnostic::error(Span::new(0, 0), "the spec has no `data` section").with_help(
                     "declare at least one dataset: `data: {mnist: {source: mnist, features: [...], targets: [...]}}`",
                 ));
@@ -272,6 +274,7 @@ impl<'a> Reader<'a> {
         let learnables = match top.get_any(&["learnables", "learnable"]) {
             Some(n) => self.learnables(n),
             None => {
+                self.unreadable.sections.insert("learnables");
                 self.error(Diagnostic::error(Span::new(0, 0), "the spec has no `learnables` section")
                     .with_help("declare the networks to train, e.g. `learnables: {digit: {input: mnist.image, output: mnist.value, architecture: lenet}}`"));
                 Vec::new()
@@ -279,11 +282,14 @@ impl<'a> Reader<'a> {
         };
         let rules = top.get("knowledge").map(|n| self.rules(n)).unwrap_or_default();
         let constraints = top.get("constraints").map(|n| self.constraints(n)).unwrap_or_default();
-        Some(Spec { datasets, optimization, learnables, rules, constraints })
+        self.unreadable.any = self.diags.iter().any(Diagnostic::is_error);
+        let unreadable = std::mem::take(&mut self.unreadable);
+        Some(Spec { datasets, optimization, learnables, rules, constraints, unreadable })
     }
 
     fn datasets(&mut self, node: &Node) -> Vec<Dataset> {
         let NodeKind::Map(entries) = &node.kind else {
+            self.unreadable.sections.insert("data");
             self.error(Diagnostic::error(
                 node.span,
                 format!("`data` must map dataset names to datasets, found {}", node.describe()),
@@ -293,7 +299,19 @@ impl<'a> Reader<'a> {
         if entries.is_empty() {
             self.error(Diagnostic::error(node.span, "`data` declares no dataset"));
         }
-        entries.iter().filter_map(|e| self.dataset(e)).collect()
+        let datasets: Vec<Dataset> = entries.iter().filter_map(|e| self.dataset(e)).collect();
+        for e in entries {
+            let name = key_text(&e.key);
+            if !datasets.iter().any(|d| d.name.name == name) {
+                // Its instances and value names are unknown too.
+                self.unreadable.names.insert(name.to_string());
+                self.unreadable.sections.extend(["instances", "values"]);
+                if !is_identifier(name) {
+                    self.unreadable.sections.insert("data");
+                }
+            }
+        }
+        datasets
     }
 
     fn dataset(&mut self, entry: &Entry) -> Option<Dataset> {
@@ -315,8 +333,9 @@ impl<'a> Reader<'a> {
         let split = m.get("split").and_then(|n| self.split(n));
         let fraction = m.get("fraction").and_then(|n| self.number_in(n, "`fraction`", 0.0, 1.0, true));
         let features = match m.get("features") {
-            Some(n) => self.columns(n, "`features`"),
+            Some(n) => self.columns(n, "`features`", &name.name),
             None => {
+                self.unreadable.columns.insert(format!("{}.*", name.name));
                 self.error(
                     Diagnostic::error(name.span, format!("{what} declares no `features`"))
                         .with_help("list the input columns, e.g. `features: [{name: image, type: image[28x28]}]`"),
@@ -324,7 +343,7 @@ impl<'a> Reader<'a> {
                 Vec::new()
             }
         };
-        let targets = m.get("targets").map(|n| self.columns(n, "`targets`")).unwrap_or_default();
+        let targets = m.get("targets").map(|n| self.columns(n, "`targets`", &name.name)).unwrap_or_default();
         let mut seen: Vec<&Column> = Vec::new();
         for c in features.iter().chain(&targets) {
             if let Some(first) = seen.iter().find(|s| s.name.name == c.name.name) {
@@ -385,11 +404,30 @@ impl<'a> Reader<'a> {
         Some(Spanned::new(split, node.span))
     }
 
-    fn columns(&mut self, node: &Node, what: &str) -> Vec<Column> {
+    fn columns(&mut self, node: &Node, what: &str, dataset: &str) -> Vec<Column> {
         let Some(items) = self.list(node, what) else {
+            self.unreadable.columns.insert(format!("{dataset}.*"));
+            self.unreadable.sections.insert("values");
             return Vec::new();
         };
-        items.iter().filter_map(|item| self.column(item)).collect()
+        let mut columns = Vec::new();
+        for item in items {
+            match self.column(item) {
+                Some(c) => columns.push(c),
+                None => {
+                    let named = match &item.kind {
+                        NodeKind::Map(entries) => {
+                            entries.iter().find(|e| key_text(&e.key) == "name").map(|e| key_text(&e.value))
+                        }
+                        _ => None,
+                    };
+                    let column = named.filter(|n| is_identifier(n)).unwrap_or("*");
+                    self.unreadable.columns.insert(format!("{dataset}.{column}"));
+                    self.unreadable.sections.insert("values");
+                }
+            }
+        }
+        columns
     }
 
     fn column(&mut self, node: &Node) -> Option<Column> {
@@ -589,6 +627,7 @@ impl<'a> Reader<'a> {
                 }
             }
             NodeKind::Scalar(_) => {
+                self.unreadable.sections.insert("instances");
                 self.error(Diagnostic::error(n.span, format!("`instances` must be a list of names or a mapping from group names to sizes, found {}", n.describe()))
                     .with_help("write `instances: [x1, x2]`, or `instances: {a: 4, b: 4}` for lists of instances, or `instance_name: x` for one"));
             }
@@ -639,6 +678,7 @@ impl<'a> Reader<'a> {
 
     fn learnables(&mut self, node: &Node) -> Vec<Learnable> {
         let NodeKind::Map(entries) = &node.kind else {
+            self.unreadable.sections.insert("learnables");
             self.error(Diagnostic::error(
                 node.span,
                 format!("`learnables` must map names to networks, found {}", node.describe()),
@@ -648,7 +688,17 @@ impl<'a> Reader<'a> {
         if entries.is_empty() {
             self.error(Diagnostic::error(node.span, "`learnables` declares no network"));
         }
-        entries.iter().filter_map(|e| self.learnable(e)).collect()
+        let learnables: Vec<Learnable> = entries.iter().filter_map(|e| self.learnable(e)).collect();
+        for e in entries {
+            let name = key_text(&e.key);
+            if !learnables.iter().any(|l| l.name.name == name) {
+                self.unreadable.names.insert(name.to_string());
+                if !is_identifier(name) {
+                    self.unreadable.sections.insert("learnables");
+                }
+            }
+        }
+        learnables
     }
 
     fn learnable(&mut self, entry: &Entry) -> Option<Learnable> {
@@ -881,9 +931,26 @@ impl<'a> Reader<'a> {
 
     fn rules(&mut self, node: &Node) -> Vec<Rule> {
         let Some(items) = self.list(node, "`knowledge`") else {
+            self.unreadable.sections.insert("knowledge");
             return Vec::new();
         };
-        items.iter().filter_map(|i| self.rule(i)).collect()
+        let mut rules = Vec::new();
+        for item in items {
+            match self.rule(item) {
+                Some(r) => rules.push(r),
+                None => {
+                    let name = match &item.kind {
+                        NodeKind::Map(entries) => entries.iter().find(|e| key_text(&e.key) == "rule"),
+                        _ => None,
+                    };
+                    match name {
+                        Some(e) => self.unreadable.names.insert(key_text(&e.value).to_string()),
+                        None => self.unreadable.sections.insert("knowledge"),
+                    };
+                }
+            }
+        }
+        rules
     }
 
     fn rule(&mut self, node: &Node) -> Option<Rule> {
@@ -922,9 +989,14 @@ impl<'a> Reader<'a> {
 
     fn constraints(&mut self, node: &Node) -> Vec<Constraint> {
         let Some(items) = self.list(node, "`constraints`") else {
+            self.unreadable.sections.insert("constraints");
             return Vec::new();
         };
-        items.iter().filter_map(|i| self.constraint(i)).collect()
+        let constraints: Vec<Constraint> = items.iter().filter_map(|i| self.constraint(i)).collect();
+        if constraints.len() < items.len() {
+            self.unreadable.sections.insert("constraints");
+        }
+        constraints
     }
 
     fn constraint(&mut self, node: &Node) -> Option<Constraint> {

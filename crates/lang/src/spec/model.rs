@@ -74,6 +74,29 @@ pub struct Spec {
     pub learnables: Vec<Learnable>,
     pub rules: Vec<Rule>,
     pub constraints: Vec<Constraint>,
+    /// What could not be read; references to it are not reported a second time.
+    pub unreadable: Unreadable,
+}
+
+/// Declarations that were reported as unreadable, so that the checker does not report every
+/// reference to them as a new error.
+#[derive(Clone, Debug, Default)]
+pub struct Unreadable {
+    /// Datasets, instances, learnables and rules whose declaration failed.
+    pub names: std::collections::HashSet<String>,
+    /// Columns that failed, as `dataset.column`, or `dataset.*` when the whole list failed.
+    pub columns: std::collections::HashSet<String>,
+    /// Kinds of names of which some could not be read (`data`, `instances`, `values`,
+    /// `learnables`, `knowledge`, `constraints`): an unknown name may be one of them.
+    pub sections: std::collections::HashSet<&'static str>,
+    /// Reading reported an error somewhere (a formula's syntax, a value out of range, ...).
+    pub any: bool,
+}
+
+impl Unreadable {
+    pub fn column(&self, dataset: &str, column: &str) -> bool {
+        self.columns.contains(&format!("{dataset}.{column}")) || self.columns.contains(&format!("{dataset}.*"))
+    }
 }
 
 #[derive(Clone, Debug)]
