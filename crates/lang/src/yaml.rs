@@ -301,16 +301,21 @@ fn scan_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
     let at = at.min(text.len());
     if info.contains("found a tab") || info.contains("tabs") {
         let tab = text[at..].find('\t').map_or(at, |i| at + i);
-        return Diagnostic::error(Span::new(tab, tab + 1), "invalid YAML: a tab character where YAML needs spaces")
-            .with_label("tab")
-            .with_help("YAML indents with spaces; replace the tab with spaces");
+        return Diagnostic::error(
+            Span::new(tab, (tab + 1).min(text.len())),
+            "invalid YAML: a tab character where YAML needs spaces",
+        )
+        .with_label("tab")
+        .with_help("YAML indents with spaces; replace the tab with spaces");
     }
-    let mut d = Diagnostic::error(Span::new(at, at + 1), format!("invalid YAML: {info}")).with_label("here");
+    // One character at the error, or an empty span at the end of the file.
+    let here = Span::new(at, text[at..].chars().next().map_or(at, |c| at + c.len_utf8()));
+    let mut d = Diagnostic::error(here, format!("invalid YAML: {info}")).with_label("here");
     if info.contains("unknown anchor") {
         let name: String =
             text[at..].chars().skip(1).take_while(|c| !c.is_whitespace() && !",]}".contains(*c)).collect();
         return Diagnostic::error(
-            Span::new(at, at + 1 + name.len()),
+            Span::new(at, (at + 1 + name.len()).min(text.len())),
             format!("invalid YAML: alias `*{name}` names no anchor"),
         )
         .with_help(format!(

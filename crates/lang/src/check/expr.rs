@@ -615,7 +615,7 @@ impl<'s> Checker<'s> {
         let ok = match (a, b) {
             (Type::Unknown, _) | (_, Type::Unknown) => true,
             (Type::Category(d), other) | (other, Type::Category(d))
-                if !self.domains[*d].integer || !matches!(other.num(&self.domains), Some(_)) =>
+                if !self.domains[*d].integer || other.num(&self.domains).is_none() =>
             {
                 let (value, value_span) = if matches!(a, Type::Category(_)) { (bt, bs) } else { (at, as_) };
                 return self.category_compare(*d, other, value, value_span, op_span);
