@@ -48,10 +48,10 @@ pub struct Token {
 pub fn lex(text: &str, offsets: &[u32]) -> Result<Vec<Token>, Diagnostic> {
     let file_span = |a: usize, b: usize| {
         let start = offsets[a];
-        let end = if b > a {
-            offsets[b - 1] + (text[b - 1..].chars().next().map_or(1, char::len_utf8) as u32)
-        } else {
-            start
+        // The end is just past the token's last character, wherever that character sits in the file.
+        let end = match text[..b].chars().next_back() {
+            Some(last) if b > a => offsets[b - last.len_utf8()] + last.len_utf8() as u32,
+            _ => start,
         };
         Span { start, end: end.max(start) }
     };
@@ -215,6 +215,15 @@ mod tests {
         );
         assert_eq!(toks("x.value # comment\n+ 1")[2], Tok::Name("value".into()));
         assert_eq!(toks("'>50K'")[0], Tok::Str(">50K".into()));
+    }
+
+    #[test]
+    fn spans_end_after_multibyte_characters() {
+        let text = "pairs(hé) == 3";
+        let offsets: Vec<u32> = (0..=text.len() as u32).collect();
+        let tokens = lex(text, &offsets).unwrap();
+        assert_eq!(tokens[2].tok, Tok::Name("hé".into()));
+        assert_eq!((tokens[2].span.start, tokens[2].span.end), (6, 9));
     }
 
     #[test]

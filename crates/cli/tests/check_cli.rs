@@ -1,0 +1,93 @@
+//! `skilang check` as a user runs it: the examples' summaries, JSON output, exit statuses.
+
+use std::path::Path;
+use std::process::Command;
+
+fn skilang(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_skilang")).args(args).output().expect("the binary runs");
+    let code = out.status.code().expect("exited normally");
+    (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn examples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("../../examples")
+        .expect("examples")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_example_checks_and_its_summary_matches_the_golden_file() {
+    let names = examples();
+    assert!(names.len() >= 5);
+    let bless = std::env::var_os("BLESS").is_some();
+    for name in names {
+        let path = format!("../../examples/{name}");
+        let (code, stdout, stderr) = skilang(&["check", &path]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert!(stderr.is_empty(), "{name} has diagnostics:\n{stderr}");
+        let golden = Path::new("tests/summaries").join(name.replace(".yaml", ".txt"));
+        if bless {
+            std::fs::write(&golden, &stdout).expect("written");
+        } else {
+            let expected =
+                std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("no golden {}", golden.display()));
+            assert_eq!(stdout, expected, "{name}: summary differs");
+        }
+    }
+}
+
+#[test]
+fn json_output_carries_summary_and_located_diagnostics() {
+    let (code, stdout, _) = skilang(&[
+        "check",
+        "--format",
+        "json",
+        "../../examples/mnist-sum.yaml",
+        "tests/diagnostics/resolve-unknown-name.yaml",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    let files = v["files"].as_array().expect("files");
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["valid"], true);
+    let summary = &files[0]["summary"];
+    assert_eq!(summary["learnables"][0]["name"], "digit");
+    assert_eq!(summary["learnables"][0]["classes"], 10);
+    assert_eq!(summary["constraints"][0]["scope"], "instance-wise");
+    assert_eq!(summary["constraints"][0]["latent"], serde_json::json!(["digit(x1)", "digit(x2)"]));
+    assert_eq!(files[1]["valid"], false);
+    let d = &files[1]["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64(), d["end_column"].as_u64()), (Some(21), Some(13), Some(17)));
+    assert_eq!(d["help"], "did you mean `digit`?");
+    assert!(files[1].get("summary").is_none());
+}
+
+#[test]
+fn io_and_usage_errors_exit_2() {
+    let (code, _, stderr) = skilang(&["check", "no/such/spec.yaml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read no/such/spec.yaml"), "{stderr}");
+    let dir = std::env::temp_dir().join(format!("skilang-binary-{}", std::process::id()));
+    std::fs::write(&dir, [0xff, 0xfe, 0x00, 0x41]).expect("temp file");
+    let (code, _, stderr) = skilang(&["check", dir.to_str().expect("utf-8")]);
+    std::fs::remove_file(&dir).ok();
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert_eq!(skilang(&["check"]).0, 2);
+    assert_eq!(skilang(&["frobnicate"]).0, 2);
+    assert_eq!(skilang(&["--help"]).0, 0);
+}
+
+#[test]
+fn the_worst_status_of_several_files_wins() {
+    let (code, stdout, _) = skilang(&["check", "../../examples/mnist-sum.yaml", "tests/diagnostics/yaml-empty.yaml"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("mnist-sum.yaml: ok"));
+    let (code, _, _) = skilang(&["check", "tests/diagnostics/yaml-empty.yaml", "missing.yaml"]);
+    assert_eq!(code, 2);
+}
