@@ -137,8 +137,8 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 /// `help: did you mean `x`?` when there is a close candidate.
 pub fn suggest<'a>(diag: Diagnostic, word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
     match did_you_mean(word, candidates) {
-        Some(c) => diag.with_help(format!("did you mean `{c}`?")),
-        None => diag,
+        Some(c) if diag.help.is_none() => diag.with_help(format!("did you mean `{c}`?")),
+        _ => diag,
     }
 }
 

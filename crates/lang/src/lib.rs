@@ -48,10 +48,26 @@ pub fn check_source(path: impl AsRef<Path>, text: String) -> Outcome {
     Outcome { file, spec, program, diagnostics }
 }
 
-/// Reads and checks a spec file. Only I/O failures are errors; problems in the spec are diagnostics.
+/// Reads and checks a spec file. Only I/O failures are errors; problems in the spec, bytes that
+/// are not UTF-8 included, are diagnostics.
 pub fn check_file(path: &Path) -> std::io::Result<Outcome> {
-    let bytes = std::fs::read(path)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")))?;
-    Ok(check_source(path, text))
+    let mut bytes = std::fs::read(path)?;
+    // Editors do not count a byte-order mark as a column.
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(check_source(path, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[at];
+            let file = SourceFile::new(path, String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let d = Diagnostic::error(
+                source::Span::new(at, at + 1),
+                format!("the spec is not UTF-8 text: byte 0x{byte:02x}"),
+            )
+            .with_help("save the file as UTF-8");
+            Ok(Outcome { file, spec: None, program: None, diagnostics: vec![d] })
+        }
+    }
 }

@@ -63,6 +63,15 @@ const OPTIMIZATION_KEYS: &[&str] = &[
 const LEARNABLE_KEYS: &[&str] = &["input", "output", "architecture", "hidden", "layers", "encodings"];
 const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
 const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "weight", "name"];
+/// Keys of the SKI-lang prototype's dialect, and what to write instead.
+const PROTOTYPE_HINTS: &[(&str, &str)] = &[
+    ("dataset", "name the dataset in `input`, e.g. `input: mnist.image`"),
+    ("inputs", "write `input:` with the features it reads, e.g. `input: mnist.image`"),
+    ("outputs", "write `output:` with the column it predicts, e.g. `output: mnist.value`"),
+    ("target", "write `targets:` as a list of columns"),
+    ("file_name", "write `training: {file: ...}` (and `test: {file: ...}`)"),
+];
+
 const LAYER_KINDS: &[&str] =
     &["linear", "conv2d", "maxpool", "avgpool", "dropout", "batchnorm", "flatten", "activation"];
 
@@ -92,6 +101,10 @@ impl<'a> Reader<'a> {
             let key = key_text(&e.key);
             if !known.contains(&key) {
                 let d = Diagnostic::error(e.key.span, format!("unknown key `{key}` in {what}"));
+                let d = match PROTOTYPE_HINTS.iter().find(|(k, _)| *k == key) {
+                    Some((_, hint)) => d.with_help(*hint),
+                    None => d,
+                };
                 let d = suggest(d, key, known.iter().copied())
                     .with_note(format!("the keys of {what} are: {}", known.join(", ")));
                 self.error(d);
@@ -431,6 +444,11 @@ impl<'a> Reader<'a> {
     }
 
     fn column(&mut self, node: &Node) -> Option<Column> {
+        if let Some(ScalarValue::Str(name)) = node.as_scalar().map(|s| s.value()) {
+            self.error(Diagnostic::error(node.span, format!("column `{name}` needs its type"))
+                .with_help(format!("write `{{name: {name}, type: int}}` (or real, bool, image[HxW], vector[N]), or `{{name: {name}, values: [...]}}`")));
+            return None;
+        }
         let m = self.map(node, "a column", COLUMN_KEYS)?;
         let Some(name_node) = m.get("name") else {
             self.error(Diagnostic::error(node.span, "a column needs a `name`"));
@@ -930,6 +948,14 @@ impl<'a> Reader<'a> {
     }
 
     fn rules(&mut self, node: &Node) -> Vec<Rule> {
+        if matches!(node.kind, NodeKind::Map(_)) {
+            self.unreadable.sections.insert("knowledge");
+            self.error(
+                Diagnostic::error(node.span, "`knowledge` must be a list of rules, found a mapping")
+                    .with_help("write each rule as a list item: `- rule: Flush` with `args: [h]` and `clause: ...`"),
+            );
+            return Vec::new();
+        }
         let Some(items) = self.list(node, "`knowledge`") else {
             self.unreadable.sections.insert("knowledge");
             return Vec::new();
@@ -988,6 +1014,14 @@ impl<'a> Reader<'a> {
     }
 
     fn constraints(&mut self, node: &Node) -> Vec<Constraint> {
+        if matches!(node.kind, NodeKind::Map(_)) {
+            self.unreadable.sections.insert("constraints");
+            self.error(
+                Diagnostic::error(node.span, "`constraints` must be a list, found a mapping")
+                    .with_help("write each constraint as a list item: `- always: FORMULA`"),
+            );
+            return Vec::new();
+        }
         let Some(items) = self.list(node, "`constraints`") else {
             self.unreadable.sections.insert("constraints");
             return Vec::new();
