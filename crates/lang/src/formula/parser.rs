@@ -142,26 +142,12 @@ impl<'t> Parser<'t> {
         Ok(e)
     }
 
-    fn bool_chain(&mut self, kw: Kw, op: BinOp, next: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
-        let depth = self.depth;
-        let mut lhs = next(self)?;
-        while self.at_kw(kw) {
-            self.bump();
-            self.enter()?;
-            let rhs = next(self)?;
-            let span = lhs.span.to(rhs.span);
-            lhs = self.node(span, ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) });
-        }
-        self.depth = depth;
-        Ok(lhs)
-    }
-
     fn or_test(&mut self) -> PResult<Expr> {
-        self.bool_chain(Kw::Or, BinOp::Or, Self::and_test)
+        self.binary_level(|t| matches!(t, Tok::Kw(Kw::Or)).then_some(BinOp::Or), Self::and_test)
     }
 
     fn and_test(&mut self) -> PResult<Expr> {
-        self.bool_chain(Kw::And, BinOp::And, Self::not_test)
+        self.binary_level(|t| matches!(t, Tok::Kw(Kw::And)).then_some(BinOp::And), Self::not_test)
     }
 
     fn not_test(&mut self) -> PResult<Expr> {
@@ -211,10 +197,15 @@ impl<'t> Parser<'t> {
         Ok(self.node(span, ExprKind::Compare { first: Box::new(first), rest }))
     }
 
-    fn binary_level(&mut self, ops: &[(&str, BinOp)], next: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+    /// One left-associative level of binary operators: `next (op next)*`.
+    fn binary_level(
+        &mut self,
+        op_at: fn(&Tok) -> Option<BinOp>,
+        next: fn(&mut Self) -> PResult<Expr>,
+    ) -> PResult<Expr> {
         let depth = self.depth;
         let mut lhs = next(self)?;
-        while let Some(&(_, op)) = ops.iter().find(|(s, _)| self.at_op(s)) {
+        while let Some(op) = op_at(self.peek()) {
             self.bump();
             self.enter()?;
             let rhs = next(self)?;
@@ -226,24 +217,37 @@ impl<'t> Parser<'t> {
     }
 
     fn bit_or(&mut self) -> PResult<Expr> {
-        self.binary_level(&[("|", BinOp::BitOr)], Self::bit_xor)
+        self.binary_level(|t| matches!(t, Tok::Op("|")).then_some(BinOp::BitOr), Self::bit_xor)
     }
 
     fn bit_xor(&mut self) -> PResult<Expr> {
-        self.binary_level(&[("^", BinOp::BitXor)], Self::bit_and)
+        self.binary_level(|t| matches!(t, Tok::Op("^")).then_some(BinOp::BitXor), Self::bit_and)
     }
 
     fn bit_and(&mut self) -> PResult<Expr> {
-        self.binary_level(&[("&", BinOp::BitAnd)], Self::arith)
+        self.binary_level(|t| matches!(t, Tok::Op("&")).then_some(BinOp::BitAnd), Self::arith)
     }
 
     fn arith(&mut self) -> PResult<Expr> {
-        self.binary_level(&[("+", BinOp::Add), ("-", BinOp::Sub)], Self::term)
+        self.binary_level(
+            |t| match t {
+                Tok::Op("+") => Some(BinOp::Add),
+                Tok::Op("-") => Some(BinOp::Sub),
+                _ => None,
+            },
+            Self::term,
+        )
     }
 
     fn term(&mut self) -> PResult<Expr> {
         self.binary_level(
-            &[("*", BinOp::Mul), ("//", BinOp::FloorDiv), ("/", BinOp::Div), ("%", BinOp::Mod)],
+            |t| match t {
+                Tok::Op("*") => Some(BinOp::Mul),
+                Tok::Op("//") => Some(BinOp::FloorDiv),
+                Tok::Op("/") => Some(BinOp::Div),
+                Tok::Op("%") => Some(BinOp::Mod),
+                _ => None,
+            },
             Self::factor,
         )
     }

@@ -274,7 +274,7 @@ impl<'a> Reader<'a> {
             );
         }
         let datasets = match top.get("data") {
-            Some(n) => self.datasets(n),
+            Some(n) => self.named_section(n, "data", "dataset", Self::dataset),
             None => {
                 self.unreadable.sections.insert("data");
                 self.error(Diagnostic::error(Span::new(0, 0), "the spec has no `data` section").with_help(
@@ -285,7 +285,7 @@ impl<'a> Reader<'a> {
         };
         let optimization = top.get("optimization").map(|n| self.optimization(n)).unwrap_or_default();
         let learnables = match top.get_any(&["learnables", "learnable"]) {
-            Some(n) => self.learnables(n),
+            Some(n) => self.named_section(n, "learnables", "network", Self::learnable),
             None => {
                 self.unreadable.sections.insert("learnables");
                 self.error(Diagnostic::error(Span::new(0, 0), "the spec has no `learnables` section")
@@ -300,31 +300,42 @@ impl<'a> Reader<'a> {
         Some(Spec { datasets, optimization, learnables, rules, constraints, unreadable })
     }
 
-    fn datasets(&mut self, node: &Node) -> Vec<Dataset> {
+    /// A section that maps names to declarations (`data`, `learnables`). Names whose declaration
+    /// failed are remembered, so that references to them are not reported again.
+    fn named_section<T>(
+        &mut self,
+        node: &Node,
+        section: &'static str,
+        kind: &str,
+        read: fn(&mut Self, &Entry) -> Option<T>,
+    ) -> Vec<T> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.unreadable.sections.insert("data");
-            self.error(Diagnostic::error(
-                node.span,
-                format!("`data` must map dataset names to datasets, found {}", node.describe()),
-            ));
+            self.unreadable.sections.insert(section);
+            let found = node.describe();
+            self.error(Diagnostic::error(node.span, format!("`{section}` must map names to {kind}s, found {found}")));
             return Vec::new();
         };
         if entries.is_empty() {
-            self.error(Diagnostic::error(node.span, "`data` declares no dataset"));
+            self.error(Diagnostic::error(node.span, format!("`{section}` declares no {kind}")));
         }
-        let datasets: Vec<Dataset> = entries.iter().filter_map(|e| self.dataset(e)).collect();
+        let mut out = Vec::new();
         for e in entries {
-            let name = key_text(&e.key);
-            if !datasets.iter().any(|d| d.name.name == name) {
-                // Its instances and value names are unknown too.
-                self.unreadable.names.insert(name.to_string());
-                self.unreadable.sections.extend(["instances", "values"]);
-                if !is_identifier(name) {
-                    self.unreadable.sections.insert("data");
+            match read(self, e) {
+                Some(t) => out.push(t),
+                None => {
+                    let name = key_text(&e.key);
+                    self.unreadable.names.insert(name.to_string());
+                    if !is_identifier(name) {
+                        self.unreadable.sections.insert(section);
+                    }
+                    if section == "data" {
+                        // A dataset declares instances and value names too.
+                        self.unreadable.sections.extend(["instances", "values"]);
+                    }
                 }
             }
         }
-        datasets
+        out
     }
 
     fn dataset(&mut self, entry: &Entry) -> Option<Dataset> {
@@ -692,31 +703,6 @@ impl<'a> Reader<'a> {
             }
         }
         o
-    }
-
-    fn learnables(&mut self, node: &Node) -> Vec<Learnable> {
-        let NodeKind::Map(entries) = &node.kind else {
-            self.unreadable.sections.insert("learnables");
-            self.error(Diagnostic::error(
-                node.span,
-                format!("`learnables` must map names to networks, found {}", node.describe()),
-            ));
-            return Vec::new();
-        };
-        if entries.is_empty() {
-            self.error(Diagnostic::error(node.span, "`learnables` declares no network"));
-        }
-        let learnables: Vec<Learnable> = entries.iter().filter_map(|e| self.learnable(e)).collect();
-        for e in entries {
-            let name = key_text(&e.key);
-            if !learnables.iter().any(|l| l.name.name == name) {
-                self.unreadable.names.insert(name.to_string());
-                if !is_identifier(name) {
-                    self.unreadable.sections.insert("learnables");
-                }
-            }
-        }
-        learnables
     }
 
     fn learnable(&mut self, entry: &Entry) -> Option<Learnable> {
