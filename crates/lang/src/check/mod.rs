@@ -380,7 +380,27 @@ impl<'s> Checker<'s> {
                         break;
                     }
                 }
-                let last_linear = layers.iter().rev().find(|x| matches!(x.value, Layer::Linear { .. }));
+                let linear: Vec<&Spanned<Layer>> =
+                    layers.iter().filter(|x| matches!(x.value, Layer::Linear { .. })).collect();
+                if let Some(unsized_early) =
+                    linear.iter().rev().skip(1).find(|x| matches!(x.value, Layer::Linear { units: None, .. }))
+                {
+                    self.report(
+                        Diagnostic::error(unsized_early.span, "only the last linear layer may leave out `units`")
+                            .with_help("give this layer its size, e.g. `linear: {units: 120, activation: relu}`"),
+                    );
+                }
+                if linear.is_empty() {
+                    let span = layers.last().map_or(l.name.span, |x| x.span);
+                    self.report(
+                        Diagnostic::error(
+                            span,
+                            format!("the layers end without a `linear` layer to score the {classes} classes"),
+                        )
+                        .with_help("end with `- linear: {activation: softmax}`; its size comes from the output"),
+                    );
+                }
+                let last_linear = linear.last().copied();
                 if let Some(Spanned { value: Layer::Linear { units: Some(u), .. }, span }) = last_linear {
                     if *u as usize != classes {
                         self.report(
