@@ -1,4 +1,19 @@
-//! Datasets and tasks (DESIGN.md §1): IDX, CSV and CIFAR-binary readers, data-directory resolution,
-//! schemas and encodings, multi-instance tuples.
+//! Datasets (DESIGN.md §1): the data directory, IDX, CIFAR-binary and CSV readers driven by the
+//! spec's schema, seeded splits and fractions, and encodings of tabular features.
 //!
-//! Not implemented yet: this crate is the layer the training-pipeline issue fills in.
+//! Every failure is a [`DataError`] that names the file and what to do; damaged or truncated files
+//! are detected, never read as data.
+
+pub mod cifar;
+pub mod csv;
+pub mod dir;
+pub mod encode;
+pub mod error;
+pub mod idx;
+pub mod load;
+pub mod rng;
+pub mod table;
+
+pub use error::{DataError, Result};
+pub use load::load;
+pub use table::{Data, Table, Values};

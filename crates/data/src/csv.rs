@@ -1,0 +1,146 @@
+//! Delimited text in the UCI conventions: no header, fields separated by `,` (with or without a
+//! space), `?` for a missing value, lines starting with `|` are comments, and a label may end with
+//! a stray `.` (the Adult test file). Each field is read by its column's declared type.
+
+use crate::error::{DataError, Result};
+use crate::table::{Table, Values};
+use skilang_lang::spec::{CategoryValue, Column, ColumnType, Value};
+use std::path::Path;
+
+/// Reads `text` (from `path`) into columns `features ++ targets`.
+pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> Result<Table> {
+    let mut values: Vec<Values> = columns
+        .iter()
+        .map(|c| match c.ty {
+            ColumnType::Category(_) => Ok(Values::Categories(Vec::new())),
+            ColumnType::Int | ColumnType::Real | ColumnType::Bool => Ok(Values::Numbers(Vec::new())),
+            _ => Err(DataError::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("column `{}` is an image or vector, which a CSV file cannot hold", c.name.name),
+            }),
+        })
+        .collect::<Result<_>>()?;
+    let mut rows = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('|') {
+            continue;
+        }
+        let row_error = |reason: String| DataError::Row { path: path.to_path_buf(), line: n + 1, reason };
+        let fields: Vec<&str> = line.split(separator).map(str::trim).collect();
+        if fields.len() != columns.len() {
+            return Err(row_error(format!(
+                "{} values, but the spec declares {} columns ({})",
+                fields.len(),
+                columns.len(),
+                columns.iter().map(|c| c.name.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        for ((field, column), out) in fields.iter().zip(columns).zip(values.iter_mut()) {
+            match (out, &column.ty) {
+                (Values::Categories(v), ColumnType::Category(declared)) => {
+                    v.push(category(field, declared).ok_or_else(|| {
+                        let shown: Vec<String> = declared.iter().take(8).map(|d| d.value.to_string()).collect();
+                        row_error(format!(
+                            "`{field}` is not a value of `{}` (values: {}{})",
+                            column.name.name,
+                            shown.join(", "),
+                            if declared.len() > 8 { ", …" } else { "" }
+                        ))
+                    })? as u32)
+                }
+                (Values::Numbers(v), ty) => v.push(number(field, ty).ok_or_else(|| {
+                    let what = if *field == "?" { "a missing value" } else { "not a number" };
+                    row_error(format!("`{field}` in column `{}` is {what}", column.name.name))
+                })?),
+                _ => unreachable!("columns were matched to their value kinds above"),
+            }
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(DataError::Corrupt { path: path.to_path_buf(), reason: "no data rows".into() });
+    }
+    let columns = columns.iter().map(|c| c.name.name.clone()).zip(values).collect();
+    Ok(Table { rows, columns })
+}
+
+fn number(field: &str, ty: &ColumnType) -> Option<f32> {
+    match ty {
+        ColumnType::Bool => match field {
+            "true" | "True" | "1" => Some(1.0),
+            "false" | "False" | "0" => Some(0.0),
+            _ => None,
+        },
+        _ => field.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as f32),
+    }
+}
+
+/// The index of the declared value a field denotes: by code when the spec maps names to codes,
+/// else by the value itself; a trailing `.` is forgiven.
+fn category(field: &str, declared: &[CategoryValue]) -> Option<usize> {
+    let find = |f: &str| {
+        declared.iter().position(|d| match (&d.value, d.code) {
+            (_, Some(code)) => f.parse::<i64>().ok() == Some(code),
+            (Value::Int(i), None) => f.parse::<i64>().ok() == Some(*i),
+            (Value::Str(s), None) => s == f,
+        })
+    };
+    find(field).or_else(|| field.strip_suffix('.').and_then(find))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skilang_lang::formula::Ident;
+    use skilang_lang::source::Span;
+
+    fn col(name: &str, ty: ColumnType) -> Column {
+        Column { name: Ident { name: name.into(), span: Span::default() }, ty, span: Span::default() }
+    }
+
+    fn values(vs: &[&str]) -> ColumnType {
+        ColumnType::Category(
+            vs.iter()
+                .map(|v| CategoryValue { value: Value::Str(v.to_string()), code: None, span: Span::default() })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn uci_conventions() {
+        let cols =
+            [col("age", ColumnType::Int), col("work", values(&["?", "Private"])), col("y", values(&["<=50K", ">50K"]))];
+        let refs: Vec<&Column> = cols.iter().collect();
+        let text = "|1x3 Cross validator\n25, Private, <=50K.\n\n38, ?, >50K.\n";
+        let t = parse(text, Path::new("adult.test"), &refs, ",").unwrap();
+        assert_eq!(t.rows, 2);
+        assert_eq!(t.column("age"), Some(&Values::Numbers(vec![25.0, 38.0])));
+        assert_eq!(t.column("work"), Some(&Values::Categories(vec![1, 0])));
+        assert_eq!(t.column("y"), Some(&Values::Categories(vec![0, 1])));
+    }
+
+    #[test]
+    fn wrong_rows_are_located() {
+        let cols = [col("age", ColumnType::Int), col("y", values(&["a", "b"]))];
+        let refs: Vec<&Column> = cols.iter().collect();
+        let e = parse("1, a\n2, b, 3\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
+        assert!(e.starts_with("f.csv:2: 3 values, but the spec declares 2 columns (age, y)"), "{e}");
+        let e = parse("1, a\n?, b\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
+        assert_eq!(e, "f.csv:2: `?` in column `age` is a missing value");
+        let e = parse("1, c\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
+        assert!(e.contains("`c` is not a value of `y`"), "{e}");
+    }
+
+    #[test]
+    fn codes_map_to_value_names() {
+        let hand = ColumnType::Category(vec![
+            CategoryValue { value: Value::Str("nothing".into()), code: Some(0), span: Span::default() },
+            CategoryValue { value: Value::Str("pair".into()), code: Some(1), span: Span::default() },
+        ]);
+        let cols = [col("hand", hand)];
+        let refs: Vec<&Column> = cols.iter().collect();
+        let t = parse("1\n0\n", Path::new("p"), &refs, ",").unwrap();
+        assert_eq!(t.column("hand"), Some(&Values::Categories(vec![1, 0])));
+    }
+}

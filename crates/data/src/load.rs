@@ -1,0 +1,186 @@
+//! Materialises a dataset declared in a spec from the data directory.
+
+use crate::dir::{find_all, read_bytes};
+use crate::error::{DataError, Result};
+use crate::rng::Rng;
+use crate::table::{Data, Table, Values};
+use crate::{cifar, csv, idx};
+use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
+use std::path::{Path, PathBuf};
+
+/// Loads `dataset` from `dir`; `seed` draws the `fraction` and the `split` of a single file.
+pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
+    let name = dataset.name.name.clone();
+    let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
+    let (train, test) = match (&dataset.source, &dataset.training) {
+        (Some(source), _) => builtin(source.value, &name, &columns, dir)?,
+        (None, Some(training)) => {
+            let train = file(training, &columns, dir, &name)?;
+            match &dataset.test {
+                Some(test) => (train, file(test, &columns, dir, &name)?),
+                None => split_off_test(train, dataset, seed, &name)?,
+            }
+        }
+        (None, None) => return Err(schema(&name, "no `source` and no `training` file")),
+    };
+    let train = match &dataset.fraction {
+        Some(f) if f.value < 1.0 => {
+            let keep = ((train.rows as f64 * f.value).round() as usize).max(1);
+            let mut index = Rng::new(seed ^ 0xF4AC).permutation(train.rows);
+            index.truncate(keep);
+            index.sort_unstable();
+            train.select(&index)
+        }
+        _ => train,
+    };
+    Ok(Data { name, train, test })
+}
+
+fn schema(dataset: &str, reason: impl Into<String>) -> DataError {
+    DataError::Schema { dataset: dataset.to_string(), reason: reason.into() }
+}
+
+/// A dataset given as one file is split by `split.test` (default 20%) with the seed.
+fn split_off_test(all: Table, dataset: &Dataset, seed: u64, name: &str) -> Result<(Table, Table)> {
+    let share = dataset.split.as_ref().map_or(0.2, |s| s.value.test);
+    let n_test = (all.rows as f64 * share).round() as usize;
+    if n_test == 0 || n_test >= all.rows {
+        return Err(schema(
+            name,
+            format!("a split with {:.0}% test data of {} rows leaves a split empty", share * 100.0, all.rows),
+        ));
+    }
+    let index = Rng::new(seed ^ 0x5917).permutation(all.rows);
+    let (test, train) = index.split_at(n_test);
+    let (mut train, mut test) = (train.to_vec(), test.to_vec());
+    train.sort_unstable();
+    test.sort_unstable();
+    Ok((all.select(&train), all.select(&test)))
+}
+
+fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str) -> Result<Table> {
+    let path =
+        if Path::new(&f.path.value).is_absolute() { PathBuf::from(&f.path.value) } else { dir.join(&f.path.value) };
+    if !path.is_file() {
+        return Err(DataError::Missing {
+            dataset: name.to_string(),
+            dir: dir.to_path_buf(),
+            files: f.path.value.clone(),
+        });
+    }
+    match f.format.as_ref().map_or(FileFormat::Csv, |f| f.value) {
+        FileFormat::Csv => {
+            let bytes = read_bytes(&path)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| DataError::Corrupt { path: path.clone(), reason: "not UTF-8 text".into() })?;
+            csv::parse(&text, &path, columns, f.separator.as_ref().map_or(",", |s| s.value.as_str()))
+        }
+        FileFormat::CifarBinary => {
+            let (labels, pixels) = cifar::parse(&read_bytes(&path)?, &path)?;
+            image_table(columns, [3, 32, 32], labels, pixels, name)
+        }
+        FileFormat::Idx => Err(schema(
+            name,
+            "IDX data comes in pairs of files (images and labels): use `source: mnist` or `source: fashion-mnist`",
+        )),
+    }
+}
+
+/// An image dataset's table: one image feature and one label target of 10 values.
+fn image_table(columns: &[&Column], shape: [usize; 3], labels: Vec<u8>, pixels: Vec<u8>, name: &str) -> Result<Table> {
+    let [c, h, w] = shape;
+    let ok = columns.len() == 2
+        && matches!(columns[0].ty, ColumnType::Image { channels, height, width } if (channels as usize, height as usize, width as usize) == (c, h, w))
+        && matches!(&columns[1].ty, ColumnType::Category(v) if v.len() == 10);
+    if !ok {
+        let ty = if c == 1 { format!("image[{h}x{w}]") } else { format!("image[{c}x{h}x{w}]") };
+        return Err(schema(name, format!("this data has one feature of type `{ty}` and one target with 10 values, in that order; declare them so")));
+    }
+    let rows = labels.len();
+    Ok(Table {
+        rows,
+        columns: vec![
+            (columns[0].name.name.clone(), Values::Images { shape, pixels }),
+            (columns[1].name.name.clone(), Values::Categories(labels.into_iter().map(u32::from).collect())),
+        ],
+    })
+}
+
+fn builtin(source: BuiltinSource, name: &str, columns: &[&Column], dir: &Path) -> Result<(Table, Table)> {
+    match source {
+        BuiltinSource::Mnist | BuiltinSource::FashionMnist => {
+            let folder = if source == BuiltinSource::Mnist { "mnist" } else { "fashion-mnist" };
+            let names = [
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+            ];
+            let paths = find_all(source.name(), dir, folder, &names)?;
+            let split = |images: &Path, labels: &Path| -> Result<Table> {
+                let im = idx::read(images)?;
+                let lb = idx::read(labels)?;
+                if im.dims.len() != 3 || lb.dims.len() != 1 || im.dims[0] != lb.dims[0] {
+                    return Err(DataError::Corrupt {
+                        path: images.to_path_buf(),
+                        reason: format!("images {:?} and labels {:?} do not match", im.dims, lb.dims),
+                    });
+                }
+                if let Some(bad) = lb.data.iter().find(|&&l| l > 9) {
+                    return Err(DataError::Corrupt {
+                        path: labels.to_path_buf(),
+                        reason: format!("label {bad} is not a digit"),
+                    });
+                }
+                image_table(columns, [1, im.dims[1], im.dims[2]], lb.data, im.data, name)
+            };
+            Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?))
+        }
+        BuiltinSource::Cifar10 => {
+            let test = find_all("cifar10", dir, "cifar10", &["test_batch.bin"])?;
+            let batches: Vec<PathBuf> =
+                (1..=5).filter_map(|i| crate::dir::find(dir, "cifar10", &format!("data_batch_{i}.bin"))).collect();
+            if batches.is_empty() {
+                return Err(DataError::Missing {
+                    dataset: "cifar10".into(),
+                    dir: dir.to_path_buf(),
+                    files: "cifar10/data_batch_1.bin[.gz] (to data_batch_5)".into(),
+                });
+            }
+            let (mut labels, mut pixels) = (Vec::new(), Vec::new());
+            for b in &batches {
+                let (l, p) = cifar::parse(&read_bytes(b)?, b)?;
+                labels.extend(l);
+                pixels.extend(p);
+            }
+            let (tl, tp) = cifar::parse(&read_bytes(&test[0])?, &test[0])?;
+            Ok((
+                image_table(columns, [3, 32, 32], labels, pixels, name)?,
+                image_table(columns, [3, 32, 32], tl, tp, name)?,
+            ))
+        }
+        BuiltinSource::Adult => {
+            let paths = find_all("adult", dir, "adult", &["adult.data", "adult.test"])?;
+            let read = |p: &Path| -> Result<Table> {
+                let text = String::from_utf8(read_bytes(p)?)
+                    .map_err(|_| DataError::Corrupt { path: p.to_path_buf(), reason: "not UTF-8 text".into() })?;
+                csv::parse(&text, p, columns, ",")
+            };
+            Ok((read(&paths[0])?, read(&paths[1])?))
+        }
+        BuiltinSource::PokerHand => {
+            let paths = find_all(
+                "poker-hand",
+                dir,
+                "poker_hand",
+                &["poker-hand-training-true.data", "poker-hand-testing.data"],
+            )?;
+            let read = |p: &Path| -> Result<Table> {
+                let text = String::from_utf8(read_bytes(p)?)
+                    .map_err(|_| DataError::Corrupt { path: p.to_path_buf(), reason: "not UTF-8 text".into() })?;
+                csv::parse(&text, p, columns, ",")
+            };
+            Ok((read(&paths[0])?, read(&paths[1])?))
+        }
+    }
+}

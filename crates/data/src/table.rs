@@ -1,0 +1,68 @@
+//! Datasets in memory: one column per declared feature and target, in declaration order.
+
+/// The values of one column for every row of a split.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Values {
+    /// `int`, `real` and `bool` columns.
+    Numbers(Vec<f32>),
+    /// Index into the column's declared values.
+    Categories(Vec<u32>),
+    /// Row after row of `channels × height × width` bytes.
+    Images { shape: [usize; 3], pixels: Vec<u8> },
+}
+
+impl Values {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Numbers(v) => v.len(),
+            Values::Categories(v) => v.len(),
+            Values::Images { shape, pixels } => pixels.len() / shape.iter().product::<usize>().max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows at `index`, in that order.
+    pub fn select(&self, index: &[usize]) -> Values {
+        match self {
+            Values::Numbers(v) => Values::Numbers(index.iter().map(|&i| v[i]).collect()),
+            Values::Categories(v) => Values::Categories(index.iter().map(|&i| v[i]).collect()),
+            Values::Images { shape, pixels } => {
+                let n: usize = shape.iter().product();
+                let mut out = Vec::with_capacity(index.len() * n);
+                for &i in index {
+                    out.extend_from_slice(&pixels[i * n..(i + 1) * n]);
+                }
+                Values::Images { shape: *shape, pixels: out }
+            }
+        }
+    }
+}
+
+/// One split of a dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub rows: usize,
+    /// Named columns: the features, then the targets, as the spec declares them.
+    pub columns: Vec<(String, Values)>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Values> {
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn select(&self, index: &[usize]) -> Table {
+        Table { rows: index.len(), columns: self.columns.iter().map(|(n, v)| (n.clone(), v.select(index))).collect() }
+    }
+}
+
+/// A dataset's training and test splits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Data {
+    pub name: String,
+    pub train: Table,
+    pub test: Table,
+}
