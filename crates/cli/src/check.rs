@@ -4,7 +4,8 @@ use crate::{exit, Format};
 use serde::Serialize;
 use skilang_lang::check::Program;
 use skilang_lang::diag::DiagnosticJson;
-use skilang_lang::Outcome;
+use skilang_lang::overrides::Override;
+use skilang_lang::{FileError, Outcome};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -19,17 +20,20 @@ struct FileReport<'a> {
     summary: Option<&'a Program>,
 }
 
-pub fn run(files: &[PathBuf], format: Format) -> u8 {
+pub fn run(files: &[PathBuf], format: Format, overrides: &[Override]) -> u8 {
     let mut code = exit::OK;
     let mut reports = Vec::new();
-    let outcomes: Vec<(PathBuf, std::io::Result<Outcome>)> =
-        files.iter().map(|f| (f.clone(), skilang_lang::check_file(f))).collect();
+    let outcomes: Vec<(PathBuf, Result<Outcome, FileError>)> =
+        files.iter().map(|f| (f.clone(), skilang_lang::check_file_with(f, overrides))).collect();
     for (path, outcome) in &outcomes {
         match outcome {
             Err(e) => {
                 code = code.max(exit::USAGE);
                 if format == Format::Human {
-                    eprintln!("error: cannot read {}: {e}", path.display());
+                    match e {
+                        FileError::Io(e) => eprintln!("error: cannot read {}: {e}", path.display()),
+                        FileError::Override(e) => eprintln!("error: {}: {e}", path.display()),
+                    }
                 }
                 reports.push(FileReport {
                     path: path.display().to_string(),

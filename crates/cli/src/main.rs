@@ -3,6 +3,7 @@
 mod check;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use skilang_lang::overrides::Override;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +24,9 @@ enum Command {
         /// Output for people, or JSON for tools and editors.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Change a value of the specs first, e.g. `--set optimization.epochs=3`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
     },
 }
 
@@ -48,7 +52,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Check { files, format } => check::run(&files, format),
+        Command::Check { files, format, set } => check::run(&files, format, &set),
     };
     ExitCode::from(code)
 }

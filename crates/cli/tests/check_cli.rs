@@ -88,3 +88,27 @@ fn the_worst_status_of_several_files_wins() {
     let (code, _, _) = skilang(&["check", "tests/diagnostics/yaml-empty.yaml", "missing.yaml"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn set_overrides_are_checked_like_written_values() {
+    let (code, stdout, _) = skilang(&[
+        "check",
+        "--set",
+        "constraints.0.weight=3",
+        "--set",
+        "data.mnist.fraction=0.1",
+        "../../examples/mnist-sum.yaml",
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("weight 3 (100%)"), "{stdout}");
+    let (code, _, stderr) = skilang(&["check", "--set", "optimization.epochs=0", "../../examples/mnist-sum.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("mnist-sum.yaml:17:11") && stderr.contains("set by --set optimization.epochs=0"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = skilang(&["check", "--set", "constraints.7.weight=1", "../../examples/mnist-sum.yaml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("there is no item 7"), "{stderr}");
+    assert_eq!(skilang(&["check", "--set", "novalue", "../../examples/mnist-sum.yaml"]).0, 2);
+}

@@ -11,6 +11,7 @@
 pub mod check;
 pub mod diag;
 pub mod formula;
+pub mod overrides;
 pub mod source;
 pub mod spec;
 pub mod yaml;
@@ -35,29 +36,77 @@ impl Outcome {
 
 /// Reads and checks a spec given as text; `path` is what diagnostics show.
 pub fn check_source(path: impl AsRef<Path>, text: String) -> Outcome {
+    check_source_with(path, text, &[]).unwrap_or_else(|_| unreachable!("no override can fail"))
+}
+
+/// Like [`check_source`], with `--set` overrides applied first. A diagnostic about an overridden
+/// value points where the file wrote the value it replaced, with a note naming the override.
+/// An override that cannot apply (a bad path, a value that is not YAML) is an `Err`.
+pub fn check_source_with(
+    path: impl AsRef<Path>,
+    text: String,
+    overrides: &[overrides::Override],
+) -> Result<Outcome, String> {
     let file = SourceFile::new(path, text);
-    let (spec, mut diagnostics) = spec::read(&file);
+    let mut root = match yaml::parse(&file) {
+        Ok(root) => root,
+        Err(d) => return Ok(Outcome { file, spec: None, program: None, diagnostics: vec![d] }),
+    };
+    let set_at =
+        overrides.iter().map(|o| Ok((overrides::apply(&mut root, o)?, o))).collect::<Result<Vec<_>, String>>()?;
+    let (spec, mut diagnostics) = spec::read_tree(&file, &root);
     let mut program = None;
     if let Some(s) = &spec {
         let (p, more) = check::check(s, &file);
         diagnostics.extend(more);
         program = p;
     }
+    for d in &mut diagnostics {
+        if let Some((_, o)) = set_at.iter().find(|(span, _)| *span == d.span) {
+            d.notes.push(format!("this value was set by --set {o}"));
+        }
+    }
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     diagnostics.dedup_by(|a, b| a.span == b.span && a.message == b.message);
-    Outcome { file, spec, program, diagnostics }
+    let program = program.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    Ok(Outcome { file, spec, program, diagnostics })
+}
+
+/// Why a spec file could not be checked at all.
+#[derive(Debug)]
+pub enum FileError {
+    Io(std::io::Error),
+    /// A `--set` override that does not apply to this spec.
+    Override(String),
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Io(e) => write!(f, "{e}"),
+            FileError::Override(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 /// Reads and checks a spec file. Only I/O failures are errors; problems in the spec, bytes that
 /// are not UTF-8 included, are diagnostics.
 pub fn check_file(path: &Path) -> std::io::Result<Outcome> {
-    let mut bytes = std::fs::read(path)?;
+    check_file_with(path, &[]).map_err(|e| match e {
+        FileError::Io(e) => e,
+        FileError::Override(e) => std::io::Error::other(e),
+    })
+}
+
+/// [`check_file`] with `--set` overrides applied first.
+pub fn check_file_with(path: &Path, overrides: &[overrides::Override]) -> Result<Outcome, FileError> {
+    let mut bytes = std::fs::read(path).map_err(FileError::Io)?;
     // Editors do not count a byte-order mark as a column.
     if bytes.starts_with(b"\xef\xbb\xbf") {
         bytes.drain(..3);
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(check_source(path, text)),
+        Ok(text) => check_source_with(path, text, overrides).map_err(FileError::Override),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let byte = e.as_bytes()[at];

@@ -13,11 +13,15 @@ pub(crate) use convert::is_identifier;
 /// Reads a spec file into the document model. Formulas are parsed; names are not yet resolved.
 /// The spec is returned whenever its structure could be read, together with every problem found.
 pub fn read(file: &SourceFile) -> (Option<Spec>, Vec<Diagnostic>) {
-    let root = match crate::yaml::parse(file) {
-        Ok(root) => root,
-        Err(d) => return (None, vec![d]),
-    };
+    match crate::yaml::parse(file) {
+        Ok(root) => read_tree(file, &root),
+        Err(d) => (None, vec![d]),
+    }
+}
+
+/// Reads a spec from its already parsed YAML tree.
+pub fn read_tree(file: &SourceFile, root: &crate::yaml::Node) -> (Option<Spec>, Vec<Diagnostic>) {
     let mut reader = convert::Reader::new(file);
-    let spec = reader.spec(&root);
+    let spec = reader.spec(root);
     (spec, reader.diags)
 }
