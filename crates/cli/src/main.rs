@@ -1,6 +1,8 @@
 //! `skilang`: check, train and evaluate SKI-lang specs.
 
 mod check;
+mod curves;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use skilang_lang::overrides::Override;
@@ -25,6 +27,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         /// Change a value of the specs first, e.g. `--set optimization.epochs=3`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+    },
+    /// Train the spec's learnables and evaluate them on the test split.
+    Train {
+        /// The spec (YAML).
+        spec: PathBuf,
+        /// Number of epochs (the same as `--set optimization.epochs=N`).
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// Seed of data sampling, initialisation and shuffling.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Output folder for model/, report.json and curves.svg (default runs/SPEC-NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Change a value of the spec first, e.g. `--set optimization.batch_size=128`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+    },
+    /// Evaluate a saved model on the spec's test split; prints the report as JSON.
+    Eval {
+        /// The spec (YAML) the model was trained from.
+        spec: PathBuf,
+        /// The `model/` folder a training run wrote.
+        #[arg(long)]
+        model: PathBuf,
+        /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Change a value of the spec first.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
@@ -53,6 +89,20 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check { files, format, set } => check::run(&files, format, &set),
+        Command::Train { spec, epochs, seed, data_dir, out, set } => {
+            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, set }))
+        }
+        Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
     };
     ExitCode::from(code)
+}
+
+fn finish(result: Result<(), train::Failure>) -> u8 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            f.code
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod idx;
 pub mod load;
 pub mod rng;
 pub mod table;
+pub mod tuples;
 
 pub use error::{DataError, Result};
 pub use load::load;

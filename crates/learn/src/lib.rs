@@ -1,4 +1,16 @@
-//! Networks built from learnable declarations, the training loop, the injection algorithms (losses)
-//! and the metrics (DESIGN.md §1–2).
+//! Networks built from learnable declarations, the training loop, and metrics (DESIGN.md §1–2).
 //!
-//! Not implemented yet: this crate is the layer the training-pipeline issue fills in.
+//! Supervised learning is the first injection; the weakly supervised algorithms plug in through
+//! the same loop: the networks give distributions, an injection turns them into a loss.
+
+pub mod metrics;
+pub mod model;
+pub mod task;
+pub mod train;
+
+/// The device training runs on: burn's pure-Rust CPU backend, with gradients.
+pub fn device(seed: u64) -> burn::prelude::Device {
+    let device = burn::prelude::Device::flex().autodiff();
+    device.seed(seed);
+    device
+}

@@ -37,8 +37,18 @@ impl<'n> Map<'n> {
 }
 
 const SECTIONS: &[&str] = &["data", "optimization", "learnables", "learnable", "knowledge", "constraints"];
-const DATASET_KEYS: &[&str] =
-    &["source", "training", "test", "split", "fraction", "features", "targets", "instances", "instance_name"];
+const DATASET_KEYS: &[&str] = &[
+    "source",
+    "training",
+    "test",
+    "split",
+    "fraction",
+    "features",
+    "targets",
+    "instances",
+    "instance_name",
+    "examples",
+];
 const FILE_KEYS: &[&str] = &["file", "format", "separator"];
 const COLUMN_KEYS: &[&str] = &["name", "type", "values"];
 const OPTIMIZATION_KEYS: &[&str] = &[
@@ -381,7 +391,8 @@ impl<'a> Reader<'a> {
             }
         }
         let instances = self.instances(&m, &what);
-        Some(Dataset { name, source, training, test, split, fraction, features, targets, instances })
+        let examples = m.get("examples").and_then(|n| self.uint(n, "`examples`", 1));
+        Some(Dataset { name, source, training, test, split, fraction, features, targets, instances, examples })
     }
 
     fn data_file(&mut self, node: &Node, what: &str) -> Option<DataFile> {

@@ -111,6 +111,16 @@ pub struct Dataset {
     pub features: Vec<Column>,
     pub targets: Vec<Column>,
     pub instances: Vec<InstanceDecl>,
+    /// How many tuples of instances to draw per epoch (default: as many as the pool allows
+    /// without reusing an instance).
+    pub examples: Option<Spanned<u64>>,
+}
+
+impl Dataset {
+    /// Instances per example: one per variable, `n` per group of `n`.
+    pub fn tuple_size(&self) -> usize {
+        self.instances.iter().map(|i| i.count.as_ref().map_or(1, |c| c.value as usize)).sum::<usize>().max(1)
+    }
 }
 
 #[derive(Clone, Debug)]

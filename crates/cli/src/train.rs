@@ -1,0 +1,304 @@
+//! `skilang train` and `skilang eval`.
+
+use crate::exit;
+use burn::module::Module;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use skilang_data::dir;
+use skilang_lang::overrides::Override;
+use skilang_lang::spec::{Injection, Spec};
+use skilang_lang::{check_file_with, FileError};
+use skilang_learn::model::{expand, Net};
+use skilang_learn::task::{task, Task};
+use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A failure with its exit status and message.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+fn fail(code: u8, message: impl Into<String>) -> Failure {
+    Failure { code, message: message.into() }
+}
+
+/// A checked spec with its learnables' tasks, ready to train or evaluate.
+struct Prepared {
+    spec: Spec,
+    text: String,
+    settings: Settings,
+    tasks: Vec<Task>,
+}
+
+fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
+    let outcome = check_file_with(path, overrides).map_err(|e| match e {
+        FileError::Io(e) => fail(exit::USAGE, format!("cannot read {}: {e}", path.display())),
+        FileError::Override(e) => fail(exit::USAGE, e),
+    })?;
+    for d in &outcome.diagnostics {
+        eprintln!("{}", d.render(&outcome.file));
+    }
+    let (Some(spec), Some(program)) = (outcome.spec.clone(), outcome.program.clone()).clone() else {
+        return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
+    };
+    if !outcome.is_valid() {
+        return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
+    }
+    let injection = spec.optimization.injection.as_ref().map_or(Injection::Supervised, |i| i.value);
+    if injection != Injection::Supervised {
+        return Err(fail(
+            exit::INVALID,
+            format!(
+                "injection `{}` cannot train yet (it comes with the reasoning engine); train on the output columns with --set optimization.injection=supervised",
+                injection.name()
+            ),
+        ));
+    }
+    let settings = Settings::from_spec(&spec.optimization);
+    let data_dir =
+        dir::resolve(data_dir, std::env::var_os("SKILANG_DATA"), std::env::var_os("HOME").map(PathBuf::from));
+    if !data_dir.is_dir() {
+        return Err(fail(
+            exit::USAGE,
+            format!("the data directory {} does not exist; create it, or point --data-dir or SKILANG_DATA at the folder with the datasets", data_dir.display()),
+        ));
+    }
+    let mut loaded = HashMap::new();
+    let mut tasks = Vec::new();
+    for (learnable, info) in spec.learnables.iter().zip(&program.learnables) {
+        let dataset = spec
+            .datasets
+            .iter()
+            .find(|d| d.name.name == info.dataset)
+            .ok_or_else(|| fail(exit::INVALID, "unknown dataset"))?;
+        if !loaded.contains_key(&info.dataset) {
+            let data =
+                skilang_data::load(dataset, &data_dir, settings.seed).map_err(|e| fail(exit::USAGE, e.to_string()))?;
+            loaded.insert(info.dataset.clone(), data);
+        }
+        let strip = |s: &str| s.split_once('.').map_or(s.to_string(), |(_, c)| c.to_string());
+        let inputs: Vec<String> = info.inputs.iter().map(|c| strip(&c.name)).collect();
+        let t = task(learnable, dataset, &loaded[&info.dataset], &inputs, &strip(&info.output))
+            .map_err(|e| fail(exit::INVALID, e.to_string()))?;
+        tasks.push(t);
+    }
+    let text = outcome.file.text().to_string();
+    Ok(Prepared { spec, text, settings, tasks })
+}
+
+fn build(p: &Prepared, device: &burn::prelude::Device) -> Result<Vec<Net>, Failure> {
+    p.spec
+        .learnables
+        .iter()
+        .zip(&p.tasks)
+        .map(|(l, t)| {
+            Net::new(&l.name.name, &expand(&l.model), t.input, t.classes.len(), device)
+                .map_err(|e| fail(exit::INVALID, e.to_string()))
+        })
+        .collect()
+}
+
+/// Peak resident memory of this process, where the system reports it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn report(
+    p: &Prepared,
+    path: &Path,
+    overrides: &[Override],
+    nets: &[Net],
+    device: &burn::prelude::Device,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut symbol = serde_json::Map::new();
+    let mut per_class = serde_json::Map::new();
+    let mut accuracies = Vec::new();
+    for (t, net) in p.tasks.iter().zip(nets) {
+        let m = test_metrics(net, t, device);
+        accuracies.push(m.accuracy);
+        symbol.insert(t.learnable.clone(), json!(m.accuracy));
+        per_class.insert(
+            t.learnable.clone(),
+            json!(m.per_class_accuracy.iter().map(|(c, a)| (c.clone(), json!(a))).collect::<serde_json::Map<_, _>>()),
+        );
+    }
+    let mut r = json!({
+        "spec": path.display().to_string(),
+        "spec_sha256": Sha256::digest(p.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "overrides": overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        "seed": p.settings.seed,
+        "injection": "supervised",
+        // Supervised: the task is predicting each learnable's output column.
+        "task_accuracy": accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64,
+        "symbol_accuracy": symbol,
+        "per_class_accuracy": per_class,
+        "test_examples": p.tasks.first().map_or(0, |t| t.test.len()),
+        "device": "cpu (burn flex)",
+        "peak_rss_bytes": peak_rss_bytes(),
+    });
+    if let (Some(obj), serde_json::Value::Object(more)) = (r.as_object_mut(), extra) {
+        obj.extend(more);
+    }
+    r
+}
+
+pub struct TrainArgs {
+    pub spec: PathBuf,
+    pub epochs: Option<u64>,
+    pub seed: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub set: Vec<Override>,
+}
+
+pub fn train(args: TrainArgs) -> Result<(), Failure> {
+    let mut overrides = args.set.clone();
+    if let Some(e) = args.epochs {
+        overrides.push(Override { path: vec!["optimization".into(), "epochs".into()], value: e.to_string() });
+    }
+    if let Some(s) = args.seed {
+        overrides.push(Override { path: vec!["optimization".into(), "seed".into()], value: s.to_string() });
+    }
+    let p = prepare(&args.spec, &overrides, args.data_dir.as_deref())?;
+    let stem = args.spec.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(stem));
+    let device = skilang_learn::device(p.settings.seed);
+    let nets = build(&p, &device)?;
+    let started = Instant::now();
+    let mut trained_nets = Vec::new();
+    let mut curves = serde_json::Map::new();
+    let mut all_epochs = Vec::new();
+    for (t, net) in p.tasks.iter().zip(nets) {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let trained = train_supervised(t, net, &p.settings, &device, &mut |event| match event {
+            Progress::Batch { epoch, done, total, loss } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_prefix(format!("{} epoch {epoch}", t.learnable));
+                bar.set_message(format!("loss {loss:.4}"));
+            }
+            Progress::Epoch(e) => {
+                bar.suspend(|| {
+                    let valid =
+                        e.validation_accuracy.map(|v| format!(", validation accuracy {v:.4}")).unwrap_or_default();
+                    eprintln!(
+                        "{} epoch {}: loss {:.4}, training accuracy {:.4}{valid} ({:.1} s)",
+                        t.learnable, e.epoch, e.loss, e.train_accuracy, e.seconds
+                    );
+                });
+            }
+        });
+        bar.finish_and_clear();
+        curves.insert(t.learnable.clone(), json!(trained.epochs));
+        all_epochs.push(trained.epochs.clone());
+        trained_nets.push(trained.net);
+    }
+    let train_seconds = started.elapsed().as_secs_f64();
+    let epochs_run = all_epochs.iter().map(Vec::len).max().unwrap_or(0);
+    let report = report(
+        &p,
+        &args.spec,
+        &overrides,
+        &trained_nets,
+        &device,
+        json!({ "epochs": epochs_run, "train_seconds": train_seconds, "curves": curves }),
+    );
+    write_run(&out, &p, &overrides, trained_nets, &report, &all_epochs)?;
+    eprintln!(
+        "test accuracy {:.4} after {epochs_run} epoch(s), {train_seconds:.1} s; wrote {}",
+        report["task_accuracy"].as_f64().unwrap_or(0.0),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes the run into a fresh folder beside `out`, then moves it into place: an error leaves no
+/// partial `out` behind.
+fn write_run(
+    out: &Path,
+    p: &Prepared,
+    overrides: &[Override],
+    nets: Vec<Net>,
+    report: &serde_json::Value,
+    epochs: &[Vec<skilang_learn::train::Epoch>],
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error, what: &Path| fail(exit::USAGE, format!("cannot write {}: {e}", what.display()));
+    let name = out.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| -> Result<(), Failure> {
+        let model = tmp.join("model");
+        std::fs::create_dir_all(&model).map_err(|e| io(e, &model))?;
+        for (t, net) in p.tasks.iter().zip(nets) {
+            let file = model.join(format!("{}.bpk", t.learnable));
+            net.save_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot save {}: {e:?}", file.display())))?;
+        }
+        std::fs::write(model.join("spec.yaml"), &p.text).map_err(|e| io(e, &model))?;
+        let sets: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        std::fs::write(model.join("overrides.json"), serde_json::to_string_pretty(&sets).unwrap_or_default())
+            .map_err(|e| io(e, &model))?;
+        std::fs::write(tmp.join("report.json"), serde_json::to_string_pretty(report).unwrap_or_default() + "\n")
+            .map_err(|e| io(e, &tmp))?;
+        let title = format!(
+            "{} — {}",
+            report["spec"].as_str().unwrap_or(""),
+            p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        std::fs::write(tmp.join("curves.svg"), crate::curves::svg(&title, epochs.first().map_or(&[], Vec::as_slice)))
+            .map_err(|e| io(e, &tmp))?;
+        if out.exists() {
+            std::fs::remove_dir_all(out).map_err(|e| io(e, out))?;
+        }
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
+        }
+        std::fs::rename(&tmp, out).map_err(|e| io(e, out))
+    })();
+    if result.is_err() {
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    result
+}
+
+pub fn eval(spec: &Path, model: &Path, data_dir: Option<&Path>, set: &[Override]) -> Result<(), Failure> {
+    let saved = model.join("overrides.json");
+    let mut overrides: Vec<Override> = match std::fs::read_to_string(&saved) {
+        Ok(text) => serde_json::from_str::<Vec<String>>(&text)
+            .map_err(|e| fail(exit::USAGE, format!("{}: {e}", saved.display())))?
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect(),
+        Err(e) => {
+            return Err(fail(
+                exit::USAGE,
+                format!("{} is not a saved model ({}: {e})", model.display(), saved.display()),
+            ))
+        }
+    };
+    overrides.extend(set.iter().cloned());
+    let p = prepare(spec, &overrides, data_dir)?;
+    let device = skilang_learn::device(p.settings.seed);
+    let nets = build(&p, &device)?
+        .into_iter()
+        .zip(&p.tasks)
+        .map(|(net, t)| {
+            let file = model.join(format!("{}.bpk", t.learnable));
+            net.try_load_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot load {}: {e:?}", file.display())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = report(&p, spec, &overrides, &nets, &device, json!({ "model": model.display().to_string() }));
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! `skilang train` and `skilang eval` on real data, as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn skilang(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_skilang")).args(args).output().expect("the binary runs");
+    (
+        out.status.code().expect("exited normally"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn data_dir() -> String {
+    let dir = std::env::var_os("SKILANG_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    assert!(dir.is_dir(), "these tests read real data: set SKILANG_DATA ({} is missing)", dir.display());
+    dir.to_string_lossy().into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("skilang-test-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).expect("JSON")
+}
+
+/// The report without what depends on the machine's speed and memory.
+fn without_timings(mut r: serde_json::Value) -> serde_json::Value {
+    for key in ["train_seconds", "peak_rss_bytes"] {
+        r.as_object_mut().unwrap().remove(key);
+    }
+    for curve in r["curves"].as_object_mut().unwrap().values_mut() {
+        for epoch in curve.as_array_mut().unwrap() {
+            epoch.as_object_mut().unwrap().remove("seconds");
+        }
+    }
+    r
+}
+
+const MNIST_SLICE: &[&str] =
+    &["--epochs", "1", "--set", "data.mnist.fraction=0.1", "--set", "optimization.batch_size=32"];
+
+#[test]
+fn lenet_learns_mnist_from_a_small_slice_deterministically() {
+    let dir = scratch("mnist");
+    let data = data_dir();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for out in [&a, &b] {
+        let mut args =
+            vec!["train", "../../examples/mnist-supervised.yaml", "--data-dir", &data, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(MNIST_SLICE);
+        let (code, _, stderr) = skilang(&args);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let ra = report(&a);
+    // 6,000 training digits, one epoch (measured: 0.927).
+    let accuracy = ra["task_accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.90, "test accuracy {accuracy}");
+    assert_eq!(ra["symbol_accuracy"]["digit"].as_f64(), Some(accuracy));
+    assert_eq!(ra["test_examples"], 10_000);
+    assert_eq!(ra["per_class_accuracy"]["digit"].as_object().unwrap().len(), 10);
+    assert_eq!(ra["epochs"], 1);
+    assert!(ra["peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(ra["spec_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(without_timings(ra.clone()), without_timings(report(&b)), "one seed, one result");
+    assert!(std::fs::read_to_string(a.join("curves.svg")).unwrap().starts_with("<svg"));
+
+    // The saved model evaluates to the same accuracy.
+    let model = a.join("model");
+    let (code, stdout, stderr) = skilang(&[
+        "eval",
+        "../../examples/mnist-supervised.yaml",
+        "--model",
+        model.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let evaluated: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(evaluated["task_accuracy"].as_f64(), Some(accuracy));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn adult_mlp_learns_income() {
+    let dir = scratch("adult");
+    let out = dir.join("run");
+    let data = data_dir();
+    let (code, _, stderr) = skilang(&[
+        "train",
+        "../../examples/adult-fairness.yaml",
+        "--data-dir",
+        &data,
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--set",
+        "optimization.injection=supervised",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let accuracy = report(&out)["task_accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.84, "Adult test accuracy {accuracy}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_fails_clearly_and_writes_nothing() {
+    let dir = scratch("bad");
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap().to_string();
+    let spec = "../../examples/mnist-supervised.yaml";
+
+    let (code, _, stderr) = skilang(&["train", spec, "--data-dir", "/no/such/folder", "--out", &out_s]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("data directory /no/such/folder does not exist"), "{stderr}");
+
+    let truncated = dir.join("data");
+    std::fs::create_dir_all(truncated.join("mnist")).unwrap();
+    let src = Path::new(&data_dir()).join("mnist");
+    for f in ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        std::fs::copy(src.join(f), truncated.join("mnist").join(f)).unwrap();
+    }
+    std::fs::write(
+        truncated.join("mnist/train-images-idx3-ubyte"),
+        [0, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 0],
+    )
+    .unwrap();
+    let (code, _, stderr) = skilang(&["train", spec, "--data-dir", truncated.to_str().unwrap(), "--out", &out_s]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("train-images-idx3-ubyte: IDX file truncated"), "{stderr}");
+
+    let csv_spec = dir.join("csv.yaml");
+    std::fs::write(dir.join("rows.csv"), "1, 2, a\n3, 4, b\n5, b\n").unwrap();
+    std::fs::write(
+        &csv_spec,
+        "data:\n  t:\n    training: {file: rows.csv, format: csv}\n    features:\n      - {name: u, type: int}\n      - {name: v, type: int}\n    targets:\n      - {name: y, values: [a, b]}\nlearnables:\n  f: {input: t.features, output: t.y, architecture: mlp}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) =
+        skilang(&["train", csv_spec.to_str().unwrap(), "--data-dir", dir.to_str().unwrap(), "--out", &out_s]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("rows.csv:3: 2 values, but the spec declares 3 columns (u, v, y)"), "{stderr}");
+
+    let shapes = dir.join("shapes.yaml");
+    let text = std::fs::read_to_string(spec).unwrap().replace(
+        "    architecture: lenet",
+        "    layers:\n      - conv2d: {channels: 4, kernel: 30}\n      - linear: {activation: softmax}",
+    );
+    std::fs::write(&shapes, text).unwrap();
+    let (code, _, stderr) = skilang(&["train", shapes.to_str().unwrap(), "--data-dir", &data_dir(), "--out", &out_s]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("learnable `digit`, layer 1 (conv2d): a 30×30 kernel does not fit a 28×28 input"),
+        "{stderr}"
+    );
+
+    assert!(!out.exists(), "a failed run left {} behind", out.display());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}

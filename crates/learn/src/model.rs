@@ -1,0 +1,272 @@
+//! A learnable's network, built from its `architecture` or `layers`, with every shape inferred
+//! from the data schema and the output type.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation;
+use skilang_lang::spec::{Activation, Architecture, Layer, Model};
+
+/// What a network reads: images (channels, height, width) or a vector of encoded features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputShape {
+    Image { channels: usize, height: usize, width: usize },
+    Vector(usize),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("learnable `{learnable}`, layer {layer} ({kind}): {reason}")]
+pub struct ShapeError {
+    pub learnable: String,
+    pub layer: usize,
+    pub kind: String,
+    pub reason: String,
+}
+
+/// A layer with parameters (or training-time behaviour).
+#[derive(Module, Debug)]
+pub enum Block {
+    Linear(Linear),
+    Conv(Conv2d),
+    MaxPool(MaxPool2d),
+    AvgPool(AvgPool2d),
+    Norm(BatchNorm),
+    Dropout(Dropout),
+}
+
+/// One step of the forward pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    Block(usize),
+    Activation(Activation),
+    Flatten,
+}
+
+#[derive(Module, Debug)]
+pub struct Net {
+    blocks: Vec<Block>,
+    #[module(skip)]
+    plan: Vec<Step>,
+}
+
+/// The layers of a named architecture, as if written out.
+pub fn expand(model: &Model) -> Vec<Layer> {
+    let relu = Some(Activation::Relu);
+    match model {
+        Model::Layers(layers) => layers.iter().map(|l| l.value.clone()).collect(),
+        Model::Architecture { name, hidden } => match name.value {
+            Architecture::Lenet => vec![
+                Layer::Conv2d { channels: 6, kernel: 5, stride: 1, padding: 0, activation: relu },
+                Layer::MaxPool { size: 2, stride: None },
+                Layer::Conv2d { channels: 16, kernel: 5, stride: 1, padding: 0, activation: relu },
+                Layer::MaxPool { size: 2, stride: None },
+                Layer::Flatten,
+                Layer::Linear { units: Some(120), activation: relu, dropout: None },
+                Layer::Linear { units: Some(84), activation: relu, dropout: None },
+                Layer::Linear { units: None, activation: None, dropout: None },
+            ],
+            Architecture::Mlp => {
+                let sizes: Vec<u32> =
+                    if hidden.is_empty() { vec![100, 50] } else { hidden.iter().map(|h| h.value).collect() };
+                let mut layers: Vec<Layer> =
+                    sizes.iter().map(|&u| Layer::Linear { units: Some(u), activation: relu, dropout: None }).collect();
+                layers.push(Layer::Linear { units: None, activation: None, dropout: None });
+                layers
+            }
+        },
+    }
+}
+
+impl Net {
+    /// Builds the network; its output has `classes` logits (a trailing softmax is left to the loss).
+    pub fn new(
+        learnable: &str,
+        layers: &[Layer],
+        input: InputShape,
+        classes: usize,
+        device: &Device,
+    ) -> Result<Net, ShapeError> {
+        let mut shape = input;
+        let mut blocks = Vec::new();
+        let mut plan = Vec::new();
+        let last_linear = layers.iter().rposition(|l| matches!(l, Layer::Linear { .. }));
+        for (i, layer) in layers.iter().enumerate() {
+            let fail = |reason: String| ShapeError {
+                learnable: learnable.to_string(),
+                layer: i + 1,
+                kind: kind(layer).to_string(),
+                reason,
+            };
+            let spatial = |shape: InputShape| match shape {
+                InputShape::Image { channels, height, width } => Ok((channels, height, width)),
+                InputShape::Vector(n) => Err(fail(format!("needs an image, but its input is a vector of {n} numbers"))),
+            };
+            let out = |size: usize, kernel: usize, stride: usize, pad: usize| {
+                (size + 2 * pad).checked_sub(kernel).map(|d| d / stride + 1).filter(|&s| s > 0)
+            };
+            match layer {
+                Layer::Conv2d { channels, kernel, stride, padding, activation } => {
+                    let (c, h, w) = spatial(shape)?;
+                    let (k, s, p) = (*kernel as usize, *stride as usize, *padding as usize);
+                    let (Some(oh), Some(ow)) = (out(h, k, s, p), out(w, k, s, p)) else {
+                        return Err(fail(format!("a {k}×{k} kernel does not fit a {h}×{w} input")));
+                    };
+                    let conv = Conv2dConfig::new([c, *channels as usize], [k, k])
+                        .with_stride([s, s])
+                        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+                        .init(device);
+                    plan.push(Step::Block(blocks.len()));
+                    blocks.push(Block::Conv(conv));
+                    plan.extend(activation.map(Step::Activation));
+                    shape = InputShape::Image { channels: *channels as usize, height: oh, width: ow };
+                }
+                Layer::MaxPool { size, stride } | Layer::AvgPool { size, stride } => {
+                    let (c, h, w) = spatial(shape)?;
+                    let (k, s) = (*size as usize, stride.unwrap_or(*size) as usize);
+                    let (Some(oh), Some(ow)) = (out(h, k, s, 0), out(w, k, s, 0)) else {
+                        return Err(fail(format!("a {k}×{k} pool does not fit a {h}×{w} input")));
+                    };
+                    let block = if matches!(layer, Layer::MaxPool { .. }) {
+                        Block::MaxPool(MaxPool2dConfig::new([k, k]).with_strides([s, s]).init())
+                    } else {
+                        Block::AvgPool(AvgPool2dConfig::new([k, k]).with_strides([s, s]).init())
+                    };
+                    plan.push(Step::Block(blocks.len()));
+                    blocks.push(block);
+                    shape = InputShape::Image { channels: c, height: oh, width: ow };
+                }
+                Layer::Flatten => {
+                    if let InputShape::Image { channels, height, width } = shape {
+                        plan.push(Step::Flatten);
+                        shape = InputShape::Vector(channels * height * width);
+                    }
+                }
+                Layer::Linear { units, activation, dropout } => {
+                    if let InputShape::Image { channels, height, width } = shape {
+                        plan.push(Step::Flatten);
+                        shape = InputShape::Vector(channels * height * width);
+                    }
+                    let InputShape::Vector(n) = shape else { unreachable!("flattened above") };
+                    let size = match units {
+                        Some(u) => *u as usize,
+                        None if Some(i) == last_linear => classes,
+                        None => return Err(fail("only the last linear layer may leave out `units`".into())),
+                    };
+                    if Some(i) == last_linear && size != classes {
+                        return Err(fail(format!(
+                            "the output layer has {size} units, but the output has {classes} values"
+                        )));
+                    }
+                    if let Some(p) = dropout {
+                        plan.push(Step::Block(blocks.len()));
+                        blocks.push(Block::Dropout(DropoutConfig::new(*p).init()));
+                    }
+                    plan.push(Step::Block(blocks.len()));
+                    blocks.push(Block::Linear(LinearConfig::new(n, size).init(device)));
+                    // The loss takes logits: a softmax at the very end is the loss's business.
+                    let is_output = Some(i) == last_linear;
+                    plan.extend(activation.filter(|a| !(is_output && *a == Activation::Softmax)).map(Step::Activation));
+                    shape = InputShape::Vector(size);
+                }
+                Layer::Dropout(p) => {
+                    plan.push(Step::Block(blocks.len()));
+                    blocks.push(Block::Dropout(DropoutConfig::new(*p).init()));
+                }
+                Layer::BatchNorm => {
+                    let features = match shape {
+                        InputShape::Image { channels, .. } => channels,
+                        InputShape::Vector(n) => n,
+                    };
+                    plan.push(Step::Block(blocks.len()));
+                    blocks.push(Block::Norm(BatchNormConfig::new(features).init(device)));
+                }
+                Layer::Activation(a) => plan.push(Step::Activation(*a)),
+            }
+        }
+        if shape != InputShape::Vector(classes) {
+            return Err(ShapeError {
+                learnable: learnable.to_string(),
+                layer: layers.len(),
+                kind: "output".into(),
+                reason: format!("the network ends with {shape:?}, not the {classes} class scores"),
+            });
+        }
+        Ok(Net { blocks, plan })
+    }
+
+    /// Class logits for a batch of images `[batch, c, h, w]` or vectors `[batch, n]` (as rank 4).
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
+        let mut x4 = Some(input);
+        let mut x2: Option<Tensor<2>> = None;
+        for step in &self.plan {
+            match *step {
+                Step::Flatten => {
+                    if let Some(x) = x4.take() {
+                        x2 = Some(x.flatten(1, 3));
+                    }
+                }
+                Step::Activation(a) => {
+                    if let Some(x) = x4.take() {
+                        x4 = Some(apply4(a, x));
+                    } else if let Some(x) = x2.take() {
+                        x2 = Some(apply2(a, x));
+                    }
+                }
+                Step::Block(b) => match (&self.blocks[b], x4.take(), x2.take()) {
+                    (Block::Conv(c), Some(x), _) => x4 = Some(c.forward(x)),
+                    (Block::MaxPool(p), Some(x), _) => x4 = Some(p.forward(x)),
+                    (Block::AvgPool(p), Some(x), _) => x4 = Some(p.forward(x)),
+                    (Block::Norm(n), Some(x), _) => x4 = Some(n.forward(x)),
+                    (Block::Dropout(d), Some(x), _) => x4 = Some(d.forward(x)),
+                    (Block::Linear(l), Some(x), _) => x2 = Some(l.forward(x.flatten(1, 3))),
+                    (Block::Linear(l), None, Some(x)) => x2 = Some(l.forward(x)),
+                    (Block::Norm(n), None, Some(x)) => x2 = Some(n.forward(x)),
+                    (Block::Dropout(d), None, Some(x)) => x2 = Some(d.forward(x)),
+                    (_, a, b) => {
+                        x4 = a;
+                        x2 = b;
+                    }
+                },
+            }
+        }
+        match (x2, x4) {
+            (Some(x), _) => x,
+            (None, Some(x)) => x.flatten(1, 3),
+            (None, None) => unreachable!("the forward pass always holds a value"),
+        }
+    }
+}
+
+fn apply4(a: Activation, x: Tensor<4>) -> Tensor<4> {
+    match a {
+        Activation::Relu => activation::relu(x),
+        Activation::LeakyRelu => activation::leaky_relu(x, 0.01),
+        Activation::Sigmoid => activation::sigmoid(x),
+        Activation::Tanh => activation::tanh(x),
+        Activation::Softmax => activation::softmax(x, 1),
+    }
+}
+
+fn apply2(a: Activation, x: Tensor<2>) -> Tensor<2> {
+    match a {
+        Activation::Relu => activation::relu(x),
+        Activation::LeakyRelu => activation::leaky_relu(x, 0.01),
+        Activation::Sigmoid => activation::sigmoid(x),
+        Activation::Tanh => activation::tanh(x),
+        Activation::Softmax => activation::softmax(x, 1),
+    }
+}
+
+fn kind(layer: &Layer) -> &'static str {
+    match layer {
+        Layer::Linear { .. } => "linear",
+        Layer::Conv2d { .. } => "conv2d",
+        Layer::MaxPool { .. } => "maxpool",
+        Layer::AvgPool { .. } => "avgpool",
+        Layer::Dropout(_) => "dropout",
+        Layer::BatchNorm => "batchnorm",
+        Layer::Flatten => "flatten",
+        Layer::Activation(_) => "activation",
+    }
+}

@@ -1,0 +1,203 @@
+//! A learnable's supervised task: its inputs as tensors-to-be and its output's gold classes, per split.
+
+use crate::model::InputShape;
+use skilang_data::encode::Encoder;
+use skilang_data::{Data, Table, Values};
+use skilang_lang::spec::{ColumnType, Dataset, Learnable};
+
+/// The inputs of one split, ready to batch.
+#[derive(Clone, Debug)]
+pub enum Inputs {
+    /// Bytes of `shape` per row, standardised per channel when batched (`(p/255 - mean) / std`,
+    /// with the training split's statistics).
+    Images { shape: [usize; 3], pixels: Vec<u8>, mean: Vec<f32>, std: Vec<f32> },
+    /// Encoded features, `width` per row.
+    Vectors { width: usize, values: Vec<f32> },
+}
+
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub inputs: Inputs,
+    pub labels: Vec<u32>,
+}
+
+impl Split {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Rows `index`, as a batch's input values and labels.
+    pub fn batch(&self, index: &[usize]) -> (Vec<f32>, Vec<i64>) {
+        let labels = index.iter().map(|&i| self.labels[i] as i64).collect();
+        let values = match &self.inputs {
+            Inputs::Images { shape, pixels, mean, std } => {
+                let n: usize = shape.iter().product();
+                let plane = shape[1] * shape[2];
+                // One lookup table per channel: a byte's standardised value.
+                let tables: Vec<[f32; 256]> =
+                    (0..shape[0]).map(|c| std::array::from_fn(|b| (b as f32 / 255.0 - mean[c]) / std[c])).collect();
+                let mut v = Vec::with_capacity(index.len() * n);
+                for &i in index {
+                    for (c, table) in tables.iter().enumerate() {
+                        let start = i * n + c * plane;
+                        v.extend(pixels[start..start + plane].iter().map(|&p| table[p as usize]));
+                    }
+                }
+                v
+            }
+            Inputs::Vectors { width, values } => {
+                let mut v = Vec::with_capacity(index.len() * width);
+                for &i in index {
+                    v.extend_from_slice(&values[i * width..(i + 1) * width]);
+                }
+                v
+            }
+        };
+        (values, labels)
+    }
+
+    pub fn select(&self, index: &[usize]) -> Split {
+        let labels = index.iter().map(|&i| self.labels[i]).collect();
+        let inputs = match &self.inputs {
+            Inputs::Images { shape, pixels, mean, std } => {
+                let n: usize = shape.iter().product();
+                let mut p = Vec::with_capacity(index.len() * n);
+                for &i in index {
+                    p.extend_from_slice(&pixels[i * n..(i + 1) * n]);
+                }
+                Inputs::Images { shape: *shape, pixels: p, mean: mean.clone(), std: std.clone() }
+            }
+            Inputs::Vectors { width, values } => {
+                let mut v = Vec::with_capacity(index.len() * width);
+                for &i in index {
+                    v.extend_from_slice(&values[i * width..(i + 1) * width]);
+                }
+                Inputs::Vectors { width: *width, values: v }
+            }
+        };
+        Split { inputs, labels }
+    }
+}
+
+/// A learnable with its data: what it reads and the classes it predicts.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub learnable: String,
+    pub input: InputShape,
+    /// The names of the output's values, in class order.
+    pub classes: Vec<String>,
+    pub train: Split,
+    pub test: Split,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("learnable `{learnable}`: {reason}")]
+pub struct TaskError {
+    pub learnable: String,
+    pub reason: String,
+}
+
+/// Builds the task of `learnable`, which reads `dataset` (already loaded as `data`).
+pub fn task(
+    learnable: &Learnable,
+    dataset: &Dataset,
+    data: &Data,
+    inputs: &[String],
+    output: &str,
+) -> Result<Task, TaskError> {
+    let fail = |reason: String| TaskError { learnable: learnable.name.name.clone(), reason };
+    let column = |name: &str| dataset.features.iter().chain(&dataset.targets).find(|c| c.name.name == name);
+    let out = column(output).ok_or_else(|| fail(format!("no column `{output}`")))?;
+    let ColumnType::Category(values) = &out.ty else { return Err(fail(format!("`{output}` is not categorical"))) };
+    let classes: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+    let labels = |t: &Table| match t.column(output) {
+        Some(Values::Categories(v)) => Ok(v.clone()),
+        _ => Err(fail(format!("the data has no labels for `{output}`"))),
+    };
+    let images = inputs.len() == 1 && column(&inputs[0]).is_some_and(|c| matches!(c.ty, ColumnType::Image { .. }));
+    let (input, train_inputs, test_inputs) = if images {
+        let images = |t: &Table| match t.column(&inputs[0]) {
+            Some(Values::Images { shape, pixels }) => Ok((*shape, pixels.clone())),
+            _ => Err(fail(format!("the data has no images for `{}`", inputs[0]))),
+        };
+        let (shape, train_pixels) = images(&data.train)?;
+        let (mean, std) = channel_statistics(shape, &train_pixels);
+        let (_, test_pixels) = images(&data.test)?;
+        let [c, h, w] = shape;
+        (
+            InputShape::Image { channels: c, height: h, width: w },
+            Inputs::Images { shape, pixels: train_pixels, mean: mean.clone(), std: std.clone() },
+            Inputs::Images { shape, pixels: test_pixels, mean, std },
+        )
+    } else {
+        let mut described = Vec::new();
+        for name in inputs {
+            let c = column(name).ok_or_else(|| fail(format!("no column `{name}`")))?;
+            match &c.ty {
+                ColumnType::Category(v) => described.push((name.clone(), Some(v.len()))),
+                ColumnType::Int | ColumnType::Real | ColumnType::Bool => described.push((name.clone(), None)),
+                _ => {
+                    return Err(fail(format!(
+                        "`{name}` is an image or vector; it can only be a learnable's single input"
+                    )))
+                }
+            }
+        }
+        let chosen: Vec<_> = learnable.encodings.iter().map(|(f, e)| (f.name.clone(), e.value)).collect();
+        let encoder = Encoder::fit(&data.train, &described, &chosen);
+        let width = encoder.width();
+        (
+            InputShape::Vector(width),
+            Inputs::Vectors { width, values: encoder.encode(&data.train) },
+            Inputs::Vectors { width, values: encoder.encode(&data.test) },
+        )
+    };
+    Ok(Task {
+        learnable: learnable.name.name.clone(),
+        input,
+        classes,
+        train: Split { inputs: train_inputs, labels: labels(&data.train)? },
+        test: Split { inputs: test_inputs, labels: labels(&data.test)? },
+    })
+}
+
+/// Mean and standard deviation of each channel's pixel values (scaled to [0, 1]).
+fn channel_statistics(shape: [usize; 3], pixels: &[u8]) -> (Vec<f32>, Vec<f32>) {
+    let [c, h, w] = shape;
+    let plane = h * w;
+    let n = c * plane;
+    (0..c)
+        .map(|ch| {
+            let mut counts = [0u64; 256];
+            for image in pixels.chunks_exact(n) {
+                for &p in &image[ch * plane..(ch + 1) * plane] {
+                    counts[p as usize] += 1;
+                }
+            }
+            let total = counts.iter().sum::<u64>().max(1) as f64;
+            let mean = counts.iter().enumerate().map(|(b, &k)| b as f64 / 255.0 * k as f64).sum::<f64>() / total;
+            let var =
+                counts.iter().enumerate().map(|(b, &k)| (b as f64 / 255.0 - mean).powi(2) * k as f64).sum::<f64>()
+                    / total;
+            (mean as f32, if var > 0.0 { var.sqrt() as f32 } else { 1.0 })
+        })
+        .unzip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_statistics_of_two_planes() {
+        // Two 1×2 images with two channels: channel 0 is always 0, channel 1 is 0 or 255.
+        let pixels = [0, 0, 0, 255, 0, 0, 255, 0];
+        let (mean, std) = channel_statistics([2, 1, 2], &pixels);
+        assert_eq!(mean, [0.0, 0.5]);
+        assert_eq!(std, [1.0, 0.5]);
+    }
+}
