@@ -15,7 +15,10 @@ fn main() {
         std::process::exit(2);
     };
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-supervised.yaml");
-    println!("{:>6} {:>10} {:>10} {:>10} {:>9} {:>12} {:>8}", "batch", "s/epoch", "images/s", "PyTorch", "ratio", "peak MiB", "test acc");
+    println!(
+        "{:>6} {:>10} {:>10} {:>10} {:>9} {:>12} {:>8}",
+        "batch", "s/epoch", "images/s", "PyTorch", "ratio", "peak MiB", "test acc"
+    );
     for (batch, pytorch) in PYTORCH {
         let out = std::env::temp_dir().join(format!("skilang-bench-train-{batch}"));
         let status = Command::new(env!("CARGO_BIN_EXE_skilang"))
