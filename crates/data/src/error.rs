@@ -12,6 +12,8 @@ pub enum DataError {
     Row { path: PathBuf, line: usize, reason: String },
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot download {url}: {reason}")]
+    Download { url: String, reason: String },
     #[error("dataset `{dataset}`: {reason}")]
     Schema { dataset: String, reason: String },
 }

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod dir;
 pub mod encode;
 pub mod error;
+pub mod fetch;
 pub mod idx;
 pub mod load;
 pub mod rng;
