@@ -214,6 +214,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let mut trained_nets = Vec::new();
     let mut curves = serde_json::Map::new();
+    // The epoch whose network each learnable keeps (the best on validation, else the last).
+    let mut kept = serde_json::Map::new();
     let mut all_epochs = Vec::new();
     for (t, net) in p.tasks.iter().zip(nets) {
         let bar = ProgressBar::new(0);
@@ -242,6 +244,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         });
         bar.finish_and_clear();
         curves.insert(t.learnable.clone(), json!(trained.epochs));
+        kept.insert(t.learnable.clone(), json!(trained.kept));
         all_epochs.push(trained.epochs.clone());
         trained_nets.push(trained.net);
     }
@@ -253,7 +256,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         &overrides,
         &trained_nets,
         &device,
-        json!({ "epochs": epochs_run, "train_seconds": train_seconds, "curves": curves }),
+        json!({ "epochs": epochs_run, "kept_epoch": kept, "train_seconds": train_seconds, "curves": curves }),
     );
     write_run(&out, &p, &overrides, trained_nets, &report, &all_epochs)?;
     eprintln!(

@@ -101,13 +101,22 @@ fn adult_mlp_learns_income() {
         "--out",
         out.to_str().unwrap(),
         "--epochs",
-        "2",
+        "3",
         "--set",
         "optimization.injection=supervised",
+        "--set",
+        "optimization.patience=1",
     ]);
     assert_eq!(code, 0, "{stderr}");
-    let accuracy = report(&out)["task_accuracy"].as_f64().unwrap();
+    let r = report(&out);
+    let accuracy = r["task_accuracy"].as_f64().unwrap();
     assert!(accuracy >= 0.84, "Adult test accuracy {accuracy}");
+    // Early stopping validates every epoch on 10% of the training rows and keeps the best network.
+    let curve = r["curves"]["over50k"].as_array().unwrap();
+    assert!(curve.iter().all(|e| e["validation_accuracy"].as_f64().is_some()));
+    let kept = r["kept_epoch"]["over50k"].as_u64().unwrap() as usize;
+    let best = curve.iter().map(|e| e["validation_accuracy"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert_eq!(curve[kept - 1]["validation_accuracy"].as_f64(), Some(best));
     std::fs::remove_dir_all(&dir).ok();
 }
 

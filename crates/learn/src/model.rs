@@ -208,9 +208,9 @@ impl Net {
                 }
                 Step::Activation(a) => {
                     if let Some(x) = x4.take() {
-                        x4 = Some(apply4(a, x));
+                        x4 = Some(apply(a, x));
                     } else if let Some(x) = x2.take() {
-                        x2 = Some(apply2(a, x));
+                        x2 = Some(apply(a, x));
                     }
                 }
                 Step::Block(b) => match (&self.blocks[b], x4.take(), x2.take()) {
@@ -238,17 +238,8 @@ impl Net {
     }
 }
 
-fn apply4(a: Activation, x: Tensor<4>) -> Tensor<4> {
-    match a {
-        Activation::Relu => activation::relu(x),
-        Activation::LeakyRelu => activation::leaky_relu(x, 0.01),
-        Activation::Sigmoid => activation::sigmoid(x),
-        Activation::Tanh => activation::tanh(x),
-        Activation::Softmax => activation::softmax(x, 1),
-    }
-}
-
-fn apply2(a: Activation, x: Tensor<2>) -> Tensor<2> {
+/// An activation; dimension 1 holds the channels or the features, so softmax runs over it.
+fn apply<const D: usize>(a: Activation, x: Tensor<D>) -> Tensor<D> {
     match a {
         Activation::Relu => activation::relu(x),
         Activation::LeakyRelu => activation::leaky_relu(x, 0.01),

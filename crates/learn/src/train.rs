@@ -102,7 +102,8 @@ pub fn train_supervised(
     progress: &mut dyn FnMut(Progress),
 ) -> Trained {
     let mut rng = Rng::new(s.seed);
-    let (fit, valid): (Split, Option<Split>) = if s.validation > 0.0 {
+    // A validation split needs at least one row on each side.
+    let (fit, valid): (Split, Option<Split>) = if s.validation > 0.0 && task.train.len() >= 2 {
         let order = rng.permutation(task.train.len());
         let n_valid = ((task.train.len() as f64 * s.validation).round() as usize).clamp(1, task.train.len() - 1);
         let (v, f) = order.split_at(n_valid);
