@@ -69,12 +69,7 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str) -> Result<Tab
         });
     }
     match f.format.as_ref().map_or(FileFormat::Csv, |f| f.value) {
-        FileFormat::Csv => {
-            let bytes = read_bytes(&path)?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| DataError::Corrupt { path: path.clone(), reason: "not UTF-8 text".into() })?;
-            csv::parse(&text, &path, columns, f.separator.as_ref().map_or(",", |s| s.value.as_str()))
-        }
+        FileFormat::Csv => read_csv(&path, columns, f.separator.as_ref().map_or(",", |s| s.value.as_str())),
         FileFormat::CifarBinary => {
             let (labels, pixels) = cifar::parse(&read_bytes(&path)?, &path)?;
             image_table(columns, [3, 32, 32], labels, pixels, name)
@@ -84,6 +79,13 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str) -> Result<Tab
             "IDX data comes in pairs of files (images and labels): use `source: mnist` or `source: fashion-mnist`",
         )),
     }
+}
+
+/// A CSV file (plain or gzip) read by the declared columns.
+fn read_csv(path: &Path, columns: &[&Column], separator: &str) -> Result<Table> {
+    let text = String::from_utf8(read_bytes(path)?)
+        .map_err(|_| DataError::Corrupt { path: path.to_path_buf(), reason: "not UTF-8 text".into() })?;
+    csv::parse(&text, path, columns, separator)
 }
 
 /// An image dataset's table: one image feature and one label target of 10 values.
@@ -161,12 +163,7 @@ fn builtin(source: BuiltinSource, name: &str, columns: &[&Column], dir: &Path) -
         }
         BuiltinSource::Adult => {
             let paths = find_all("adult", dir, "adult", &["adult.data", "adult.test"])?;
-            let read = |p: &Path| -> Result<Table> {
-                let text = String::from_utf8(read_bytes(p)?)
-                    .map_err(|_| DataError::Corrupt { path: p.to_path_buf(), reason: "not UTF-8 text".into() })?;
-                csv::parse(&text, p, columns, ",")
-            };
-            Ok((read(&paths[0])?, read(&paths[1])?))
+            Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?))
         }
         BuiltinSource::PokerHand => {
             let paths = find_all(
@@ -175,12 +172,7 @@ fn builtin(source: BuiltinSource, name: &str, columns: &[&Column], dir: &Path) -
                 "poker_hand",
                 &["poker-hand-training-true.data", "poker-hand-testing.data"],
             )?;
-            let read = |p: &Path| -> Result<Table> {
-                let text = String::from_utf8(read_bytes(p)?)
-                    .map_err(|_| DataError::Corrupt { path: p.to_path_buf(), reason: "not UTF-8 text".into() })?;
-                csv::parse(&text, p, columns, ",")
-            };
-            Ok((read(&paths[0])?, read(&paths[1])?))
+            Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?))
         }
     }
 }

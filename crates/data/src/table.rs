@@ -1,5 +1,14 @@
 //! Datasets in memory: one column per declared feature and target, in declaration order.
 
+/// Rows `index` of row-major data with `width` values per row, in that order.
+pub fn gather<T: Copy>(rows: &[T], width: usize, index: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(index.len() * width);
+    for &i in index {
+        out.extend_from_slice(&rows[i * width..(i + 1) * width]);
+    }
+    out
+}
+
 /// The values of one column for every row of a split.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Values {
@@ -30,12 +39,7 @@ impl Values {
             Values::Numbers(v) => Values::Numbers(index.iter().map(|&i| v[i]).collect()),
             Values::Categories(v) => Values::Categories(index.iter().map(|&i| v[i]).collect()),
             Values::Images { shape, pixels } => {
-                let n: usize = shape.iter().product();
-                let mut out = Vec::with_capacity(index.len() * n);
-                for &i in index {
-                    out.extend_from_slice(&pixels[i * n..(i + 1) * n]);
-                }
-                Values::Images { shape: *shape, pixels: out }
+                Values::Images { shape: *shape, pixels: gather(pixels, shape.iter().product(), index) }
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::model::InputShape;
 use skilang_data::encode::Encoder;
+use skilang_data::table::gather;
 use skilang_data::{Data, Table, Values};
 use skilang_lang::spec::{ColumnType, Dataset, Learnable};
 
@@ -49,13 +50,7 @@ impl Split {
                 }
                 v
             }
-            Inputs::Vectors { width, values } => {
-                let mut v = Vec::with_capacity(index.len() * width);
-                for &i in index {
-                    v.extend_from_slice(&values[i * width..(i + 1) * width]);
-                }
-                v
-            }
+            Inputs::Vectors { width, values } => gather(values, *width, index),
         };
         (values, labels)
     }
@@ -63,20 +58,14 @@ impl Split {
     pub fn select(&self, index: &[usize]) -> Split {
         let labels = index.iter().map(|&i| self.labels[i]).collect();
         let inputs = match &self.inputs {
-            Inputs::Images { shape, pixels, mean, std } => {
-                let n: usize = shape.iter().product();
-                let mut p = Vec::with_capacity(index.len() * n);
-                for &i in index {
-                    p.extend_from_slice(&pixels[i * n..(i + 1) * n]);
-                }
-                Inputs::Images { shape: *shape, pixels: p, mean: mean.clone(), std: std.clone() }
-            }
+            Inputs::Images { shape, pixels, mean, std } => Inputs::Images {
+                shape: *shape,
+                pixels: gather(pixels, shape.iter().product(), index),
+                mean: mean.clone(),
+                std: std.clone(),
+            },
             Inputs::Vectors { width, values } => {
-                let mut v = Vec::with_capacity(index.len() * width);
-                for &i in index {
-                    v.extend_from_slice(&values[i * width..(i + 1) * width]);
-                }
-                Inputs::Vectors { width: *width, values: v }
+                Inputs::Vectors { width: *width, values: gather(values, *width, index) }
             }
         };
         Split { inputs, labels }
