@@ -1,5 +1,10 @@
 //! Reasoning over categorical random variables (DESIGN.md §1, §3b): grounding a checked constraint
-//! for one example, exact compilation into decision diagrams, belief propagation, sampling, top-k
-//! proofs and MAP. Plain Rust buffers; no ML dependency.
-//!
-//! Not implemented yet: this crate is the layer the exact-engine issue fills in.
+//! for one example into an [`Event`], exact compilation into a decision diagram with caching, and
+//! from it `log P(event)`, posterior marginals and MAP. Plain Rust buffers; no ML dependency.
+
+pub mod brute;
+pub mod compile;
+pub mod event;
+
+pub use compile::{compile, Diagram, Posterior, TooLarge, NODE_LIMIT};
+pub use event::{Atom, Cmp, Event, Formula};

@@ -1,0 +1,453 @@
+//! Exact compilation of an event into a decision diagram (DESIGN.md §3b).
+//!
+//! Top-down: branch on the next variable in a fixed order, update each atom's residual under the
+//! partial assignment, and cache residual problems by their canonical state, so that equal
+//! sub-problems are built once. A linear atom's state is its remaining target; targets out of the
+//! range the remaining terms can reach, or not congruent to what they can reach (modulo the gcd of
+//! their steps), are decided at once. Two N-digit numbers with an observed sum thus keep a few live
+//! targets per digit position (the carry) and compile to O(N) nodes.
+
+use crate::event::{Atom, Cmp, Event};
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_traits::Zero;
+use std::collections::HashMap;
+
+/// A child of a node: a terminal or another node (an index into [`Diagram::nodes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ref {
+    False,
+    True,
+    Node(u32),
+}
+
+/// A decision on the variable at `level` of the order, with one child per value.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub level: u32,
+    /// The children are `edges[first..first + domain]`.
+    pub first: u32,
+}
+
+/// A compiled event. Nodes come children first, so one forward pass is bottom-up.
+#[derive(Clone, Debug)]
+pub struct Diagram {
+    /// The variable decided at each level.
+    pub order: Vec<usize>,
+    pub domains: Vec<usize>,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Ref>,
+    pub root: Ref,
+}
+
+/// The event needs more nodes than the limit allows.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "the event is too large for exact inference (more than {limit} decision nodes over {variables} variables); \
+     events of this size need approximate inference (belief propagation, sampling or top-k proofs)"
+)]
+pub struct TooLarge {
+    pub limit: usize,
+    pub variables: usize,
+}
+
+/// The default node limit: a few hundred megabytes at most.
+pub const NODE_LIMIT: usize = 4_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum State {
+    Decided(bool),
+    /// A linear atom: the target the unassigned terms must meet.
+    Residual(BigInt),
+    /// A table atom: the values of its variables assigned so far, in order.
+    Partial(Vec<u32>),
+}
+
+/// What the terms of a linear atom not yet assigned at a level can still add up to.
+struct Reach {
+    lo: BigInt,
+    hi: BigInt,
+    /// Their sum when every variable takes its first value.
+    base: BigInt,
+    /// Every reachable sum is `base` plus a multiple of `step` (0: only `base`).
+    step: BigInt,
+}
+
+struct Compiler<'a> {
+    event: &'a Event,
+    order: Vec<usize>,
+    level_of: Vec<usize>,
+    /// Per atom, the atoms' view of each level: for linear atoms the reach of the terms at that
+    /// level or later, and each variable's table.
+    reach: Vec<Vec<Reach>>,
+    tables: Vec<HashMap<usize, Vec<BigInt>>>,
+    /// Per variable, the atoms that mention it.
+    atoms_of: Vec<Vec<usize>>,
+    memo: HashMap<(u32, Vec<State>), Ref>,
+    nodes: Vec<Node>,
+    edges: Vec<Ref>,
+    limit: usize,
+}
+
+/// The variable order: variables of linear atoms by increasing weight spread (the least
+/// significant digits first), then the others in order of first appearance.
+fn order(event: &Event) -> Vec<usize> {
+    let n = event.domains.len();
+    let mut spread: Vec<Option<BigInt>> = vec![None; n];
+    let mut first = vec![usize::MAX; n];
+    let mut position = 0;
+    for atom in &event.atoms {
+        for v in atom.vars() {
+            if first[v] == usize::MAX {
+                first[v] = position;
+                position += 1;
+            }
+        }
+        if let Atom::Sum { terms, .. } = atom {
+            for (v, t) in terms {
+                let s = t.iter().max().cloned().unwrap_or_default() - t.iter().min().cloned().unwrap_or_default();
+                if spread[*v].as_ref().is_none_or(|old| &s > old) {
+                    spread[*v] = Some(s);
+                }
+            }
+        }
+    }
+    let mut vars: Vec<usize> = (0..n).collect();
+    vars.sort_by(|&a, &b| match (&spread[a], &spread[b]) {
+        (Some(x), Some(y)) => x.cmp(y).then(first[a].cmp(&first[b])),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => first[a].cmp(&first[b]),
+    });
+    vars
+}
+
+fn reach_per_level(terms: &[(usize, Vec<BigInt>)], level_of: &[usize], levels: usize) -> Vec<Reach> {
+    let mut by_level: Vec<Option<&Vec<BigInt>>> = vec![None; levels];
+    for (v, t) in terms {
+        by_level[level_of[*v]] = Some(t);
+    }
+    let mut out: Vec<Reach> = Vec::with_capacity(levels + 1);
+    let mut acc = Reach { lo: BigInt::zero(), hi: BigInt::zero(), base: BigInt::zero(), step: BigInt::zero() };
+    for t in by_level.iter().rev() {
+        out.push(Reach { lo: acc.lo.clone(), hi: acc.hi.clone(), base: acc.base.clone(), step: acc.step.clone() });
+        if let Some(t) = t {
+            acc.lo += t.iter().min().cloned().unwrap_or_default();
+            acc.hi += t.iter().max().cloned().unwrap_or_default();
+            acc.base += &t[0];
+            for x in t.iter() {
+                acc.step = acc.step.gcd(&(x - &t[0]));
+            }
+        }
+    }
+    out.push(acc);
+    out.reverse();
+    out
+}
+
+impl Compiler<'_> {
+    /// The state of a linear atom whose unassigned terms (those at `level` or later) must meet
+    /// `residual`.
+    fn linear_state(&self, atom: usize, level: usize, residual: BigInt) -> State {
+        let Atom::Sum { cmp, .. } = &self.event.atoms[atom] else { unreachable!("a linear atom") };
+        let r = &self.reach[atom][level];
+        let decided = match cmp {
+            Cmp::Eq | Cmp::Ne => {
+                let reachable = r.lo <= residual
+                    && residual <= r.hi
+                    && if r.step.is_zero() {
+                        residual == r.base
+                    } else {
+                        (&residual - &r.base).is_multiple_of(&r.step)
+                    };
+                let certain = reachable && r.lo == r.hi;
+                match (reachable, certain) {
+                    (false, _) => Some(*cmp == Cmp::Ne),
+                    (true, true) => Some(*cmp == Cmp::Eq),
+                    _ => None,
+                }
+            }
+            Cmp::Le if r.hi <= residual => Some(true),
+            Cmp::Le if r.lo > residual => Some(false),
+            Cmp::Ge if r.lo >= residual => Some(true),
+            Cmp::Ge if r.hi < residual => Some(false),
+            _ => None,
+        };
+        decided.map_or(State::Residual(residual), State::Decided)
+    }
+
+    fn initial(&self) -> Vec<State> {
+        (0..self.event.atoms.len())
+            .map(|a| match &self.event.atoms[a] {
+                Atom::Sum { rhs, .. } => self.linear_state(a, 0, rhs.clone()),
+                Atom::Table { vars, allowed } if vars.is_empty() => State::Decided(allowed[0]),
+                Atom::Table { .. } => State::Partial(Vec::new()),
+            })
+            .collect()
+    }
+
+    /// The state of `atom` after its variable `var` (at `level`) takes `value`.
+    fn step(&self, atom: usize, state: &State, level: usize, var: usize, value: usize) -> State {
+        match state {
+            State::Decided(_) => state.clone(),
+            State::Residual(r) => self.linear_state(atom, level + 1, r - &self.tables[atom][&var][value]),
+            State::Partial(done) => {
+                let Atom::Table { vars, allowed } = &self.event.atoms[atom] else { unreachable!("a table atom") };
+                let mut done = done.clone();
+                done.push(value as u32);
+                if done.len() < vars.len() {
+                    return State::Partial(done);
+                }
+                // `done` follows the compilation order; the table follows `vars`.
+                let mut by_level: Vec<usize> = vars.clone();
+                by_level.sort_by_key(|v| self.level_of[*v]);
+                let value_of = |v: usize| done[by_level.iter().position(|&w| w == v).unwrap_or(0)] as usize;
+                State::Decided(allowed[self.event.table_index(vars, value_of)])
+            }
+        }
+    }
+
+    fn visit(&mut self, level: usize, states: Vec<State>) -> Result<Ref, TooLarge> {
+        let decided = self.event.formula.decide(&|a| match states[a] {
+            State::Decided(b) => Some(b),
+            _ => None,
+        });
+        match decided {
+            Some(true) => return Ok(Ref::True),
+            Some(false) => return Ok(Ref::False),
+            // Every atom is decided once its variables are; an open one past the last level
+            // cannot happen, and counts as false.
+            None if level == self.order.len() => return Ok(Ref::False),
+            None => {}
+        }
+        let var = self.order[level];
+        // A variable that no open atom reads does not branch.
+        if self.atoms_of[var].iter().all(|&a| matches!(states[a], State::Decided(_))) {
+            return self.visit(level + 1, states);
+        }
+        let key = (level as u32, states);
+        if let Some(&r) = self.memo.get(&key) {
+            return Ok(r);
+        }
+        let states = &key.1;
+        let mut children = Vec::with_capacity(self.event.domains[var]);
+        for value in 0..self.event.domains[var] {
+            let mut next = states.clone();
+            for &a in &self.atoms_of[var] {
+                next[a] = self.step(a, &states[a], level, var, value);
+            }
+            children.push(self.visit(level + 1, next)?);
+        }
+        let r = if children.iter().all(|c| *c == children[0]) {
+            children[0]
+        } else {
+            if self.nodes.len() >= self.limit {
+                return Err(TooLarge { limit: self.limit, variables: self.order.len() });
+            }
+            self.nodes.push(Node { level: level as u32, first: self.edges.len() as u32 });
+            self.edges.extend(children);
+            Ref::Node(self.nodes.len() as u32 - 1)
+        };
+        self.memo.insert(key, r);
+        Ok(r)
+    }
+}
+
+/// Compiles `event` into a decision diagram of at most `limit` nodes.
+pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
+    let order = order(event);
+    let n = order.len();
+    let mut level_of = vec![0; n];
+    for (l, &v) in order.iter().enumerate() {
+        level_of[v] = l;
+    }
+    let mut atoms_of = vec![Vec::new(); n];
+    let mut reach = Vec::with_capacity(event.atoms.len());
+    let mut tables = Vec::with_capacity(event.atoms.len());
+    for (a, atom) in event.atoms.iter().enumerate() {
+        for v in atom.vars() {
+            atoms_of[v].push(a);
+        }
+        match atom {
+            Atom::Sum { terms, .. } => {
+                reach.push(reach_per_level(terms, &level_of, n));
+                tables.push(terms.iter().cloned().collect());
+            }
+            Atom::Table { .. } => {
+                reach.push(Vec::new());
+                tables.push(HashMap::new());
+            }
+        }
+    }
+    let mut c = Compiler {
+        event,
+        order,
+        level_of,
+        reach,
+        tables,
+        atoms_of,
+        memo: HashMap::new(),
+        nodes: Vec::new(),
+        edges: Vec::new(),
+        limit,
+    };
+    let root = c.visit(0, c.initial())?;
+    Ok(Diagram { order: c.order, domains: event.domains.clone(), nodes: c.nodes, edges: c.edges, root })
+}
+
+/// `log(exp(a) + exp(b))` without overflow.
+fn log_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// The posterior given the event: its log-probability and every variable's marginal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Posterior {
+    pub log_prob: f64,
+    /// `marginals[v][value] = P(z_v = value | event)`.
+    pub marginals: Vec<Vec<f64>>,
+}
+
+impl Diagram {
+    pub fn size(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn level(&self, r: Ref) -> usize {
+        match r {
+            Ref::Node(i) => self.nodes[i as usize].level as usize,
+            _ => self.order.len(),
+        }
+    }
+
+    fn children(&self, i: usize) -> (usize, &[Ref]) {
+        let node = &self.nodes[i];
+        let var = self.order[node.level as usize];
+        let first = node.first as usize;
+        (var, &self.edges[first..first + self.domains[var]])
+    }
+
+    /// `log P(child)` for every node, given each variable's log-probabilities (normalised).
+    fn inside(&self, logw: &[Vec<f64>]) -> Vec<f64> {
+        let mut inside = vec![0.0; self.nodes.len()];
+        for i in 0..self.nodes.len() {
+            let (var, children) = self.children(i);
+            let mut acc = f64::NEG_INFINITY;
+            for (value, &c) in children.iter().enumerate() {
+                acc = log_add(acc, logw[var][value] + value_of(&inside, c));
+            }
+            inside[i] = acc;
+        }
+        inside
+    }
+
+    /// `log P(event)`; `logw[v][value]` are each variable's log-probabilities.
+    pub fn log_prob(&self, logw: &[Vec<f64>]) -> f64 {
+        value_of(&self.inside(logw), self.root)
+    }
+
+    /// `log P(event)` and the posterior marginals; `None` when the event has probability 0.
+    pub fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior> {
+        let inside = self.inside(logw);
+        let log_prob = value_of(&inside, self.root);
+        if log_prob == f64::NEG_INFINITY {
+            return None;
+        }
+        let levels = self.order.len();
+        let mut marginals: Vec<Vec<f64>> = self.domains.iter().map(|&d| vec![0.0; d]).collect();
+        // Mass on paths that skip a level: those variables keep their prior there.
+        let mut skipped = vec![0.0; levels + 1];
+        skipped[0] += 1.0;
+        skipped[self.level(self.root)] -= 1.0;
+        let mut outside = vec![f64::NEG_INFINITY; self.nodes.len()];
+        if let Ref::Node(r) = self.root {
+            outside[r as usize] = 0.0;
+        }
+        for i in (0..self.nodes.len()).rev() {
+            if outside[i] == f64::NEG_INFINITY {
+                continue;
+            }
+            let (var, children) = self.children(i);
+            for (value, &c) in children.iter().enumerate() {
+                let into = outside[i] + logw[var][value];
+                let mass = (into + value_of(&inside, c) - log_prob).exp();
+                if mass == 0.0 {
+                    continue;
+                }
+                marginals[var][value] += mass;
+                skipped[self.nodes[i].level as usize + 1] += mass;
+                skipped[self.level(c)] -= mass;
+                if let Ref::Node(j) = c {
+                    outside[j as usize] = log_add(outside[j as usize], into);
+                }
+            }
+        }
+        let mut running = 0.0;
+        for (level, &var) in self.order.iter().enumerate() {
+            running += skipped[level];
+            if running > 0.0 {
+                for (m, lw) in marginals[var].iter_mut().zip(&logw[var]) {
+                    *m += running * lw.exp();
+                }
+            }
+        }
+        Some(Posterior { log_prob, marginals })
+    }
+
+    /// The most probable assignment satisfying the event, with its log-probability; `None`
+    /// when nothing satisfies it.
+    pub fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
+        let argmax = |w: &[f64]| {
+            w.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best })
+        };
+        // Prefix sums of each level's best log-probability, for the levels a path skips.
+        let mut prefix = vec![0.0; self.order.len() + 1];
+        for (l, &var) in self.order.iter().enumerate() {
+            prefix[l + 1] = prefix[l] + argmax(&logw[var]).1;
+        }
+        let edge = |best: &[f64], from: usize, c: Ref, w: f64| {
+            w + prefix[self.level(c)] - prefix[from + 1] + value_of(best, c)
+        };
+        let mut best = vec![0.0; self.nodes.len()];
+        let mut choice = vec![0usize; self.nodes.len()];
+        for i in 0..self.nodes.len() {
+            let (var, children) = self.children(i);
+            let level = self.nodes[i].level as usize;
+            let (mut b, mut k) = (f64::NEG_INFINITY, 0);
+            for (value, &c) in children.iter().enumerate() {
+                let score = edge(&best, level, c, logw[var][value]);
+                if score > b {
+                    (b, k) = (score, value);
+                }
+            }
+            best[i] = b;
+            choice[i] = k;
+        }
+        let score = prefix[self.level(self.root)] + value_of(&best, self.root);
+        if score == f64::NEG_INFINITY {
+            return None;
+        }
+        let mut z: Vec<usize> = logw.iter().map(|w| argmax(w).0).collect();
+        let mut at = self.root;
+        while let Ref::Node(i) = at {
+            let (var, children) = self.children(i as usize);
+            let k = choice[i as usize];
+            z[var] = k;
+            at = children[k];
+        }
+        Some((z, score))
+    }
+}
+
+fn value_of(values: &[f64], r: Ref) -> f64 {
+    match r {
+        Ref::False => f64::NEG_INFINITY,
+        Ref::True => 0.0,
+        Ref::Node(i) => values[i as usize],
+    }
+}

@@ -1,0 +1,160 @@
+//! A grounded event: a boolean formula over atoms on categorical random variables.
+//!
+//! Variables are numbered `0..domains.len()`; variable `v` takes values `0..domains[v]` (indices
+//! into its learnable's output values). Two kinds of atoms cover everything grounding produces:
+//! a comparison of a sum of per-variable integer tables with a constant (linear arithmetic over
+//! digits, counts of conditions) and a relation over a few variables given by its table.
+
+use num_bigint::BigInt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Le,
+    Ge,
+}
+
+impl Cmp {
+    pub fn holds(self, lhs: &BigInt, rhs: &BigInt) -> bool {
+        match self {
+            Cmp::Eq => lhs == rhs,
+            Cmp::Ne => lhs != rhs,
+            Cmp::Le => lhs <= rhs,
+            Cmp::Ge => lhs >= rhs,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Atom {
+    /// `Σ_j terms[j].1[z_{terms[j].0}]  cmp  rhs`, with each variable in at most one term.
+    Sum { terms: Vec<(usize, Vec<BigInt>)>, cmp: Cmp, rhs: BigInt },
+    /// A relation over distinct `vars`: `allowed` lists every joint assignment, row-major (the
+    /// last variable varies fastest).
+    Table { vars: Vec<usize>, allowed: Vec<bool> },
+}
+
+impl Atom {
+    pub fn vars(&self) -> Vec<usize> {
+        match self {
+            Atom::Sum { terms, .. } => terms.iter().map(|t| t.0).collect(),
+            Atom::Table { vars, .. } => vars.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Formula {
+    Const(bool),
+    Atom(usize),
+    Not(Box<Formula>),
+    And(Vec<Formula>),
+    Or(Vec<Formula>),
+}
+
+impl Formula {
+    pub fn not(f: Formula) -> Formula {
+        match f {
+            Formula::Const(b) => Formula::Const(!b),
+            Formula::Not(inner) => *inner,
+            f => Formula::Not(Box::new(f)),
+        }
+    }
+
+    /// A conjunction that folds constants and flattens nested conjunctions.
+    pub fn and(parts: Vec<Formula>) -> Formula {
+        Formula::junction(parts, true)
+    }
+
+    pub fn or(parts: Vec<Formula>) -> Formula {
+        Formula::junction(parts, false)
+    }
+
+    fn junction(parts: Vec<Formula>, conjunction: bool) -> Formula {
+        let mut out = Vec::with_capacity(parts.len());
+        for p in parts {
+            match p {
+                Formula::Const(b) if b == conjunction => {}
+                Formula::Const(_) => return Formula::Const(!conjunction),
+                Formula::And(inner) if conjunction => out.extend(inner),
+                Formula::Or(inner) if !conjunction => out.extend(inner),
+                p => out.push(p),
+            }
+        }
+        match out.len() {
+            0 => Formula::Const(conjunction),
+            1 => out.pop().unwrap_or(Formula::Const(conjunction)),
+            _ if conjunction => Formula::And(out),
+            _ => Formula::Or(out),
+        }
+    }
+
+    pub fn iff(a: Formula, b: Formula) -> Formula {
+        Formula::or(vec![
+            Formula::and(vec![a.clone(), b.clone()]),
+            Formula::and(vec![Formula::not(a), Formula::not(b)]),
+        ])
+    }
+
+    /// Three-valued evaluation: `None` while an atom it depends on is undecided.
+    pub fn decide(&self, atom: &impl Fn(usize) -> Option<bool>) -> Option<bool> {
+        match self {
+            Formula::Const(b) => Some(*b),
+            Formula::Atom(a) => atom(*a),
+            Formula::Not(f) => f.decide(atom).map(|b| !b),
+            Formula::And(fs) | Formula::Or(fs) => {
+                let conjunction = matches!(self, Formula::And(_));
+                let mut open = false;
+                for f in fs {
+                    match f.decide(atom) {
+                        Some(b) if b != conjunction => return Some(b),
+                        Some(_) => {}
+                        None => open = true,
+                    }
+                }
+                (!open).then_some(conjunction)
+            }
+        }
+    }
+
+    pub fn atoms(&self, out: &mut Vec<usize>) {
+        match self {
+            Formula::Const(_) => {}
+            Formula::Atom(a) => out.push(*a),
+            Formula::Not(f) => f.atoms(out),
+            Formula::And(fs) | Formula::Or(fs) => fs.iter().for_each(|f| f.atoms(out)),
+        }
+    }
+}
+
+/// A grounded event over categorical variables.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// The domain size of each variable.
+    pub domains: Vec<usize>,
+    pub atoms: Vec<Atom>,
+    pub formula: Formula,
+}
+
+impl Event {
+    /// Whether the event holds under a complete assignment.
+    pub fn holds(&self, z: &[usize]) -> bool {
+        self.formula.decide(&|a| Some(self.atom_holds(a, z))).unwrap_or(false)
+    }
+
+    pub fn atom_holds(&self, a: usize, z: &[usize]) -> bool {
+        match &self.atoms[a] {
+            Atom::Sum { terms, cmp, rhs } => {
+                let total: BigInt = terms.iter().map(|(v, t)| &t[z[*v]]).sum();
+                cmp.holds(&total, rhs)
+            }
+            Atom::Table { vars, allowed } => allowed[self.table_index(vars, |v| z[v])],
+        }
+    }
+
+    /// The row-major index of the values of `vars` in a table over them.
+    pub fn table_index(&self, vars: &[usize], value: impl Fn(usize) -> usize) -> usize {
+        vars.iter().fold(0, |i, &v| i * self.domains[v] + value(v))
+    }
+}
