@@ -54,7 +54,7 @@ pub enum Formula {
 }
 
 impl Formula {
-    pub fn not(f: Formula) -> Formula {
+    pub fn negate(f: Formula) -> Formula {
         match f {
             Formula::Const(b) => Formula::Const(!b),
             Formula::Not(inner) => *inner,
@@ -93,7 +93,7 @@ impl Formula {
     pub fn iff(a: Formula, b: Formula) -> Formula {
         Formula::or(vec![
             Formula::and(vec![a.clone(), b.clone()]),
-            Formula::and(vec![Formula::not(a), Formula::not(b)]),
+            Formula::and(vec![Formula::negate(a), Formula::negate(b)]),
         ])
     }
 
