@@ -7,11 +7,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use skilang_data::{dir, fetch, DataError};
 use skilang_lang::overrides::Override;
-use skilang_lang::spec::{BuiltinSource, Injection, Spec};
+use skilang_data::Data;
+use skilang_lang::check::Program;
+use skilang_lang::spec::{BuiltinSource, Inference, Injection, Spec};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, Net};
 use skilang_learn::task::{task, Task};
+use skilang_learn::task::Split;
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
+use skilang_learn::weak::{examples, task_accuracy, train_weak, Examples, Method, WeakError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -29,9 +33,14 @@ fn fail(code: u8, message: impl Into<String>) -> Failure {
 /// A checked spec with its learnables' tasks, ready to train or evaluate.
 struct Prepared {
     spec: Spec,
+    program: Program,
     text: String,
+    spec_path: PathBuf,
     settings: Settings,
     tasks: Vec<Task>,
+    /// Every dataset a learnable reads, by name.
+    data: HashMap<String, Data>,
+    injection: Injection,
 }
 
 fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
@@ -46,14 +55,26 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
     };
     let injection = spec.optimization.injection.as_ref().map_or(Injection::Supervised, |i| i.value);
-    if injection != Injection::Supervised {
+    if !matches!(injection, Injection::Supervised | Injection::SemanticLoss | Injection::Em) {
         return Err(fail(
             exit::INVALID,
             format!(
-                "injection `{}` cannot train yet (it comes with the reasoning engine); train on the output columns with --set optimization.injection=supervised",
+                "injection `{}` cannot train yet (this version trains `supervised`, `semantic_loss` and `em`); train on the output columns with --set optimization.injection=supervised",
                 injection.name()
             ),
         ));
+    }
+    if let Some(i) = spec.optimization.inference.as_ref().filter(|i| i.value != Inference::Exact) {
+        if injection != Injection::Supervised {
+            return Err(fail(
+                exit::INVALID,
+                format!(
+                    "{}: inference `{}` is not available yet; this version reasons with `inference: exact`",
+                    path.display(),
+                    i.value.name()
+                ),
+            ));
+        }
     }
     let settings = Settings::from_spec(&spec.optimization);
     let env = std::env::var_os("SKILANG_DATA").filter(|d| !d.is_empty());
@@ -96,7 +117,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         tasks.push(t);
     }
     let text = outcome.file.text().to_string();
-    Ok(Prepared { spec, text, settings, tasks })
+    Ok(Prepared { spec, program, text, spec_path: path.to_path_buf(), settings, tasks, data: loaded, injection })
 }
 
 /// MNIST can be fetched when it is missing, unless the user forbids the network.
@@ -156,7 +177,7 @@ fn report(
     nets: &[Net],
     device: &burn::prelude::Device,
     extra: serde_json::Value,
-) -> serde_json::Value {
+) -> Result<serde_json::Value, Failure> {
     let mut symbol = serde_json::Map::new();
     let mut per_class = serde_json::Map::new();
     let mut accuracies = Vec::new();
@@ -169,24 +190,34 @@ fn report(
             json!(m.per_class_accuracy.iter().map(|(c, a)| (c.clone(), json!(a))).collect::<serde_json::Map<_, _>>()),
         );
     }
+    // Supervised: the task is predicting each learnable's output column. Otherwise: test
+    // examples whose constraints all hold under the networks' most likely classes.
+    let (task_accuracy, test_examples) = if p.injection == Injection::Supervised {
+        (accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64, p.tasks.first().map_or(0, |t| t.test.len()))
+    } else {
+        let test = weak_examples(p, true)?.test;
+        let splits: Vec<&Split> = p.tasks.iter().map(|t| &t.test).collect();
+        let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
+        (task_accuracy(&valid, &p.tasks, &splits, &test, device), test.len())
+    };
     let mut r = json!({
         "spec": path.display().to_string(),
         "spec_sha256": Sha256::digest(p.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>(),
         "overrides": overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
         "seed": p.settings.seed,
-        "injection": "supervised",
-        // Supervised: the task is predicting each learnable's output column.
-        "task_accuracy": accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64,
+        "injection": p.injection.name(),
+        "inference": (p.injection != Injection::Supervised).then_some("exact"),
+        "task_accuracy": task_accuracy,
         "symbol_accuracy": symbol,
         "per_class_accuracy": per_class,
-        "test_examples": p.tasks.first().map_or(0, |t| t.test.len()),
+        "test_examples": test_examples,
         "device": "cpu (burn flex)",
         "peak_rss_bytes": peak_rss_bytes(),
     });
     if let (Some(obj), serde_json::Value::Object(more)) = (r.as_object_mut(), extra) {
         obj.extend(more);
     }
-    r
+    Ok(r)
 }
 
 pub struct TrainArgs {
@@ -212,59 +243,127 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let device = skilang_learn::device(p.settings.seed);
     let nets = build(&p, &device)?;
     let started = Instant::now();
-    let mut trained_nets = Vec::new();
     let mut curves = serde_json::Map::new();
     // The epoch whose network each learnable keeps (the best on validation, else the last).
     let mut kept = serde_json::Map::new();
     let mut all_epochs = Vec::new();
-    for (t, net) in p.tasks.iter().zip(nets) {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+    let mut extra = json!({});
+    let trained_nets = if p.injection == Injection::Supervised {
+        let mut trained_nets = Vec::new();
+        for (t, net) in p.tasks.iter().zip(nets) {
+            let bar = progress_bar();
+            let trained = train_supervised(t, net, &p.settings, &device, &mut |e| show(&bar, &t.learnable, e));
+            bar.finish_and_clear();
+            curves.insert(t.learnable.clone(), json!(trained.epochs));
+            kept.insert(t.learnable.clone(), json!(trained.kept));
+            all_epochs.push(trained.epochs.clone());
+            trained_nets.push(trained.net);
+        }
+        trained_nets
+    } else {
+        let grounding = Instant::now();
+        let examples = weak_examples(&p, false)?;
+        let largest = examples.train.iter().flat_map(|e| e.constraints.iter().map(|c| c.diagram.size())).max();
+        eprintln!(
+            "grounded and compiled {} training and {} test examples in {:.1} s (largest diagram: {} nodes)",
+            examples.train.len(),
+            examples.test.len(),
+            grounding.elapsed().as_secs_f64(),
+            largest.unwrap_or(0)
         );
-        let trained = train_supervised(t, net, &p.settings, &device, &mut |event| match event {
-            Progress::Batch { epoch, done, total, loss } => {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-                bar.set_prefix(format!("{} epoch {epoch}", t.learnable));
-                bar.set_message(format!("loss {loss:.4}"));
-            }
-            Progress::Epoch(e) => {
-                bar.suspend(|| {
-                    let valid =
-                        e.validation_accuracy.map(|v| format!(", validation accuracy {v:.4}")).unwrap_or_default();
-                    eprintln!(
-                        "{} epoch {}: loss {:.4}, training accuracy {:.4}{valid} ({:.1} s)",
-                        t.learnable, e.epoch, e.loss, e.train_accuracy, e.seconds
-                    );
-                });
-            }
-        });
+        let method = match p.injection {
+            Injection::Em => Method::Em {
+                hard: p.spec.optimization.hard.as_ref().is_some_and(|h| h.value),
+                m_steps: p.spec.optimization.m_steps.as_ref().map_or(1, |m| m.value as usize),
+            },
+            _ => Method::SemanticLoss,
+        };
+        let bar = progress_bar();
+        let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
+        let trained = train_weak(
+            &p.tasks,
+            nets,
+            &examples.train,
+            &examples.valid,
+            method,
+            &p.settings,
+            &device,
+            &mut |e| show(&bar, &name, e),
+        );
         bar.finish_and_clear();
-        curves.insert(t.learnable.clone(), json!(trained.epochs));
-        kept.insert(t.learnable.clone(), json!(trained.kept));
+        if trained.impossible > 0 {
+            eprintln!(
+                "warning: {} training examples have constraints no assignment satisfies; they were skipped",
+                trained.impossible
+            );
+        }
+        for t in &p.tasks {
+            kept.insert(t.learnable.clone(), json!(trained.kept));
+        }
+        curves.insert(name, json!(trained.epochs));
         all_epochs.push(trained.epochs.clone());
-        trained_nets.push(trained.net);
-    }
+        extra = json!({
+            "train_examples": examples.train.len(),
+            "impossible_train_examples": trained.impossible,
+            "grounding_seconds": grounding.elapsed().as_secs_f64(),
+            "largest_diagram_nodes": largest,
+        });
+        trained.nets
+    };
     let train_seconds = started.elapsed().as_secs_f64();
     let epochs_run = all_epochs.iter().map(Vec::len).max().unwrap_or(0);
-    let report = report(
-        &p,
-        &args.spec,
-        &overrides,
-        &trained_nets,
-        &device,
-        json!({ "epochs": epochs_run, "kept_epoch": kept, "train_seconds": train_seconds, "curves": curves }),
-    );
+    let mut more = json!({ "epochs": epochs_run, "kept_epoch": kept, "train_seconds": train_seconds, "curves": curves });
+    if let (Some(m), serde_json::Value::Object(e)) = (more.as_object_mut(), extra) {
+        m.extend(e);
+    }
+    let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more)?;
     write_run(&out, &p, &overrides, trained_nets, &report, &all_epochs)?;
     eprintln!(
-        "test accuracy {:.4} after {epochs_run} epoch(s), {train_seconds:.1} s; wrote {}",
+        "test task accuracy {:.4} after {epochs_run} epoch(s), {train_seconds:.1} s; wrote {}",
         report["task_accuracy"].as_f64().unwrap_or(0.0),
         out.display()
     );
     Ok(())
+}
+
+fn weak_examples(p: &Prepared, test_only: bool) -> Result<Examples, Failure> {
+    examples(&p.spec, &p.program, &p.data, &p.settings, test_only).map_err(|e| match e {
+        WeakError::Ground(g) => {
+            let file = skilang_lang::source::SourceFile::new(&p.spec_path, p.text.clone());
+            fail(exit::INVALID, skilang_lang::diag::Diagnostic::error(g.span, g.message).render(&file))
+        }
+        e => fail(exit::INVALID, e.to_string()),
+    })
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn show(bar: &ProgressBar, name: &str, event: Progress) {
+    match event {
+        Progress::Batch { epoch, done, total, loss } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_prefix(format!("{name} epoch {epoch}"));
+            bar.set_message(format!("loss {loss:.4}"));
+        }
+        Progress::Epoch(e) => {
+            bar.suspend(|| {
+                let valid = e.validation_accuracy.map(|v| format!(", validation accuracy {v:.4}")).unwrap_or_default();
+                eprintln!(
+                    "{name} epoch {}: loss {:.4}, training accuracy {:.4}{valid} ({:.1} s)",
+                    e.epoch, e.loss, e.train_accuracy, e.seconds
+                );
+            });
+        }
+    }
 }
 
 /// Writes the run into a fresh folder beside `out`, then moves it into place: an error leaves no
@@ -340,7 +439,7 @@ pub fn eval(spec: &Path, model: &Path, data_dir: Option<&Path>, set: &[Override]
             net.try_load_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot load {}: {e:?}", file.display())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let report = report(&p, spec, &overrides, &nets, &device, json!({ "model": model.display().to_string() }));
+    let report = report(&p, spec, &overrides, &nets, &device, json!({ "model": model.display().to_string() }))?;
     println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod model;
 pub mod task;
 pub mod train;
+pub mod weak;
 
 /// The device training runs on: burn's pure-Rust CPU backend, with gradients.
 pub fn device(seed: u64) -> burn::prelude::Device {

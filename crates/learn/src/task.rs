@@ -33,8 +33,12 @@ impl Split {
 
     /// Rows `index`, as a batch's input values and labels.
     pub fn batch(&self, index: &[usize]) -> (Vec<f32>, Vec<i64>) {
-        let labels = index.iter().map(|&i| self.labels[i] as i64).collect();
-        let values = match &self.inputs {
+        (self.inputs(index), index.iter().map(|&i| self.labels[i] as i64).collect())
+    }
+
+    /// The input values of rows `index`, without their labels.
+    pub fn inputs(&self, index: &[usize]) -> Vec<f32> {
+        match &self.inputs {
             Inputs::Images { shape, pixels, mean, std } => {
                 let n: usize = shape.iter().product();
                 let plane = shape[1] * shape[2];
@@ -51,8 +55,7 @@ impl Split {
                 v
             }
             Inputs::Vectors { width, values } => gather(values, *width, index),
-        };
-        (values, labels)
+        }
     }
 
     pub fn select(&self, index: &[usize]) -> Split {

@@ -71,7 +71,7 @@ pub struct Trained {
     pub kept: usize,
 }
 
-fn optimizer(s: &Settings) -> ModuleOptimizer {
+pub(crate) fn optimizer(s: &Settings) -> ModuleOptimizer {
     let decay = (s.weight_decay > 0.0).then(|| WeightDecayConfig::new(s.weight_decay as f32));
     match s.optimizer {
         Optimizer::Adam => AdamConfig::new().with_weight_decay(decay).init(),
