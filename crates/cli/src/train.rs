@@ -5,15 +5,15 @@ use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use skilang_data::{dir, fetch, DataError};
-use skilang_lang::overrides::Override;
 use skilang_data::Data;
+use skilang_data::{dir, fetch, DataError};
 use skilang_lang::check::Program;
+use skilang_lang::overrides::Override;
 use skilang_lang::spec::{BuiltinSource, Inference, Injection, Spec};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, Net};
-use skilang_learn::task::{task, Task};
 use skilang_learn::task::Split;
+use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
 use skilang_learn::weak::{examples, task_accuracy, train_weak, Examples, Method, WeakError};
 use std::collections::HashMap;
@@ -280,16 +280,10 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         };
         let bar = progress_bar();
         let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
-        let trained = train_weak(
-            &p.tasks,
-            nets,
-            &examples.train,
-            &examples.valid,
-            method,
-            &p.settings,
-            &device,
-            &mut |e| show(&bar, &name, e),
-        );
+        let trained =
+            train_weak(&p.tasks, nets, &examples.train, &examples.valid, method, &p.settings, &device, &mut |e| {
+                show(&bar, &name, e)
+            });
         bar.finish_and_clear();
         if trained.impossible > 0 {
             eprintln!(
@@ -312,7 +306,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     };
     let train_seconds = started.elapsed().as_secs_f64();
     let epochs_run = all_epochs.iter().map(Vec::len).max().unwrap_or(0);
-    let mut more = json!({ "epochs": epochs_run, "kept_epoch": kept, "train_seconds": train_seconds, "curves": curves });
+    let mut more =
+        json!({ "epochs": epochs_run, "kept_epoch": kept, "train_seconds": train_seconds, "curves": curves });
     if let (Some(m), serde_json::Value::Object(e)) = (more.as_object_mut(), extra) {
         m.extend(e);
     }

@@ -39,41 +39,61 @@ pub fn apply(root: &mut Node, o: &Override) -> Result<Span, String> {
         yaml::parse(&value_file).map_err(|d| format!("--set {o}: the value is not valid YAML ({})", d.message))?
     };
     let scalar = |text: &str| NodeKind::Scalar(Scalar { text: text.to_string(), plain: true });
-    let mut node = root;
-    for (depth, key) in o.path.iter().enumerate() {
-        let here = o.path[..depth].join(".");
-        let at = node.span;
-        // An empty value (`optimization:` with nothing after it) takes keys like a mapping.
-        if node.as_scalar().is_some_and(|s| s.plain && s.text.is_empty()) {
-            node.kind = NodeKind::Map(Vec::new());
+    let (span, was_scalar, value) = {
+        let mut node = &mut *root;
+        for (depth, key) in o.path.iter().enumerate() {
+            let here = o.path[..depth].join(".");
+            let at = node.span;
+            // An empty value (`optimization:` with nothing after it) takes keys like a mapping.
+            if node.as_scalar().is_some_and(|s| s.plain && s.text.is_empty()) {
+                node.kind = NodeKind::Map(Vec::new());
+            }
+            node = match &mut node.kind {
+                NodeKind::Map(entries) => {
+                    let i = match entries.iter().position(|e| key_text(&e.key) == key) {
+                        Some(i) => i,
+                        None => {
+                            let empty = if depth + 1 < o.path.len() { NodeKind::Map(Vec::new()) } else { scalar("") };
+                            entries.push(Entry {
+                                key: Node { span: at, kind: scalar(key) },
+                                value: Node { span: at, kind: empty },
+                            });
+                            entries.len() - 1
+                        }
+                    };
+                    &mut entries[i].value
+                }
+                NodeKind::Seq(items) => {
+                    let n = items.len();
+                    let i: usize =
+                        key.parse().map_err(|_| format!("--set {o}: `{here}` is a list; index it with a number"))?;
+                    items
+                        .get_mut(i)
+                        .ok_or_else(|| format!("--set {o}: `{here}` has {n} items, there is no item {i}"))?
+                }
+                NodeKind::Scalar(_) => return Err(format!("--set {o}: `{here}` is a single value, it has no `{key}`")),
+            };
         }
-        node = match &mut node.kind {
-            NodeKind::Map(entries) => {
-                let i = match entries.iter().position(|e| key_text(&e.key) == key) {
-                    Some(i) => i,
-                    None => {
-                        let empty = if depth + 1 < o.path.len() { NodeKind::Map(Vec::new()) } else { scalar("") };
-                        entries.push(Entry {
-                            key: Node { span: at, kind: scalar(key) },
-                            value: Node { span: at, kind: empty },
-                        });
-                        entries.len() - 1
-                    }
-                };
-                &mut entries[i].value
-            }
-            NodeKind::Seq(items) => {
-                let n = items.len();
-                let i: usize =
-                    key.parse().map_err(|_| format!("--set {o}: `{here}` is a list; index it with a number"))?;
-                items.get_mut(i).ok_or_else(|| format!("--set {o}: `{here}` has {n} items, there is no item {i}"))?
-            }
-            NodeKind::Scalar(_) => return Err(format!("--set {o}: `{here}` is a single value, it has no `{key}`")),
-        };
+        let span = node.span;
+        let was_scalar = node.as_scalar().is_some_and(|s| !s.text.is_empty());
+        let value = relocate(value, span);
+        *node = value.clone();
+        (span, was_scalar, value)
+    };
+    // Aliases of an anchored scalar (`a: &n 4`, `b: *n`) share its span: setting it sets them all.
+    if was_scalar {
+        replace_at(root, span, &value);
     }
-    let span = node.span;
-    *node = relocate(value, span);
     Ok(span)
+}
+
+fn replace_at(node: &mut Node, span: Span, value: &Node) {
+    match &mut node.kind {
+        NodeKind::Scalar(_) if node.span == span => *node = value.clone(),
+        NodeKind::Scalar(_) => {}
+        NodeKind::Seq(items) => items.iter_mut().for_each(|n| replace_at(n, span, value)),
+        NodeKind::Map(entries) => entries.iter_mut().for_each(|e| replace_at(&mut e.value, span, value)),
+    }
 }
 
 /// The value's nodes all take `span`: they were written on the command line, not in the file.
@@ -103,6 +123,14 @@ mod tests {
             NodeKind::Seq(items) => &items[k.parse::<usize>().unwrap()],
             _ => panic!("no {k}"),
         })
+    }
+
+    #[test]
+    fn setting_an_anchored_value_sets_its_aliases() {
+        let mut t = tree("d:\n  a: &n 4\n  b: *n\n  c: 4\n");
+        apply(&mut t, &"d.a=15".parse().unwrap()).unwrap();
+        let text = |k: &str| get(&t, &["d", k]).as_scalar().unwrap().text.clone();
+        assert_eq!((text("a"), text("b"), text("c")), ("15".into(), "15".into(), "4".into()));
     }
 
     #[test]

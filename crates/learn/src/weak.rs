@@ -242,7 +242,7 @@ fn log_probs(logits: &[Tensor<2>]) -> Vec<Vec<Vec<f64>>> {
         .map(|l| {
             let [n, k] = l.dims();
             let flat: Vec<f64> =
-                activation::log_softmax(l.clone(), 1).into_data().iter::<f32>().map(f64::from).collect();
+                activation::log_softmax(l.clone().detach(), 1).into_data().iter::<f32>().map(f64::from).collect();
             (0..n).map(|i| flat[i * k..(i + 1) * k].to_vec()).collect()
         })
         .collect()
@@ -291,7 +291,8 @@ fn infer(examples: &[&Example], at: &BatchRows, logp: &[Vec<Vec<f64>>], method: 
             (targets, loss, sat, impossible)
         })
         .collect();
-    let mut targets: Vec<Vec<Vec<f64>>> = logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
+    let mut targets: Vec<Vec<Vec<f64>>> =
+        logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
     let (mut loss, mut satisfied, mut impossible) = (0.0, 0, 0);
     for (t, l, s, imp) in per_example {
         if imp {

@@ -117,8 +117,7 @@ fn events_depend_on_the_sum_only() {
 #[test]
 fn multi_digit_addition_grounds_to_one_linear_atom_and_compiles_small() {
     for n in [1usize, 2, 15, 100] {
-        let sets = [format!("data.mnist.instances.a={n}"), format!("data.mnist.instances.b={n}")];
-        let (spec, program) = spec("mnist-addition.yaml", &sets.iter().map(String::as_str).collect::<Vec<_>>());
+        let (spec, program) = spec("mnist-addition.yaml", &[&format!("data.mnist.instances.a={n}")]);
         let g = Grounder::new(&spec, &program);
         assert_eq!(g.width, 2 * n);
         // a = 99…9, b = 0…01: the sum is 10^n.
