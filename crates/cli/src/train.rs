@@ -15,7 +15,7 @@ use skilang_learn::model::{expand, Net};
 use skilang_learn::task::Split;
 use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
-use skilang_learn::weak::{examples, task_accuracy, train_weak, Examples, Method, WeakError};
+use skilang_learn::weak::{examples, task_accuracy, train_weak, Examples, Method, Reader, WeakError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -196,9 +196,9 @@ fn report(
         (accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64, p.tasks.first().map_or(0, |t| t.test.len()))
     } else {
         let test = weak_examples(p, true)?.test;
-        let splits: Vec<&Split> = p.tasks.iter().map(|t| &t.test).collect();
+        let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.test)).collect();
         let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
-        (task_accuracy(&valid, &p.tasks, &splits, &test, device), test.len())
+        (task_accuracy(&valid, &readers, &test, device), test.len())
     };
     let mut r = json!({
         "spec": path.display().to_string(),
@@ -280,8 +280,9 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         };
         let bar = progress_bar();
         let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
+        let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.train)).collect();
         let trained =
-            train_weak(&p.tasks, nets, &examples.train, &examples.valid, method, &p.settings, &device, &mut |e| {
+            train_weak(&readers, nets, &examples.train, &examples.valid, method, &p.settings, &device, &mut |e| {
                 show(&bar, &name, e)
             });
         bar.finish_and_clear();
@@ -329,6 +330,11 @@ fn weak_examples(p: &Prepared, test_only: bool) -> Result<Examples, Failure> {
         }
         e => fail(exit::INVALID, e.to_string()),
     })
+}
+
+/// A split's inputs, without its labels, for learning from constraints.
+fn reader<'a>(t: &Task, split: &'a Split) -> Reader<'a> {
+    Reader { shape: t.input, inputs: &split.inputs, classes: t.classes.len() }
 }
 
 fn progress_bar() -> ProgressBar {

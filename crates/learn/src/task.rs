@@ -16,29 +16,10 @@ pub enum Inputs {
     Vectors { width: usize, values: Vec<f32> },
 }
 
-#[derive(Clone, Debug)]
-pub struct Split {
-    pub inputs: Inputs,
-    pub labels: Vec<u32>,
-}
-
-impl Split {
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Rows `index`, as a batch's input values and labels.
-    pub fn batch(&self, index: &[usize]) -> (Vec<f32>, Vec<i64>) {
-        (self.inputs(index), index.iter().map(|&i| self.labels[i] as i64).collect())
-    }
-
-    /// The input values of rows `index`, without their labels.
-    pub fn inputs(&self, index: &[usize]) -> Vec<f32> {
-        match &self.inputs {
+impl Inputs {
+    /// The input values of rows `index`, ready for a tensor.
+    pub fn rows(&self, index: &[usize]) -> Vec<f32> {
+        match self {
             Inputs::Images { shape, pixels, mean, std } => {
                 let n: usize = shape.iter().product();
                 let plane = shape[1] * shape[2];
@@ -56,6 +37,27 @@ impl Split {
             }
             Inputs::Vectors { width, values } => gather(values, *width, index),
         }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub inputs: Inputs,
+    pub labels: Vec<u32>,
+}
+
+impl Split {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Rows `index`, as a batch's input values and labels.
+    pub fn batch(&self, index: &[usize]) -> (Vec<f32>, Vec<i64>) {
+        (self.inputs.rows(index), index.iter().map(|&i| self.labels[i] as i64).collect())
     }
 
     pub fn select(&self, index: &[usize]) -> Split {

@@ -2,7 +2,7 @@
 //! validation each epoch, early stopping that keeps the best network.
 
 use crate::metrics::{evaluate, Metrics};
-use crate::model::Net;
+use crate::model::{InputShape, Net};
 use crate::task::{Split, Task};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
@@ -85,10 +85,10 @@ pub(crate) fn optimizer(s: &Settings) -> ModuleOptimizer {
     }
 }
 
-pub fn input_tensor(task: &Task, values: Vec<f32>, rows: usize, device: &Device) -> Tensor<4> {
-    let shape = match task.input {
-        crate::model::InputShape::Image { channels, height, width } => [rows, channels, height, width],
-        crate::model::InputShape::Vector(n) => [rows, n, 1, 1],
+pub fn input_tensor(input: InputShape, values: Vec<f32>, rows: usize, device: &Device) -> Tensor<4> {
+    let shape = match input {
+        InputShape::Image { channels, height, width } => [rows, channels, height, width],
+        InputShape::Vector(n) => [rows, n, 1, 1],
     };
     Tensor::from_data(TensorData::new(values, shape), device)
 }
@@ -122,7 +122,7 @@ pub fn train_supervised(
         let (mut loss_sum, mut correct) = (0.0, 0usize);
         for (b, index) in order.chunks(s.batch_size).enumerate() {
             let (values, labels) = fit.batch(index);
-            let x = input_tensor(task, values, index.len(), device);
+            let x = input_tensor(task.input, values, index.len(), device);
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [index.len()]), device);
             let logits = net.forward(x);
             let hits =
@@ -173,7 +173,7 @@ pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u3
     let all: Vec<usize> = (0..split.len()).collect();
     for index in all.chunks(1000) {
         let (values, _) = split.batch(index);
-        let logits = net.forward(input_tensor(task, values, index.len(), device));
+        let logits = net.forward(input_tensor(task.input, values, index.len(), device));
         let classes = logits.argmax(1).reshape([index.len()]).into_data();
         out.extend(classes.iter::<i64>().map(|c| c as u32));
     }

@@ -8,8 +8,8 @@
 //! assignment (`hard`). Gold classes of training instances are never read: inputs go to the
 //! networks, and observed values reach training only through grounded events.
 
-use crate::model::Net;
-use crate::task::{Split, Task};
+use crate::model::{InputShape, Net};
+use crate::task::Inputs;
 use crate::train::{input_tensor, optimizer, Epoch, Progress, Settings};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -314,8 +314,17 @@ fn argmax(w: &[f64]) -> usize {
     w.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0
 }
 
+/// What one network reads: the shape and values of its inputs, and nothing else (no gold class),
+/// so that learning from constraints cannot see a label.
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    pub shape: InputShape,
+    pub inputs: &'a Inputs,
+    pub classes: usize,
+}
+
 /// Share of examples whose constraints all hold under each network's most likely classes.
-pub fn task_accuracy(nets: &[Net], tasks: &[Task], split: &[&Split], examples: &[Example], device: &Device) -> f64 {
+pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
     if examples.is_empty() {
         return 0.0;
     }
@@ -323,7 +332,7 @@ pub fn task_accuracy(nets: &[Net], tasks: &[Task], split: &[&Split], examples: &
     for chunk in examples.chunks(256) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let at = batch_rows(&refs, nets.len());
-        let logits = forward_all(nets, tasks, split, &at.rows, device);
+        let logits = forward_all(nets, readers, &at.rows, device);
         let logp = log_probs(&logits);
         for (e, at) in refs.iter().zip(&at.at) {
             let ok = e.constraints.iter().zip(at).all(|(c, at)| {
@@ -336,17 +345,15 @@ pub fn task_accuracy(nets: &[Net], tasks: &[Task], split: &[&Split], examples: &
     hits as f64 / examples.len() as f64
 }
 
-fn forward_all(nets: &[Net], tasks: &[Task], split: &[&Split], rows: &[Vec<usize>], device: &Device) -> Vec<Tensor<2>> {
+fn forward_all(nets: &[Net], readers: &[Reader], rows: &[Vec<usize>], device: &Device) -> Vec<Tensor<2>> {
     nets.iter()
-        .zip(tasks)
-        .zip(split)
+        .zip(readers)
         .zip(rows)
-        .map(|(((net, task), split), rows)| {
+        .map(|((net, r), rows)| {
             if rows.is_empty() {
-                return Tensor::zeros([0, task.classes.len()], device);
+                return Tensor::zeros([0, r.classes], device);
             }
-            let values = split.inputs(rows);
-            net.forward(input_tensor(task, values, rows.len(), device))
+            net.forward(input_tensor(r.shape, r.inputs.rows(rows), rows.len(), device))
         })
         .collect()
 }
@@ -360,9 +367,8 @@ pub struct TrainedWeak {
 }
 
 /// Trains every network from the constraints of `train` (validated on `valid` if not empty).
-#[allow(clippy::too_many_arguments)]
 pub fn train_weak(
-    tasks: &[Task],
+    readers: &[Reader],
     mut nets: Vec<Net>,
     train: &[Example],
     valid: &[Example],
@@ -373,7 +379,6 @@ pub fn train_weak(
 ) -> TrainedWeak {
     let mut rng = Rng::new(s.seed);
     let mut optims: Vec<_> = nets.iter().map(|_| optimizer(s)).collect();
-    let splits: Vec<&Split> = tasks.iter().map(|t| &t.train).collect();
     let mut epochs = Vec::new();
     let mut best: Option<(f64, Vec<Net>, usize)> = None;
     let batches = train.len().div_ceil(s.batch_size);
@@ -392,7 +397,7 @@ pub fn train_weak(
             };
             let mut targets = None;
             for _ in 0..steps {
-                let logits = forward_all(&nets, tasks, &splits, &at.rows, device);
+                let logits = forward_all(&nets, readers, &at.rows, device);
                 if targets.is_none() {
                     let inferred = infer(&examples, &at, &log_probs(&logits), method);
                     loss_sum += inferred.loss;
@@ -432,7 +437,7 @@ pub fn train_weak(
         }
         let validation_accuracy = (!valid.is_empty()).then(|| {
             let v: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
-            task_accuracy(&v, tasks, &splits, valid, device)
+            task_accuracy(&v, readers, valid, device)
         });
         let record = Epoch {
             epoch,
