@@ -57,8 +57,8 @@ fn main() {
     }
     println!("MNIST addition, {injection}, exact inference, LeNet, CPU (burn flex); accuracies in %");
     println!(
-        "{:>4} {:>9} {:>9} {:>6} {:>6} {:>9} {:>9}   {}",
-        "N", "sum acc", "digit acc", "epochs", "batch", "wall min", "peak MiB", "published (sum acc %, time)"
+        "{:>4} {:>9} {:>9} {:>6} {:>6} {:>9} {:>9}   published (sum acc %, time)",
+        "N", "sum acc", "digit acc", "epochs", "batch", "wall min", "peak MiB"
     );
     for r in rows {
         println!("{r}");

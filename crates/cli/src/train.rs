@@ -282,9 +282,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
         let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.train)).collect();
         let trained =
-            train_weak(&readers, nets, &examples.train, &examples.valid, method, &p.settings, &device, &mut |e| {
-                show(&bar, &name, e)
-            });
+            train_weak(&readers, nets, &examples, method, &p.settings, &device, &mut |e| show(&bar, &name, e));
         bar.finish_and_clear();
         if trained.impossible > 0 {
             eprintln!(

@@ -366,17 +366,18 @@ pub struct TrainedWeak {
     pub impossible: usize,
 }
 
-/// Trains every network from the constraints of `train` (validated on `valid` if not empty).
+/// Trains every network from the constraints of the training examples (validated on the
+/// validation examples, if any).
 pub fn train_weak(
     readers: &[Reader],
     mut nets: Vec<Net>,
-    train: &[Example],
-    valid: &[Example],
+    examples: &Examples,
     method: Method,
     s: &Settings,
     device: &Device,
     progress: &mut dyn FnMut(Progress),
 ) -> TrainedWeak {
+    let (train, valid) = (&examples.train, &examples.valid);
     let mut rng = Rng::new(s.seed);
     let mut optims: Vec<_> = nets.iter().map(|_| optimizer(s)).collect();
     let mut epochs = Vec::new();
