@@ -2,9 +2,9 @@
 //!
 //! Top-down: branch on the next variable in a fixed order, update each atom's residual under the
 //! partial assignment, and cache residual problems by their canonical state, so that equal
-//! sub-problems are built once. A linear atom's state is its remaining target; targets out of the
-//! range the remaining terms can reach, or not congruent to what they can reach (modulo the gcd of
-//! their steps), are decided at once. Two N-digit numbers with an observed sum thus keep a few live
+//! sub-problems are built once. A linear atom's state is its remaining target, counted in steps of
+//! the gcd of what the remaining terms can still change; targets out of the range they can reach,
+//! or between two of their steps, are decided at once. Two N-digit numbers with an observed sum thus keep a few live
 //! targets per digit position (the carry) and compile to O(N) nodes.
 
 use crate::event::{Atom, Cmp, Event};
@@ -63,24 +63,27 @@ enum State {
     Partial(Vec<u32>),
 }
 
-/// What the terms of a linear atom not yet assigned at a level can still add up to.
+/// A linear atom seen from one level: what its terms at that level or later can still add up to.
+/// A state `k` stands for the target `base + step·k`; keeping `k` rather than the target keeps
+/// the numbers small, and equal up to what the remaining terms can tell apart (a cache hit).
+#[derive(Default)]
 struct Reach {
+    /// Every reachable sum is `base + step·k` for some `lo ≤ k ≤ hi` (`step` 0: only `base`).
+    base: BigInt,
+    step: BigInt,
     lo: BigInt,
     hi: BigInt,
-    /// Their sum when every variable takes its first value.
-    base: BigInt,
-    /// Every reachable sum is `base` plus a multiple of `step` (0: only `base`).
-    step: BigInt,
+    /// For the term decided at this level: `(t[0] − t[v]) / step` per value `v`, and the next
+    /// level's step divided by this one (0 when nothing varies after it).
+    shift: Option<(Vec<BigInt>, BigInt)>,
 }
 
 struct Compiler<'a> {
     event: &'a Event,
     order: Vec<usize>,
     level_of: Vec<usize>,
-    /// Per atom, the atoms' view of each level: for linear atoms the reach of the terms at that
-    /// level or later, and each variable's table.
+    /// Per linear atom, its reach from each level (empty for tables).
     reach: Vec<Vec<Reach>>,
-    tables: Vec<HashMap<usize, Vec<BigInt>>>,
     /// Per variable, the atoms that mention it.
     atoms_of: Vec<Vec<usize>>,
     memo: HashMap<(u32, Vec<State>), Ref>,
@@ -127,70 +130,125 @@ fn reach_per_level(terms: &[(usize, Vec<BigInt>)], level_of: &[usize], levels: u
     for (v, t) in terms {
         by_level[level_of[*v]] = Some(t);
     }
-    let mut out: Vec<Reach> = Vec::with_capacity(levels + 1);
-    let mut acc = Reach { lo: BigInt::zero(), hi: BigInt::zero(), base: BigInt::zero(), step: BigInt::zero() };
-    for t in by_level.iter().rev() {
-        out.push(Reach { lo: acc.lo.clone(), hi: acc.hi.clone(), base: acc.base.clone(), step: acc.step.clone() });
-        if let Some(t) = t {
-            acc.lo += t.iter().min().cloned().unwrap_or_default();
-            acc.hi += t.iter().max().cloned().unwrap_or_default();
-            acc.base += &t[0];
-            for x in t.iter() {
-                acc.step = acc.step.gcd(&(x - &t[0]));
-            }
+    let (mut base, mut step, mut lo, mut hi) = (BigInt::zero(), BigInt::zero(), BigInt::zero(), BigInt::zero());
+    let mut out: Vec<Reach> = (0..=levels).map(|_| Reach::default()).collect();
+    for level in (0..levels).rev() {
+        let Some(t) = by_level[level] else {
+            out[level] = Reach { shift: None, ..out[level + 1].clone_bounds() };
+            continue;
+        };
+        let next_step = step.clone();
+        base += &t[0];
+        lo += t.iter().min().cloned().unwrap_or_default();
+        hi += t.iter().max().cloned().unwrap_or_default();
+        for x in t {
+            step = step.gcd(&(x - &t[0]));
         }
+        let in_steps = |x: &BigInt| if step.is_zero() { BigInt::zero() } else { x / &step };
+        let shift = (!step.is_zero()).then(|| {
+            let ratio = if next_step.is_zero() { BigInt::zero() } else { &next_step / &step };
+            (t.iter().map(|x| (&t[0] - x) / &step).collect(), ratio)
+        });
+        out[level] = Reach {
+            lo: in_steps(&(&lo - &base)),
+            hi: in_steps(&(&hi - &base)),
+            base: base.clone(),
+            step: step.clone(),
+            shift,
+        };
     }
-    out.push(acc);
-    out.reverse();
     out
 }
 
+impl Reach {
+    fn clone_bounds(&self) -> Reach {
+        Reach {
+            base: self.base.clone(),
+            step: self.step.clone(),
+            lo: self.lo.clone(),
+            hi: self.hi.clone(),
+            shift: None,
+        }
+    }
+}
+
 impl Compiler<'_> {
-    /// The state of a linear atom whose unassigned terms (those at `level` or later) must meet
-    /// `residual`.
-    fn linear_state(&self, atom: usize, level: usize, residual: BigInt) -> State {
+    /// The state of linear atom `atom` whose terms at `level` or later must reach (compare with)
+    /// `base + step·k` of that level.
+    fn linear_state(&self, atom: usize, level: usize, k: BigInt) -> State {
         let Atom::Sum { cmp, .. } = &self.event.atoms[atom] else { unreachable!("a linear atom") };
         let r = &self.reach[atom][level];
         let decided = match cmp {
             Cmp::Eq | Cmp::Ne => {
-                let reachable = r.lo <= residual
-                    && residual <= r.hi
-                    && if r.step.is_zero() {
-                        residual == r.base
-                    } else {
-                        (&residual - &r.base).is_multiple_of(&r.step)
-                    };
-                let certain = reachable && r.lo == r.hi;
-                match (reachable, certain) {
+                let reachable = r.lo <= k && k <= r.hi;
+                match (reachable, r.lo == r.hi) {
                     (false, _) => Some(*cmp == Cmp::Ne),
                     (true, true) => Some(*cmp == Cmp::Eq),
                     _ => None,
                 }
             }
-            Cmp::Le if r.hi <= residual => Some(true),
-            Cmp::Le if r.lo > residual => Some(false),
-            Cmp::Ge if r.lo >= residual => Some(true),
-            Cmp::Ge if r.hi < residual => Some(false),
+            Cmp::Le if r.hi <= k => Some(true),
+            Cmp::Le if r.lo > k => Some(false),
+            Cmp::Ge if r.lo >= k => Some(true),
+            Cmp::Ge if r.hi < k => Some(false),
             _ => None,
         };
-        decided.map_or(State::Residual(residual), State::Decided)
+        decided.map_or(State::Residual(k), State::Decided)
+    }
+
+    /// A target `step·x` above the reachable base, in units of the next level's step: exact for
+    /// equalities, rounded towards what can be reached for inequalities.
+    fn rescale(&self, atom: usize, level: usize, x: BigInt, ratio: &BigInt) -> State {
+        let Atom::Sum { cmp, .. } = &self.event.atoms[atom] else { unreachable!("a linear atom") };
+        if ratio.is_zero() {
+            // Nothing varies any more: the remaining terms add up to the base exactly.
+            let zero = BigInt::zero();
+            return State::Decided(match cmp {
+                Cmp::Eq => x == zero,
+                Cmp::Ne => x != zero,
+                Cmp::Le => x >= zero,
+                Cmp::Ge => x <= zero,
+            });
+        }
+        let k = match cmp {
+            Cmp::Eq | Cmp::Ne => {
+                let (q, rem) = x.div_rem(ratio);
+                if !rem.is_zero() {
+                    return State::Decided(*cmp == Cmp::Ne);
+                }
+                q
+            }
+            Cmp::Le => x.div_floor(ratio),
+            Cmp::Ge => x.div_ceil(ratio),
+        };
+        self.linear_state(atom, level, k)
     }
 
     fn initial(&self) -> Vec<State> {
         (0..self.event.atoms.len())
             .map(|a| match &self.event.atoms[a] {
-                Atom::Sum { rhs, .. } => self.linear_state(a, 0, rhs.clone()),
+                Atom::Sum { rhs, .. } => {
+                    let r = &self.reach[a][0];
+                    // `step` as the ratio from a virtual level above the first, where targets
+                    // are counted in ones.
+                    self.rescale(a, 0, rhs - &r.base, &r.step)
+                }
                 Atom::Table { vars, allowed } if vars.is_empty() => State::Decided(allowed[0]),
                 Atom::Table { .. } => State::Partial(Vec::new()),
             })
             .collect()
     }
 
-    /// The state of `atom` after its variable `var` (at `level`) takes `value`.
-    fn step(&self, atom: usize, state: &State, level: usize, var: usize, value: usize) -> State {
+    /// The state of `atom` after its variable at `level` takes `value`.
+    fn step(&self, atom: usize, state: &State, level: usize, value: usize) -> State {
         match state {
             State::Decided(_) => state.clone(),
-            State::Residual(r) => self.linear_state(atom, level + 1, r - &self.tables[atom][&var][value]),
+            State::Residual(k) => {
+                let Some((shift, ratio)) = &self.reach[atom][level].shift else {
+                    unreachable!("an open linear atom varies at its variables' levels")
+                };
+                self.rescale(atom, level + 1, k + &shift[value], ratio)
+            }
             State::Partial(done) => {
                 let Atom::Table { vars, allowed } = &self.event.atoms[atom] else { unreachable!("a table atom") };
                 let mut done = done.clone();
@@ -234,7 +292,7 @@ impl Compiler<'_> {
         for value in 0..self.event.domains[var] {
             let mut next = states.clone();
             for &a in &self.atoms_of[var] {
-                next[a] = self.step(a, &states[a], level, var, value);
+                next[a] = self.step(a, &states[a], level, value);
             }
             children.push(self.visit(level + 1, next)?);
         }
@@ -263,7 +321,6 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
     }
     let mut atoms_of = vec![Vec::new(); n];
     let mut reach = Vec::with_capacity(event.atoms.len());
-    let mut tables = Vec::with_capacity(event.atoms.len());
     for (a, atom) in event.atoms.iter().enumerate() {
         for v in atom.vars() {
             atoms_of[v].push(a);
@@ -271,11 +328,9 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
         match atom {
             Atom::Sum { terms, .. } => {
                 reach.push(reach_per_level(terms, &level_of, n));
-                tables.push(terms.iter().cloned().collect());
             }
             Atom::Table { .. } => {
                 reach.push(Vec::new());
-                tables.push(HashMap::new());
             }
         }
     }
@@ -284,7 +339,6 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
         order,
         level_of,
         reach,
-        tables,
         atoms_of,
         memo: HashMap::new(),
         nodes: Vec::new(),
