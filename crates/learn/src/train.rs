@@ -114,7 +114,7 @@ pub fn train_supervised(
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut optim = optimizer(s);
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, Net, usize)> = None;
+    let mut best = Best::new(s.patience);
     let batches = fit.len().div_ceil(s.batch_size);
     for epoch in 1..=s.epochs {
         let start = std::time::Instant::now();
@@ -150,19 +150,42 @@ pub fn train_supervised(
         };
         progress(Progress::Epoch(&record));
         epochs.push(record);
-        if let Some(acc) = validation_accuracy {
-            if best.as_ref().is_none_or(|(b, _, _)| acc > *b) {
-                best = Some((acc, net.clone(), epoch));
-            } else if s.patience.is_some_and(|p| epoch - best.as_ref().map_or(0, |b| b.2) >= p) {
-                break;
+        if best.stop_after(epoch, validation_accuracy, &net) {
+            break;
+        }
+    }
+    let (net, kept) = best.kept(net, epochs.len());
+    Trained { net, epochs, kept }
+}
+
+/// Early stopping: keeps what was trained at the best validation epoch.
+pub(crate) struct Best<T> {
+    best: Option<(f64, T, usize)>,
+    patience: Option<usize>,
+}
+
+impl<T: Clone> Best<T> {
+    pub(crate) fn new(patience: Option<usize>) -> Best<T> {
+        Best { best: None, patience }
+    }
+
+    /// Records an epoch's validation score; true when patience has run out.
+    pub(crate) fn stop_after(&mut self, epoch: usize, score: Option<f64>, current: &T) -> bool {
+        let Some(score) = score else { return false };
+        match &self.best {
+            Some((b, _, at)) if score <= *b => self.patience.is_some_and(|p| epoch - at >= p),
+            _ => {
+                self.best = Some((score, current.clone(), epoch));
+                false
             }
         }
     }
-    match best {
-        Some((_, best_net, kept)) => Trained { net: best_net, kept, epochs },
-        None => {
-            let kept = epochs.len();
-            Trained { net, epochs, kept }
+
+    /// The best epoch's state and number, else the last.
+    pub(crate) fn kept(self, last: T, epochs: usize) -> (T, usize) {
+        match self.best {
+            Some((_, best, at)) => (best, at),
+            None => (last, epochs),
         }
     }
 }
@@ -183,4 +206,25 @@ pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u3
 /// Test accuracy and friends of a trained network.
 pub fn test_metrics(net: &Net, task: &Task, device: &Device) -> Metrics {
     evaluate(&net.valid(), task, &task.test, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Best;
+
+    #[test]
+    fn early_stopping_keeps_the_best_epoch_and_waits_for_patience() {
+        let mut best = Best::new(Some(2));
+        let scores = [0.5, 0.7, 0.6, 0.7, 0.9];
+        let mut stopped = None;
+        for (i, &s) in scores.iter().enumerate() {
+            if best.stop_after(i + 1, Some(s), &(i + 1)) {
+                stopped = Some(i + 1);
+                break;
+            }
+        }
+        assert_eq!(stopped, Some(4), "two epochs without beating 0.7");
+        assert_eq!(best.kept(99, 4), (2, 2));
+        assert_eq!(Best::<usize>::new(None).kept(7, 3), (7, 3), "without validation, the last");
+    }
 }

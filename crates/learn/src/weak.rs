@@ -10,7 +10,7 @@
 
 use crate::model::{InputShape, Net};
 use crate::task::Inputs;
-use crate::train::{input_tensor, optimizer, Epoch, Progress, Settings};
+use crate::train::{input_tensor, optimizer, Best, Epoch, Progress, Settings};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::{activation, TensorData};
@@ -381,7 +381,7 @@ pub fn train_weak(
     let mut rng = Rng::new(s.seed);
     let mut optims: Vec<_> = nets.iter().map(|_| optimizer(s)).collect();
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, Vec<Net>, usize)> = None;
+    let mut best = Best::new(s.patience);
     let batches = train.len().div_ceil(s.batch_size);
     let mut impossible = 0;
     for epoch in 1..=s.epochs {
@@ -449,16 +449,10 @@ pub fn train_weak(
         };
         progress(Progress::Epoch(&record));
         epochs.push(record);
-        if let Some(acc) = validation_accuracy {
-            if best.as_ref().is_none_or(|(b, _, _)| acc > *b) {
-                best = Some((acc, nets.clone(), epoch));
-            } else if s.patience.is_some_and(|p| epoch - best.as_ref().map_or(0, |b| b.2) >= p) {
-                break;
-            }
+        if best.stop_after(epoch, validation_accuracy, &nets) {
+            break;
         }
     }
-    match best {
-        Some((_, nets, kept)) => TrainedWeak { nets, epochs, kept, impossible },
-        None => TrainedWeak { kept: epochs.len(), nets, epochs, impossible },
-    }
+    let (nets, kept) = best.kept(nets, epochs.len());
+    TrainedWeak { nets, epochs, kept, impossible }
 }
