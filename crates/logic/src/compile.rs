@@ -10,7 +10,7 @@
 use crate::event::{Atom, Cmp, Event};
 use num_bigint::BigInt;
 use num_integer::Integer;
-use num_traits::Zero;
+use num_traits::{Signed, Zero};
 use std::collections::HashMap;
 
 /// A child of a node: a terminal or another node (an index into [`Diagram::nodes`]).
@@ -64,15 +64,21 @@ enum State {
 }
 
 /// A linear atom seen from one level: what its terms at that level or later can still add up to.
-/// A state `k` stands for the target `base + step·k`; keeping `k` rather than the target keeps
-/// the numbers small, and equal up to what the remaining terms can tell apart (a cache hit).
+/// Targets are counted in steps: `k` stands for `base + step·k`, so that targets the remaining terms
+/// cannot tell apart are equal (a cache hit). A state keeps `k − reference`, where the reference
+/// follows the observed target down the levels: the difference stays a small number (the carry)
+/// even when the target has a hundred digits, so each node's work does not grow with N.
 #[derive(Default)]
 struct Reach {
-    /// Every reachable sum is `base + step·k` for some `lo ≤ k ≤ hi` (`step` 0: only `base`).
+    /// Every reachable sum is `base + step·k` for some `lo ≤ k ≤ hi` (`step` 0: only `base`);
+    /// once anchored, `lo` and `hi` are counted from `reference`.
     base: BigInt,
     step: BigInt,
     lo: BigInt,
     hi: BigInt,
+    reference: BigInt,
+    /// `reference` modulo the ratio to the next level's step.
+    rem: BigInt,
     /// For the term decided at this level: `(t[0] − t[v]) / step` per value `v`, and the next
     /// level's step divided by this one (0 when nothing varies after it).
     shift: Option<(Vec<BigInt>, BigInt)>,
@@ -84,6 +90,8 @@ struct Compiler<'a> {
     level_of: Vec<usize>,
     /// Per linear atom, its reach from each level (empty for tables).
     reach: Vec<Vec<Reach>>,
+    /// Per linear atom, its truth when the target alone decides it.
+    start: Vec<Option<bool>>,
     /// Per variable, the atoms that mention it.
     atoms_of: Vec<Vec<usize>>,
     memo: HashMap<(u32, Vec<State>), Ref>,
@@ -134,7 +142,7 @@ fn reach_per_level(terms: &[(usize, Vec<BigInt>)], level_of: &[usize], levels: u
     let mut out: Vec<Reach> = (0..=levels).map(|_| Reach::default()).collect();
     for level in (0..levels).rev() {
         let Some(t) = by_level[level] else {
-            out[level] = Reach { shift: None, ..out[level + 1].clone_bounds() };
+            out[level] = out[level + 1].clone_bounds();
             continue;
         };
         let next_step = step.clone();
@@ -142,7 +150,7 @@ fn reach_per_level(terms: &[(usize, Vec<BigInt>)], level_of: &[usize], levels: u
         lo += t.iter().min().cloned().unwrap_or_default();
         hi += t.iter().max().cloned().unwrap_or_default();
         for x in t {
-            step = step.gcd(&(x - &t[0]));
+            step = gcd(&step, &(x - &t[0]));
         }
         let in_steps = |x: &BigInt| if step.is_zero() { BigInt::zero() } else { x / &step };
         let shift = (!step.is_zero()).then(|| {
@@ -155,9 +163,25 @@ fn reach_per_level(terms: &[(usize, Vec<BigInt>)], level_of: &[usize], levels: u
             base: base.clone(),
             step: step.clone(),
             shift,
+            ..Reach::default()
         };
     }
     out
+}
+
+/// The gcd, quickly when one divides the other (weights that are powers of ten): a general gcd
+/// of two N-digit numbers per level would make compilation quadratic.
+fn gcd(a: &BigInt, b: &BigInt) -> BigInt {
+    if a.is_zero() || b.is_zero() {
+        return (a + b).abs();
+    }
+    if (b % a).is_zero() {
+        return a.abs();
+    }
+    if (a % b).is_zero() {
+        return b.abs();
+    }
+    a.gcd(b)
 }
 
 impl Reach {
@@ -167,9 +191,59 @@ impl Reach {
             step: self.step.clone(),
             lo: self.lo.clone(),
             hi: self.hi.clone(),
-            shift: None,
+            ..Reach::default()
         }
     }
+}
+
+/// A target `x` steps above the base, counted in steps `ratio` times as long: exact for
+/// (in)equalities, rounded towards what can be reached for inequalities; `Err` when that alone
+/// decides the atom (`ratio` 0: nothing varies any more, the remaining terms add up to the base).
+fn round(cmp: Cmp, x: BigInt, ratio: &BigInt) -> Result<BigInt, bool> {
+    if ratio.is_zero() {
+        let zero = BigInt::zero();
+        return Err(match cmp {
+            Cmp::Eq => x == zero,
+            Cmp::Ne => x != zero,
+            Cmp::Le => x >= zero,
+            Cmp::Ge => x <= zero,
+        });
+    }
+    match cmp {
+        Cmp::Eq | Cmp::Ne => {
+            let (q, rem) = x.div_rem(ratio);
+            if rem.is_zero() {
+                Ok(q)
+            } else {
+                Err(cmp == Cmp::Ne)
+            }
+        }
+        Cmp::Le => Ok(x.div_floor(ratio)),
+        Cmp::Ge => Ok(x.div_ceil(ratio)),
+    }
+}
+
+/// Counts the atom's targets from references that follow `rhs` down the levels; `Some` when `rhs`
+/// alone decides the atom.
+fn anchor(levels: &mut [Reach], cmp: Cmp, rhs: &BigInt) -> Option<bool> {
+    // Above the first level targets are counted in ones: the ratio to it is its step.
+    let mut reference = match round(cmp, rhs - &levels[0].base, &levels[0].step) {
+        Ok(k) => k,
+        Err(decided) => return Some(decided),
+    };
+    for r in levels.iter_mut() {
+        r.lo -= &reference;
+        r.hi -= &reference;
+        let next = match &r.shift {
+            Some((_, ratio)) if !ratio.is_zero() => {
+                r.rem = reference.mod_floor(ratio);
+                reference.div_floor(ratio)
+            }
+            _ => reference.clone(),
+        };
+        r.reference = std::mem::replace(&mut reference, next);
+    }
+    None
 }
 
 impl Compiler<'_> {
@@ -196,43 +270,13 @@ impl Compiler<'_> {
         decided.map_or(State::Residual(k), State::Decided)
     }
 
-    /// A target `step·x` above the reachable base, in units of the next level's step: exact for
-    /// equalities, rounded towards what can be reached for inequalities.
-    fn rescale(&self, atom: usize, level: usize, x: BigInt, ratio: &BigInt) -> State {
-        let Atom::Sum { cmp, .. } = &self.event.atoms[atom] else { unreachable!("a linear atom") };
-        if ratio.is_zero() {
-            // Nothing varies any more: the remaining terms add up to the base exactly.
-            let zero = BigInt::zero();
-            return State::Decided(match cmp {
-                Cmp::Eq => x == zero,
-                Cmp::Ne => x != zero,
-                Cmp::Le => x >= zero,
-                Cmp::Ge => x <= zero,
-            });
-        }
-        let k = match cmp {
-            Cmp::Eq | Cmp::Ne => {
-                let (q, rem) = x.div_rem(ratio);
-                if !rem.is_zero() {
-                    return State::Decided(*cmp == Cmp::Ne);
-                }
-                q
-            }
-            Cmp::Le => x.div_floor(ratio),
-            Cmp::Ge => x.div_ceil(ratio),
-        };
-        self.linear_state(atom, level, k)
-    }
-
     fn initial(&self) -> Vec<State> {
         (0..self.event.atoms.len())
             .map(|a| match &self.event.atoms[a] {
-                Atom::Sum { rhs, .. } => {
-                    let r = &self.reach[a][0];
-                    // `step` as the ratio from a virtual level above the first, where targets
-                    // are counted in ones.
-                    self.rescale(a, 0, rhs - &r.base, &r.step)
-                }
+                Atom::Sum { .. } => match self.start[a] {
+                    Some(decided) => State::Decided(decided),
+                    None => self.linear_state(a, 0, BigInt::zero()),
+                },
                 Atom::Table { vars, allowed } if vars.is_empty() => State::Decided(allowed[0]),
                 Atom::Table { .. } => State::Partial(Vec::new()),
             })
@@ -244,10 +288,17 @@ impl Compiler<'_> {
         match state {
             State::Decided(_) => state.clone(),
             State::Residual(k) => {
-                let Some((shift, ratio)) = &self.reach[atom][level].shift else {
+                let Atom::Sum { cmp, .. } = &self.event.atoms[atom] else { unreachable!("a linear atom") };
+                let r = &self.reach[atom][level];
+                let Some((shift, ratio)) = &r.shift else {
                     unreachable!("an open linear atom varies at its variables' levels")
                 };
-                self.rescale(atom, level + 1, k + &shift[value], ratio)
+                let x = &r.rem + k + &shift[value];
+                let x = if ratio.is_zero() { x + &r.reference } else { x };
+                match round(*cmp, x, ratio) {
+                    Ok(k) => self.linear_state(atom, level + 1, k),
+                    Err(decided) => State::Decided(decided),
+                }
             }
             State::Partial(done) => {
                 let Atom::Table { vars, allowed } = &self.event.atoms[atom] else { unreachable!("a table atom") };
@@ -321,15 +372,19 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
     }
     let mut atoms_of = vec![Vec::new(); n];
     let mut reach = Vec::with_capacity(event.atoms.len());
+    let mut start = Vec::with_capacity(event.atoms.len());
     for (a, atom) in event.atoms.iter().enumerate() {
         for v in atom.vars() {
             atoms_of[v].push(a);
         }
         match atom {
-            Atom::Sum { terms, .. } => {
-                reach.push(reach_per_level(terms, &level_of, n));
+            Atom::Sum { terms, cmp, rhs } => {
+                let mut levels = reach_per_level(terms, &level_of, n);
+                start.push(anchor(&mut levels, *cmp, rhs));
+                reach.push(levels);
             }
             Atom::Table { .. } => {
+                start.push(None);
                 reach.push(Vec::new());
             }
         }
@@ -339,6 +394,7 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
         order,
         level_of,
         reach,
+        start,
         atoms_of,
         memo: HashMap::new(),
         nodes: Vec::new(),
