@@ -15,7 +15,7 @@ use skilang_learn::model::{expand, Net};
 use skilang_learn::task::Split;
 use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
-use skilang_learn::weak::{examples, task_accuracy, train_weak, Examples, Method, Reader, WeakError};
+use skilang_learn::weak::{examples, task_accuracy, train_weak, Example, Examples, Method, Reader, WeakError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -177,6 +177,7 @@ fn report(
     nets: &[Net],
     device: &burn::prelude::Device,
     extra: serde_json::Value,
+    test: Option<&[Example]>,
 ) -> Result<serde_json::Value, Failure> {
     let mut symbol = serde_json::Map::new();
     let mut per_class = serde_json::Map::new();
@@ -195,10 +196,17 @@ fn report(
     let (task_accuracy, test_examples) = if p.injection == Injection::Supervised {
         (accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64, p.tasks.first().map_or(0, |t| t.test.len()))
     } else {
-        let test = weak_examples(p, true)?.test;
+        let grounded;
+        let test = match test {
+            Some(t) => t,
+            None => {
+                grounded = weak_examples(p, true)?.test;
+                &grounded
+            }
+        };
         let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.test)).collect();
         let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
-        (task_accuracy(&valid, &readers, &test, device), test.len())
+        (task_accuracy(&valid, &readers, test, device), test.len())
     };
     let mut r = json!({
         "spec": path.display().to_string(),
@@ -248,6 +256,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let mut kept = serde_json::Map::new();
     let mut all_epochs = Vec::new();
     let mut extra = json!({});
+    let mut weak = None;
     let trained_nets = if p.injection == Injection::Supervised {
         let mut trained_nets = Vec::new();
         for (t, net) in p.tasks.iter().zip(nets) {
@@ -263,12 +272,13 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     } else {
         let grounding = Instant::now();
         let examples = weak_examples(&p, false)?;
+        let grounding_seconds = grounding.elapsed().as_secs_f64();
         let largest = examples.train.iter().flat_map(|e| e.constraints.iter().map(|c| c.diagram.size())).max();
         eprintln!(
             "grounded and compiled {} training and {} test examples in {:.1} s (largest diagram: {} nodes)",
             examples.train.len(),
             examples.test.len(),
-            grounding.elapsed().as_secs_f64(),
+            grounding_seconds,
             largest.unwrap_or(0)
         );
         let method = match p.injection {
@@ -298,9 +308,10 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         extra = json!({
             "train_examples": examples.train.len(),
             "impossible_train_examples": trained.impossible,
-            "grounding_seconds": grounding.elapsed().as_secs_f64(),
+            "grounding_seconds": grounding_seconds,
             "largest_diagram_nodes": largest,
         });
+        weak = Some(examples);
         trained.nets
     };
     let train_seconds = started.elapsed().as_secs_f64();
@@ -310,7 +321,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     if let (Some(m), serde_json::Value::Object(e)) = (more.as_object_mut(), extra) {
         m.extend(e);
     }
-    let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more)?;
+    let test = weak.as_ref().map(|e: &Examples| e.test.as_slice());
+    let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more, test)?;
     write_run(&out, &p, &overrides, trained_nets, &report, &all_epochs)?;
     eprintln!(
         "test task accuracy {:.4} after {epochs_run} epoch(s), {train_seconds:.1} s; wrote {}",
@@ -438,7 +450,7 @@ pub fn eval(spec: &Path, model: &Path, data_dir: Option<&Path>, set: &[Override]
             net.try_load_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot load {}: {e:?}", file.display())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let report = report(&p, spec, &overrides, &nets, &device, json!({ "model": model.display().to_string() }))?;
+    let report = report(&p, spec, &overrides, &nets, &device, json!({ "model": model.display().to_string() }), None)?;
     println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     Ok(())
 }
