@@ -68,7 +68,7 @@ enum State {
 /// cannot tell apart are equal (a cache hit). A state keeps `k − reference`, where the reference
 /// follows the observed target down the levels: the difference stays a small number (the carry)
 /// even when the target has a hundred digits, so each node's work does not grow with N.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Reach {
     /// Every reachable sum is `base + step·k` for some `lo ≤ k ≤ hi` (`step` 0: only `base`);
     /// once anchored, `lo` and `hi` are counted from `reference`.
@@ -87,11 +87,12 @@ struct Reach {
 struct Compiler<'a> {
     event: &'a Event,
     order: Vec<usize>,
-    level_of: Vec<usize>,
     /// Per linear atom, its reach from each level (empty for tables).
     reach: Vec<Vec<Reach>>,
     /// Per linear atom, its truth when the target alone decides it.
     start: Vec<Option<bool>>,
+    /// Per table atom, its variables in compilation order (empty for linear atoms).
+    table_order: Vec<Vec<usize>>,
     /// Per variable, the atoms that mention it.
     atoms_of: Vec<Vec<usize>>,
     memo: HashMap<(u32, Vec<State>), Ref>,
@@ -142,7 +143,7 @@ fn reach_per_level(terms: &[(usize, Vec<BigInt>)], level_of: &[usize], levels: u
     let mut out: Vec<Reach> = (0..=levels).map(|_| Reach::default()).collect();
     for level in (0..levels).rev() {
         let Some(t) = by_level[level] else {
-            out[level] = out[level + 1].clone_bounds();
+            out[level] = Reach { shift: None, ..out[level + 1].clone() };
             continue;
         };
         let next_step = step.clone();
@@ -184,30 +185,12 @@ fn gcd(a: &BigInt, b: &BigInt) -> BigInt {
     a.gcd(b)
 }
 
-impl Reach {
-    fn clone_bounds(&self) -> Reach {
-        Reach {
-            base: self.base.clone(),
-            step: self.step.clone(),
-            lo: self.lo.clone(),
-            hi: self.hi.clone(),
-            ..Reach::default()
-        }
-    }
-}
-
 /// A target `x` steps above the base, counted in steps `ratio` times as long: exact for
 /// (in)equalities, rounded towards what can be reached for inequalities; `Err` when that alone
 /// decides the atom (`ratio` 0: nothing varies any more, the remaining terms add up to the base).
 fn round(cmp: Cmp, x: BigInt, ratio: &BigInt) -> Result<BigInt, bool> {
     if ratio.is_zero() {
-        let zero = BigInt::zero();
-        return Err(match cmp {
-            Cmp::Eq => x == zero,
-            Cmp::Ne => x != zero,
-            Cmp::Le => x >= zero,
-            Cmp::Ge => x <= zero,
-        });
+        return Err(cmp.holds(&BigInt::zero(), &x));
     }
     match cmp {
         Cmp::Eq | Cmp::Ne => {
@@ -308,8 +291,7 @@ impl Compiler<'_> {
                     return State::Partial(done);
                 }
                 // `done` follows the compilation order; the table follows `vars`.
-                let mut by_level: Vec<usize> = vars.clone();
-                by_level.sort_by_key(|v| self.level_of[*v]);
+                let by_level = &self.table_order[atom];
                 let value_of = |v: usize| done[by_level.iter().position(|&w| w == v).unwrap_or(0)] as usize;
                 State::Decided(allowed[self.event.table_index(vars, value_of)])
             }
@@ -373,6 +355,7 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
     let mut atoms_of = vec![Vec::new(); n];
     let mut reach = Vec::with_capacity(event.atoms.len());
     let mut start = Vec::with_capacity(event.atoms.len());
+    let mut table_order = Vec::with_capacity(event.atoms.len());
     for (a, atom) in event.atoms.iter().enumerate() {
         for v in atom.vars() {
             atoms_of[v].push(a);
@@ -382,8 +365,12 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
                 let mut levels = reach_per_level(terms, &level_of, n);
                 start.push(anchor(&mut levels, *cmp, rhs));
                 reach.push(levels);
+                table_order.push(Vec::new());
             }
-            Atom::Table { .. } => {
+            Atom::Table { vars, .. } => {
+                let mut by_level = vars.clone();
+                by_level.sort_by_key(|v| level_of[*v]);
+                table_order.push(by_level);
                 start.push(None);
                 reach.push(Vec::new());
             }
@@ -392,9 +379,9 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
     let mut c = Compiler {
         event,
         order,
-        level_of,
         reach,
         start,
+        table_order,
         atoms_of,
         memo: HashMap::new(),
         nodes: Vec::new(),
@@ -512,13 +499,10 @@ impl Diagram {
     /// The most probable assignment satisfying the event, with its log-probability; `None`
     /// when nothing satisfies it.
     pub fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
-        let argmax = |w: &[f64]| {
-            w.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best })
-        };
         // Prefix sums of each level's best log-probability, for the levels a path skips.
         let mut prefix = vec![0.0; self.order.len() + 1];
         for (l, &var) in self.order.iter().enumerate() {
-            prefix[l + 1] = prefix[l] + argmax(&logw[var]).1;
+            prefix[l + 1] = prefix[l] + logw[var][argmax(&logw[var])];
         }
         let edge = |best: &[f64], from: usize, c: Ref, w: f64| {
             w + prefix[self.level(c)] - prefix[from + 1] + value_of(best, c)
@@ -542,7 +526,7 @@ impl Diagram {
         if score == f64::NEG_INFINITY {
             return None;
         }
-        let mut z: Vec<usize> = logw.iter().map(|w| argmax(w).0).collect();
+        let mut z: Vec<usize> = logw.iter().map(|w| argmax(w)).collect();
         let mut at = self.root;
         while let Ref::Node(i) = at {
             let (var, children) = self.children(i as usize);
@@ -552,6 +536,11 @@ impl Diagram {
         }
         Some((z, score))
     }
+}
+
+/// The most probable value (the first of equals).
+pub fn argmax(w: &[f64]) -> usize {
+    w.iter().enumerate().fold((0, f64::NEG_INFINITY), |best, (i, &x)| if x > best.1 { (i, x) } else { best }).0
 }
 
 fn value_of(values: &[f64], r: Ref) -> f64 {

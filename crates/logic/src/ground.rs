@@ -682,18 +682,21 @@ impl Builder<'_, '_> {
                 vars.sort();
                 vars.dedup();
                 let n = self.vars.len();
+                // The atoms lend themselves to the event for the evaluation, and come back.
                 let event = Event {
                     domains: self.vars.iter().map(|v| self.g.domains[v.learnable].len()).collect(),
-                    atoms: self.atoms.clone(),
+                    atoms: std::mem::take(&mut self.atoms),
                     formula: f,
                 };
-                self.tabulate(&vars, span, |z| {
+                let table = self.tabulate(&vars, span, |z| {
                     let mut full = vec![0; n];
                     for (&v, &x) in vars.iter().zip(z) {
                         full[v] = x;
                     }
                     BigInt::from(event.holds(&full) as u8)
-                })?
+                });
+                self.atoms = event.atoms;
+                table?
             }
             other => return fail(span, format!("expected a number, found {}", describe(&other))),
         })
@@ -813,17 +816,7 @@ impl Builder<'_, '_> {
             return fail(span, "exact reasoning compares latent values with integers, not reals");
         }
         let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
-        let (c, _) = cmp(op, BigInt::zero());
-        let strict = matches!(op, CmpOp::Lt | CmpOp::Gt);
-        let j = self.combine(&[a, b], span, |xs| {
-            let d = &xs[0] - &xs[1];
-            let zero = BigInt::zero();
-            match (c, strict) {
-                (Cmp::Le, true) => d < zero,
-                (Cmp::Ge, true) => d > zero,
-                _ => c.holds(&d, &zero),
-            }
-        })?;
+        let j = self.combine(&[a, b], span, |xs| cmp_ok(op, xs[0].cmp(&xs[1])))?;
         Ok(self.atom(Atom::Table { vars: j.vars, allowed: j.values }))
     }
 
@@ -841,18 +834,10 @@ impl Builder<'_, '_> {
                 _ => None,
             }
         };
-        let test = |o: std::cmp::Ordering| match op {
-            CmpOp::Eq => o.is_eq(),
-            CmpOp::Ne => o.is_ne(),
-            CmpOp::Lt => o.is_lt(),
-            CmpOp::Le => o.is_le(),
-            CmpOp::Gt => o.is_gt(),
-            _ => o.is_ge(),
-        };
         let allowed = match (&l, &r) {
             (G::Var(a), G::Var(b)) if a == b => {
                 let n = self.domain_of(*a).len();
-                let same = test(std::cmp::Ordering::Equal);
+                let same = cmp_ok(op, std::cmp::Ordering::Equal);
                 return Ok(self.atom(Atom::Table { vars: vec![*a], allowed: vec![same; n] }));
             }
             (G::Var(a), G::Var(b)) => {
@@ -862,7 +847,7 @@ impl Builder<'_, '_> {
                     for y in &db {
                         let o = if x == y { Some(std::cmp::Ordering::Equal) } else { ordered(x, y) };
                         match o {
-                            Some(o) => allowed.push(test(o)),
+                            Some(o) => allowed.push(cmp_ok(op, o)),
                             None if matches!(op, CmpOp::Ne) => allowed.push(true),
                             None if matches!(op, CmpOp::Eq) => allowed.push(false),
                             None => return fail(span, "only integer classes can be ordered"),
@@ -885,7 +870,7 @@ impl Builder<'_, '_> {
                         }
                     };
                     let Some(o) = o else { return fail(span, "only integer classes can be ordered") };
-                    allowed.push(test(if flipped { o.reverse() } else { o }));
+                    allowed.push(cmp_ok(op, if flipped { o.reverse() } else { o }));
                 }
                 (vec![*v], allowed)
             }
@@ -1011,13 +996,7 @@ fn int_op(op: BinOp, a: &BigInt, b: &BigInt) -> Option<BigInt> {
 fn observed_compare(op: CmpOp, l: &G, r: &G) -> Option<bool> {
     use std::cmp::Ordering;
     let o: Ordering = match (l, r) {
-        (G::Str(a), G::Str(b)) => {
-            return match op {
-                CmpOp::Eq => Some(a == b),
-                CmpOp::Ne => Some(a != b),
-                _ => Some(cmp_ok(op, a.cmp(b))),
-            }
-        }
+        (G::Str(a), G::Str(b)) => a.cmp(b),
         (G::List(a), G::List(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
             return Some((a == b) == (op == CmpOp::Eq));
         }

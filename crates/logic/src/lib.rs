@@ -7,6 +7,6 @@ pub mod compile;
 pub mod event;
 pub mod ground;
 
-pub use compile::{compile, Diagram, Posterior, TooLarge, NODE_LIMIT};
+pub use compile::{argmax, compile, Diagram, Posterior, TooLarge, NODE_LIMIT};
 pub use event::{Atom, Cmp, Event, Formula};
 pub use ground::{GroundError, Grounded, Grounder, Observed, VarRef};
