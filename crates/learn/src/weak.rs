@@ -19,7 +19,7 @@ use skilang_data::rng::Rng;
 use skilang_data::{tuples, Data, Table, Values};
 use skilang_lang::check::{Program, Scope};
 use skilang_lang::spec::{ColumnType, Dataset, Spec, Value};
-use skilang_logic::{compile, Diagram, GroundError, Grounded, Grounder, Observed, NODE_LIMIT};
+use skilang_logic::{argmax, compile, Diagram, GroundError, Grounded, Grounder, Observed, NODE_LIMIT};
 
 /// How a posterior becomes a training target.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -111,14 +111,10 @@ pub fn examples(
         }
         Ok(tuples)
     };
-    let total: f64 = program.constraints.iter().map(|c| c.weight).sum();
     let knowledge = Knowledge {
-        constraints: program
-            .constraints
-            .iter()
-            // `index` counts from 1, as people do.
-            .map(|c| (c.index - 1, if total > 0.0 { c.weight / total } else { 0.0 }))
-            .collect(),
+        // `index` counts from 1, as people do; every constraint is instance-wise here, so its
+        // share of the section's weight is its share of the loss.
+        constraints: program.constraints.iter().map(|c| (c.index - 1, c.share)).collect(),
     };
     let grounder = Grounder::new(spec, program);
     let test_tuples = draw(&table.test, None, s.seed ^ 0x7E57)?;
@@ -264,11 +260,10 @@ fn infer(examples: &[&Example], at: &BatchRows, logp: &[Vec<Vec<f64>>], method: 
         .zip(&at.at)
         .map(|(e, at)| {
             let mut targets: Vec<(usize, usize, f64, Vec<f64>)> = Vec::new();
-            let (mut loss, mut sat, mut impossible) = (0.0, true, false);
+            let (mut loss, mut impossible) = (0.0, false);
+            let sat = satisfied(e, at, logp);
             for (c, at) in e.constraints.iter().zip(at) {
                 let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| logp[l][i].clone()).collect();
-                let predicted: Vec<usize> = logw.iter().map(|w| argmax(w)).collect();
-                sat &= c.grounded.event.holds(&predicted);
                 let q = match method {
                     Method::Em { hard: true, .. } => c.diagram.map(&logw).map(|(z, _)| {
                         let lp = c.diagram.log_prob(&logw);
@@ -310,8 +305,12 @@ fn infer(examples: &[&Example], at: &BatchRows, logp: &[Vec<Vec<f64>>], method: 
     Inferred { targets, loss, satisfied, impossible }
 }
 
-fn argmax(w: &[f64]) -> usize {
-    w.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0
+/// Whether an example's constraints all hold under each network's most likely classes.
+fn satisfied(e: &Example, at: &[Vec<(usize, usize)>], logp: &[Vec<Vec<f64>>]) -> bool {
+    e.constraints.iter().zip(at).all(|(c, at)| {
+        let z: Vec<usize> = at.iter().map(|&(l, i)| argmax(&logp[l][i])).collect();
+        c.grounded.event.holds(&z)
+    })
 }
 
 /// What one network reads: the shape and values of its inputs, and nothing else (no gold class),
@@ -334,13 +333,7 @@ pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], dev
         let at = batch_rows(&refs, nets.len());
         let logits = forward_all(nets, readers, &at.rows, device);
         let logp = log_probs(&logits);
-        for (e, at) in refs.iter().zip(&at.at) {
-            let ok = e.constraints.iter().zip(at).all(|(c, at)| {
-                let z: Vec<usize> = at.iter().map(|&(l, i)| argmax(&logp[l][i])).collect();
-                c.grounded.event.holds(&z)
-            });
-            hits += ok as usize;
-        }
+        hits += refs.iter().zip(&at.at).filter(|(e, at)| satisfied(e, at, &logp)).count();
     }
     hits as f64 / examples.len() as f64
 }
