@@ -39,9 +39,24 @@ pub struct VarRef {
 /// One constraint grounded for one example.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grounded {
+    /// The constraint as one event (for probabilistic reasoning).
     pub event: Event,
     /// What each variable of the event stands for.
     pub vars: Vec<VarRef>,
+    /// The constraint's connective over the event's atoms, where fuzzy semantics tell it apart
+    /// from the event's formula.
+    pub form: Form,
+}
+
+/// How a constraint's parts combine, beyond the event's boolean formula: fuzzy implications and
+/// biconditionals are not their boolean rewritings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Form {
+    /// The event's formula is the constraint.
+    Plain,
+    /// A latent guard: `if: A` `then: B`.
+    Implies(Formula, Formula),
+    Iff(Formula, Formula),
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -163,20 +178,25 @@ impl<'a> Grounder<'a> {
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
     ) -> Result<Option<Grounded>, GroundError> {
         let mut b = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new() };
-        let formula = match &self.spec.constraints[index].kind {
-            ConstraintKind::Always(f) => b.condition(&f.expr)?,
-            ConstraintKind::Never(f) => Formula::negate(b.condition(&f.expr)?),
+        let (formula, form) = match &self.spec.constraints[index].kind {
+            ConstraintKind::Always(f) => (b.condition(&f.expr)?, Form::Plain),
+            ConstraintKind::Never(f) => (Formula::negate(b.condition(&f.expr)?), Form::Plain),
             ConstraintKind::IfThen { guard, then } => {
                 let g = b.condition(&guard.expr)?;
-                if g == Formula::Const(false) {
-                    return Ok(None);
+                let t = b.condition(&then.expr)?;
+                match g {
+                    Formula::Const(false) => return Ok(None),
+                    Formula::Const(true) => (t, Form::Plain),
+                    g => (Formula::or(vec![Formula::negate(g.clone()), t.clone()]), Form::Implies(g, t)),
                 }
-                Formula::or(vec![Formula::negate(g), b.condition(&then.expr)?])
             }
-            ConstraintKind::Iff(x, y) => Formula::iff(b.condition(&x.expr)?, b.condition(&y.expr)?),
+            ConstraintKind::Iff(x, y) => {
+                let (x, y) = (b.condition(&x.expr)?, b.condition(&y.expr)?);
+                (Formula::iff(x.clone(), y.clone()), Form::Iff(x, y))
+            }
         };
         let domains = b.vars.iter().map(|v| self.domains[v.learnable].len()).collect();
-        Ok(Some(Grounded { event: Event { domains, atoms: b.atoms, formula }, vars: b.vars }))
+        Ok(Some(Grounded { event: Event { domains, atoms: b.atoms, formula }, vars: b.vars, form }))
     }
 }
 

@@ -5,8 +5,10 @@
 pub mod brute;
 pub mod compile;
 pub mod event;
+pub mod fuzzy;
 pub mod ground;
 
 pub use compile::{argmax, compile, Diagram, Posterior, TooLarge, NODE_LIMIT};
 pub use event::{Atom, Cmp, Event, Formula};
-pub use ground::{GroundError, Grounded, Grounder, Observed, VarRef};
+pub use fuzzy::{FuzzyEvent, Logic, Truth};
+pub use ground::{Form, GroundError, Grounded, Grounder, Observed, VarRef};

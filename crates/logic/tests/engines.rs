@@ -4,83 +4,8 @@ use num_bigint::BigInt;
 use proptest::prelude::*;
 use skilang_logic::{brute, compile, Atom, Cmp, Event, Formula, NODE_LIMIT};
 
-fn atom(domains: Vec<usize>) -> impl Strategy<Value = Atom> {
-    let n = domains.len();
-    let sum = (
-        proptest::sample::subsequence((0..n).collect::<Vec<_>>(), 1..=n),
-        prop::sample::select(vec![Cmp::Eq, Cmp::Ne, Cmp::Le, Cmp::Ge]),
-        -6i64..12,
-        prop::sample::select(vec![1i64, 1, 2, 3, 10]),
-    )
-        .prop_flat_map({
-            let domains = domains.clone();
-            move |(vars, cmp, rhs, scale)| {
-                let tables: Vec<_> =
-                    vars.iter().map(|&v| prop::collection::vec(-2i64..4, domains[v]).boxed()).collect();
-                (Just(vars), tables, Just(cmp), Just(rhs), Just(scale))
-            }
-        })
-        .prop_map(|(vars, tables, cmp, rhs, scale)| Atom::Sum {
-            terms: vars
-                .into_iter()
-                .zip(tables)
-                .map(|(v, t)| (v, t.into_iter().map(|x| BigInt::from(x * scale)).collect()))
-                .collect(),
-            cmp,
-            rhs: BigInt::from(rhs),
-        });
-    let table = proptest::sample::subsequence((0..n).collect::<Vec<_>>(), 0..=n.min(3))
-        .prop_flat_map(move |mut vars| {
-            // Tables list their variables in any order.
-            vars.reverse();
-            let rows: usize = vars.iter().map(|&v| domains[v]).product();
-            (Just(vars), prop::collection::vec(prop::bool::weighted(0.6), rows))
-        })
-        .prop_map(|(vars, allowed)| Atom::Table { vars, allowed });
-    prop_oneof![sum, table]
-}
-
-fn formula(atoms: usize) -> impl Strategy<Value = Formula> {
-    let leaf = prop_oneof![(0..atoms).prop_map(Formula::Atom), any::<bool>().prop_map(Formula::Const)];
-    leaf.prop_recursive(3, 12, 3, |inner| {
-        prop_oneof![
-            inner.clone().prop_map(|f| Formula::Not(Box::new(f))),
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Formula::And),
-            prop::collection::vec(inner, 2..4).prop_map(Formula::Or),
-        ]
-    })
-}
-
-fn event() -> impl Strategy<Value = Event> {
-    prop::collection::vec(1usize..5, 1..6)
-        .prop_flat_map(|domains| {
-            let atoms = prop::collection::vec(atom(domains.clone()), 1..4);
-            (Just(domains), atoms).prop_flat_map(|(domains, atoms)| {
-                let n = atoms.len();
-                (Just(domains), Just(atoms), formula(n))
-            })
-        })
-        .prop_map(|(domains, atoms, formula)| Event { domains, atoms, formula })
-}
-
-/// Normalised log-probabilities from arbitrary logits.
-fn log_softmax(logits: &[f64]) -> Vec<f64> {
-    let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let z = logits.iter().map(|l| (l - m).exp()).sum::<f64>().ln() + m;
-    logits.iter().map(|l| l - z).collect()
-}
-
-fn weights(domains: &[usize]) -> impl Strategy<Value = Vec<Vec<f64>>> {
-    let per: Vec<_> = domains.iter().map(|&d| prop::collection::vec(-4.0f64..4.0, d)).collect();
-    per.prop_map(|ls| ls.iter().map(|l| log_softmax(l)).collect())
-}
-
-fn event_and_weights() -> impl Strategy<Value = (Event, Vec<Vec<f64>>)> {
-    event().prop_flat_map(|e| {
-        let w = weights(&e.domains);
-        (Just(e), w)
-    })
-}
+mod common;
+use common::*;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
