@@ -9,13 +9,13 @@ use skilang_data::Data;
 use skilang_data::{dir, fetch, DataError};
 use skilang_lang::check::Program;
 use skilang_lang::overrides::Override;
-use skilang_lang::spec::{BuiltinSource, Inference, Injection, Spec};
+use skilang_lang::spec::{BuiltinSource, Inference, Injection, Semantics, Spec};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, Net};
 use skilang_learn::task::Split;
 use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
-use skilang_learn::weak::{examples, task_accuracy, train_weak, Example, Examples, Method, Reader, WeakError};
+use skilang_learn::weak::{columns, examples, satisfaction, train_weak, Examples, Logic, Method, Reader, WeakError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -41,6 +41,8 @@ struct Prepared {
     /// Every dataset a learnable reads, by name.
     data: HashMap<String, Data>,
     injection: Injection,
+    /// How constraints are learned from (`None`: supervised on the output columns).
+    method: Option<Method>,
 }
 
 fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
@@ -55,17 +57,36 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
     };
     let injection = spec.optimization.injection.as_ref().map_or(Injection::Supervised, |i| i.value);
-    if !matches!(injection, Injection::Supervised | Injection::SemanticLoss | Injection::Em) {
-        return Err(fail(
-            exit::INVALID,
-            format!(
-                "injection `{}` cannot train yet (this version trains `supervised`, `semantic_loss` and `em`); train on the output columns with --set optimization.injection=supervised",
-                injection.name()
-            ),
-        ));
+    let o = &spec.optimization;
+    let method = match injection {
+        Injection::Supervised => None,
+        Injection::SemanticLoss => Some(Method::SemanticLoss),
+        Injection::Em => Some(Method::Em {
+            hard: o.hard.as_ref().is_some_and(|h| h.value),
+            m_steps: o.m_steps.as_ref().map_or(1, |m| m.value as usize),
+        }),
+        Injection::Fuzzy => Some(Method::Fuzzy(Logic::new(
+            o.semantics.as_ref().map_or(Semantics::Product, |s| s.value),
+            o.implication.as_ref().map(|i| i.value),
+        ))),
+        _ => {
+            return Err(fail(
+                exit::INVALID,
+                format!(
+                    "injection `{}` cannot train yet (this version trains `supervised`, `semantic_loss`, `em` and `fuzzy`); train on the output columns with --set optimization.injection=supervised",
+                    injection.name()
+                ),
+            ))
+        }
+    };
+    if let (Some(i), Some(Method::Fuzzy(_))) = (&o.inference, method) {
+        eprintln!(
+            "warning: `inference: {}` has no effect under `injection: fuzzy` (fuzzy truth degrees need no inference)",
+            i.value.name()
+        );
     }
-    if let Some(i) = spec.optimization.inference.as_ref().filter(|i| i.value != Inference::Exact) {
-        if injection != Injection::Supervised {
+    if let Some(i) = o.inference.as_ref().filter(|i| i.value != Inference::Exact) {
+        if matches!(method, Some(Method::SemanticLoss | Method::Em { .. })) {
             return Err(fail(
                 exit::INVALID,
                 format!(
@@ -117,7 +138,17 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         tasks.push(t);
     }
     let text = outcome.file.text().to_string();
-    Ok(Prepared { spec, program, text, spec_path: path.to_path_buf(), settings, tasks, data: loaded, injection })
+    Ok(Prepared {
+        spec,
+        program,
+        text,
+        spec_path: path.to_path_buf(),
+        settings,
+        tasks,
+        data: loaded,
+        injection,
+        method,
+    })
 }
 
 /// MNIST can be fetched when it is missing, unless the user forbids the network.
@@ -177,36 +208,79 @@ fn report(
     nets: &[Net],
     device: &burn::prelude::Device,
     extra: serde_json::Value,
-    test: Option<&[Example]>,
+    test: Option<&Examples>,
 ) -> Result<serde_json::Value, Failure> {
     let mut symbol = serde_json::Map::new();
     let mut per_class = serde_json::Map::new();
-    let mut accuracies = Vec::new();
+    let mut per_class_f1 = serde_json::Map::new();
+    let (mut accuracies, mut macro_f1s) = (Vec::new(), Vec::new());
+    let by_class = |values: &[(String, Option<f64>)]| {
+        json!(values.iter().map(|(c, a)| (c.clone(), json!(a))).collect::<serde_json::Map<_, _>>())
+    };
     for (t, net) in p.tasks.iter().zip(nets) {
         let m = test_metrics(net, t, device);
         accuracies.push(m.accuracy);
+        macro_f1s.push(m.macro_f1);
         symbol.insert(t.learnable.clone(), json!(m.accuracy));
-        per_class.insert(
-            t.learnable.clone(),
-            json!(m.per_class_accuracy.iter().map(|(c, a)| (c.clone(), json!(a))).collect::<serde_json::Map<_, _>>()),
-        );
+        per_class.insert(t.learnable.clone(), by_class(&m.per_class_accuracy));
+        per_class_f1.insert(t.learnable.clone(), by_class(&m.per_class_f1));
     }
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    // The constraints on the test set, under the networks' most likely classes. A supervised run
+    // reports them when its spec's constraints can be grounded (it does not need them to train).
+    let grounded = match (test, p.method) {
+        (Some(_), _) => None,
+        (None, Some(m)) => Some(weak_examples(p, m, true)?),
+        (None, None) => weak_examples(p, Method::Fuzzy(Logic::new(Semantics::Product, None)), true).ok(),
+    };
+    let test = test.or(grounded.as_ref());
+    let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
+    let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.test)).collect();
+    let satisfied = match test {
+        Some(test) => {
+            let logic = match p.method {
+                Some(Method::Fuzzy(l)) => l,
+                _ => Logic::new(Semantics::Product, None),
+            };
+            let cols = columns(&p.spec, &p.program, &p.data, test.columnwise.clone(), logic, true);
+            Some(satisfaction(&valid, &readers, &test.test, cols.as_ref(), device).map_err(|e| weak_error(p, e))?)
+        }
+        None => None,
+    };
+    let constraints: Vec<serde_json::Value> = satisfied
+        .as_ref()
+        .map(|s| {
+            p.program
+                .constraints
+                .iter()
+                .map(|c| {
+                    let source = match (c.kind, c.formulas.as_slice()) {
+                        ("if-then", [a, b]) => format!("if: {a}, then: {b}"),
+                        ("iff", [a, b]) => format!("iff: [{a}, {b}]"),
+                        (kind, f) => format!("{kind}: {}", f.join(", ")),
+                    };
+                    let mut entry = json!({ "index": c.index, "name": c.name, "source": source, "weight": c.weight });
+                    if let Some(&(n, holds)) = s.instance.get(&(c.index - 1)) {
+                        entry["examples"] = json!(n);
+                        entry["satisfaction"] = json!(holds as f64 / n.max(1) as f64);
+                    } else if let Some(&(holds, lhs)) = s.column.get(&(c.index - 1)) {
+                        entry["satisfaction"] = json!(holds as u8 as f64);
+                        entry["value"] = json!(lhs);
+                    }
+                    entry
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     // Supervised: the task is predicting each learnable's output column. Otherwise: test
     // examples whose constraints all hold under the networks' most likely classes.
-    let (task_accuracy, test_examples) = if p.injection == Injection::Supervised {
-        (accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64, p.tasks.first().map_or(0, |t| t.test.len()))
-    } else {
-        let grounded;
-        let test = match test {
-            Some(t) => t,
-            None => {
-                grounded = weak_examples(p, true)?.test;
-                &grounded
-            }
-        };
-        let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.test)).collect();
-        let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
-        (task_accuracy(&valid, &readers, test, device), test.len())
+    let (task_accuracy, test_examples) = match (p.method, &satisfied, test) {
+        (Some(_), Some(s), Some(t)) => (s.task_accuracy, t.test.len()),
+        _ => (mean(&accuracies), p.tasks.first().map_or(0, |t| t.test.len())),
+    };
+    let semantics = match p.method {
+        Some(Method::Fuzzy(l)) => Some(json!({ "semantics": l.semantics.name(), "implication": l.implication.name() })),
+        _ => None,
     };
     let mut r = json!({
         "spec": path.display().to_string(),
@@ -214,10 +288,14 @@ fn report(
         "overrides": overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
         "seed": p.settings.seed,
         "injection": p.injection.name(),
-        "inference": (p.injection != Injection::Supervised).then_some("exact"),
+        "inference": matches!(p.method, Some(Method::SemanticLoss | Method::Em { .. })).then_some("exact"),
+        "fuzzy": semantics,
         "task_accuracy": task_accuracy,
         "symbol_accuracy": symbol,
+        "macro_f1": mean(&macro_f1s),
         "per_class_accuracy": per_class,
+        "per_class_f1": per_class_f1,
+        "constraints": constraints,
         "test_examples": test_examples,
         "device": "cpu (burn flex)",
         "peak_rss_bytes": peak_rss_bytes(),
@@ -257,62 +335,66 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let mut all_epochs = Vec::new();
     let mut extra = json!({});
     let mut weak = None;
-    let trained_nets = if p.injection == Injection::Supervised {
-        let mut trained_nets = Vec::new();
-        for (t, net) in p.tasks.iter().zip(nets) {
-            let bar = progress_bar();
-            let trained = train_supervised(t, net, &p.settings, &device, &mut |e| show(&bar, &t.learnable, e));
-            bar.finish_and_clear();
-            curves.insert(t.learnable.clone(), json!(trained.epochs));
-            kept.insert(t.learnable.clone(), json!(trained.kept));
-            all_epochs.push(trained.epochs.clone());
-            trained_nets.push(trained.net);
+    let trained_nets = match p.method {
+        None => {
+            let mut trained_nets = Vec::new();
+            for (t, net) in p.tasks.iter().zip(nets) {
+                let bar = progress_bar();
+                let trained = train_supervised(t, net, &p.settings, &device, &mut |e| show(&bar, &t.learnable, e));
+                bar.finish_and_clear();
+                curves.insert(t.learnable.clone(), json!(trained.epochs));
+                kept.insert(t.learnable.clone(), json!(trained.kept));
+                all_epochs.push(trained.epochs.clone());
+                trained_nets.push(trained.net);
+            }
+            trained_nets
         }
-        trained_nets
-    } else {
-        let grounding = Instant::now();
-        let examples = weak_examples(&p, false)?;
-        let grounding_seconds = grounding.elapsed().as_secs_f64();
-        let largest = examples.train.iter().flat_map(|e| e.constraints.iter().map(|c| c.diagram.size())).max();
-        eprintln!(
-            "grounded and compiled {} training and {} test examples in {:.1} s (largest diagram: {} nodes)",
-            examples.train.len(),
-            examples.test.len(),
-            grounding_seconds,
-            largest.unwrap_or(0)
-        );
-        let method = match p.injection {
-            Injection::Em => Method::Em {
-                hard: p.spec.optimization.hard.as_ref().is_some_and(|h| h.value),
-                m_steps: p.spec.optimization.m_steps.as_ref().map_or(1, |m| m.value as usize),
-            },
-            _ => Method::SemanticLoss,
-        };
-        let bar = progress_bar();
-        let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
-        let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.train)).collect();
-        let trained =
-            train_weak(&readers, nets, &examples, method, &p.settings, &device, &mut |e| show(&bar, &name, e));
-        bar.finish_and_clear();
-        if trained.impossible > 0 {
+        Some(method) => {
+            let grounding = Instant::now();
+            let examples = weak_examples(&p, method, false)?;
+            let grounding_seconds = grounding.elapsed().as_secs_f64();
+            let largest = examples.train.iter().flat_map(|e| e.constraints.iter().map(|c| c.size())).max();
             eprintln!(
-                "warning: {} training examples have constraints no assignment satisfies; they were skipped",
-                trained.impossible
+                "grounded {} training and {} test examples in {:.1} s{}",
+                examples.train.len(),
+                examples.test.len(),
+                grounding_seconds,
+                largest.filter(|&n| n > 0).map(|n| format!(" (largest diagram: {n} nodes)")).unwrap_or_default()
             );
+            let bar = progress_bar();
+            let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
+            let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.train)).collect();
+            let logic = match method {
+                Method::Fuzzy(l) => Some(l),
+                _ => None,
+            };
+            let cols = logic.and_then(|l| columns(&p.spec, &p.program, &p.data, examples.columnwise.clone(), l, false));
+            let trained =
+                train_weak(&readers, nets, &examples, cols.as_ref(), method, &p.settings, &device, &mut |e| {
+                    show(&bar, &name, e)
+                })
+                .map_err(|e| weak_error(&p, e))?;
+            bar.finish_and_clear();
+            if trained.impossible > 0 {
+                eprintln!(
+                    "warning: {} training examples have constraints no assignment satisfies; they were skipped",
+                    trained.impossible
+                );
+            }
+            for t in &p.tasks {
+                kept.insert(t.learnable.clone(), json!(trained.kept));
+            }
+            curves.insert(name, json!(trained.epochs));
+            all_epochs.push(trained.epochs.clone());
+            extra = json!({
+                "train_examples": examples.train.len(),
+                "impossible_train_examples": trained.impossible,
+                "grounding_seconds": grounding_seconds,
+                "largest_diagram_nodes": largest.filter(|&n| n > 0),
+            });
+            weak = Some(examples);
+            trained.nets
         }
-        for t in &p.tasks {
-            kept.insert(t.learnable.clone(), json!(trained.kept));
-        }
-        curves.insert(name, json!(trained.epochs));
-        all_epochs.push(trained.epochs.clone());
-        extra = json!({
-            "train_examples": examples.train.len(),
-            "impossible_train_examples": trained.impossible,
-            "grounding_seconds": grounding_seconds,
-            "largest_diagram_nodes": largest,
-        });
-        weak = Some(examples);
-        trained.nets
     };
     let train_seconds = started.elapsed().as_secs_f64();
     let epochs_run = all_epochs.iter().map(Vec::len).max().unwrap_or(0);
@@ -321,8 +403,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     if let (Some(m), serde_json::Value::Object(e)) = (more.as_object_mut(), extra) {
         m.extend(e);
     }
-    let test = weak.as_ref().map(|e: &Examples| e.test.as_slice());
-    let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more, test)?;
+    let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more, weak.as_ref())?;
     write_run(&out, &p, &overrides, trained_nets, &report, &all_epochs)?;
     eprintln!(
         "test task accuracy {:.4} after {epochs_run} epoch(s), {train_seconds:.1} s; wrote {}",
@@ -332,14 +413,19 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn weak_examples(p: &Prepared, test_only: bool) -> Result<Examples, Failure> {
-    examples(&p.spec, &p.program, &p.data, &p.settings, test_only).map_err(|e| match e {
+fn weak_examples(p: &Prepared, method: Method, test_only: bool) -> Result<Examples, Failure> {
+    examples(&p.spec, &p.program, &p.data, &p.settings, method, test_only).map_err(|e| weak_error(p, e))
+}
+
+/// A learning-from-constraints failure as a message; grounding errors point into the spec.
+fn weak_error(p: &Prepared, e: WeakError) -> Failure {
+    match e {
         WeakError::Ground(g) => {
             let file = skilang_lang::source::SourceFile::new(&p.spec_path, p.text.clone());
             fail(exit::INVALID, skilang_lang::diag::Diagnostic::error(g.span, g.message).render(&file))
         }
         e => fail(exit::INVALID, e.to_string()),
-    })
+    }
 }
 
 /// A split's inputs, without its labels, for learning from constraints.

@@ -3,6 +3,7 @@
 //! Supervised learning is the first injection; the weakly supervised algorithms plug in through
 //! the same loop: the networks give distributions, an injection turns them into a loss.
 
+pub mod columnwise;
 pub mod metrics;
 pub mod model;
 pub mod task;

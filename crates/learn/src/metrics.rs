@@ -9,6 +9,12 @@ pub struct Metrics {
     pub accuracy: f64,
     /// Per class (by value name): the share of its examples predicted right; null when absent.
     pub per_class_accuracy: Vec<(String, Option<f64>)>,
+    /// Per class: F1 = 2·tp / (2·tp + fp + fn); null for a class neither in the gold classes nor
+    /// predicted.
+    pub per_class_f1: Vec<(String, Option<f64>)>,
+    /// The mean F1 over the classes that occur in the gold classes or the predictions (as
+    /// scikit-learn's `f1_score(average="macro")`).
+    pub macro_f1: f64,
     /// `confusion[gold][predicted]`.
     pub confusion: Vec<Vec<u64>>,
 }
@@ -28,7 +34,19 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
             (name.clone(), (total > 0).then(|| confusion[c][c] as f64 / total as f64))
         })
         .collect();
-    Metrics { accuracy: right as f64 / gold.len().max(1) as f64, per_class_accuracy, confusion }
+    let per_class_f1: Vec<(String, Option<f64>)> = classes
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let tp = confusion[c][c];
+            let gold: u64 = confusion[c].iter().sum();
+            let predicted: u64 = confusion.iter().map(|row| row[c]).sum();
+            (name.clone(), (gold + predicted > 0).then(|| 2.0 * tp as f64 / (gold + predicted) as f64))
+        })
+        .collect();
+    let present: Vec<f64> = per_class_f1.iter().filter_map(|(_, f)| *f).collect();
+    let macro_f1 = present.iter().sum::<f64>() / present.len().max(1) as f64;
+    Metrics { accuracy: right as f64 / gold.len().max(1) as f64, per_class_accuracy, per_class_f1, macro_f1, confusion }
 }
 
 pub fn evaluate(net: &Net, task: &Task, split: &Split, device: &Device) -> Metrics {
@@ -48,5 +66,10 @@ mod tests {
         assert_eq!(m.per_class_accuracy[0], ("a".to_string(), Some(0.5)));
         assert_eq!(m.per_class_accuracy[2], ("c".to_string(), None));
         assert_eq!(m.confusion[0], [1, 1, 0]);
+        // a: tp 1, gold 2, predicted 1 → 2/3; b: tp 2, gold 2, predicted 3 → 4/5; c absent.
+        assert!((m.per_class_f1[0].1.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.per_class_f1[1].1.unwrap() - 0.8).abs() < 1e-12);
+        assert_eq!(m.per_class_f1[2].1, None);
+        assert!((m.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12);
     }
 }

@@ -17,6 +17,18 @@ pub enum Inputs {
 }
 
 impl Inputs {
+    /// Rows in the split.
+    pub fn len(&self) -> usize {
+        match self {
+            Inputs::Images { shape, pixels, .. } => pixels.len() / shape.iter().product::<usize>().max(1),
+            Inputs::Vectors { width, values } => values.len() / (*width).max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The input values of rows `index`, ready for a tensor.
     pub fn rows(&self, index: &[usize]) -> Vec<f32> {
         match self {

@@ -12,6 +12,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use skilang_data::rng::Rng;
 use skilang_lang::spec::{Optimization, Optimizer};
+use std::collections::BTreeMap;
 
 /// The optimisation settings of a spec, with defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +57,9 @@ pub struct Epoch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_accuracy: Option<f64>,
     pub seconds: f64,
+    /// Fuzzy training: per constraint (its index, from 1), the mean violation 1 − truth.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub constraint_violations: BTreeMap<usize, f64>,
 }
 
 /// Progress reported while training, for a progress bar.
@@ -147,6 +151,7 @@ pub fn train_supervised(
             train_accuracy: correct as f64 / fit.len() as f64,
             validation_accuracy,
             seconds: start.elapsed().as_secs_f64(),
+            constraint_violations: BTreeMap::new(),
         };
         progress(Progress::Epoch(&record));
         epochs.push(record);

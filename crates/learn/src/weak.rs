@@ -1,4 +1,5 @@
-//! Learning from constraints (ALGORITHMS.md §1–2): semantic loss and EM with exact inference.
+//! Learning from constraints (ALGORITHMS.md §1–2, §5): semantic loss and EM with exact inference,
+//! and fuzzy constraining.
 //!
 //! Each example is a tuple of instances. Its constraints are grounded once, from the observed
 //! values only (the weak label), and compiled into decision diagrams. Per batch, the networks give
@@ -7,7 +8,13 @@
 //! the semantic loss's (ALGORITHMS.md §1). EM holds q fixed for `m_steps` steps, or uses the MAP
 //! assignment (`hard`). Gold classes of training instances are never read: inputs go to the
 //! networks, and observed values reach training only through grounded events.
+//!
+//! Fuzzy constraining takes each grounded constraint's truth degree under the networks'
+//! distributions (`skilang_logic::fuzzy`) and its gradient, and minimises Σ weight · (1 − truth);
+//! column-wise constraints add their truth on the batch's rows, computed on tensors
+//! ([`crate::columnwise`]).
 
+use crate::columnwise::{self, Outcome};
 use crate::model::{InputShape, Net};
 use crate::task::Inputs;
 use crate::train::{input_tensor, optimizer, Best, Epoch, Progress, Settings};
@@ -19,7 +26,9 @@ use skilang_data::rng::Rng;
 use skilang_data::{tuples, Data, Table, Values};
 use skilang_lang::check::{Program, Scope};
 use skilang_lang::spec::{ColumnType, Dataset, Spec, Value};
-use skilang_logic::{argmax, compile, Diagram, GroundError, Grounded, Grounder, Observed, NODE_LIMIT};
+pub use skilang_logic::Logic;
+use skilang_logic::{argmax, compile, Diagram, FuzzyEvent, GroundError, Grounded, Grounder, Observed, NODE_LIMIT};
+use std::collections::{BTreeMap, HashMap};
 
 /// How a posterior becomes a training target.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,6 +37,8 @@ pub enum Method {
     SemanticLoss,
     /// Posterior marginals (or the MAP assignment, `hard`) as fixed targets for `m_steps` steps.
     Em { hard: bool, m_steps: usize },
+    /// Σ weight · (1 − truth) with fuzzy connectives.
+    Fuzzy(Logic),
 }
 
 /// The constraints that hold per example, with their shares of the total weight.
@@ -40,9 +51,28 @@ pub struct Knowledge {
 /// One constraint grounded and compiled for one example.
 #[derive(Clone, Debug)]
 pub struct Compiled {
+    /// The constraint's position in the spec (from 0).
+    pub constraint: usize,
     pub share: f64,
     pub grounded: Grounded,
-    pub diagram: Diagram,
+    pub engine: Engine,
+}
+
+/// What a grounded constraint is compiled into.
+#[derive(Clone, Debug)]
+pub enum Engine {
+    Exact(Diagram),
+    Fuzzy(FuzzyEvent),
+}
+
+impl Compiled {
+    /// Decision nodes of the exact engine's diagram.
+    pub fn size(&self) -> usize {
+        match &self.engine {
+            Engine::Exact(d) => d.size(),
+            Engine::Fuzzy(_) => 0,
+        }
+    }
 }
 
 /// An example: the row of each instance slot, and its grounded constraints (those whose guard
@@ -68,6 +98,8 @@ pub struct Examples {
     pub train: Vec<Example>,
     pub valid: Vec<Example>,
     pub test: Vec<Example>,
+    /// Column-wise constraints, held per batch: (constraint index from 0, share).
+    pub columnwise: Vec<(usize, f64)>,
 }
 
 /// Draws the tuples of the spec's instance dataset (training, validation, test) and grounds and
@@ -75,12 +107,14 @@ pub struct Examples {
 pub fn examples(
     spec: &Spec,
     program: &Program,
-    data: &std::collections::HashMap<String, Data>,
+    data: &HashMap<String, Data>,
     s: &Settings,
+    method: Method,
     test_only: bool,
 ) -> Result<Examples, WeakError> {
     let setup = |m: String| WeakError::Setup(m);
-    if let Some(c) = program.constraints.iter().find(|c| c.scope == Scope::ColumnWise) {
+    let fuzzy = matches!(method, Method::Fuzzy(_));
+    if let Some(c) = program.constraints.iter().find(|c| c.scope == Scope::ColumnWise && !fuzzy) {
         return Err(setup(format!(
             "constraint {} is column-wise; semantic loss and EM reason per example (column-wise constraints need `injection: fuzzy`)",
             c.index
@@ -89,7 +123,7 @@ pub fn examples(
     let with_instances: Vec<&Dataset> = spec.datasets.iter().filter(|d| !d.instances.is_empty()).collect();
     let [dataset] = with_instances.as_slice() else {
         return Err(setup(format!(
-            "semantic loss and EM need exactly one dataset with `instances:` (examples are tuples of its rows); found {}",
+            "learning from constraints needs exactly one dataset with `instances:` (examples are tuples of its rows); found {}",
             with_instances.len()
         )));
     };
@@ -111,16 +145,16 @@ pub fn examples(
         }
         Ok(tuples)
     };
-    let knowledge = Knowledge {
-        // `index` counts from 1, as people do; every constraint is instance-wise here, so its
-        // share of the section's weight is its share of the loss.
-        constraints: program.constraints.iter().map(|c| (c.index - 1, c.share)).collect(),
-    };
+    // `index` counts from 1, as people do; a constraint's share of the section's weight is its
+    // share of the loss.
+    let (instance, column): (Vec<_>, Vec<_>) = program.constraints.iter().partition(|c| c.scope != Scope::ColumnWise);
+    let knowledge = Knowledge { constraints: instance.iter().map(|c| (c.index - 1, c.share)).collect() };
+    let columnwise: Vec<(usize, f64)> = column.iter().map(|c| (c.index - 1, c.share)).collect();
     let grounder = Grounder::new(spec, program);
     let test_tuples = draw(&table.test, None, s.seed ^ 0x7E57)?;
-    let test = prepare_examples(&grounder, &knowledge, &Observations::new(dataset, &table.test), &test_tuples)?;
+    let test = prepare_examples(&grounder, &knowledge, &Observations::new(dataset, &table.test), &test_tuples, fuzzy)?;
     if test_only {
-        return Ok(Examples { train: Vec::new(), valid: Vec::new(), test });
+        return Ok(Examples { train: Vec::new(), valid: Vec::new(), test, columnwise });
     }
     let count = dataset.examples.as_ref().map(|e| e.value as usize);
     let mut tuples = draw(&table.train, count, s.seed)?;
@@ -132,9 +166,10 @@ pub fn examples(
     let valid_tuples = tuples.split_off(tuples.len() - n_valid);
     let observations = Observations::new(dataset, &table.train);
     Ok(Examples {
-        train: prepare_examples(&grounder, &knowledge, &observations, &tuples)?,
-        valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples)?,
+        train: prepare_examples(&grounder, &knowledge, &observations, &tuples, fuzzy)?,
+        valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples, fuzzy)?,
         test,
+        columnwise,
     })
 }
 
@@ -171,12 +206,14 @@ impl<'a> Observations<'a> {
     }
 }
 
-/// Grounds and compiles every constraint for every tuple, in parallel.
+/// Grounds and compiles every constraint for every tuple, in parallel (for fuzzy evaluation when
+/// `fuzzy`, else for exact inference).
 pub fn prepare_examples(
     grounder: &Grounder,
     knowledge: &Knowledge,
     observations: &Observations,
     tuples: &[Vec<usize>],
+    fuzzy: bool,
 ) -> Result<Vec<Example>, WeakError> {
     tuples
         .par_iter()
@@ -185,9 +222,14 @@ pub fn prepare_examples(
             let mut constraints = Vec::new();
             for &(c, share) in &knowledge.constraints {
                 let Some(grounded) = grounder.ground(c, &observe).map_err(WeakError::Ground)? else { continue };
-                let diagram = compile(&grounded.event, NODE_LIMIT)
-                    .map_err(|e| WeakError::Compile { constraint: c + 1, reason: e.to_string() })?;
-                constraints.push(Compiled { share, grounded, diagram });
+                let too_large =
+                    |e: skilang_logic::TooLarge| WeakError::Compile { constraint: c + 1, reason: e.to_string() };
+                let engine = if fuzzy {
+                    Engine::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?)
+                } else {
+                    Engine::Exact(compile(&grounded.event, NODE_LIMIT).map_err(too_large)?)
+                };
+                constraints.push(Compiled { constraint: c, share, grounded, engine });
             }
             Ok(Example { rows: rows.clone(), constraints })
         })
@@ -200,35 +242,42 @@ struct BatchRows {
     rows: Vec<Vec<usize>>,
     /// Per example, per constraint, per variable: (learnable, position in `rows[learnable]`).
     at: Vec<Vec<Vec<(usize, usize)>>>,
+    /// The dataset rows of the batch, for column-wise constraints (empty without them).
+    dataset_rows: Vec<usize>,
+    /// Per learnable, the position of each of `dataset_rows` in `rows[learnable]`.
+    column_at: Vec<Vec<usize>>,
 }
 
-fn batch_rows(examples: &[&Example], learnables: usize) -> BatchRows {
+fn batch_rows(examples: &[&Example], learnables: usize, columns: bool) -> BatchRows {
     let mut rows = vec![Vec::new(); learnables];
-    let mut seen: Vec<std::collections::HashMap<usize, usize>> = vec![Default::default(); learnables];
+    let mut seen: Vec<HashMap<usize, usize>> = vec![Default::default(); learnables];
+    let mut position = |l: usize, row: usize| {
+        let next = rows[l].len();
+        let pos = *seen[l].entry(row).or_insert(next);
+        if pos == next {
+            rows[l].push(row);
+        }
+        pos
+    };
     let at = examples
         .iter()
         .map(|e| {
             e.constraints
                 .iter()
-                .map(|c| {
-                    c.grounded
-                        .vars
-                        .iter()
-                        .map(|v| {
-                            let row = e.rows[v.slot];
-                            let next = rows[v.learnable].len();
-                            let pos = *seen[v.learnable].entry(row).or_insert(next);
-                            if pos == next {
-                                rows[v.learnable].push(row);
-                            }
-                            (v.learnable, pos)
-                        })
-                        .collect()
-                })
+                .map(|c| c.grounded.vars.iter().map(|v| (v.learnable, position(v.learnable, e.rows[v.slot]))).collect())
                 .collect()
         })
         .collect();
-    BatchRows { rows, at }
+    let mut dataset_rows = Vec::new();
+    let mut column_at = vec![Vec::new(); learnables];
+    if columns {
+        let mut distinct = std::collections::HashSet::new();
+        dataset_rows = examples.iter().flat_map(|e| e.rows.iter().copied()).filter(|r| distinct.insert(*r)).collect();
+        for (l, at) in column_at.iter_mut().enumerate() {
+            *at = dataset_rows.iter().map(|&r| position(l, r)).collect();
+        }
+    }
+    BatchRows { rows, at, dataset_rows, column_at }
 }
 
 /// Each learnable's log-probabilities on its rows, as plain numbers.
@@ -244,73 +293,243 @@ fn log_probs(logits: &[Tensor<2>]) -> Vec<Vec<Vec<f64>>> {
         .collect()
 }
 
-/// What inference says about one batch: the training targets per learnable and row, the
-/// semantic loss, and how many examples the current predictions satisfy.
+/// What inference says about one batch: the training targets per learnable and row, the loss,
+/// and how many examples the current predictions satisfy.
 struct Inferred {
+    /// Semantic loss and EM: the posterior targets of a cross-entropy. Fuzzy: ∂loss/∂p.
     targets: Vec<Vec<Vec<f64>>>,
     loss: f64,
     satisfied: usize,
     /// Examples whose constraints have probability 0 (contradictory observations).
     impossible: usize,
+    /// Per constraint (from 0): the summed violation 1 − truth, and over how many groundings.
+    violations: BTreeMap<usize, (f64, usize)>,
 }
 
+impl Inferred {
+    fn new(logp: &[Vec<Vec<f64>>]) -> Inferred {
+        Inferred {
+            targets: logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect(),
+            loss: 0.0,
+            satisfied: 0,
+            impossible: 0,
+            violations: BTreeMap::new(),
+        }
+    }
+}
+
+/// One example's contribution: (learnable, row, weight, target) per variable, its loss, whether
+/// the predictions satisfy it, whether it is impossible, and its violations.
+type Contribution = (Vec<(usize, usize, f64, Vec<f64>)>, f64, bool, bool, Vec<(usize, f64)>);
+
 fn infer(examples: &[&Example], at: &BatchRows, logp: &[Vec<Vec<f64>>], method: Method) -> Inferred {
-    let per_example: Vec<_> = examples
+    let per_example: Vec<Contribution> = examples
         .par_iter()
         .zip(&at.at)
         .map(|(e, at)| {
-            let mut targets: Vec<(usize, usize, f64, Vec<f64>)> = Vec::new();
+            let mut targets = Vec::new();
+            let mut violations = Vec::new();
             let (mut loss, mut impossible) = (0.0, false);
             let sat = satisfied(e, at, logp);
             for (c, at) in e.constraints.iter().zip(at) {
                 let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| logp[l][i].clone()).collect();
-                let q = match method {
-                    Method::Em { hard: true, .. } => c.diagram.map(&logw).map(|(z, _)| {
-                        let lp = c.diagram.log_prob(&logw);
-                        let one_hot =
-                            z.iter().zip(&logw).map(|(&k, w)| (0..w.len()).map(|j| (j == k) as u8 as f64).collect());
-                        (lp, one_hot.collect::<Vec<Vec<f64>>>())
-                    }),
-                    _ => c.diagram.posterior(&logw).map(|p| (p.log_prob, p.marginals)),
-                };
-                match q {
-                    Some((lp, q)) => {
-                        loss -= c.share * lp;
-                        for (&(l, i), qv) in at.iter().zip(q) {
-                            targets.push((l, i, c.share, qv));
+                match (&c.engine, method) {
+                    (Engine::Fuzzy(f), Method::Fuzzy(logic)) => {
+                        let p: Vec<Vec<f64>> = logw.iter().map(|w| w.iter().map(|x| x.exp()).collect()).collect();
+                        let t = f.truth(logic, &p);
+                        loss += c.share * (1.0 - t.value);
+                        violations.push((c.constraint, 1.0 - t.value));
+                        for (&(l, i), g) in at.iter().zip(t.grad) {
+                            targets.push((l, i, -c.share, g));
                         }
                     }
-                    None => impossible = true,
+                    (Engine::Exact(d), _) => {
+                        let q = match method {
+                            Method::Em { hard: true, .. } => d.map(&logw).map(|(z, _)| {
+                                let one_hot = z
+                                    .iter()
+                                    .zip(&logw)
+                                    .map(|(&k, w)| (0..w.len()).map(|j| (j == k) as u8 as f64).collect());
+                                (d.log_prob(&logw), one_hot.collect::<Vec<Vec<f64>>>())
+                            }),
+                            _ => d.posterior(&logw).map(|p| (p.log_prob, p.marginals)),
+                        };
+                        match q {
+                            Some((lp, q)) => {
+                                loss -= c.share * lp;
+                                for (&(l, i), qv) in at.iter().zip(q) {
+                                    targets.push((l, i, c.share, qv));
+                                }
+                            }
+                            None => impossible = true,
+                        }
+                    }
+                    (Engine::Fuzzy(_), _) => unreachable!("fuzzy events are built for fuzzy training only"),
                 }
             }
-            (targets, loss, sat, impossible)
+            (targets, loss, sat, impossible, violations)
         })
         .collect();
-    let mut targets: Vec<Vec<Vec<f64>>> =
-        logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
-    let (mut loss, mut satisfied, mut impossible) = (0.0, 0, 0);
-    for (t, l, s, imp) in per_example {
+    let mut out = Inferred::new(logp);
+    for (t, l, s, imp, violations) in per_example {
         if imp {
-            impossible += 1;
+            out.impossible += 1;
             continue;
         }
         for (learnable, i, share, q) in t {
-            for (a, b) in targets[learnable][i].iter_mut().zip(q) {
+            for (a, b) in out.targets[learnable][i].iter_mut().zip(q) {
                 *a += share * b;
             }
         }
-        loss += l;
-        satisfied += s as usize;
+        for (c, v) in violations {
+            let entry = out.violations.entry(c).or_default();
+            entry.0 += v;
+            entry.1 += 1;
+        }
+        out.loss += l;
+        out.satisfied += s as usize;
     }
-    Inferred { targets, loss, satisfied, impossible }
+    out
 }
 
 /// Whether an example's constraints all hold under each network's most likely classes.
 fn satisfied(e: &Example, at: &[Vec<(usize, usize)>], logp: &[Vec<Vec<f64>>]) -> bool {
-    e.constraints.iter().zip(at).all(|(c, at)| {
-        let z: Vec<usize> = at.iter().map(|&(l, i)| argmax(&logp[l][i])).collect();
-        c.grounded.event.holds(&z)
+    e.constraints.iter().zip(at).all(|(c, at)| holds(c, at, logp))
+}
+
+fn holds(c: &Compiled, at: &[(usize, usize)], logp: &[Vec<Vec<f64>>]) -> bool {
+    let z: Vec<usize> = at.iter().map(|&(l, i)| argmax(&logp[l][i])).collect();
+    c.grounded.event.holds(&z)
+}
+
+/// What column-wise constraints need besides the networks: the training rows' observed values,
+/// the networks' classes and the fuzzy connectives.
+pub struct Columns<'a> {
+    pub spec: &'a Spec,
+    /// (constraint index from 0, share)
+    pub constraints: Vec<(usize, f64)>,
+    pub observations: Observations<'a>,
+    pub domains: Vec<Vec<Value>>,
+    pub logic: Logic,
+}
+
+impl Columns<'_> {
+    /// The column-wise constraints' outcomes on `rows`, given each learnable's class
+    /// probabilities on them.
+    fn outcomes(
+        &self,
+        rows: &[usize],
+        probs: Vec<Option<Tensor<2>>>,
+        device: &Device,
+    ) -> Result<Vec<(usize, f64, Option<Outcome>)>, WeakError> {
+        let batch = columnwise::Batch {
+            spec: self.spec,
+            observations: &self.observations,
+            rows,
+            probs,
+            domains: &self.domains,
+            logic: self.logic,
+            device,
+        };
+        self.constraints
+            .iter()
+            .map(|&(c, share)| Ok((c, share, batch.constraint(c).map_err(WeakError::Ground)?)))
+            .collect()
+    }
+}
+
+/// The observed values, classes and column-wise constraints of the instance dataset's `split`
+/// (`test` or the training split).
+pub fn columns<'a>(
+    spec: &'a Spec,
+    program: &Program,
+    data: &'a HashMap<String, Data>,
+    constraints: Vec<(usize, f64)>,
+    logic: Logic,
+    test: bool,
+) -> Option<Columns<'a>> {
+    let dataset = spec.datasets.iter().find(|d| !d.instances.is_empty())?;
+    let table = data.get(&dataset.name.name)?;
+    let grounder = Grounder::new(spec, program);
+    Some(Columns {
+        spec,
+        constraints,
+        observations: Observations::new(dataset, if test { &table.test } else { &table.train }),
+        domains: (0..spec.learnables.len()).map(|l| grounder.domain(l).to_vec()).collect(),
+        logic,
     })
+}
+
+/// How the test set meets the constraints under the networks' most likely classes.
+pub struct Satisfaction {
+    /// Share of test examples whose instance-wise constraints all hold.
+    pub task_accuracy: f64,
+    /// Per instance-wise constraint (from 0): examples it was grounded for, and where it holds.
+    pub instance: BTreeMap<usize, (usize, usize)>,
+    /// Per column-wise constraint (from 0): whether it holds on the whole test set, and its
+    /// comparison's left-hand side.
+    pub column: BTreeMap<usize, (bool, Option<f64>)>,
+}
+
+/// Evaluates the constraints on the test examples (and the column-wise ones on the whole test
+/// set) with hard predictions.
+pub fn satisfaction(
+    nets: &[Net],
+    readers: &[Reader],
+    examples: &[Example],
+    columns: Option<&Columns>,
+    device: &Device,
+) -> Result<Satisfaction, WeakError> {
+    let mut hits = 0;
+    let mut instance: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for chunk in examples.chunks(256) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let at = batch_rows(&refs, nets.len(), false);
+        let logits = forward_all(nets, readers, &at.rows, device);
+        let logp = log_probs(&logits);
+        for (e, at) in refs.iter().zip(&at.at) {
+            let mut all = true;
+            for (c, at) in e.constraints.iter().zip(at) {
+                let ok = holds(c, at, &logp);
+                let entry = instance.entry(c.constraint).or_default();
+                entry.0 += 1;
+                entry.1 += ok as usize;
+                all &= ok;
+            }
+            hits += all as usize;
+        }
+    }
+    let mut column = BTreeMap::new();
+    if let Some(cols) = columns.filter(|c| !c.constraints.is_empty()) {
+        // Hard predictions as one-hot distributions, over every row of the split.
+        let rows: Vec<usize> = (0..readers.first().map_or(0, |r| r.inputs.len())).collect();
+        let probs = nets
+            .iter()
+            .zip(readers)
+            .map(|(net, r)| {
+                let mut onehot = Vec::with_capacity(rows.len() * r.classes);
+                for chunk in rows.chunks(1024) {
+                    let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
+                    let [n, k] = logits.dims();
+                    let flat: Vec<f32> = logits.into_data().iter::<f32>().collect();
+                    for i in 0..n {
+                        let row: Vec<f64> = flat[i * k..(i + 1) * k].iter().map(|&x| f64::from(x)).collect();
+                        let best = argmax(&row);
+                        onehot.extend((0..k).map(|j| (j == best) as u8 as f32));
+                    }
+                }
+                Some(Tensor::<2>::from_data(TensorData::new(onehot, [rows.len(), r.classes]), device))
+            })
+            .collect();
+        for (c, _, outcome) in cols.outcomes(&rows, probs, device)? {
+            let (truth, lhs) = match outcome {
+                Some(o) => (columnwise::scalar_value(o.truth), o.lhs),
+                None => (1.0, None),
+            };
+            column.insert(c, (truth >= 1.0 - 1e-6, lhs));
+        }
+    }
+    Ok(Satisfaction { task_accuracy: hits as f64 / examples.len().max(1) as f64, instance, column })
 }
 
 /// What one network reads: the shape and values of its inputs, and nothing else (no gold class),
@@ -330,7 +549,7 @@ pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], dev
     let mut hits = 0;
     for chunk in examples.chunks(256) {
         let refs: Vec<&Example> = chunk.iter().collect();
-        let at = batch_rows(&refs, nets.len());
+        let at = batch_rows(&refs, nets.len(), false);
         let logits = forward_all(nets, readers, &at.rows, device);
         let logp = log_probs(&logits);
         hits += refs.iter().zip(&at.at).filter(|(e, at)| satisfied(e, at, &logp)).count();
@@ -360,17 +579,20 @@ pub struct TrainedWeak {
 }
 
 /// Trains every network from the constraints of the training examples (validated on the
-/// validation examples, if any).
+/// validation examples, if any); column-wise constraints, if any, hold on each batch's rows.
+#[allow(clippy::too_many_arguments)]
 pub fn train_weak(
     readers: &[Reader],
     mut nets: Vec<Net>,
     examples: &Examples,
+    columns: Option<&Columns>,
     method: Method,
     s: &Settings,
     device: &Device,
     progress: &mut dyn FnMut(Progress),
-) -> TrainedWeak {
+) -> Result<TrainedWeak, WeakError> {
     let (train, valid) = (&examples.train, &examples.valid);
+    let columns = columns.filter(|c| !c.constraints.is_empty());
     let mut rng = Rng::new(s.seed);
     let mut optims: Vec<_> = nets.iter().map(|_| optimizer(s)).collect();
     let mut epochs = Vec::new();
@@ -381,27 +603,61 @@ pub fn train_weak(
         let start = std::time::Instant::now();
         let order = rng.permutation(train.len());
         let (mut loss_sum, mut satisfied, mut seen) = (0.0, 0usize, 0usize);
+        let mut violations: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
         impossible = 0;
         for (b, index) in order.chunks(s.batch_size).enumerate() {
             let examples: Vec<&Example> = index.iter().map(|&i| &train[i]).collect();
-            let at = batch_rows(&examples, nets.len());
+            let at = batch_rows(&examples, nets.len(), columns.is_some());
             let steps = match method {
-                Method::SemanticLoss => 1,
                 Method::Em { m_steps, .. } => m_steps.max(1),
+                _ => 1,
             };
             let mut targets = None;
             for _ in 0..steps {
                 let logits = forward_all(&nets, readers, &at.rows, device);
+                let mut total: Option<Tensor<1>> = None;
+                let mut add = |x: Tensor<1>| {
+                    total = Some(match total.take() {
+                        Some(t) => t + x,
+                        None => x,
+                    })
+                };
                 if targets.is_none() {
                     let inferred = infer(&examples, &at, &log_probs(&logits), method);
                     loss_sum += inferred.loss;
                     satisfied += inferred.satisfied;
                     impossible += inferred.impossible;
+                    for (c, (v, n)) in inferred.violations {
+                        let entry = violations.entry(c).or_default();
+                        entry.0 += v;
+                        entry.1 += n;
+                    }
+                    if let Some(cols) = columns {
+                        let probs = logits
+                            .iter()
+                            .zip(&at.column_at)
+                            .map(|(l, positions)| {
+                                let idx = Tensor::<1, Int>::from_data(
+                                    TensorData::new(positions.iter().map(|&p| p as i64).collect(), [positions.len()]),
+                                    device,
+                                );
+                                Some(activation::softmax(l.clone(), 1).select(0, idx))
+                            })
+                            .collect();
+                        for (c, share, outcome) in cols.outcomes(&at.dataset_rows, probs, device)? {
+                            let Some(o) = outcome else { continue };
+                            let violation = o.truth.neg() + 1.0;
+                            let v = columnwise::scalar_value(violation.clone());
+                            loss_sum += share * v * index.len() as f64;
+                            let entry = violations.entry(c).or_default();
+                            entry.0 += v;
+                            entry.1 += 1;
+                            add(violation * share as f32);
+                        }
+                    }
                     targets = Some(inferred.targets);
                 }
                 let Some(t) = &targets else { break };
-                // Cross-entropy towards the targets: its gradient is (Σ t) p − t per row.
-                let mut total: Option<Tensor<1>> = None;
                 for (logits, t) in logits.into_iter().zip(t) {
                     let [n, k] = logits.dims();
                     if n == 0 {
@@ -409,10 +665,11 @@ pub fn train_weak(
                     }
                     let flat: Vec<f32> = t.iter().flatten().map(|&x| x as f32).collect();
                     let target = Tensor::<2>::from_data(TensorData::new(flat, [n, k]), device);
-                    let ce = (activation::log_softmax(logits, 1) * target).sum().neg() / index.len() as f32;
-                    total = Some(match total {
-                        Some(x) => x + ce,
-                        None => ce,
+                    add(match method {
+                        // Σ (∂loss/∂p) · p: the fuzzy loss's gradient, through the softmax.
+                        Method::Fuzzy(_) => (activation::softmax(logits, 1) * target).sum() / index.len() as f32,
+                        // Cross-entropy towards the targets: its gradient is (Σ t) p − t per row.
+                        _ => (activation::log_softmax(logits, 1) * target).sum().neg() / index.len() as f32,
                     });
                 }
                 let Some(loss) = total else { break };
@@ -439,6 +696,7 @@ pub fn train_weak(
             train_accuracy: satisfied as f64 / train.len().max(1) as f64,
             validation_accuracy,
             seconds: start.elapsed().as_secs_f64(),
+            constraint_violations: violations.into_iter().map(|(c, (v, n))| (c + 1, v / n.max(1) as f64)).collect(),
         };
         progress(Progress::Epoch(&record));
         epochs.push(record);
@@ -447,5 +705,5 @@ pub fn train_weak(
         }
     }
     let (nets, kept) = best.kept(nets, epochs.len());
-    TrainedWeak { nets, epochs, kept, impossible }
+    Ok(TrainedWeak { nets, epochs, kept, impossible })
 }
