@@ -120,6 +120,46 @@ fn adult_mlp_learns_income() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The SKI-lang paper's fairness experiment: statistical parity as a weighted column-wise
+/// knowledge rule, under fuzzy constraining, on the UCI test set. Without the constraint the
+/// gap stays at the data's ~0.09; with weight 1 it falls under 0.01 at almost no accuracy cost
+/// (measured, seed 1: 0.856 at SP 0.094; 0.853 at SP 0.007).
+#[test]
+fn statistical_parity_is_learned_as_a_column_wise_constraint() {
+    let dir = scratch("fairness");
+    let data = data_dir();
+    let run = |weight: &str| {
+        let out = dir.join(format!("w{weight}"));
+        let (code, _, stderr) = skilang(&[
+            "train",
+            "../../examples/adult-fairness.yaml",
+            "--data-dir",
+            &data,
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            &format!("constraints.1.weight={weight}"),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        let r = report(&out);
+        let fairness = &r["constraints"][1];
+        assert_eq!(fairness["source"], "always: SP(adult.race == White, over50k(adult) == '>50K') <= 0.01");
+        (r["task_accuracy"].as_f64().unwrap(), fairness["value"].as_f64().unwrap(), r)
+    };
+    let (accuracy, sp, r) = run("0");
+    assert!(accuracy >= 0.85 && sp >= 0.05, "unconstrained: accuracy {accuracy}, SP {sp}");
+    assert!(r["macro_f1"].as_f64().unwrap() > 0.75, "{}", r["macro_f1"]);
+    assert_eq!(r["constraints"][1]["satisfaction"], 0.0);
+    let (accuracy, sp, r) = run("1");
+    assert!(accuracy >= 0.845 && sp <= 0.01, "constrained: accuracy {accuracy}, SP {sp}");
+    assert_eq!(r["constraints"][1]["satisfaction"], 1.0);
+    assert_eq!(r["fuzzy"]["semantics"], "product");
+    // The curves follow each constraint's violation per epoch.
+    let last = r["curves"]["over50k"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["constraint_violations"]["2"].as_f64().unwrap() < 0.05, "{last}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn bad_input_fails_clearly_and_writes_nothing() {
     let dir = scratch("bad");
