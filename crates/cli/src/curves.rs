@@ -29,11 +29,23 @@ pub fn svg(title: &str, epochs: &[Epoch]) -> String {
     let n = epochs.len().max(1);
     let x = |i: usize| PAD + (W - 2.0 * PAD) * if n == 1 { 0.5 } else { i as f64 / (n - 1) as f64 };
     let max_loss = epochs.iter().map(|e| e.loss).fold(f64::MIN_POSITIVE, f64::max);
-    let series = [
-        ("loss (scaled to its maximum)", "#d62728", epochs.iter().map(|e| Some(e.loss / max_loss)).collect::<Vec<_>>()),
-        ("training accuracy", "#1f77b4", epochs.iter().map(|e| Some(e.train_accuracy)).collect()),
-        ("validation accuracy", "#2ca02c", epochs.iter().map(|e| e.validation_accuracy).collect()),
+    let mut series = vec![
+        (
+            "loss (scaled to its maximum)".to_string(),
+            "#d62728",
+            epochs.iter().map(|e| Some(e.loss / max_loss)).collect(),
+        ),
+        ("training accuracy".to_string(), "#1f77b4", epochs.iter().map(|e| Some(e.train_accuracy)).collect()),
+        ("validation accuracy".to_string(), "#2ca02c", epochs.iter().map(|e| e.validation_accuracy).collect()),
     ];
+    // Fuzzy training: each constraint's mean violation (1 − truth) per epoch.
+    let constraints: std::collections::BTreeSet<usize> =
+        epochs.iter().flat_map(|e| e.constraint_violations.keys().copied()).collect();
+    const PALETTE: [&str; 6] = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    for (i, c) in constraints.into_iter().enumerate() {
+        let values: Vec<Option<f64>> = epochs.iter().map(|e| e.constraint_violations.get(&c).copied()).collect();
+        series.push((format!("constraint {c}: violation"), PALETTE[i % PALETTE.len()], values));
+    }
     for (k, (name, color, values)) in series.iter().enumerate() {
         let points: Vec<String> = values
             .iter()
@@ -52,11 +64,12 @@ pub fn svg(title: &str, epochs: &[Epoch]) -> String {
         let ly = PAD + 16.0 * k as f64;
         let _ = writeln!(
             s,
-            r#"<rect x="{}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}">{name}</text>"#,
+            r#"<rect x="{}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}">{}</text>"#,
             W - 230.0,
             ly - 9.0,
             W - 215.0,
-            ly
+            ly,
+            escape(name)
         );
     }
     for (v, label) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
