@@ -101,7 +101,12 @@ fn finish(result: Result<(), train::Failure>) -> u8 {
     match result {
         Ok(()) => exit::OK,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // A diagnostic rendered against the spec carries its own `error:` heading.
+            if f.message.starts_with("error:") {
+                eprintln!("{}", f.message);
+            } else {
+                eprintln!("error: {}", f.message);
+            }
             f.code
         }
     }

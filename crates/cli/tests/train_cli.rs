@@ -124,6 +124,28 @@ fn adult_mlp_learns_income() {
 /// knowledge rule, under fuzzy constraining, on the UCI test set. Without the constraint the
 /// gap stays at the data's ~0.09; with weight 1 it falls under 0.01 at almost no accuracy cost
 /// (measured, seed 1: 0.856 at SP 0.094; 0.853 at SP 0.007).
+/// A column-wise formula outside what tensors evaluate: a located error before anything is written.
+#[test]
+fn unsupported_column_wise_formulas_are_located() {
+    let dir = scratch("columnwise");
+    let spec = dir.join("spec.yaml");
+    let text = std::fs::read_to_string("../../examples/adult-fairness.yaml").unwrap().replace(
+        "always: SP(adult.race == White, over50k(adult) == '>50K') <= 0.01",
+        "always: len(adult.race) >= mean(over50k(adult) == '>50K')",
+    );
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.join("run");
+    let data = data_dir();
+    let (code, _, stderr) =
+        skilang(&["train", spec.to_str().unwrap(), "--data-dir", &data, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("error: `len` with 1 argument(s) is not available in column-wise constraints"), "{stderr}");
+    assert!(stderr.contains("spec.yaml:67:13"), "{stderr}");
+    assert!(!stderr.contains("error: error"), "{stderr}");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn statistical_parity_is_learned_as_a_column_wise_constraint() {
     let dir = scratch("fairness");
