@@ -231,7 +231,7 @@ fn report(
     let grounded = match (test, p.method) {
         (Some(_), _) => None,
         (None, Some(m)) => Some(weak_examples(p, m, true)?),
-        (None, None) => weak_examples(p, Method::Fuzzy(Logic::new(Semantics::Product, None)), true).ok(),
+        (None, None) => weak_examples(p, Method::Fuzzy(Logic::product()), true).ok(),
     };
     let test = test.or(grounded.as_ref());
     let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
@@ -240,7 +240,7 @@ fn report(
         Some(test) => {
             let logic = match p.method {
                 Some(Method::Fuzzy(l)) => l,
-                _ => Logic::new(Semantics::Product, None),
+                _ => Logic::product(),
             };
             let cols = columns(&p.spec, &p.program, &p.data, test.columnwise.clone(), logic, true);
             Some(satisfaction(&valid, &readers, &test.test, cols.as_ref(), device).map_err(|e| weak_error(p, e))?)

@@ -80,17 +80,13 @@ impl Batch<'_> {
         let truth = match &self.spec.constraints[index].kind {
             ConstraintKind::Always(f) => cond(&f.expr)?,
             ConstraintKind::Never(f) => cond(&f.expr)?.map(|t| t.neg() + 1.0),
-            ConstraintKind::IfThen { guard, then } => match (self.eval_raw(&guard.expr)?, self.eval_raw(&then.expr)?) {
-                (V::Undefined, _) | (_, V::Undefined) => None,
-                (g, t) => Some(self.pointwise2(g, t, guard.expr.span, |a, b| implies(self.logic, a, b))?),
-            },
-            ConstraintKind::Iff(x, y) => match (self.eval_raw(&x.expr)?, self.eval_raw(&y.expr)?) {
-                (V::Undefined, _) | (_, V::Undefined) => None,
-                (a, b) => Some(self.pointwise2(a, b, x.expr.span, |a, b| {
-                    let there = implies(self.logic, a.clone(), b.clone());
-                    and(self.logic.semantics, there, implies(self.logic, b, a))
-                })?),
-            },
+            ConstraintKind::IfThen { guard, then } => {
+                self.pair(&guard.expr, &then.expr, |a, b| implies(self.logic, a, b))?
+            }
+            ConstraintKind::Iff(x, y) => self.pair(&x.expr, &y.expr, |a, b| {
+                let there = implies(self.logic, a.clone(), b.clone());
+                and(self.logic.semantics, there, implies(self.logic, b, a))
+            })?,
         };
         let Some(truth) = truth else { return Ok(None) };
         let lhs = match &self.spec.constraints[index].kind {
@@ -107,29 +103,29 @@ impl Batch<'_> {
         Ok(Some(Outcome { truth, lhs }))
     }
 
-    fn eval_raw(&self, e: &Expr) -> Result<V, GroundError> {
-        self.eval(e, &mut Vec::new())
+    /// Two conditions combined by `f` into a constraint's truth; `None` when either is undefined
+    /// on this batch.
+    fn pair(
+        &self,
+        x: &Expr,
+        y: &Expr,
+        f: impl Fn(Tensor<1>, Tensor<1>) -> Tensor<1>,
+    ) -> Result<Option<Tensor<1>>, GroundError> {
+        match (self.eval(x, &mut Vec::new())?, self.eval(y, &mut Vec::new())?) {
+            (V::Undefined, _) | (_, V::Undefined) => Ok(None),
+            (a, b) => {
+                let combined = self.combine(self.condition(a, x.span)?, self.condition(b, y.span)?, f);
+                self.truth(combined, x.span).map(Some)
+            }
+        }
     }
 
-    /// Combines two conditions row by row (or as scalars), then averages over the rows.
-    fn pointwise2(
-        &self,
-        a: V,
-        b: V,
-        span: Span,
-        f: impl Fn(Tensor<1>, Tensor<1>) -> Tensor<1>,
-    ) -> Result<Tensor<1>, GroundError> {
-        let (a, b) = (self.condition(a, span)?, self.condition(b, span)?);
-        let (a, b) = self.align(a, b);
-        let sel = match (&a, &b) {
-            (V::Column { sel, .. }, _) | (_, V::Column { sel, .. }) => Some(sel.clone()),
-            _ => None,
-        };
-        let t = f(self.tensor(a), self.tensor(b));
-        Ok(match sel {
-            Some(sel) => weighted_mean(t, sel),
-            None => t,
-        })
+    /// Two conditions combined row by row (their selections multiply), or as scalars.
+    fn combine(&self, a: V, b: V, f: impl Fn(Tensor<1>, Tensor<1>) -> Tensor<1>) -> V {
+        match self.align(a, b) {
+            (V::Column { v: x, sel: sx }, V::Column { v: y, sel: sy }) => V::Column { v: f(x, y), sel: sx * sy },
+            (a, b) => V::Scalar(f(self.tensor(a), self.tensor(b))),
+        }
     }
 
     /// A constraint's truth: a condition on scalars, or the mean truth over selected rows.
@@ -262,15 +258,8 @@ impl Batch<'_> {
                             return Ok(V::Bool(if conjunction { *a && *b } else { *a || *b }));
                         }
                         let (a, b) = (self.condition(l, lhs.span)?, self.condition(r, rhs.span)?);
-                        let (a, b) = self.align(a, b);
                         let s = self.logic.semantics;
-                        let f = |x, y| if conjunction { and(s, x, y) } else { or(s, x, y) };
-                        match (a, b) {
-                            (V::Column { v: x, sel: sx }, V::Column { v: y, sel: sy }) => {
-                                V::Column { v: f(x, y), sel: sx * sy }
-                            }
-                            (a, b) => V::Scalar(f(self.tensor(a), self.tensor(b))),
-                        }
+                        self.combine(a, b, |x, y| if conjunction { and(s, x, y) } else { or(s, x, y) })
                     }
                     _ => self.arith(*op, l, r, span)?,
                 }
@@ -286,16 +275,7 @@ impl Batch<'_> {
                     let c = self.compare(*op, left, r.clone(), *op_span)?;
                     parts = Some(match parts {
                         None => c,
-                        Some(p) => {
-                            let (a, b) = self.align(p, c);
-                            let s = self.logic.semantics;
-                            match (a, b) {
-                                (V::Column { v: x, sel: sx }, V::Column { v: y, sel: sy }) => {
-                                    V::Column { v: and(s, x, y), sel: sx * sy }
-                                }
-                                (a, b) => V::Scalar(and(s, self.tensor(a), self.tensor(b))),
-                            }
-                        }
+                        Some(p) => self.combine(p, c, |x, y| and(self.logic.semantics, x, y)),
                     });
                     left = r;
                 }

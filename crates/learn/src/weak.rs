@@ -382,14 +382,19 @@ fn infer(examples: &[&Example], at: &BatchRows, logp: &[Vec<Vec<f64>>], method: 
             }
         }
         for (c, v) in violations {
-            let entry = out.violations.entry(c).or_default();
-            entry.0 += v;
-            entry.1 += 1;
+            tally(&mut out.violations, c, v, 1);
         }
         out.loss += l;
         out.satisfied += s as usize;
     }
     out
+}
+
+/// Adds `n` groundings of constraint `c` with summed violation `v`.
+fn tally(violations: &mut BTreeMap<usize, (f64, usize)>, c: usize, v: f64, n: usize) {
+    let entry = violations.entry(c).or_default();
+    entry.0 += v;
+    entry.1 += n;
 }
 
 /// Whether an example's constraints all hold under each network's most likely classes.
@@ -480,25 +485,7 @@ pub fn satisfaction(
     columns: Option<&Columns>,
     device: &Device,
 ) -> Result<Satisfaction, WeakError> {
-    let mut hits = 0;
-    let mut instance: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-    for chunk in examples.chunks(256) {
-        let refs: Vec<&Example> = chunk.iter().collect();
-        let at = batch_rows(&refs, nets.len(), false);
-        let logits = forward_all(nets, readers, &at.rows, device);
-        let logp = log_probs(&logits);
-        for (e, at) in refs.iter().zip(&at.at) {
-            let mut all = true;
-            for (c, at) in e.constraints.iter().zip(at) {
-                let ok = holds(c, at, &logp);
-                let entry = instance.entry(c.constraint).or_default();
-                entry.0 += 1;
-                entry.1 += ok as usize;
-                all &= ok;
-            }
-            hits += all as usize;
-        }
-    }
+    let (task_accuracy, instance) = instance_satisfaction(nets, readers, examples, device);
     let mut column = BTreeMap::new();
     if let Some(cols) = columns.filter(|c| !c.constraints.is_empty()) {
         // Hard predictions as one-hot distributions, over every row of the split.
@@ -529,7 +516,36 @@ pub fn satisfaction(
             column.insert(c, (truth >= 1.0 - 1e-6, lhs));
         }
     }
-    Ok(Satisfaction { task_accuracy: hits as f64 / examples.len().max(1) as f64, instance, column })
+    Ok(Satisfaction { task_accuracy, instance, column })
+}
+
+/// Share of examples whose constraints all hold under each network's most likely classes, and
+/// per constraint (from 0) the examples it was grounded for and where it holds.
+fn instance_satisfaction(
+    nets: &[Net],
+    readers: &[Reader],
+    examples: &[Example],
+    device: &Device,
+) -> (f64, BTreeMap<usize, (usize, usize)>) {
+    let mut hits = 0;
+    let mut per_constraint: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for chunk in examples.chunks(256) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let at = batch_rows(&refs, nets.len(), false);
+        let logp = log_probs(&forward_all(nets, readers, &at.rows, device));
+        for (e, at) in refs.iter().zip(&at.at) {
+            let mut all = true;
+            for (c, at) in e.constraints.iter().zip(at) {
+                let ok = holds(c, at, &logp);
+                let entry = per_constraint.entry(c.constraint).or_default();
+                entry.0 += 1;
+                entry.1 += ok as usize;
+                all &= ok;
+            }
+            hits += all as usize;
+        }
+    }
+    (hits as f64 / examples.len().max(1) as f64, per_constraint)
 }
 
 /// What one network reads: the shape and values of its inputs, and nothing else (no gold class),
@@ -543,18 +559,7 @@ pub struct Reader<'a> {
 
 /// Share of examples whose constraints all hold under each network's most likely classes.
 pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
-    if examples.is_empty() {
-        return 0.0;
-    }
-    let mut hits = 0;
-    for chunk in examples.chunks(256) {
-        let refs: Vec<&Example> = chunk.iter().collect();
-        let at = batch_rows(&refs, nets.len(), false);
-        let logits = forward_all(nets, readers, &at.rows, device);
-        let logp = log_probs(&logits);
-        hits += refs.iter().zip(&at.at).filter(|(e, at)| satisfied(e, at, &logp)).count();
-    }
-    hits as f64 / examples.len() as f64
+    instance_satisfaction(nets, readers, examples, device).0
 }
 
 fn forward_all(nets: &[Net], readers: &[Reader], rows: &[Vec<usize>], device: &Device) -> Vec<Tensor<2>> {
@@ -628,9 +633,7 @@ pub fn train_weak(
                     satisfied += inferred.satisfied;
                     impossible += inferred.impossible;
                     for (c, (v, n)) in inferred.violations {
-                        let entry = violations.entry(c).or_default();
-                        entry.0 += v;
-                        entry.1 += n;
+                        tally(&mut violations, c, v, n);
                     }
                     if let Some(cols) = columns {
                         let probs = logits
@@ -649,9 +652,7 @@ pub fn train_weak(
                             let violation = o.truth.neg() + 1.0;
                             let v = columnwise::scalar_value(violation.clone());
                             loss_sum += share * v * index.len() as f64;
-                            let entry = violations.entry(c).or_default();
-                            entry.0 += v;
-                            entry.1 += 1;
+                            tally(&mut violations, c, v, 1);
                             add(violation * share as f32);
                         }
                     }

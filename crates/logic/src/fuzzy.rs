@@ -32,6 +32,11 @@ impl Logic {
         Logic { semantics, implication }
     }
 
+    /// Product semantics with the Reichenbach implication.
+    pub fn product() -> Logic {
+        Logic::new(Semantics::Product, None)
+    }
+
     /// `T(xs)` and `∂T/∂x_i`.
     fn and(self, xs: &[f64]) -> (f64, Vec<f64>) {
         match self.semantics {
