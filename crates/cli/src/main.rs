@@ -2,6 +2,7 @@
 
 mod check;
 mod curves;
+mod data;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -64,6 +65,29 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
+    /// Generate a dataset that is not downloaded (today: the Poker test hands).
+    Data {
+        #[arg(value_enum)]
+        dataset: Generated,
+        /// Number of hands (default: as many as the UCI test file, 1,000,000).
+        #[arg(long)]
+        hands: Option<usize>,
+        /// Seed of the draws (default: the seed of the test split used when the UCI file is absent).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write (default: poker_hand/poker-hand-testing.data in the data directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// Uniform 5-card draws in the UCI layout, labelled by the rules of poker.
+    PokerHand,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +117,9 @@ fn main() -> ExitCode {
             finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, set }))
         }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
+        Command::Data { dataset: Generated::PokerHand, hands, seed, out, data_dir } => {
+            finish(data::poker_hand(hands, seed, out, data_dir.as_deref()))
+        }
     };
     ExitCode::from(code)
 }

@@ -26,8 +26,33 @@ pub struct Failure {
     pub message: String,
 }
 
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+}
+
 fn fail(code: u8, message: impl Into<String>) -> Failure {
-    Failure { code, message: message.into() }
+    Failure::new(code, message)
+}
+
+/// The data directory (flag, else SKILANG_DATA, else the cache folder), created when it is the
+/// cache folder; one the user named must exist.
+pub fn data_dir(flag: Option<&Path>) -> Result<PathBuf, Failure> {
+    let env = std::env::var_os("SKILANG_DATA").filter(|d| !d.is_empty());
+    let explicit = flag.is_some() || env.is_some();
+    let dir = dir::resolve(flag, env, std::env::var_os("HOME").map(PathBuf::from));
+    if explicit && !dir.is_dir() {
+        return Err(fail(
+            exit::USAGE,
+            format!(
+                "the data directory {} does not exist; create it, or point --data-dir or SKILANG_DATA at the folder with the datasets",
+                dir.display()
+            ),
+        ));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| fail(exit::USAGE, format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
 }
 
 /// A checked spec with its learnables' tasks, ready to train or evaluate.
@@ -98,20 +123,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         }
     }
     let settings = Settings::from_spec(&spec.optimization);
-    let env = std::env::var_os("SKILANG_DATA").filter(|d| !d.is_empty());
-    let explicit = data_dir.is_some() || env.is_some();
-    let data_dir = dir::resolve(data_dir, env, std::env::var_os("HOME").map(PathBuf::from));
-    if explicit && !data_dir.is_dir() {
-        return Err(fail(
-            exit::USAGE,
-            format!(
-                "the data directory {} does not exist; create it, or point --data-dir or SKILANG_DATA at the folder with the datasets",
-                data_dir.display()
-            ),
-        ));
-    }
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| fail(exit::USAGE, format!("cannot create {}: {e}", data_dir.display())))?;
+    let data_dir = self::data_dir(data_dir)?;
     let mut loaded = HashMap::new();
     let mut tasks = Vec::new();
     for (learnable, info) in spec.learnables.iter().zip(&program.learnables) {
@@ -129,6 +141,9 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
                 other => other,
             }
             .map_err(|e| fail(exit::USAGE, e.to_string()))?;
+            for note in &data.notes {
+                eprintln!("note: {note}");
+            }
             loaded.insert(info.dataset.clone(), data);
         }
         let strip = |s: &str| s.split_once('.').map_or(s.to_string(), |(_, c)| c.to_string());
@@ -413,7 +428,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn weak_examples(p: &Prepared, method: Method, test_only: bool) -> Result<Examples, Failure> {
+fn weak_examples(p: &Prepared, method: Method, test_only: bool) -> Result<Examples<'_>, Failure> {
     examples(&p.spec, &p.program, &p.data, &p.settings, method, test_only).map_err(|e| weak_error(p, e))
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fetch;
 pub mod idx;
 pub mod load;
+pub mod poker;
 pub mod rng;
 pub mod table;
 pub mod tuples;

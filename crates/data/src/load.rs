@@ -4,7 +4,7 @@ use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use crate::table::{Data, Table, Values};
-use crate::{cifar, csv, idx};
+use crate::{cifar, csv, idx, poker};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
@@ -12,14 +12,15 @@ use std::path::{Path, PathBuf};
 pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     let name = dataset.name.name.clone();
     let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
-    let (train, test) = match (&dataset.source, &dataset.training) {
+    let (train, test, note) = match (&dataset.source, &dataset.training) {
         (Some(source), _) => builtin(source.value, &name, &columns, dir)?,
         (None, Some(training)) => {
             let train = file(training, &columns, dir, &name)?;
-            match &dataset.test {
+            let (train, test) = match &dataset.test {
                 Some(test) => (train, file(test, &columns, dir, &name)?),
                 None => split_off_test(train, dataset, seed, &name)?,
-            }
+            };
+            (train, test, None)
         }
         (None, None) => return Err(schema(&name, "no `source` and no `training` file")),
     };
@@ -33,7 +34,7 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
         }
         _ => train,
     };
-    Ok(Data { name, train, test })
+    Ok(Data { name, train, test, notes: note.into_iter().collect() })
 }
 
 fn schema(dataset: &str, reason: impl Into<String>) -> DataError {
@@ -108,7 +109,13 @@ fn image_table(columns: &[&Column], shape: [usize; 3], labels: Vec<u8>, pixels: 
     })
 }
 
-fn builtin(source: BuiltinSource, name: &str, columns: &[&Column], dir: &Path) -> Result<(Table, Table)> {
+/// The training and test splits of a built-in source, and a note when the test split was generated.
+fn builtin(
+    source: BuiltinSource,
+    name: &str,
+    columns: &[&Column],
+    dir: &Path,
+) -> Result<(Table, Table, Option<String>)> {
     match source {
         BuiltinSource::Mnist | BuiltinSource::FashionMnist => {
             let folder = if source == BuiltinSource::Mnist { "mnist" } else { "fashion-mnist" };
@@ -136,7 +143,7 @@ fn builtin(source: BuiltinSource, name: &str, columns: &[&Column], dir: &Path) -
                 }
                 image_table(columns, [1, im.dims[1], im.dims[2]], lb.data, im.data, name)
             };
-            Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?))
+            Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?, None))
         }
         BuiltinSource::Cifar10 => {
             let test = find_all("cifar10", dir, "cifar10", &["test_batch.bin"])?;
@@ -159,20 +166,31 @@ fn builtin(source: BuiltinSource, name: &str, columns: &[&Column], dir: &Path) -
             Ok((
                 image_table(columns, [3, 32, 32], labels, pixels, name)?,
                 image_table(columns, [3, 32, 32], tl, tp, name)?,
+                None,
             ))
         }
         BuiltinSource::Adult => {
             let paths = find_all("adult", dir, "adult", &["adult.data", "adult.test"])?;
-            Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?))
+            Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?, None))
         }
         BuiltinSource::PokerHand => {
-            let paths = find_all(
-                "poker-hand",
-                dir,
-                "poker_hand",
-                &["poker-hand-training-true.data", "poker-hand-testing.data"],
-            )?;
-            Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?))
+            let train = find_all("poker-hand", dir, "poker_hand", &["poker-hand-training-true.data"])?;
+            let train = read_csv(&train[0], columns, ",")?;
+            match crate::dir::find(dir, "poker_hand", "poker-hand-testing.data") {
+                Some(test) => Ok((train, read_csv(&test, columns, ",")?, None)),
+                None => {
+                    let hands = poker::draw(poker::TEST_HANDS, poker::TEST_SEED);
+                    let text = poker::csv(&hands);
+                    let test = csv::parse(&text, Path::new("<generated poker hands>"), columns, ",")?;
+                    let note = format!(
+                        "poker-hand: {}/poker_hand/poker-hand-testing.data is absent; testing on {} hands drawn uniformly with seed {} and labelled by the rules of poker (`skilang data poker-hand` writes them)",
+                        dir.display(),
+                        poker::TEST_HANDS,
+                        poker::TEST_SEED
+                    );
+                    Ok((train, test, Some(note)))
+                }
+            }
         }
     }
 }

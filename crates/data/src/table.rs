@@ -69,4 +69,6 @@ pub struct Data {
     pub name: String,
     pub train: Table,
     pub test: Table,
+    /// What a user should know about how the data was made (e.g. a generated test split).
+    pub notes: Vec<String>,
 }

@@ -1,7 +1,7 @@
 //! Reading the real datasets in `SKILANG_DATA` (CI: `../shared/data`) as the examples declare them,
 //! and refusing damaged copies of them.
 
-use skilang_data::{load, DataError, Values};
+use skilang_data::{load, poker, Values};
 use skilang_lang::spec::Dataset;
 use std::path::{Path, PathBuf};
 
@@ -45,11 +45,39 @@ fn adult_reads_the_uci_layout_with_its_test_file_quirks() {
     assert_eq!(age[0], 39.0);
 }
 
+/// The rules of poker in `skilang_data::poker` give every UCI training hand its published class.
 #[test]
-fn poker_without_its_test_file_says_which_file_to_place_where() {
-    let err = load(&dataset("poker-hand.yaml"), &data_dir(), 1).unwrap_err();
-    let DataError::Missing { files, .. } = &err else { panic!("{err}") };
-    assert_eq!(files, "poker_hand/poker-hand-testing.data[.gz]");
+fn poker_classes_agree_with_the_uci_training_labels() {
+    let data = load(&dataset("poker-hand.yaml"), &data_dir(), 1).unwrap();
+    assert_eq!(data.train.rows, 25_010);
+    let column = |t: &skilang_data::Table, name: &str| match t.column(name) {
+        // Suits and ranks are declared as the codes 1..; a category's index is its code - 1.
+        Some(Values::Categories(v)) => v.iter().map(|&c| c as u8 + 1).collect::<Vec<u8>>(),
+        other => panic!("{name}: {other:?}"),
+    };
+    let cards: Vec<(Vec<u8>, Vec<u8>)> =
+        (1..=5).map(|i| (column(&data.train, &format!("s{i}")), column(&data.train, &format!("c{i}")))).collect();
+    let labels = column(&data.train, "hand");
+    for (row, &label) in labels.iter().enumerate() {
+        let hand: [poker::Card; 5] = std::array::from_fn(|i| (cards[i].0[row], cards[i].1[row]));
+        assert_eq!(poker::class(&hand), label - 1, "hand {row}: {hand:?}");
+    }
+}
+
+/// Without the UCI test file, the test split is the generated million hands, with a note.
+#[test]
+fn poker_without_its_test_file_tests_on_generated_hands() {
+    let dir = std::env::temp_dir().join(format!("skilang-poker-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("poker_hand")).unwrap();
+    let train = "poker-hand-training-true.data.gz";
+    std::fs::copy(data_dir().join("poker_hand").join(train), dir.join("poker_hand").join(train)).unwrap();
+    let data = load(&dataset("poker-hand.yaml"), &dir, 1);
+    std::fs::remove_dir_all(&dir).ok();
+    let data = data.unwrap();
+    assert_eq!((data.train.rows, data.test.rows), (25_010, poker::TEST_HANDS));
+    assert!(data.notes.iter().any(|n| n.contains("skilang data poker-hand")), "{:?}", data.notes);
+    let Some(Values::Categories(classes)) = data.test.column("hand") else { panic!("classes") };
+    assert!(classes.contains(&9), "a million draws hold a royal flush (expected 1.5)");
 }
 
 #[test]

@@ -27,7 +27,9 @@ use skilang_data::{tuples, Data, Table, Values};
 use skilang_lang::check::{Program, Scope};
 use skilang_lang::spec::{ColumnType, Dataset, Spec, Value};
 pub use skilang_logic::Logic;
-use skilang_logic::{argmax, compile, Diagram, FuzzyEvent, GroundError, Grounded, Grounder, Observed, NODE_LIMIT};
+use skilang_logic::{
+    argmax, compile, Diagram, FuzzyEvent, GroundError, Grounded, Grounder, Memo, Observed, NODE_LIMIT,
+};
 use std::collections::{BTreeMap, HashMap};
 
 /// How a posterior becomes a training target.
@@ -94,24 +96,50 @@ pub enum WeakError {
 }
 
 /// The examples of a spec whose constraints hold per tuple of instances.
-pub struct Examples {
+pub struct Examples<'a> {
     pub train: Vec<Example>,
     pub valid: Vec<Example>,
-    pub test: Vec<Example>,
+    pub test: TestExamples<'a>,
     /// Column-wise constraints, held per batch: (constraint index from 0, share).
     pub columnwise: Vec<(usize, f64)>,
 }
 
+/// Test examples grounded a chunk at a time when they are evaluated: a million grounded
+/// examples (the Poker test set) would not fit in memory.
+pub struct TestExamples<'a> {
+    grounder: Grounder<'a>,
+    knowledge: Knowledge,
+    observations: Observations<'a>,
+    tuples: Vec<Vec<usize>>,
+    fuzzy: bool,
+}
+
+impl TestExamples<'_> {
+    pub fn len(&self) -> usize {
+        self.tuples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tuples.is_empty()
+    }
+
+    fn chunks(&self) -> impl Iterator<Item = Result<Vec<Example>, WeakError>> + '_ {
+        self.tuples
+            .chunks(1 << 16)
+            .map(|t| prepare_examples(&self.grounder, &self.knowledge, &self.observations, t, self.fuzzy))
+    }
+}
+
 /// Draws the tuples of the spec's instance dataset (training, validation, test) and grounds and
 /// compiles the instance-wise constraints for each.
-pub fn examples(
-    spec: &Spec,
-    program: &Program,
-    data: &HashMap<String, Data>,
+pub fn examples<'a>(
+    spec: &'a Spec,
+    program: &'a Program,
+    data: &'a HashMap<String, Data>,
     s: &Settings,
     method: Method,
     test_only: bool,
-) -> Result<Examples, WeakError> {
+) -> Result<Examples<'a>, WeakError> {
     let setup = |m: String| WeakError::Setup(m);
     let fuzzy = matches!(method, Method::Fuzzy(_));
     if let Some(c) = program.constraints.iter().find(|c| c.scope == Scope::ColumnWise && !fuzzy) {
@@ -151,8 +179,13 @@ pub fn examples(
     let knowledge = Knowledge { constraints: instance.iter().map(|c| (c.index - 1, c.share)).collect() };
     let columnwise: Vec<(usize, f64)> = column.iter().map(|c| (c.index - 1, c.share)).collect();
     let grounder = Grounder::new(spec, program);
-    let test_tuples = draw(&table.test, None, s.seed ^ 0x7E57)?;
-    let test = prepare_examples(&grounder, &knowledge, &Observations::new(dataset, &table.test), &test_tuples, fuzzy)?;
+    let test = TestExamples {
+        grounder: Grounder::new(spec, program),
+        knowledge: knowledge.clone(),
+        observations: Observations::new(dataset, &table.test),
+        tuples: draw(&table.test, None, s.seed ^ 0x7E57)?,
+        fuzzy,
+    };
     if test_only {
         return Ok(Examples { train: Vec::new(), valid: Vec::new(), test, columnwise });
     }
@@ -219,9 +252,11 @@ pub fn prepare_examples(
         .par_iter()
         .map(|rows| {
             let observe = |slot: usize, column: &str| observations.value(rows[slot], column);
-            let mut constraints = Vec::new();
+            let (mut constraints, mut memo) = (Vec::new(), Memo::default());
             for &(c, share) in &knowledge.constraints {
-                let Some(grounded) = grounder.ground(c, &observe).map_err(WeakError::Ground)? else { continue };
+                let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {
+                    continue;
+                };
                 let too_large =
                     |e: skilang_logic::TooLarge| WeakError::Compile { constraint: c + 1, reason: e.to_string() };
                 let engine = if fuzzy {
@@ -481,11 +516,16 @@ pub struct Satisfaction {
 pub fn satisfaction(
     nets: &[Net],
     readers: &[Reader],
-    examples: &[Example],
+    test: &TestExamples,
     columns: Option<&Columns>,
     device: &Device,
 ) -> Result<Satisfaction, WeakError> {
-    let (task_accuracy, instance) = instance_satisfaction(nets, readers, examples, device);
+    let mut tally = Tally::default();
+    for chunk in test.chunks() {
+        tally.add(nets, readers, &chunk?, device);
+    }
+    let task_accuracy = tally.accuracy();
+    let instance = tally.per_constraint;
     let mut column = BTreeMap::new();
     if let Some(cols) = columns.filter(|c| !c.constraints.is_empty()) {
         // Hard predictions as one-hot distributions, over every row of the split.
@@ -519,33 +559,39 @@ pub fn satisfaction(
     Ok(Satisfaction { task_accuracy, instance, column })
 }
 
-/// Share of examples whose constraints all hold under each network's most likely classes, and
-/// per constraint (from 0) the examples it was grounded for and where it holds.
-fn instance_satisfaction(
-    nets: &[Net],
-    readers: &[Reader],
-    examples: &[Example],
-    device: &Device,
-) -> (f64, BTreeMap<usize, (usize, usize)>) {
-    let mut hits = 0;
-    let mut per_constraint: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-    for chunk in examples.chunks(256) {
-        let refs: Vec<&Example> = chunk.iter().collect();
-        let at = batch_rows(&refs, nets.len(), false);
-        let logp = log_probs(&forward_all(nets, readers, &at.rows, device));
-        for (e, at) in refs.iter().zip(&at.at) {
-            let mut all = true;
-            for (c, at) in e.constraints.iter().zip(at) {
-                let ok = holds(c, at, &logp);
-                let entry = per_constraint.entry(c.constraint).or_default();
-                entry.0 += 1;
-                entry.1 += ok as usize;
-                all &= ok;
+/// Examples whose constraints all hold under each network's most likely classes, and per
+/// constraint (from 0) the examples it was grounded for and where it holds.
+#[derive(Default)]
+struct Tally {
+    examples: usize,
+    hits: usize,
+    per_constraint: BTreeMap<usize, (usize, usize)>,
+}
+
+impl Tally {
+    fn add(&mut self, nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) {
+        for chunk in examples.chunks(256) {
+            let refs: Vec<&Example> = chunk.iter().collect();
+            let at = batch_rows(&refs, nets.len(), false);
+            let logp = log_probs(&forward_all(nets, readers, &at.rows, device));
+            for (e, at) in refs.iter().zip(&at.at) {
+                let mut all = true;
+                for (c, at) in e.constraints.iter().zip(at) {
+                    let ok = holds(c, at, &logp);
+                    let entry = self.per_constraint.entry(c.constraint).or_default();
+                    entry.0 += 1;
+                    entry.1 += ok as usize;
+                    all &= ok;
+                }
+                self.hits += all as usize;
             }
-            hits += all as usize;
         }
+        self.examples += examples.len();
     }
-    (hits as f64 / examples.len().max(1) as f64, per_constraint)
+
+    fn accuracy(&self) -> f64 {
+        self.hits as f64 / self.examples.max(1) as f64
+    }
 }
 
 /// What one network reads: the shape and values of its inputs, and nothing else (no gold class),
@@ -559,7 +605,9 @@ pub struct Reader<'a> {
 
 /// Share of examples whose constraints all hold under each network's most likely classes.
 pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
-    instance_satisfaction(nets, readers, examples, device).0
+    let mut tally = Tally::default();
+    tally.add(nets, readers, examples, device);
+    tally.accuracy()
 }
 
 fn forward_all(nets: &[Net], readers: &[Reader], rows: &[Vec<usize>], device: &Device) -> Vec<Tensor<2>> {

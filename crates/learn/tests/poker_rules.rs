@@ -3,7 +3,7 @@
 
 use skilang_lang::spec::Value;
 use skilang_learn::weak::Observations;
-use skilang_logic::{Atom, Grounder, Observed};
+use skilang_logic::{Atom, Grounder, Memo, Observed};
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> PathBuf {
@@ -34,9 +34,9 @@ fn the_rules_classify_every_training_hand() {
         let observations = Observations::new(dataset, table);
         for row in 0..table.rows {
             let observe = |_: usize, column: &str| observations.value(row, column);
-            let mut named = Vec::new();
+            let (mut named, mut memo) = (Vec::new(), Memo::default());
             for c in 0..spec.constraints.len() {
-                if let Some(g) = grounder.ground(c, &observe).unwrap() {
+                if let Some(g) = grounder.ground_with(c, &observe, &mut memo).unwrap() {
                     // The guard held; what is left is `classify(h) == class`.
                     let [Atom::Table { allowed, .. }] = g.event.atoms.as_slice() else { panic!("{g:?}") };
                     named.extend(allowed.iter().enumerate().filter(|(_, &ok)| ok).map(|(k, _)| k));

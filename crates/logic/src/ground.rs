@@ -177,7 +177,18 @@ impl<'a> Grounder<'a> {
         index: usize,
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
     ) -> Result<Option<Grounded>, GroundError> {
-        let mut b = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new() };
+        self.ground_with(index, observe, &mut Memo::default())
+    }
+
+    /// [`Grounder::ground`], reusing the observed results of knowledge rules in `memo` (which
+    /// must belong to the same example).
+    pub fn ground_with(
+        &self,
+        index: usize,
+        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        memo: &mut Memo,
+    ) -> Result<Option<Grounded>, GroundError> {
+        let mut b = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo };
         let (formula, form) = match &self.spec.constraints[index].kind {
             ConstraintKind::Always(f) => (b.condition(&f.expr)?, Form::Plain),
             ConstraintKind::Never(f) => (Formula::negate(b.condition(&f.expr)?), Form::Plain),
@@ -198,7 +209,39 @@ impl<'a> Grounder<'a> {
         let domains = b.vars.iter().map(|v| self.domains[v.learnable].len()).collect();
         Ok(Some(Grounded { event: Event { domains, atoms: b.atoms, formula }, vars: b.vars, form }))
     }
+
+    /// Evaluates `expr` on one example's observed values alone, with `bindings` naming instance
+    /// slots (e.g. a rule's argument `h` for slot 0): a truth value or a number.
+    pub fn evaluate(
+        &self,
+        expr: &Expr,
+        bindings: &[(&str, usize)],
+        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        memo: &mut Memo,
+    ) -> Result<Crisp, GroundError> {
+        let mut b = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo };
+        let mut scope: Scope = bindings.iter().map(|&(name, slot)| (name.to_string(), G::Instance(slot))).collect();
+        match b.eval(expr, &mut scope)? {
+            G::Bool(v) => Ok(Crisp::Bool(v)),
+            G::Int(i) => Ok(Crisp::Number(i.to_f64().unwrap_or(f64::NAN))),
+            G::Real(x) => Ok(Crisp::Number(x)),
+            g if g.latent() => fail(expr.span, "this reads a learnable; only observed values can be evaluated here"),
+            other => fail(expr.span, format!("expected a condition or a number, found {}", describe(&other))),
+        }
+    }
 }
+
+/// An expression's value on observed data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Crisp {
+    Bool(bool),
+    Number(f64),
+}
+
+/// Knowledge rules already evaluated on observed arguments for one example: rules such as
+/// `ranks(h)` are called by many constraints, and evaluating them once is most of the work.
+#[derive(Default)]
+pub struct Memo(Vec<(usize, Vec<G>, G)>);
 
 struct Builder<'g, 'o> {
     g: &'g Grounder<'g>,
@@ -206,6 +249,7 @@ struct Builder<'g, 'o> {
     atoms: Vec<Atom>,
     vars: Vec<VarRef>,
     var_of: HashMap<VarRef, usize>,
+    memo: &'o mut Memo,
 }
 
 type Scope = Vec<(String, G)>;
@@ -441,10 +485,20 @@ impl Builder<'_, '_> {
             return Ok(G::Var(v));
         }
         if let Some(&r) = self.g.rules.get(name.as_str()) {
+            let observed = !values.iter().any(G::latent);
+            if observed {
+                if let Some((_, _, v)) = self.memo.0.iter().find(|(k, a, _)| *k == r && *a == values) {
+                    return Ok(v.clone());
+                }
+            }
             let rule = &self.g.spec.rules[r];
             // A rule sees its arguments only.
-            let mut inner: Scope = rule.args.iter().map(|a| a.name.clone()).zip(values).collect();
-            return self.eval(&rule.clause.expr, &mut inner);
+            let mut inner: Scope = rule.args.iter().map(|a| a.name.clone()).zip(values.iter().cloned()).collect();
+            let v = self.eval(&rule.clause.expr, &mut inner)?;
+            if observed && !v.latent() {
+                self.memo.0.push((r, values, v.clone()));
+            }
+            return Ok(v);
         }
         self.builtin(name, values, args, span)
     }

@@ -11,4 +11,4 @@ pub mod ground;
 pub use compile::{argmax, compile, Diagram, Posterior, TooLarge, NODE_LIMIT};
 pub use event::{Atom, Cmp, Event, Formula};
 pub use fuzzy::{FuzzyEvent, Logic, Truth};
-pub use ground::{Form, GroundError, Grounded, Grounder, Observed, VarRef};
+pub use ground::{Crisp, Form, GroundError, Grounded, Grounder, Memo, Observed, VarRef};
