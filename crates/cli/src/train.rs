@@ -11,11 +11,14 @@ use skilang_lang::check::Program;
 use skilang_lang::overrides::Override;
 use skilang_lang::spec::{BuiltinSource, Inference, Injection, Semantics, Spec};
 use skilang_lang::{check_file_with, FileError};
-use skilang_learn::model::{expand, Net};
+use skilang_learn::model::{expand, InputShape, Net};
+use skilang_learn::rules::RuleLayer;
 use skilang_learn::task::Split;
 use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
 use skilang_learn::weak::{columns, examples, satisfaction, train_weak, Examples, Logic, Method, Reader, WeakError};
+use skilang_logic::rulenet::rule_net;
+use skilang_logic::{Grounder, RuleNet};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -68,6 +71,8 @@ struct Prepared {
     injection: Injection,
     /// How constraints are learned from (`None`: supervised on the output columns).
     method: Option<Method>,
+    /// Structuring's rule network (its leaves already end each task's inputs).
+    structure: Option<RuleNet>,
 }
 
 fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
@@ -94,11 +99,12 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
             o.semantics.as_ref().map_or(Semantics::Product, |s| s.value),
             o.implication.as_ref().map(|i| i.value),
         ))),
+        Injection::Embedding | Injection::Structuring => None,
         _ => {
             return Err(fail(
                 exit::INVALID,
                 format!(
-                    "injection `{}` cannot train yet (this version trains `supervised`, `semantic_loss`, `em` and `fuzzy`); train on the output columns with --set optimization.injection=supervised",
+                    "injection `{}` cannot train yet (this version trains `supervised`, `semantic_loss`, `em`, `fuzzy`, `embedding` and `structuring`); train on the output columns with --set optimization.injection=supervised",
                     injection.name()
                 ),
             ))
@@ -153,6 +159,49 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         tasks.push(t);
     }
     let text = outcome.file.text().to_string();
+    let rules = match injection {
+        Injection::Embedding | Injection::Structuring => {
+            let located = |span, message: String| {
+                fail(exit::INVALID, skilang_lang::diag::Diagnostic::error(span, message).render(&outcome.file))
+            };
+            let rules = rule_net(&spec, &program, injection.name()).map_err(|e| located(e.span, e.to_string()))?;
+            let grounder = Grounder::new(&spec, &program);
+            for (l, (t, info)) in tasks.iter_mut().zip(&program.learnables).enumerate() {
+                if !rules.guards.iter().any(|g| g.learnable == l) {
+                    return Err(fail(
+                        exit::INVALID,
+                        format!("{}: no constraint names a class of learnable `{}` (`if: R(x)` `then: {}(x) == class`); {} has nothing to add to it", path.display(), t.learnable, t.learnable, injection.name()),
+                    ));
+                }
+                let dataset = spec.datasets.iter().find(|d| d.name.name == info.dataset).expect("loaded above");
+                let data = &loaded[&info.dataset];
+                let leaves = |table| {
+                    skilang_learn::rules::leaf_values(&rules, &grounder, dataset, table)
+                        .map_err(|e| located(e.span, e.message))
+                };
+                let (train, test) = (leaves(&data.train)?, leaves(&data.test)?);
+                let width = rules.leaves.len();
+                let done = if injection == Injection::Embedding {
+                    skilang_learn::rules::embed(t, &rules, &train, &test)
+                } else {
+                    skilang_learn::rules::append(&mut t.train.inputs, &train, width)
+                        .and_then(|()| skilang_learn::rules::append(&mut t.test.inputs, &test, width))
+                        .map(|()| t.input = skilang_learn::model::InputShape::Vector(t.train.inputs.width()))
+                };
+                done.map_err(|reason| fail(exit::INVALID, format!("learnable `{}`: {reason}", t.learnable)))?;
+            }
+            eprintln!(
+                "{}: {} rules over observed inputs ({} leaf conditions, {} units, {} guarded classes)",
+                injection.name(),
+                spec.rules.len(),
+                rules.leaves.len(),
+                rules.units.len(),
+                rules.guards.len()
+            );
+            (injection == Injection::Structuring).then_some(rules)
+        }
+        _ => None,
+    };
     Ok(Prepared {
         spec,
         program,
@@ -163,6 +212,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         data: loaded,
         injection,
         method,
+        structure: rules,
     })
 }
 
@@ -201,9 +251,17 @@ fn build(p: &Prepared, device: &burn::prelude::Device) -> Result<Vec<Net>, Failu
         .learnables
         .iter()
         .zip(&p.tasks)
-        .map(|(l, t)| {
-            Net::new(&l.name.name, &expand(&l.model), t.input, t.classes.len(), device)
-                .map_err(|e| fail(exit::INVALID, e.to_string()))
+        .enumerate()
+        .map(|(i, (l, t))| {
+            let layers = expand(&l.model);
+            match (&p.structure, t.input) {
+                (Some(rules), InputShape::Vector(width)) => {
+                    let units = RuleLayer::new(rules, i, t.classes.len(), device);
+                    Net::structured(&l.name.name, &layers, width, t.classes.len(), units, rules.leaves.len(), device)
+                }
+                _ => Net::new(&l.name.name, &layers, t.input, t.classes.len(), device),
+            }
+            .map_err(|e| fail(exit::INVALID, e.to_string()))
         })
         .collect()
 }

@@ -6,6 +6,7 @@
 pub mod columnwise;
 pub mod metrics;
 pub mod model;
+pub mod rules;
 pub mod task;
 pub mod train;
 pub mod weak;

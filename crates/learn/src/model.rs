@@ -1,6 +1,7 @@
 //! A learnable's network, built from its `architecture` or `layers`, with every shape inferred
 //! from the data schema and the output type.
 
+use crate::rules::RuleLayer;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -41,6 +42,8 @@ pub enum Step {
     Block(usize),
     Activation(Activation),
     Flatten,
+    /// Structuring: the rule units join the features here.
+    Join,
 }
 
 #[derive(Module, Debug)]
@@ -48,6 +51,11 @@ pub struct Net {
     blocks: Vec<Block>,
     #[module(skip)]
     plan: Vec<Step>,
+    /// Structuring's logic units, over the leaf conditions at the end of the input.
+    rules: Option<RuleLayer>,
+    /// The input values that are features (the rest are leaf conditions for `rules`).
+    #[module(skip)]
+    features: usize,
 }
 
 /// The layers of a named architecture, as if written out.
@@ -87,6 +95,37 @@ impl Net {
         classes: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
+        Net::build(learnable, layers, input, classes, None, device)
+    }
+
+    /// Structuring: the network of [`Net::new`] over the first `input − leaves` values, with the
+    /// rule units over the last `leaves` values joining its first hidden layer and linked to its
+    /// logits.
+    pub fn structured(
+        learnable: &str,
+        layers: &[Layer],
+        input: usize,
+        classes: usize,
+        rules: RuleLayer,
+        leaves: usize,
+        device: &Device,
+    ) -> Result<Net, ShapeError> {
+        Net::build(learnable, layers, InputShape::Vector(input - leaves), classes, Some(rules), device)
+    }
+
+    fn build(
+        learnable: &str,
+        layers: &[Layer],
+        input: InputShape,
+        classes: usize,
+        rules: Option<RuleLayer>,
+        device: &Device,
+    ) -> Result<Net, ShapeError> {
+        let features = match input {
+            InputShape::Vector(n) => n,
+            InputShape::Image { .. } => 0,
+        };
+        let mut join = rules.as_ref().map(RuleLayer::guards);
         let mut shape = input;
         let mut blocks = Vec::new();
         let mut plan = Vec::new();
@@ -168,6 +207,11 @@ impl Net {
                     let is_output = Some(i) == last_linear;
                     plan.extend(activation.filter(|a| !(is_output && *a == Activation::Softmax)).map(Step::Activation));
                     shape = InputShape::Vector(size);
+                    // The rule units join the first hidden layer's output.
+                    if let Some(g) = join.take_if(|_| !is_output) {
+                        plan.push(Step::Join);
+                        shape = InputShape::Vector(size + g);
+                    }
                 }
                 Layer::Dropout(p) => {
                     plan.push(Step::Block(blocks.len()));
@@ -192,15 +236,29 @@ impl Net {
                 reason: format!("the network ends with {shape:?}, not the {classes} class scores"),
             });
         }
-        Ok(Net { blocks, plan })
+        Ok(Net { blocks, plan, rules, features })
     }
 
     /// Class logits for a batch of images `[batch, c, h, w]` or vectors `[batch, n]` (as rank 4).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
+        let (input, rules) = match &self.rules {
+            None => (input, None),
+            Some(r) => {
+                let [b, n, _, _] = input.dims();
+                let x = input.reshape([b, n]);
+                let (guards, links) = r.forward(x.clone().narrow(1, self.features, n - self.features));
+                (x.narrow(1, 0, self.features).reshape([b, self.features, 1, 1]), Some((guards, links)))
+            }
+        };
         let mut x4 = Some(input);
         let mut x2: Option<Tensor<2>> = None;
         for step in &self.plan {
             match *step {
+                Step::Join => {
+                    if let (Some(x), Some((guards, _))) = (x2.take(), &rules) {
+                        x2 = Some(Tensor::cat(vec![x, guards.clone()], 1));
+                    }
+                }
                 Step::Flatten => {
                     if let Some(x) = x4.take() {
                         x2 = Some(x.flatten(1, 3));
@@ -230,10 +288,14 @@ impl Net {
                 },
             }
         }
-        match (x2, x4) {
+        let logits = match (x2, x4) {
             (Some(x), _) => x,
             (None, Some(x)) => x.flatten(1, 3),
             (None, None) => unreachable!("the forward pass always holds a value"),
+        };
+        match rules {
+            Some((_, links)) => logits + links,
+            None => logits,
         }
     }
 }

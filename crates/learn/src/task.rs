@@ -29,6 +29,14 @@ impl Inputs {
         self.len() == 0
     }
 
+    /// Values per row.
+    pub fn width(&self) -> usize {
+        match self {
+            Inputs::Images { shape, .. } => shape.iter().product(),
+            Inputs::Vectors { width, .. } => *width,
+        }
+    }
+
     /// The input values of rows `index`, ready for a tensor.
     pub fn rows(&self, index: &[usize]) -> Vec<f32> {
         match self {

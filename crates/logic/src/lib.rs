@@ -7,8 +7,10 @@ pub mod compile;
 pub mod event;
 pub mod fuzzy;
 pub mod ground;
+pub mod rulenet;
 
 pub use compile::{argmax, compile, Diagram, Posterior, TooLarge, NODE_LIMIT};
 pub use event::{Atom, Cmp, Event, Formula};
 pub use fuzzy::{FuzzyEvent, Logic, Truth};
 pub use ground::{Crisp, Form, GroundError, Grounded, Grounder, Memo, Observed, VarRef};
+pub use rulenet::{Gate, Guard, Leaf, Node, RuleNet, RuleNetError, Unit};

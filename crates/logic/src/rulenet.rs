@@ -1,0 +1,304 @@
+//! Rules over observed inputs as a network of logic units, for embedding and structuring
+//! (ALGORITHMS.md §5; KBANN / KINS).
+//!
+//! Every guarded constraint `if: R(x)` `then: net(x) == c` whose guard reads observed values only
+//! is unfolded through the knowledge rules it calls: `and` and `or` become units, `not` a negated
+//! input, a call of a knowledge rule the unit of that rule (shared by every caller); everything
+//! else that yields a truth value (a comparison, a builtin such as `all_different`) is a leaf
+//! condition, computed from the data like KBANN's input propositions. Embedding evaluates the units
+//! crisply and appends their truths to the network's input; structuring turns each unit into a
+//! trainable neuron whose weights start at the rule.
+
+use crate::ground::{Crisp, GroundError, Grounder, Memo, Observed};
+use skilang_lang::check::{Program, Scope};
+use skilang_lang::formula::{unparse, BinOp, CmpOp, Expr, ExprKind, UnaryOp};
+use skilang_lang::source::Span;
+use skilang_lang::spec::{ConstraintKind, Spec, Value};
+use std::collections::HashMap;
+
+/// A unit's input: a leaf condition or an earlier unit, possibly negated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    Leaf(usize),
+    Unit(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    And,
+    Or,
+}
+
+/// A condition on observed values, evaluated from the data.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    pub expr: Expr,
+    /// The rule arguments (and instance variables) it reads, with their instance slots.
+    pub bindings: Vec<(String, usize)>,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// The rule it stands for, or the sub-formula.
+    pub name: String,
+    pub gate: Gate,
+    /// Inputs and whether each is negated; units only read leaves and earlier units.
+    pub inputs: Vec<(Node, bool)>,
+}
+
+/// A guarded constraint: its guard's unit and the class its consequent names.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    /// The constraint's position in the spec (from 0).
+    pub constraint: usize,
+    pub unit: usize,
+    pub learnable: usize,
+    pub class: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct RuleNet {
+    pub leaves: Vec<Leaf>,
+    pub units: Vec<Unit>,
+    pub guards: Vec<Guard>,
+}
+
+/// Why a spec's constraints cannot become features or units.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("constraint {constraint}: {reason}")]
+pub struct RuleNetError {
+    /// Counted from 1, as the spec's readers do.
+    pub constraint: usize,
+    pub span: Span,
+    pub reason: String,
+}
+
+/// Builds the rule network of every constraint of `spec`; `what` names the injection in errors.
+pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, RuleNetError> {
+    let mut b =
+        Builder { spec, leaves: Vec::new(), leaf_of: HashMap::new(), units: Vec::new(), rule_unit: HashMap::new() };
+    let mut guards = Vec::new();
+    let instances: Vec<&str> = spec
+        .datasets
+        .iter()
+        .flat_map(|d| d.instances.iter().filter(|i| i.count.is_none()).map(|i| i.name.name.as_str()))
+        .collect();
+    for (c, constraint) in spec.constraints.iter().enumerate() {
+        let refuse = |span: Span, reason: String| RuleNetError { constraint: c + 1, span, reason };
+        let info = &program.constraints[c];
+        if info.scope == Scope::ColumnWise {
+            return Err(refuse(
+                constraint.span,
+                format!("it is column-wise (it aggregates over the dataset), and {what} turns rules about one example's inputs into features; train it with `injection: fuzzy`"),
+            ));
+        }
+        let ConstraintKind::IfThen { guard, then } = &constraint.kind else {
+            return Err(refuse(
+                constraint.span,
+                format!("{what} needs a guard over observed inputs and a class: write it as `if: R(x)` `then: net(x) == class`, or train with `injection: fuzzy`"),
+            ));
+        };
+        if program.types.get(&guard.expr.id).is_none_or(|t| t.latent) {
+            return Err(refuse(
+                guard.expr.span,
+                format!("its guard reads a learnable, and {what} evaluates guards from observed inputs alone; train it with `injection: fuzzy`"),
+            ));
+        }
+        let (learnable, instance, class) = consequent(spec, program, &then.expr).ok_or_else(|| {
+            refuse(then.expr.span, format!("{what} links the guard to one class: write `then: net(x) == class`"))
+        })?;
+        let slot = instances
+            .iter()
+            .position(|i| *i == instance)
+            .ok_or_else(|| refuse(then.expr.span, format!("`{instance}` is not an instance variable of a dataset")))?;
+        if instances.len() != 1 {
+            return Err(refuse(
+                constraint.span,
+                format!("{what} reads one example's inputs, but the spec declares instances {}", instances.join(", ")),
+            ));
+        }
+        let env = vec![(instance.to_string(), slot)];
+        let (node, negated) = b.literal(&guard.expr, &env);
+        let unit = match (node, negated) {
+            (Node::Unit(u), false) => u,
+            _ => b.unit(unparse(&guard.expr), Gate::Or, vec![(node, negated)]),
+        };
+        guards.push(Guard { constraint: c, unit, learnable, class });
+    }
+    Ok(RuleNet { leaves: b.leaves, units: b.units, guards })
+}
+
+/// `net(x) == class` (either way round): the learnable, the instance and the class's index.
+fn consequent<'s>(spec: &'s Spec, program: &Program, e: &'s Expr) -> Option<(usize, &'s str, usize)> {
+    let ExprKind::Compare { first, rest } = &e.kind else { return None };
+    let [(CmpOp::Eq, _, second)] = rest.as_slice() else { return None };
+    let call = |e: &'s Expr| -> Option<(usize, &'s str)> {
+        let ExprKind::Call { func, args } = &e.kind else { return None };
+        let (ExprKind::Name(f), [arg]) = (&func.kind, args.as_slice()) else { return None };
+        let ExprKind::Name(x) = &arg.kind else { return None };
+        Some((spec.learnables.iter().position(|l| l.name.name == *f)?, x.as_str()))
+    };
+    let value = |e: &Expr| -> Option<Value> {
+        match &e.kind {
+            ExprKind::Name(n) | ExprKind::Str(n) => Some(Value::Str(n.clone())),
+            ExprKind::Int { value: Some(v), .. } => Some(Value::Int(*v)),
+            _ => None,
+        }
+    };
+    let ((l, x), v) = match (call(first), call(second)) {
+        (Some(c), None) => (c, value(second)?),
+        (None, Some(c)) => (c, value(first)?),
+        _ => return None,
+    };
+    let output = &program.learnables[l].output;
+    let domain = program.domains.iter().find(|d| d.name == *output)?;
+    Some((l, x, domain.raw.iter().position(|d| *d == v)?))
+}
+
+struct Builder<'s> {
+    spec: &'s Spec,
+    leaves: Vec<Leaf>,
+    leaf_of: HashMap<(String, Vec<(String, usize)>), usize>,
+    units: Vec<Unit>,
+    /// A rule applied to instance slots has one unit, whoever calls it.
+    rule_unit: HashMap<(usize, Vec<usize>), usize>,
+}
+
+type Env = Vec<(String, usize)>;
+
+impl Builder<'_> {
+    fn unit(&mut self, name: String, gate: Gate, inputs: Vec<(Node, bool)>) -> usize {
+        self.units.push(Unit { name, gate, inputs });
+        self.units.len() - 1
+    }
+
+    /// The node of a condition, and whether it is negated.
+    fn literal(&mut self, e: &Expr, env: &Env) -> (Node, bool) {
+        match &e.kind {
+            ExprKind::Unary { op: UnaryOp::Not, operand } => {
+                let (n, neg) = self.literal(operand, env);
+                (n, !neg)
+            }
+            ExprKind::Binary { op: op @ (BinOp::And | BinOp::Or), .. } => {
+                let mut parts = Vec::new();
+                flatten(e, *op, &mut parts);
+                let inputs = parts.into_iter().map(|p| self.literal(p, env)).collect();
+                let gate = if *op == BinOp::And { Gate::And } else { Gate::Or };
+                (Node::Unit(self.unit(unparse(e), gate, inputs)), false)
+            }
+            ExprKind::Call { func, args } => match self.rule_call(func, args, env) {
+                Some(unit) => (Node::Unit(unit), false),
+                None => (self.leaf(e, env), false),
+            },
+            _ => (self.leaf(e, env), false),
+        }
+    }
+
+    /// The unit of a knowledge rule called on instances, unfolded once per instance tuple.
+    fn rule_call(&mut self, func: &Expr, args: &[Expr], env: &Env) -> Option<usize> {
+        let ExprKind::Name(name) = &func.kind else { return None };
+        let r = self.spec.rules.iter().position(|r| r.name.name == *name)?;
+        let slots: Vec<usize> = args
+            .iter()
+            .map(|a| match &a.kind {
+                ExprKind::Name(n) => env.iter().rev().find(|(k, _)| k == n).map(|&(_, s)| s),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        if let Some(&u) = self.rule_unit.get(&(r, slots.clone())) {
+            return Some(u);
+        }
+        let rule = &self.spec.rules[r];
+        let inner: Env = rule.args.iter().map(|a| a.name.clone()).zip(slots.iter().copied()).collect();
+        let unit = match self.literal(&rule.clause.expr, &inner) {
+            (Node::Unit(u), false) if self.units[u].name == unparse(&rule.clause.expr) => {
+                self.units[u].name = rule.name.name.clone();
+                u
+            }
+            lit => self.unit(rule.name.name.clone(), Gate::Or, vec![lit]),
+        };
+        self.rule_unit.insert((r, slots), unit);
+        Some(unit)
+    }
+
+    fn leaf(&mut self, e: &Expr, env: &Env) -> Node {
+        let text = unparse(e);
+        // The same text over the same instances is the same condition.
+        let key = (text.clone(), env.clone());
+        let next = self.leaves.len();
+        let i = *self.leaf_of.entry(key).or_insert(next);
+        if i == next {
+            self.leaves.push(Leaf { expr: e.clone(), bindings: env.clone(), text });
+        }
+        Node::Leaf(i)
+    }
+}
+
+fn flatten<'e>(e: &'e Expr, op: BinOp, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Binary { op: o, lhs, rhs } if *o == op => {
+            flatten(lhs, op, out);
+            flatten(rhs, op, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+impl RuleNet {
+    /// The leaves' truths (0 or 1) for one example.
+    pub fn leaf_values(
+        &self,
+        grounder: &Grounder,
+        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+    ) -> Result<Vec<f32>, GroundError> {
+        let mut memo = Memo::default();
+        self.leaves
+            .iter()
+            .map(|leaf| {
+                let bindings: Vec<(&str, usize)> = leaf.bindings.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+                match grounder.evaluate(&leaf.expr, &bindings, observe, &mut memo)? {
+                    Crisp::Bool(b) => Ok(b as u8 as f32),
+                    Crisp::Number(_) => Err(GroundError {
+                        span: leaf.expr.span,
+                        message: format!("`{}` is a number where a condition is expected", leaf.text),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// Every unit's crisp truth, given the leaves' truths.
+    pub fn unit_values(&self, leaves: &[f32]) -> Vec<f32> {
+        let mut values: Vec<f32> = Vec::with_capacity(self.units.len());
+        for unit in &self.units {
+            let mut inputs = unit.inputs.iter().map(|&(n, neg)| {
+                let v = match n {
+                    Node::Leaf(i) => leaves[i] > 0.5,
+                    Node::Unit(u) => values[u] > 0.5,
+                };
+                v != neg
+            });
+            let truth = match unit.gate {
+                Gate::And => inputs.all(|x| x),
+                Gate::Or => inputs.any(|x| x),
+            };
+            values.push(truth as u8 as f32);
+        }
+        values
+    }
+
+    /// A unit's neuron at the start of structuring (KBANN): weights ±ω on its inputs and a bias
+    /// that puts the threshold half-way, so that σ(w·x + b) is near 1 exactly where the rule holds.
+    pub fn initial_weights(&self, unit: usize, omega: f32) -> (Vec<f32>, f32) {
+        let u = &self.units[unit];
+        let negated = u.inputs.iter().filter(|(_, neg)| *neg).count() as f32;
+        let weights = u.inputs.iter().map(|&(_, neg)| if neg { -omega } else { omega }).collect();
+        // Σ literals − (n − ½) for `and`, Σ literals − ½ for `or`; a negated literal is 1 − x.
+        let threshold = match u.gate {
+            Gate::And => u.inputs.len() as f32 - 0.5,
+            Gate::Or => 0.5,
+        };
+        (weights, omega * (negated - threshold))
+    }
+}
