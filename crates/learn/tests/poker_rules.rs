@@ -50,3 +50,61 @@ fn the_rules_classify_every_training_hand() {
     }
     assert_eq!(hands, 25_010);
 }
+
+/// Embedding and structuring read the same rules as units: on every training hand exactly one
+/// guard's unit holds, the one of the hand's class; and a structured network that has not seen a
+/// single hand (its MLP part random) already predicts every hand's class from its rule units.
+#[test]
+fn rule_units_classify_every_training_hand_before_training() {
+    use skilang_learn::model::{expand, InputShape, Net};
+    use skilang_learn::rules::{leaf_values, RuleLayer};
+    use skilang_learn::train::input_tensor;
+    let spec_path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/poker-hand.yaml"));
+    let text = std::fs::read_to_string(spec_path).unwrap().replace(
+        "    source: poker-hand\n",
+        "    training: {file: poker_hand/poker-hand-training-true.data.gz, format: csv, separator: ','}\n",
+    );
+    let outcome = skilang_lang::check_source(spec_path, text);
+    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let dataset = &spec.datasets[0];
+    let data = skilang_data::load(dataset, &data_dir(), 1).unwrap();
+    let rules = skilang_logic::rulenet::rule_net(&spec, &program, "structuring").unwrap();
+    let grounder = Grounder::new(&spec, &program);
+    let device = skilang_learn::device(1);
+    let classes = grounder.domain(0).len();
+    let learnable = &spec.learnables[0];
+    let inputs: Vec<String> = program.learnables[0].inputs.iter().map(|c| c.name.replace("poker.", "")).collect();
+    let task = skilang_learn::task::task(learnable, dataset, &data, &inputs, "hand").unwrap();
+    let width = task.train.inputs.width() + rules.leaves.len();
+    let net = Net::structured(
+        &learnable.name.name,
+        &expand(&learnable.model),
+        width,
+        classes,
+        RuleLayer::new(&rules, 0, classes, &device),
+        rules.leaves.len(),
+        &device,
+    )
+    .unwrap();
+    let mut hands = 0;
+    for (table, split) in [(&data.train, &task.train), (&data.test, &task.test)] {
+        let leaves = leaf_values(&rules, &grounder, dataset, table).unwrap();
+        let mut inputs = split.inputs.clone();
+        skilang_learn::rules::append(&mut inputs, &leaves, rules.leaves.len()).unwrap();
+        for (row, l) in leaves.chunks_exact(rules.leaves.len()).enumerate() {
+            let units = rules.unit_values(l);
+            let named: Vec<usize> = rules.guards.iter().filter(|g| units[g.unit] == 1.0).map(|g| g.class).collect();
+            assert_eq!(named, [split.labels[row] as usize], "hand {row}");
+        }
+        let rows: Vec<usize> = (0..table.rows).collect();
+        for chunk in rows.chunks(4096) {
+            let x = input_tensor(InputShape::Vector(width), inputs.rows(chunk), chunk.len(), &device);
+            let predicted: Vec<i64> = net.forward(x).argmax(1).into_data().iter::<i64>().collect();
+            for (&row, &p) in chunk.iter().zip(&predicted) {
+                assert_eq!(p as u32, split.labels[row], "hand {row}: the untrained structured network");
+            }
+        }
+        hands += table.rows;
+    }
+    assert_eq!(hands, 25_010);
+}
