@@ -9,6 +9,9 @@
 //! `SKILANG_BENCH_SVG`, default `target/fairness.svg`).
 
 use std::fmt::Write;
+mod common;
+
+use common::{cell, list, stats};
 use std::process::Command;
 
 const WEIGHTS: [f64; 6] = [0.0, 1.0, 3.0, 10.0, 30.0, 100.0];
@@ -31,18 +34,6 @@ struct Run {
     sp: f64,
     seconds: f64,
     peak_mib: f64,
-}
-
-fn list<T: std::str::FromStr>(var: &str) -> Option<Vec<T>> {
-    std::env::var(var).ok().map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-}
-
-/// Mean and half the range.
-fn stats(xs: &[f64]) -> (f64, f64) {
-    let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let lo = xs.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    (mean, (hi - lo) / 2.0)
 }
 
 fn main() {
@@ -93,10 +84,6 @@ fn main() {
         "{:>6}  {:>15}  {:>15}  {:>15}  {:>15}  {:>9}  {:>8}",
         "weight", "accuracy", "macro-F1", "F1 >50K", "SP", "train s", "peak MiB"
     );
-    let cell = |xs: Vec<f64>| {
-        let (m, s) = stats(&xs);
-        format!("{m:.4} ± {s:.4}")
-    };
     for (w, runs) in &table {
         println!(
             "{w:>6}  {:>15}  {:>15}  {:>15}  {:>15}  {:>9.1}  {:>8.0}",

@@ -8,6 +8,9 @@
 //! (`SKILANG_BENCH_INJECTIONS=supervised,structuring`, `SKILANG_BENCH_FRACTIONS=0.01` and
 //! `SKILANG_BENCH_SEEDS=1` run a subset).
 
+mod common;
+
+use common::{cell, list, stats};
 use std::process::Command;
 
 const INJECTIONS: [&str; 4] = ["supervised", "constraining", "embedding", "structuring"];
@@ -22,18 +25,6 @@ const PEERS: [(&str, &str, &str); 4] = [
     ("PSyKI: uneducated 3×128 MLP, raw integers (UCI test file)", "0.962", "0.51"),
     ("PSyKI: KINS rule modules (UCI test file)", "0.9997", "0.82"),
 ];
-
-fn list<T: std::str::FromStr>(var: &str) -> Option<Vec<T>> {
-    std::env::var(var).ok().map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-}
-
-/// Mean and half the range.
-fn stats(xs: &[f64]) -> (f64, f64) {
-    let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let lo = xs.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    (mean, (hi - lo) / 2.0)
-}
 
 struct Run {
     accuracy: f64,
@@ -89,10 +80,6 @@ fn main() {
         "{:>8}  {:>12}  {:>15}  {:>15}  {:>9}  {:>8}",
         "fraction", "injection", "accuracy", "macro-F1", "train s", "peak MiB"
     );
-    let cell = |xs: Vec<f64>| {
-        let (m, s) = stats(&xs);
-        format!("{m:.4} ± {s:.4}")
-    };
     for (fraction, injection, runs) in &rows {
         println!(
             "{fraction:>8}  {injection:>12}  {:>15}  {:>15}  {:>9.1}  {:>8.0}",

@@ -1,7 +1,9 @@
 //! The poker rules of `examples/poker-hand.yaml`, evaluated crisply on the 25,010 UCI training
 //! hands: for every hand exactly one guard holds, and its constraint names the hand's class.
 
-use skilang_lang::spec::Value;
+use skilang_data::Data;
+use skilang_lang::check::Program;
+use skilang_lang::spec::{Spec, Value};
 use skilang_learn::weak::Observations;
 use skilang_logic::{Atom, Grounder, Memo, Observed};
 use std::path::{Path, PathBuf};
@@ -14,10 +16,10 @@ fn data_dir() -> PathBuf {
     dir
 }
 
-#[test]
-fn the_rules_classify_every_training_hand() {
+/// The example's spec reading the training file alone (the test file may be absent; its test
+/// split is then 20% of the training hands), its checked program and its data.
+fn poker() -> (Spec, Program, Data) {
     let spec_path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/poker-hand.yaml"));
-    // The same spec, reading the training file alone (the test file may be absent).
     let text = std::fs::read_to_string(spec_path).unwrap().replace(
         "    source: poker-hand\n",
         "    training: {file: poker_hand/poker-hand-training-true.data.gz, format: csv, separator: ','}\n",
@@ -25,8 +27,14 @@ fn the_rules_classify_every_training_hand() {
     let outcome = skilang_lang::check_source(spec_path, text);
     assert!(outcome.is_valid(), "{:?}", outcome.diagnostics);
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let data = skilang_data::load(&spec.datasets[0], &data_dir(), 1).unwrap();
+    (spec, program, data)
+}
+
+#[test]
+fn the_rules_classify_every_training_hand() {
+    let (spec, program, data) = poker();
     let dataset = &spec.datasets[0];
-    let data = skilang_data::load(dataset, &data_dir(), 1).unwrap();
     let grounder = Grounder::new(&spec, &program);
     let classes = grounder.domain(0).to_vec();
     let mut hands = 0;
@@ -59,15 +67,8 @@ fn rule_units_classify_every_training_hand_before_training() {
     use skilang_learn::model::{expand, InputShape, Net};
     use skilang_learn::rules::{leaf_values, RuleLayer};
     use skilang_learn::train::input_tensor;
-    let spec_path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/poker-hand.yaml"));
-    let text = std::fs::read_to_string(spec_path).unwrap().replace(
-        "    source: poker-hand\n",
-        "    training: {file: poker_hand/poker-hand-training-true.data.gz, format: csv, separator: ','}\n",
-    );
-    let outcome = skilang_lang::check_source(spec_path, text);
-    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let (spec, program, data) = poker();
     let dataset = &spec.datasets[0];
-    let data = skilang_data::load(dataset, &data_dir(), 1).unwrap();
     let rules = skilang_logic::rulenet::rule_net(&spec, &program, "structuring").unwrap();
     let grounder = Grounder::new(&spec, &program);
     let device = skilang_learn::device(1);
