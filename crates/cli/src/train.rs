@@ -12,7 +12,7 @@ use skilang_lang::overrides::Override;
 use skilang_lang::spec::{BuiltinSource, Inference, Injection, Semantics, Spec};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, InputShape, Net};
-use skilang_learn::rules::RuleLayer;
+use skilang_learn::rules::{attach_leaves, embed, RuleLayer};
 use skilang_learn::task::Split;
 use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
@@ -180,20 +180,13 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
                         .map_err(|e| located(e.span, e.message))
                 };
                 let (train, test) = (leaves(&data.train)?, leaves(&data.test)?);
-                let width = rules.leaves.len();
-                let done = if injection == Injection::Embedding {
-                    skilang_learn::rules::embed(t, &rules, &train, &test)
-                } else {
-                    skilang_learn::rules::append(&mut t.train.inputs, &train, width)
-                        .and_then(|()| skilang_learn::rules::append(&mut t.test.inputs, &test, width))
-                        .map(|()| t.input = skilang_learn::model::InputShape::Vector(t.train.inputs.width()))
-                };
-                done.map_err(|reason| fail(exit::INVALID, format!("learnable `{}`: {reason}", t.learnable)))?;
+                let extend = if injection == Injection::Embedding { embed } else { attach_leaves };
+                extend(t, &rules, &train, &test)
+                    .map_err(|reason| fail(exit::INVALID, format!("learnable `{}`: {reason}", t.learnable)))?;
             }
             eprintln!(
-                "{}: {} rules over observed inputs ({} leaf conditions, {} units, {} guarded classes)",
+                "{}: the guards over observed inputs make {} leaf conditions, {} units, {} guarded classes",
                 injection.name(),
-                spec.rules.len(),
                 rules.leaves.len(),
                 rules.units.len(),
                 rules.guards.len()

@@ -60,9 +60,22 @@ pub fn embed(task: &mut Task, rules: &RuleNet, train_leaves: &[f32], test_leaves
     let truths = |leaves: &[f32]| -> Vec<f32> {
         leaves.chunks_exact(rules.leaves.len().max(1)).flat_map(|l| rules.unit_values(l)).collect()
     };
-    let n = rules.units.len();
-    append(&mut task.train.inputs, &truths(train_leaves), n)?;
-    append(&mut task.test.inputs, &truths(test_leaves), n)?;
+    extend(task, &truths(train_leaves), &truths(test_leaves), rules.units.len())
+}
+
+/// Structuring: the leaves follow the features of both splits, for [`RuleLayer`] to read.
+pub fn attach_leaves(
+    task: &mut Task,
+    rules: &RuleNet,
+    train_leaves: &[f32],
+    test_leaves: &[f32],
+) -> Result<(), String> {
+    extend(task, train_leaves, test_leaves, rules.leaves.len())
+}
+
+fn extend(task: &mut Task, train: &[f32], test: &[f32], width: usize) -> Result<(), String> {
+    append(&mut task.train.inputs, train, width)?;
+    append(&mut task.test.inputs, test, width)?;
     task.input = crate::model::InputShape::Vector(task.train.inputs.width());
     Ok(())
 }
