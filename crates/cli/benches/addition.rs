@@ -6,7 +6,9 @@
 //! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench addition`
 //! (`SKILANG_BENCH_N=4,15` runs a subset; `SKILANG_BENCH_INJECTION=em` compares EM.)
 
-use std::process::Command;
+mod common;
+
+use common::{data_dir, list, set, train};
 
 /// Per N: epochs, batch size (examples), and the published figures as text. Longer numbers carry
 /// more information per example but make fewer examples: they learn best from one example per
@@ -20,12 +22,8 @@ const RUNS: [(usize, usize, usize, &str); 5] = [
 ];
 
 fn main() {
-    let Some(data) = std::env::var_os("SKILANG_DATA") else {
-        eprintln!("set SKILANG_DATA to the folder with mnist/ to run this benchmark");
-        std::process::exit(2);
-    };
-    let only: Option<Vec<usize>> =
-        std::env::var("SKILANG_BENCH_N").ok().map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    let data = data_dir("mnist");
+    let only = list::<usize>("SKILANG_BENCH_N");
     let injection = std::env::var("SKILANG_BENCH_INJECTION").unwrap_or_else(|_| "semantic_loss".into());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-addition.yaml");
     let mut rows = Vec::new();
@@ -33,29 +31,22 @@ fn main() {
         if only.as_ref().is_some_and(|o| !o.contains(&n)) {
             continue;
         }
-        let out = std::env::temp_dir().join(format!("skilang-bench-addition-{n}"));
         let started = std::time::Instant::now();
-        let status = Command::new(env!("CARGO_BIN_EXE_skilang"))
-            .args(["train", spec, "--epochs", &epochs.to_string(), "--out"])
-            .arg(&out)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--set", &format!("data.mnist.instances.a={n}")])
-            .args(["--set", &format!("optimization.batch_size={batch}")])
-            .args(["--set", &format!("optimization.injection={injection}")])
-            .status()
-            .expect("skilang runs");
-        assert!(status.success());
+        let args = [
+            vec!["--epochs".to_string(), epochs.to_string()],
+            set("data.mnist.instances.a", n).to_vec(),
+            set("optimization.batch_size", batch).to_vec(),
+            set("optimization.injection", &injection).to_vec(),
+        ]
+        .concat();
+        let report = train(&format!("addition-{n}"), spec, &data, &args);
         let wall = started.elapsed().as_secs_f64() / 60.0;
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
         rows.push(format!(
             "{n:>4} {:>9.2} {:>9.2} {epochs:>6} {batch:>6} {wall:>9.2} {:>9.0}   {published}",
             100.0 * report["task_accuracy"].as_f64().unwrap_or(f64::NAN),
             100.0 * report["symbol_accuracy"]["digit"].as_f64().unwrap_or(f64::NAN),
             report["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
         ));
-        std::fs::remove_dir_all(&out).ok();
     }
     println!("MNIST addition, {injection}, exact inference, LeNet, CPU (burn flex); accuracies in %");
     println!(

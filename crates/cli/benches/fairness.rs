@@ -11,8 +11,7 @@
 use std::fmt::Write;
 mod common;
 
-use common::{cell, list, stats};
-use std::process::Command;
+use common::{cell, data_dir, list, set, stats, train};
 
 const WEIGHTS: [f64; 6] = [0.0, 1.0, 3.0, 10.0, 30.0, 100.0];
 const SEEDS: [u64; 3] = [1, 2, 3];
@@ -37,10 +36,7 @@ struct Run {
 }
 
 fn main() {
-    let Some(data) = std::env::var_os("SKILANG_DATA") else {
-        eprintln!("set SKILANG_DATA to the folder with adult/ to run this benchmark");
-        std::process::exit(2);
-    };
+    let data = data_dir("adult");
     let weights = list::<f64>("SKILANG_BENCH_WEIGHTS").unwrap_or(WEIGHTS.to_vec());
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(SEEDS.to_vec());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/adult-fairness.yaml");
@@ -48,18 +44,8 @@ fn main() {
     for &w in &weights {
         let mut runs = Vec::new();
         for &seed in &seeds {
-            let out = std::env::temp_dir().join(format!("skilang-bench-fairness-{w}-{seed}"));
-            let status = Command::new(env!("CARGO_BIN_EXE_skilang"))
-                .args(["train", spec, "--seed", &seed.to_string(), "--out"])
-                .arg(&out)
-                .arg("--data-dir")
-                .arg(&data)
-                .args(["--set", &format!("constraints.1.weight={w}")])
-                .status()
-                .expect("skilang runs");
-            assert!(status.success());
-            let report: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
+            let args = [vec!["--seed".to_string(), seed.to_string()], set("constraints.1.weight", w).to_vec()].concat();
+            let report = train(&format!("fairness-{w}-{seed}"), spec, &data, &args);
             let fairness = report["constraints"]
                 .as_array()
                 .and_then(|cs| cs.iter().find(|c| c["name"] == "fairness"))
@@ -72,7 +58,6 @@ fn main() {
                 seconds: report["train_seconds"].as_f64().unwrap_or(f64::NAN),
                 peak_mib: report["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
             });
-            std::fs::remove_dir_all(&out).ok();
         }
         table.push((w, runs));
     }

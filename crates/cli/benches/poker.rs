@@ -10,8 +10,7 @@
 
 mod common;
 
-use common::{cell, list, stats};
-use std::process::Command;
+use common::{cell, data_dir, list, set, stats, train};
 
 const INJECTIONS: [&str; 4] = ["supervised", "constraining", "embedding", "structuring"];
 const FRACTIONS: [f64; 3] = [1.0, 0.1, 0.01];
@@ -34,10 +33,7 @@ struct Run {
 }
 
 fn main() {
-    let Some(data) = std::env::var_os("SKILANG_DATA") else {
-        eprintln!("set SKILANG_DATA to the folder with poker_hand/ to run this benchmark");
-        std::process::exit(2);
-    };
+    let data = data_dir("poker_hand");
     let injections = list::<String>("SKILANG_BENCH_INJECTIONS").unwrap_or(INJECTIONS.map(String::from).to_vec());
     let fractions = list::<f64>("SKILANG_BENCH_FRACTIONS").unwrap_or(FRACTIONS.to_vec());
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(SEEDS.to_vec());
@@ -48,20 +44,13 @@ fn main() {
         for injection in &injections {
             let mut runs = Vec::new();
             for &seed in &seeds {
-                let out = std::env::temp_dir().join(format!("skilang-bench-poker-{injection}-{fraction}-{seed}"));
-                let status = Command::new(env!("CARGO_BIN_EXE_skilang"))
-                    .args(["train", spec, "--seed", &seed.to_string(), "--out"])
-                    .arg(&out)
-                    .arg("--data-dir")
-                    .arg(&data)
-                    .args(["--set", &format!("optimization.injection={injection}")])
-                    .args(["--set", &format!("data.poker.fraction={fraction}")])
-                    .status()
-                    .expect("skilang runs");
-                assert!(status.success(), "{injection} at fraction {fraction}, seed {seed} failed");
-                let report: serde_json::Value =
-                    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report"))
-                        .expect("JSON");
+                let args = [
+                    vec!["--seed".to_string(), seed.to_string()],
+                    set("optimization.injection", injection).to_vec(),
+                    set("data.poker.fraction", fraction).to_vec(),
+                ]
+                .concat();
+                let report = train(&format!("poker-{injection}-{fraction}-{seed}"), spec, &data, &args);
                 test_hands = report["test_examples"].as_u64().unwrap_or(0);
                 runs.push(Run {
                     accuracy: report["symbol_accuracy"]["classify"].as_f64().unwrap_or(f64::NAN),
@@ -69,7 +58,6 @@ fn main() {
                     seconds: report["train_seconds"].as_f64().unwrap_or(f64::NAN),
                     peak_mib: report["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
                 });
-                std::fs::remove_dir_all(&out).ok();
             }
             rows.push((fraction, injection.clone(), runs));
         }
