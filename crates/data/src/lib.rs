@@ -4,6 +4,7 @@
 //! Every failure is a [`DataError`] that names the file and what to do; damaged or truncated files
 //! are detected, never read as data.
 
+pub mod catalog;
 pub mod cifar;
 pub mod csv;
 pub mod dir;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod fetch;
 pub mod idx;
 pub mod load;
+pub mod npm;
 pub mod poker;
 pub mod rng;
 pub mod table;

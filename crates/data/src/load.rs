@@ -4,7 +4,7 @@ use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use crate::table::{Data, Table, Values};
-use crate::{cifar, csv, idx, poker};
+use crate::{catalog, cifar, csv, idx, poker};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
@@ -122,9 +122,9 @@ fn builtin(
     columns: &[&Column],
     dir: &Path,
 ) -> Result<(Table, Table, Option<String>)> {
+    let folder = catalog::folder(source);
     match source {
         BuiltinSource::Mnist | BuiltinSource::FashionMnist => {
-            let folder = if source == BuiltinSource::Mnist { "mnist" } else { "fashion-mnist" };
             let names = [
                 "train-images-idx3-ubyte",
                 "train-labels-idx1-ubyte",
@@ -152,9 +152,9 @@ fn builtin(
             Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?, None))
         }
         BuiltinSource::Cifar10 => {
-            let test = find_all("cifar10", dir, "cifar10", &["test_batch.bin"])?;
+            let test = find_all("cifar10", dir, folder, &["test_batch.bin"])?;
             let batches: Vec<PathBuf> =
-                (1..=5).filter_map(|i| crate::dir::find(dir, "cifar10", &format!("data_batch_{i}.bin"))).collect();
+                (1..=5).filter_map(|i| crate::dir::find(dir, folder, &format!("data_batch_{i}.bin"))).collect();
             if batches.is_empty() {
                 return Err(DataError::Missing {
                     dataset: "cifar10".into(),
@@ -176,13 +176,13 @@ fn builtin(
             ))
         }
         BuiltinSource::Adult => {
-            let paths = find_all("adult", dir, "adult", &["adult.data", "adult.test"])?;
+            let paths = find_all("adult", dir, folder, &["adult.data", "adult.test"])?;
             Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?, None))
         }
         BuiltinSource::PokerHand => {
-            let train = find_all("poker-hand", dir, "poker_hand", &["poker-hand-training-true.data"])?;
+            let train = find_all("poker-hand", dir, folder, &["poker-hand-training-true.data"])?;
             let train = read_csv(&train[0], columns, ",")?;
-            match crate::dir::find(dir, "poker_hand", "poker-hand-testing.data") {
+            match crate::dir::find(dir, folder, "poker-hand-testing.data") {
                 Some(test) => Ok((train, read_csv(&test, columns, ",")?, None)),
                 None => {
                     let hands = poker::draw(poker::TEST_HANDS, poker::TEST_SEED);

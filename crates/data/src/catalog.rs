@@ -1,0 +1,177 @@
+//! Where each built-in source lives: its folder in the data directory, and the canonical files it is
+//! downloaded from, pinned to the checksums their publishers give (torchvision's for MNIST and
+//! Fashion-MNIST, the authors' page for CIFAR-10, the UCI files' own for Adult and Poker Hand).
+
+use crate::error::{DataError, Result};
+use crate::fetch::{download, untar, write_atomically, Checksum};
+use skilang_lang::spec::BuiltinSource;
+use std::io::Read;
+use std::path::Path;
+
+/// One file to download, and what it becomes in the source's folder.
+pub struct Remote {
+    pub url: &'static str,
+    pub checksum: Checksum,
+    pub unpack: Unpack,
+}
+
+pub enum Unpack {
+    /// Stored as downloaded, under this name.
+    As(&'static str),
+    /// A gzipped tar archive: each (member, name) is stored under its name.
+    TarGz(&'static [(&'static str, &'static str)]),
+}
+
+impl Unpack {
+    fn names(&self) -> Vec<&'static str> {
+        match self {
+            Unpack::As(name) => vec![name],
+            Unpack::TarGz(members) => members.iter().map(|(_, name)| *name).collect(),
+        }
+    }
+}
+
+/// The folder of `source` in the data directory.
+pub fn folder(source: BuiltinSource) -> &'static str {
+    match source {
+        BuiltinSource::Mnist => "mnist",
+        BuiltinSource::FashionMnist => "fashion-mnist",
+        BuiltinSource::Cifar10 => "cifar10",
+        BuiltinSource::Adult => "adult",
+        BuiltinSource::PokerHand => "poker_hand",
+    }
+}
+
+macro_rules! idx_files {
+    ($base:literal, $($name:literal => $md5:literal),+ $(,)?) => {
+        &[$(Remote { url: concat!($base, $name, ".gz"), checksum: Checksum::Md5($md5), unpack: Unpack::As(concat!($name, ".gz")) }),+]
+    };
+}
+
+const CIFAR_MEMBERS: &[(&str, &str)] = &[
+    ("cifar-10-batches-bin/data_batch_1.bin", "data_batch_1.bin"),
+    ("cifar-10-batches-bin/data_batch_2.bin", "data_batch_2.bin"),
+    ("cifar-10-batches-bin/data_batch_3.bin", "data_batch_3.bin"),
+    ("cifar-10-batches-bin/data_batch_4.bin", "data_batch_4.bin"),
+    ("cifar-10-batches-bin/data_batch_5.bin", "data_batch_5.bin"),
+    ("cifar-10-batches-bin/test_batch.bin", "test_batch.bin"),
+];
+
+/// The canonical files of `source`.
+pub fn remotes(source: BuiltinSource) -> &'static [Remote] {
+    match source {
+        BuiltinSource::Mnist => idx_files!("https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "train-images-idx3-ubyte" => "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train-labels-idx1-ubyte" => "d53e105ee54ea40749a09fcbcd1e9432",
+            "t10k-images-idx3-ubyte" => "9fb629c4189551a2d022fa330f9573f3",
+            "t10k-labels-idx1-ubyte" => "ec29112dd5afa0611ce80d1b7f02629c",
+        ),
+        BuiltinSource::FashionMnist => idx_files!("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "train-images-idx3-ubyte" => "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte" => "25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte" => "bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte" => "bb300cfdad3c16e7a12a480ee83cd310",
+        ),
+        BuiltinSource::Cifar10 => &[Remote {
+            url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+            checksum: Checksum::Sha256("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),
+            unpack: Unpack::TarGz(CIFAR_MEMBERS),
+        }],
+        BuiltinSource::Adult => &[
+            Remote {
+                url: "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/adult.data",
+                checksum: Checksum::Sha256("5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"),
+                unpack: Unpack::As("adult.data"),
+            },
+            Remote {
+                url: "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/adult.test",
+                checksum: Checksum::Sha256("a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05"),
+                unpack: Unpack::As("adult.test"),
+            },
+        ],
+        // The UCI test file is not fetched: without it, Poker is tested on generated hands.
+        BuiltinSource::PokerHand => &[Remote {
+            url: "https://archive.ics.uci.edu/ml/machine-learning-databases/poker/poker-hand-training-true.data",
+            checksum: Checksum::Sha256("37becdf87d5f8cbf2b91d6471e965a25b86cb4a6d878c0f94a4025969fca464f"),
+            unpack: Unpack::As("poker-hand-training-true.data"),
+        }],
+    }
+}
+
+/// Where `remote` is fetched from: its canonical address, or the same file name under `mirror`.
+pub fn location(remote: &Remote, mirror: Option<&str>) -> String {
+    match mirror {
+        Some(base) => {
+            let name = remote.url.rsplit('/').next().unwrap_or(remote.url);
+            format!("{}/{name}", base.trim_end_matches('/'))
+        }
+        None => remote.url.to_string(),
+    }
+}
+
+/// Downloads each canonical file of `source` that `dir` lacks (plain or gzipped), checks it against
+/// its published checksum and stores it in the source's folder; a file that fails the check is
+/// never written. Reports (address, bytes so far, total when known) while downloading, and returns
+/// how many files were written.
+pub fn install(
+    source: BuiltinSource,
+    dir: &Path,
+    mirror: Option<&str>,
+    progress: &mut dyn FnMut(&str, u64, Option<u64>),
+) -> Result<usize> {
+    let target = dir.join(folder(source));
+    let mut written = 0;
+    for remote in remotes(source) {
+        let present = |name: &str| crate::dir::find(dir, folder(source), name.trim_end_matches(".gz")).is_some();
+        if remote.unpack.names().iter().all(|n| present(n)) {
+            continue;
+        }
+        let url = location(remote, mirror);
+        let bytes = download(&url, &mut |done, total| progress(&url, done, total))?;
+        remote.checksum.verify(&bytes).map_err(|reason| DataError::Download {
+            url: url.clone(),
+            reason: format!("{reason}; nothing was written (a damaged download, or the file changed at its source)"),
+        })?;
+        std::fs::create_dir_all(&target).map_err(|source| DataError::Io { path: target.clone(), source })?;
+        match &remote.unpack {
+            Unpack::As(name) => write_atomically(&target.join(name), &bytes)?,
+            Unpack::TarGz(members) => {
+                let mut tar = Vec::new();
+                flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut tar).map_err(|e| {
+                    DataError::Download { url: url.clone(), reason: format!("not a gzipped tar archive ({e})") }
+                })?;
+                let files = untar(&tar);
+                for (member, name) in members.iter() {
+                    let (_, content) = files.iter().find(|(n, _)| n == member).ok_or_else(|| DataError::Download {
+                        url: url.clone(),
+                        reason: format!("the archive has no {member}"),
+                    })?;
+                    write_atomically(&target.join(name), content)?;
+                }
+            }
+        }
+        written += remote.unpack.names().len();
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mirror_keeps_the_file_name() {
+        let remote = &remotes(BuiltinSource::Adult)[1];
+        assert_eq!(location(remote, None), remote.url);
+        assert_eq!(location(remote, Some("http://host/copies/")), "http://host/copies/adult.test");
+    }
+
+    #[test]
+    fn every_source_stores_the_files_its_loader_reads() {
+        let stored = |s| remotes(s).iter().flat_map(|r| r.unpack.names()).collect::<Vec<_>>().join(" ");
+        assert!(stored(BuiltinSource::Mnist).contains("train-images-idx3-ubyte.gz"));
+        assert_eq!(stored(BuiltinSource::Adult), "adult.data adult.test");
+        assert_eq!(stored(BuiltinSource::PokerHand), "poker-hand-training-true.data");
+        assert!(stored(BuiltinSource::Cifar10).ends_with("data_batch_5.bin test_batch.bin"));
+    }
+}
