@@ -1,6 +1,8 @@
 //! Poker hand (ALGORITHMS.md §5): one spec, `examples/poker-hand.yaml`, trained with supervision
 //! only and with its rules injected by constraining, embedding and structuring, on all 25,010
 //! UCI training hands and on seeded 10% and 1% of them (`data.poker.fraction`), over 3 seeds.
+//! With `SKILANG_BENCH_SHARE=labelled` the shares are of labelled hands (`data.poker.labelled`)
+//! and the other training hands stay as inputs without labels, which only the rules read.
 //! Tested on the UCI test file when present, else on the 1,000,000 generated hands. One table of
 //! accuracy and macro-F1 (mean ± half the range over seeds) beside the reference figures.
 //!
@@ -37,6 +39,10 @@ fn main() {
     let injections = list::<String>("SKILANG_BENCH_INJECTIONS").unwrap_or(INJECTIONS.map(String::from).to_vec());
     let fractions = list::<f64>("SKILANG_BENCH_FRACTIONS").unwrap_or(FRACTIONS.to_vec());
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(SEEDS.to_vec());
+    let share = match std::env::var("SKILANG_BENCH_SHARE").as_deref() {
+        Ok("labelled") => "labelled",
+        _ => "fraction",
+    };
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/poker-hand.yaml");
     let mut rows = Vec::new();
     let mut test_hands = 0;
@@ -47,10 +53,10 @@ fn main() {
                 let args = [
                     vec!["--seed".to_string(), seed.to_string()],
                     set("optimization.injection", injection).to_vec(),
-                    set("data.poker.fraction", fraction).to_vec(),
+                    set(&format!("data.poker.{share}"), fraction).to_vec(),
                 ]
                 .concat();
-                let report = train(&format!("poker-{injection}-{fraction}-{seed}"), spec, &data, &args);
+                let report = train(&format!("poker-{injection}-{share}-{fraction}-{seed}"), spec, &data, &args);
                 test_hands = report["test_examples"].as_u64().unwrap_or(0);
                 runs.push(Run {
                     accuracy: report["symbol_accuracy"]["classify"].as_f64().unwrap_or(f64::NAN),
@@ -66,7 +72,7 @@ fn main() {
     println!("tested on {test_hands} hands, {} seed(s): mean ± half the range; CPU (burn flex)", seeds.len());
     println!(
         "{:>8}  {:>12}  {:>15}  {:>15}  {:>9}  {:>8}",
-        "fraction", "injection", "accuracy", "macro-F1", "train s", "peak MiB"
+        share, "injection", "accuracy", "macro-F1", "train s", "peak MiB"
     );
     for (fraction, injection, runs) in &rows {
         println!(

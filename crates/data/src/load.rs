@@ -8,7 +8,8 @@ use crate::{catalog, cifar, csv, idx, poker};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
-/// Loads `dataset` from `dir`; `seed` draws the `fraction` and the `split` of a single file.
+/// Loads `dataset` from `dir`; `seed` draws the `fraction`, the `labelled` rows and the `split` of a
+/// single file.
 pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     let name = dataset.name.name.clone();
     let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
@@ -25,16 +26,20 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
         (None, None) => return Err(schema(&name, "no `source` and no `training` file")),
     };
     let train = match &dataset.fraction {
-        Some(f) if f.value < 1.0 => {
-            let keep = ((train.rows as f64 * f.value).round() as usize).max(1);
-            let mut index = Rng::new(seed ^ 0xF4AC).permutation(train.rows);
-            index.truncate(keep);
-            index.sort_unstable();
-            train.select(&index)
-        }
+        Some(f) if f.value < 1.0 => train.select(&seeded_share(train.rows, f.value, seed ^ 0xF4AC)),
         _ => train,
     };
-    Ok(Data { name, train, test, notes: note.into_iter().collect() })
+    let labelled =
+        dataset.labelled.as_ref().filter(|l| l.value < 1.0).map(|l| seeded_share(train.rows, l.value, seed ^ 0x1ABE));
+    Ok(Data { name, train, test, labelled, notes: note.into_iter().collect() })
+}
+
+/// A seeded `share` of `rows` row numbers (at least one), in order.
+fn seeded_share(rows: usize, share: f64, seed: u64) -> Vec<usize> {
+    let mut index = Rng::new(seed).permutation(rows);
+    index.truncate(((rows as f64 * share).round() as usize).max(1));
+    index.sort_unstable();
+    index
 }
 
 fn schema(dataset: &str, reason: impl Into<String>) -> DataError {

@@ -69,6 +69,8 @@ pub struct Data {
     pub name: String,
     pub train: Table,
     pub test: Table,
+    /// The training rows whose targets are known, when not all are (`labelled`).
+    pub labelled: Option<Vec<usize>>,
     /// What a user should know about how the data was made (e.g. a generated test split).
     pub notes: Vec<String>,
 }

@@ -102,3 +102,23 @@ fn damaged_mnist_files_are_refused() {
     assert!(err.contains("truncated"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `labelled` keeps a seeded share of the training rows' targets and every row; `fraction` keeps
+/// a share of the rows themselves, and `labelled` applies to what it keeps.
+#[test]
+fn labelled_marks_a_seeded_share_of_the_training_rows() {
+    let mut adult = dataset("adult-fairness.yaml");
+    let at = |share: f64| Some(skilang_lang::source::Spanned { value: share, span: adult.name.span });
+    adult.labelled = at(0.01);
+    let data = load(&adult, &data_dir(), 1).unwrap();
+    let labelled = data.labelled.clone().expect("a share is labelled");
+    assert_eq!((data.train.rows, labelled.len()), (32_561, 326));
+    assert!(labelled.windows(2).all(|w| w[0] < w[1]) && labelled[325] < 32_561);
+    assert_eq!(load(&adult, &data_dir(), 1).unwrap().labelled, Some(labelled.clone()), "seeded");
+    assert_ne!(load(&adult, &data_dir(), 2).unwrap().labelled, Some(labelled));
+    adult.fraction = at(0.1);
+    let data = load(&adult, &data_dir(), 1).unwrap();
+    assert_eq!((data.train.rows, data.labelled.map(|l| l.len())), (3_256, Some(33)));
+    adult.labelled = at(1.0);
+    assert_eq!(load(&adult, &data_dir(), 1).unwrap().labelled, None, "all rows labelled");
+}

@@ -17,6 +17,9 @@ use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Implication, Semantics, Spec, Value};
 use skilang_logic::{GroundError, Logic, Observed};
 
+const UNKNOWN: &str =
+    "this target is not known on the rows `labelled` leaves without labels; a column-wise constraint needs it on every row";
+
 /// What a column-wise formula sees of one batch (or of the whole test set).
 pub struct Batch<'a> {
     pub spec: &'a Spec,
@@ -146,6 +149,7 @@ impl Batch<'_> {
                     .iter()
                     .map(|o| match o {
                         Some(Observed::Bool(b)) => Ok(*b as u8 as f64),
+                        Some(Observed::Unknown) => fail(span, UNKNOWN),
                         _ => fail(span, "expected a condition, found an observed column that is not boolean"),
                     })
                     .collect();
@@ -352,6 +356,7 @@ impl Batch<'_> {
                         Some(Observed::Int(i)) => Ok(*i as f64),
                         Some(Observed::Real(x)) => Ok(*x),
                         Some(Observed::Bool(b)) => Ok(*b as u8 as f64),
+                        Some(Observed::Unknown) => fail(span, UNKNOWN),
                         _ => fail(span, "this column holds names, not numbers; compare it with a value instead"),
                     })
                     .collect();

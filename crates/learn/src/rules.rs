@@ -31,7 +31,7 @@ pub fn leaf_values(
     dataset: &Dataset,
     table: &Table,
 ) -> Result<Vec<f32>, GroundError> {
-    let observations = Observations::new(dataset, table);
+    let observations = Observations::new(dataset, table, None);
     let rows: Vec<Vec<f32>> = (0..table.rows)
         .into_par_iter()
         .map(|row| rules.leaf_values(grounder, &|_, column: &str| observations.value(row, column)))

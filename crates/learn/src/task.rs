@@ -104,8 +104,21 @@ pub struct Task {
     pub input: InputShape,
     /// The names of the output's values, in class order.
     pub classes: Vec<String>,
+    /// Every training row; supervision reads only the `labelled` ones.
     pub train: Split,
+    /// The training rows whose labels are known, when not all are.
+    pub labelled: Option<Vec<usize>>,
     pub test: Split,
+}
+
+impl Task {
+    /// The training rows supervision may learn from.
+    pub fn labelled_train(&self) -> Split {
+        match &self.labelled {
+            Some(rows) => self.train.select(rows),
+            None => self.train.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +187,7 @@ pub fn task(
         input,
         classes,
         train: Split { inputs: train_inputs, labels: labels(&data.train)? },
+        labelled: data.labelled.clone(),
         test: Split { inputs: test_inputs, labels: labels(&data.test)? },
     })
 }

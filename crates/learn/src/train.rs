@@ -97,7 +97,7 @@ pub fn input_tensor(input: InputShape, values: Vec<f32>, rows: usize, device: &D
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-/// Trains `net` on the task's training split with cross-entropy on the gold classes.
+/// Trains `net` on the task's labelled training rows with cross-entropy on the gold classes.
 pub fn train_supervised(
     task: &Task,
     mut net: Net,
@@ -107,13 +107,14 @@ pub fn train_supervised(
 ) -> Trained {
     let mut rng = Rng::new(s.seed);
     // A validation split needs at least one row on each side.
-    let (fit, valid): (Split, Option<Split>) = if s.validation > 0.0 && task.train.len() >= 2 {
-        let order = rng.permutation(task.train.len());
-        let n_valid = ((task.train.len() as f64 * s.validation).round() as usize).clamp(1, task.train.len() - 1);
+    let train = task.labelled_train();
+    let (fit, valid): (Split, Option<Split>) = if s.validation > 0.0 && train.len() >= 2 {
+        let order = rng.permutation(train.len());
+        let n_valid = ((train.len() as f64 * s.validation).round() as usize).clamp(1, train.len() - 1);
         let (v, f) = order.split_at(n_valid);
-        (task.train.select(f), Some(task.train.select(v)))
+        (train.select(f), Some(train.select(v)))
     } else {
-        (task.train.clone(), None)
+        (train, None)
     };
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut optim = optimizer(s);

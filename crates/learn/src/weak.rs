@@ -204,7 +204,7 @@ pub fn examples<'a>(
     let test = TestExamples {
         grounder: Grounder::new(spec, program),
         knowledge: knowledge.clone(),
-        observations: Observations::new(dataset, &table.test),
+        observations: Observations::new(dataset, &table.test, None),
         tuples: draw(&table.test, None, s.seed ^ 0x7E57)?,
         fuzzy,
     };
@@ -219,7 +219,7 @@ pub fn examples<'a>(
         0
     };
     let valid_tuples = tuples.split_off(tuples.len() - n_valid);
-    let observations = Observations::new(dataset, &table.train);
+    let observations = Observations::new(dataset, &table.train, table.labelled.as_deref());
     Ok(Examples {
         train: prepare_examples(&grounder, &knowledge, &observations, &tuples, fuzzy)?,
         valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples, fuzzy)?,
@@ -231,20 +231,33 @@ pub fn examples<'a>(
 /// Observed values of a dataset's rows, as formulas see them.
 pub struct Observations<'a> {
     columns: Vec<(&'a str, &'a ColumnType, &'a Values)>,
+    targets: Vec<&'a str>,
+    /// Per row, whether its targets are known; empty when all are.
+    labelled: Vec<bool>,
 }
 
 impl<'a> Observations<'a> {
-    pub fn new(dataset: &'a Dataset, table: &'a Table) -> Observations<'a> {
+    /// The rows of `table`, whose targets are known only on the rows `labelled` lists (when given).
+    pub fn new(dataset: &'a Dataset, table: &'a Table, labelled: Option<&[usize]>) -> Observations<'a> {
         let columns = dataset
             .features
             .iter()
             .chain(&dataset.targets)
             .filter_map(|c| Some((c.name.name.as_str(), &c.ty, table.column(&c.name.name)?)))
             .collect();
-        Observations { columns }
+        let mut known = Vec::new();
+        if let Some(rows) = labelled {
+            known = vec![false; table.rows];
+            rows.iter().for_each(|&r| known[r] = true);
+        }
+        let targets = dataset.targets.iter().map(|c| c.name.name.as_str()).collect();
+        Observations { columns, targets, labelled: known }
     }
 
     pub fn value(&self, row: usize, column: &str) -> Option<Observed> {
+        if !self.labelled.is_empty() && !self.labelled[row] && self.targets.contains(&column) {
+            return Some(Observed::Unknown);
+        }
         let (_, ty, values) = self.columns.iter().find(|(n, _, _)| *n == column)?;
         match (ty, values) {
             (ColumnType::Category(declared), Values::Categories(v)) => {
@@ -517,7 +530,10 @@ pub fn columns<'a>(
     Some(Columns {
         spec,
         constraints,
-        observations: Observations::new(dataset, if test { &table.test } else { &table.train }),
+        observations: match test {
+            true => Observations::new(dataset, &table.test, None),
+            false => Observations::new(dataset, &table.train, table.labelled.as_deref()),
+        },
         domains: (0..spec.learnables.len()).map(|l| grounder.domain(l).to_vec()).collect(),
         logic,
     })

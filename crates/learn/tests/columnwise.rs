@@ -23,7 +23,7 @@ fn statistical_parity_on_a_hand_made_batch() {
             ("income".into(), Values::Categories(vec![1, 0, 0, 0, 1])),
         ],
     };
-    let observations = Observations::new(dataset, &table);
+    let observations = Observations::new(dataset, &table, None);
     let device = skilang_learn::device(1);
     // P(>50K) per person: White 0.9, 0.5, 0.1 (mean 0.5); the rest 0.2, 0.4 (mean 0.3).
     let positive = [0.9f32, 0.5, 0.1, 0.2, 0.4];

@@ -39,7 +39,7 @@ fn the_rules_classify_every_training_hand() {
     let classes = grounder.domain(0).to_vec();
     let mut hands = 0;
     for table in [&data.train, &data.test] {
-        let observations = Observations::new(dataset, table);
+        let observations = Observations::new(dataset, table, None);
         for row in 0..table.rows {
             let observe = |_: usize, column: &str| observations.value(row, column);
             let (mut named, mut memo) = (Vec::new(), Memo::default());

@@ -27,6 +27,9 @@ pub enum Observed {
     Bool(bool),
     /// A category's value name.
     Str(String),
+    /// A column the example has but whose value is not known (the target of an unlabelled row):
+    /// a constraint that reads it does not apply to the example.
+    Unknown,
 }
 
 /// A learnable applied to the instance in a slot of the example.
@@ -171,7 +174,8 @@ impl<'a> Grounder<'a> {
     }
 
     /// Grounds constraint `index` for the example whose observed values `observe(slot, column)`
-    /// gives; `None` when an observed guard does not select the example.
+    /// gives; `None` when an observed guard does not select the example, or when the constraint
+    /// reads a value the example does not know ([`Observed::Unknown`]).
     pub fn ground(
         &self,
         index: usize,
@@ -188,26 +192,11 @@ impl<'a> Grounder<'a> {
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
         memo: &mut Memo,
     ) -> Result<Option<Grounded>, GroundError> {
-        let mut b = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo };
-        let (formula, form) = match &self.spec.constraints[index].kind {
-            ConstraintKind::Always(f) => (b.condition(&f.expr)?, Form::Plain),
-            ConstraintKind::Never(f) => (Formula::negate(b.condition(&f.expr)?), Form::Plain),
-            ConstraintKind::IfThen { guard, then } => {
-                let g = b.condition(&guard.expr)?;
-                let t = b.condition(&then.expr)?;
-                match g {
-                    Formula::Const(false) => return Ok(None),
-                    Formula::Const(true) => (t, Form::Plain),
-                    g => (Formula::or(vec![Formula::negate(g.clone()), t.clone()]), Form::Implies(g, t)),
-                }
-            }
-            ConstraintKind::Iff(x, y) => {
-                let (x, y) = (b.condition(&x.expr)?, b.condition(&y.expr)?);
-                (Formula::iff(x.clone(), y.clone()), Form::Iff(x, y))
-            }
-        };
-        let domains = b.vars.iter().map(|v| self.domains[v.learnable].len()).collect();
-        Ok(Some(Grounded { event: Event { domains, atoms: b.atoms, formula }, vars: b.vars, form }))
+        let mut b = Builder::new(self, observe, memo);
+        match b.constraint(index) {
+            Err(_) if b.unknown => Ok(None),
+            grounded => grounded,
+        }
     }
 
     /// Evaluates `expr` on one example's observed values alone, with `bindings` naming instance
@@ -219,7 +208,7 @@ impl<'a> Grounder<'a> {
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
         memo: &mut Memo,
     ) -> Result<Crisp, GroundError> {
-        let mut b = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo };
+        let mut b = Builder::new(self, observe, memo);
         let mut scope: Scope = bindings.iter().map(|&(name, slot)| (name.to_string(), G::Instance(slot))).collect();
         match b.eval(expr, &mut scope)? {
             G::Bool(v) => Ok(Crisp::Bool(v)),
@@ -250,6 +239,40 @@ struct Builder<'g, 'o> {
     vars: Vec<VarRef>,
     var_of: HashMap<VarRef, usize>,
     memo: &'o mut Memo,
+    /// Set when an observed value the formula reads is unknown.
+    unknown: bool,
+}
+
+impl<'g, 'o> Builder<'g, 'o> {
+    fn new(g: &'g Grounder<'g>, observe: &'o dyn Fn(usize, &str) -> Option<Observed>, memo: &'o mut Memo) -> Self {
+        Builder { g, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo, unknown: false }
+    }
+
+    fn constraint(&mut self, index: usize) -> Result<Option<Grounded>, GroundError> {
+        let (formula, form) = match &self.g.spec.constraints[index].kind {
+            ConstraintKind::Always(f) => (self.condition(&f.expr)?, Form::Plain),
+            ConstraintKind::Never(f) => (Formula::negate(self.condition(&f.expr)?), Form::Plain),
+            ConstraintKind::IfThen { guard, then } => {
+                let g = self.condition(&guard.expr)?;
+                let t = self.condition(&then.expr)?;
+                match g {
+                    Formula::Const(false) => return Ok(None),
+                    Formula::Const(true) => (t, Form::Plain),
+                    g => (Formula::or(vec![Formula::negate(g.clone()), t.clone()]), Form::Implies(g, t)),
+                }
+            }
+            ConstraintKind::Iff(x, y) => {
+                let (x, y) = (self.condition(&x.expr)?, self.condition(&y.expr)?);
+                (Formula::iff(x.clone(), y.clone()), Form::Iff(x, y))
+            }
+        };
+        let domains = self.vars.iter().map(|v| self.g.domains[v.learnable].len()).collect();
+        Ok(Some(Grounded {
+            event: Event { domains, atoms: std::mem::take(&mut self.atoms), formula },
+            vars: std::mem::take(&mut self.vars),
+            form,
+        }))
+    }
 }
 
 type Scope = Vec<(String, G)>;
@@ -299,8 +322,12 @@ impl Builder<'_, '_> {
             ExprKind::Bool(b) => G::Bool(*b),
             ExprKind::Name(n) => self.name(n, span, scope)?,
             ExprKind::Attr { base, attr } => match self.eval(base, scope)? {
-                G::Instance(slot) => match (self.observe)(slot, &attr.name) {
-                    Some(o) => observed(o),
+                G::Instance(slot) => match (self.observe)(slot, &attr.name).map(observed) {
+                    Some(Some(g)) => g,
+                    Some(None) => {
+                        self.unknown = true;
+                        return fail(span, format!("`.{}` is not known for this example", attr.name));
+                    }
                     None => return fail(span, format!("the example has no value for `.{}`", attr.name)),
                 },
                 other => return fail(span, format!("`.{}` needs an instance, found {}", attr.name, describe(&other))),
@@ -1020,8 +1047,8 @@ fn bind(target: &Target, value: G, scope: &mut Scope) -> Result<(), GroundError>
     Ok(())
 }
 
-fn observed(o: Observed) -> G {
-    match o {
+fn observed(o: Observed) -> Option<G> {
+    Some(match o {
         Observed::Int(i) => G::Int(BigInt::from(i)),
         Observed::Real(x) => G::Real(x),
         Observed::Bool(b) => G::Bool(b),
@@ -1029,7 +1056,8 @@ fn observed(o: Observed) -> G {
             Ok(i) => G::Int(i),
             Err(_) => G::Str(s),
         },
-    }
+        Observed::Unknown => return None,
+    })
 }
 
 fn value_int(v: &Value) -> Option<BigInt> {

@@ -140,3 +140,23 @@ fn multi_digit_addition_grounds_to_one_linear_atom_and_compiles_small() {
         assert!((log_count - expected).abs() < 1e-6, "N = {n}: log count {log_count}");
     }
 }
+
+/// A constraint that reads a value the example does not know (an unlabelled row's target) does
+/// not apply to it; one that reads only what is known grounds as usual.
+#[test]
+fn an_unknown_observed_value_leaves_the_constraint_out() {
+    let text = format!("{HEAD}  - always: digit(x1) == x1.value\n  - if: x2.value > 4\n    then: digit(x1) == 0\n  - always: digit(x3) != 3\n");
+    let outcome = check_source("t.yaml", text);
+    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let g = Grounder::new(&spec, &program);
+    // Every digit's value is 7 except the hidden one's.
+    let hidden = |at: usize| {
+        move |slot: usize, column: &str| {
+            (column == "value").then_some(if slot == at { Observed::Unknown } else { Observed::Int(7) })
+        }
+    };
+    assert!(g.ground(0, &hidden(0)).unwrap().is_none(), "the supervision reads x1's unknown value");
+    assert!(g.ground(1, &hidden(0)).unwrap().is_some(), "the guard reads x2's known value");
+    assert!(g.ground(2, &hidden(0)).unwrap().is_some(), "nothing observed is read");
+    assert!(g.ground(1, &hidden(1)).unwrap().is_none(), "an unknown guard selects nothing");
+}

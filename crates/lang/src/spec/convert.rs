@@ -44,6 +44,7 @@ const DATASET_KEYS: &[&str] = &[
     "test",
     "split",
     "fraction",
+    "labelled",
     "features",
     "targets",
     "target",
@@ -370,6 +371,7 @@ impl<'a> Reader<'a> {
         }
         let split = m.get("split").and_then(|n| self.split(n));
         let fraction = m.get("fraction").and_then(|n| self.number_in(n, "`fraction`", 0.0, 1.0, true));
+        let labelled = m.get("labelled").and_then(|n| self.number_in(n, "`labelled`", 0.0, 1.0, true));
         let features = match m.get("features") {
             Some(n) => self.columns(n, "`features`", &name.name),
             None => {
@@ -403,7 +405,19 @@ impl<'a> Reader<'a> {
         }
         let instances = self.instances(&m, &what);
         let examples = m.get("examples").and_then(|n| self.uint(n, "`examples`", 1));
-        Some(Dataset { name, source, training, test, split, fraction, features, targets, instances, examples })
+        Some(Dataset {
+            name,
+            source,
+            training,
+            test,
+            split,
+            fraction,
+            labelled,
+            features,
+            targets,
+            instances,
+            examples,
+        })
     }
 
     /// The value of key `a`, or of `b` that means the same (the prototype's spelling); not both.

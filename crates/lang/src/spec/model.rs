@@ -125,6 +125,9 @@ pub struct Dataset {
     pub split: Option<Spanned<Split>>,
     /// Keep this seeded share of the training split.
     pub fraction: Option<Spanned<f64>>,
+    /// Keep the targets of this seeded share of the training rows; the other rows are inputs
+    /// without labels, which only constraints that do not read a target learn from.
+    pub labelled: Option<Spanned<f64>>,
     pub features: Vec<Column>,
     pub targets: Vec<Column>,
     pub instances: Vec<InstanceDecl>,
