@@ -120,10 +120,11 @@ pub fn install(
     progress: &mut dyn FnMut(&str, u64, Option<u64>),
 ) -> Result<usize> {
     let target = dir.join(folder(source));
+    let present = |name: &str| crate::dir::find(dir, folder(source), name.trim_end_matches(".gz")).is_some();
     let mut written = 0;
     for remote in remotes(source) {
-        let present = |name: &str| crate::dir::find(dir, folder(source), name.trim_end_matches(".gz")).is_some();
-        if remote.unpack.names().iter().all(|n| present(n)) {
+        let names = remote.unpack.names();
+        if names.iter().all(|n| present(n)) {
             continue;
         }
         let url = location(remote, mirror);
@@ -150,7 +151,7 @@ pub fn install(
                 }
             }
         }
-        written += remote.unpack.names().len();
+        written += names.len();
     }
     Ok(written)
 }

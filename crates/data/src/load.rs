@@ -164,7 +164,7 @@ fn builtin(
                 return Err(DataError::Missing {
                     dataset: "cifar10".into(),
                     dir: dir.to_path_buf(),
-                    files: "cifar10/data_batch_1.bin[.gz] (to data_batch_5)".into(),
+                    files: format!("{folder}/data_batch_1.bin[.gz] (to data_batch_5)"),
                 });
             }
             let (mut labels, mut pixels) = (Vec::new(), Vec::new());

@@ -232,8 +232,8 @@ pub fn examples<'a>(
 pub struct Observations<'a> {
     columns: Vec<(&'a str, &'a ColumnType, &'a Values)>,
     targets: Vec<&'a str>,
-    /// Per row, whether its targets are known; empty when all are.
-    labelled: Vec<bool>,
+    /// Per row, whether its targets are known, when not all are.
+    labelled: Option<Vec<bool>>,
 }
 
 impl<'a> Observations<'a> {
@@ -245,17 +245,17 @@ impl<'a> Observations<'a> {
             .chain(&dataset.targets)
             .filter_map(|c| Some((c.name.name.as_str(), &c.ty, table.column(&c.name.name)?)))
             .collect();
-        let mut known = Vec::new();
-        if let Some(rows) = labelled {
-            known = vec![false; table.rows];
+        let labelled = labelled.map(|rows| {
+            let mut known = vec![false; table.rows];
             rows.iter().for_each(|&r| known[r] = true);
-        }
+            known
+        });
         let targets = dataset.targets.iter().map(|c| c.name.name.as_str()).collect();
-        Observations { columns, targets, labelled: known }
+        Observations { columns, targets, labelled }
     }
 
     pub fn value(&self, row: usize, column: &str) -> Option<Observed> {
-        if !self.labelled.is_empty() && !self.labelled[row] && self.targets.contains(&column) {
+        if self.labelled.as_ref().is_some_and(|known| !known[row]) && self.targets.contains(&column) {
             return Some(Observed::Unknown);
         }
         let (_, ty, values) = self.columns.iter().find(|(n, _, _)| *n == column)?;
@@ -530,9 +530,10 @@ pub fn columns<'a>(
     Some(Columns {
         spec,
         constraints,
-        observations: match test {
-            true => Observations::new(dataset, &table.test, None),
-            false => Observations::new(dataset, &table.train, table.labelled.as_deref()),
+        observations: if test {
+            Observations::new(dataset, &table.test, None)
+        } else {
+            Observations::new(dataset, &table.train, table.labelled.as_deref())
         },
         domains: (0..spec.learnables.len()).map(|l| grounder.domain(l).to_vec()).collect(),
         logic,

@@ -243,6 +243,8 @@ struct Builder<'g, 'o> {
     unknown: bool,
 }
 
+type Scope = Vec<(String, G)>;
+
 impl<'g, 'o> Builder<'g, 'o> {
     fn new(g: &'g Grounder<'g>, observe: &'o dyn Fn(usize, &str) -> Option<Observed>, memo: &'o mut Memo) -> Self {
         Builder { g, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo, unknown: false }
@@ -273,11 +275,7 @@ impl<'g, 'o> Builder<'g, 'o> {
             form,
         }))
     }
-}
 
-type Scope = Vec<(String, G)>;
-
-impl Builder<'_, '_> {
     fn condition(&mut self, e: &Expr) -> Result<Formula, GroundError> {
         let v = self.eval(e, &mut Vec::new())?;
         self.truth(v, e.span)
