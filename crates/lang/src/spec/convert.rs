@@ -828,8 +828,13 @@ impl<'a> Reader<'a> {
                     let count = self
                         .u32(&e.value, "the size of a group of instances", 1)
                         .map(|c| Spanned::new(c, e.value.span));
-                    if let (Some(name), Some(count)) = (name, count) {
-                        out.push(InstanceDecl { name, count: Some(count) });
+                    match (name, count) {
+                        (Some(name), Some(count)) => out.push(InstanceDecl { name, count: Some(count) }),
+                        // Its size was reported; its uses should not be reported as unknown names.
+                        (Some(name), None) => {
+                            self.unreadable.names.insert(name.name);
+                        }
+                        (None, _) => {}
                     }
                 }
             }
