@@ -426,6 +426,28 @@ fn constraining_learns_from_the_rules_on_hands_without_labels() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// With every training hand labelled, the rules add nothing the labels lack, except on hands the
+/// data does not have: `sampled` draws 20,000 more without labels, which supervision skips and the
+/// guarded rules classify, so the rare classes are learned (measured after 10 epochs: macro-F1
+/// 0.61 against supervision's 0.38).
+#[test]
+fn constraining_reaches_hands_the_data_lacks_through_sampled_inputs() {
+    let dir = scratch("poker-sampled");
+    let spec = poker_spec(&dir);
+    let run = |injection: &str| {
+        let out = dir.join(injection);
+        let injection = format!("optimization.injection={injection}");
+        let (code, stderr) =
+            train(&spec, &out, &["--epochs", "10", "--set", &injection, "--set", "data.poker.sampled=20000"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("20000 training inputs drawn uniformly"), "{stderr}");
+        report(&out)["macro_f1"].as_f64().unwrap()
+    };
+    let (supervised, constrained) = (run("supervised"), run("constraining"));
+    assert!(constrained >= supervised + 0.15, "macro-F1: constraining {constrained}, supervised {supervised}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn structuring_refuses_constraints_it_cannot_build_units_from() {
     let dir = scratch("structuring-refused");

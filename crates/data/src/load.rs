@@ -8,8 +8,8 @@ use crate::{catalog, cifar, csv, idx, poker};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
-/// Loads `dataset` from `dir`; `seed` draws the `fraction`, the `labelled` rows and the `split` of a
-/// single file.
+/// Loads `dataset` from `dir`; `seed` draws the `fraction`, the `labelled` rows, the `sampled`
+/// inputs and the `split` of a single file.
 pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     let name = dataset.name.name.clone();
     let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
@@ -25,13 +25,53 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
         }
         (None, None) => return Err(schema(&name, "no `source` and no `training` file")),
     };
-    let train = match &dataset.fraction {
+    let mut train = match &dataset.fraction {
         Some(f) if f.value < 1.0 => train.select(&seeded_share(train.rows, f.value, seed ^ 0xF4AC)),
         _ => train,
     };
-    let labelled =
+    let mut labelled =
         dataset.labelled.as_ref().filter(|l| l.value < 1.0).map(|l| seeded_share(train.rows, l.value, seed ^ 0x1ABE));
-    Ok(Data { name, train, test, labelled, notes: note.into_iter().collect() })
+    let mut notes: Vec<String> = note.into_iter().collect();
+    if let Some(n) = &dataset.sampled {
+        labelled = Some(labelled.unwrap_or_else(|| (0..train.rows).collect()));
+        train =
+            train.append(sampled(dataset, n.value as usize, seed ^ 0x5A3D)?).map_err(|reason| schema(&name, reason))?;
+        notes.push(format!(
+            "{name}: {} training inputs drawn uniformly from the features' declared values, without targets (`sampled`)",
+            n.value
+        ));
+    }
+    Ok(Data { name, train, test, labelled, notes })
+}
+
+/// `n` rows whose features are drawn uniformly and independently from their declared values; the
+/// targets are placeholders, since no row drawn is labelled.
+fn sampled(dataset: &Dataset, n: usize, seed: u64) -> Result<Table> {
+    let mut rng = Rng::new(seed);
+    let mut columns = Vec::new();
+    for c in &dataset.features {
+        let values = match &c.ty {
+            ColumnType::Category(declared) => {
+                Values::Categories((0..n).map(|_| rng.below(declared.len()) as u32).collect())
+            }
+            ColumnType::Bool => Values::Numbers((0..n).map(|_| rng.below(2) as f32).collect()),
+            _ => {
+                return Err(schema(
+                    &dataset.name.name,
+                    format!("`sampled` needs declared values, and `{}` has none", c.name.name),
+                ))
+            }
+        };
+        columns.push((c.name.name.clone(), values));
+    }
+    for c in &dataset.targets {
+        let placeholder = match c.ty {
+            ColumnType::Category(_) => Values::Categories(vec![0; n]),
+            _ => Values::Numbers(vec![f32::NAN; n]),
+        };
+        columns.push((c.name.name.clone(), placeholder));
+    }
+    Ok(Table { rows: n, columns })
 }
 
 /// A seeded `share` of `rows` row numbers (at least one), in order.

@@ -61,6 +61,30 @@ impl Table {
     pub fn select(&self, index: &[usize]) -> Table {
         Table { rows: index.len(), columns: self.columns.iter().map(|(n, v)| (n.clone(), v.select(index))).collect() }
     }
+
+    /// These rows, then `more`'s, which must have the same columns.
+    pub fn append(mut self, more: Table) -> std::result::Result<Table, String> {
+        if self.columns.len() != more.columns.len() {
+            return Err(format!(
+                "cannot append rows with {} columns to rows with {}",
+                more.columns.len(),
+                self.columns.len()
+            ));
+        }
+        for ((name, values), (other, extra)) in self.columns.iter_mut().zip(more.columns) {
+            match (values, extra) {
+                (_, _) if *name != other => return Err(format!("cannot append column `{other}` to column `{name}`")),
+                (Values::Numbers(v), Values::Numbers(e)) => v.extend(e),
+                (Values::Categories(v), Values::Categories(e)) => v.extend(e),
+                (Values::Images { shape, pixels }, Values::Images { shape: s, pixels: p }) if *shape == s => {
+                    pixels.extend(p)
+                }
+                _ => return Err(format!("column `{name}` holds other values in the rows appended")),
+            }
+        }
+        self.rows += more.rows;
+        Ok(self)
+    }
 }
 
 /// A dataset's training and test splits.

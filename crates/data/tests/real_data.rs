@@ -122,3 +122,39 @@ fn labelled_marks_a_seeded_share_of_the_training_rows() {
     adult.labelled = at(1.0);
     assert_eq!(load(&adult, &data_dir(), 1).unwrap().labelled, None, "all rows labelled");
 }
+
+/// `sampled` appends seeded draws from the features' declared values after the real rows, and
+/// only the real rows (here the `labelled` share of them) keep their targets.
+#[test]
+fn sampled_inputs_follow_the_training_rows_without_labels() {
+    // The UCI training file split 80/20, rather than the source's million generated test hands.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/poker-hand.yaml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "    source: poker-hand\n",
+        "    training: {file: poker_hand/poker-hand-training-true.data.gz, format: csv, separator: ','}\n    sampled: 5000\n",
+    );
+    let mut poker = skilang_lang::check_source(&path, text).spec.expect("valid").datasets.remove(0);
+    let data = load(&poker, &data_dir(), 1).unwrap();
+    let real = 20_008;
+    assert_eq!(data.train.rows, real + 5_000);
+    assert_eq!(data.labelled, Some((0..real).collect()));
+    let Some(Values::Categories(suits)) = data.train.column("s1") else { panic!("s1 is categorical") };
+    let Some(Values::Categories(ranks)) = data.train.column("c1") else { panic!("c1 is categorical") };
+    let drawn = (&suits[real..], &ranks[real..]);
+    assert!(drawn.0.iter().all(|&s| s < 4) && drawn.1.iter().all(|&r| r < 13));
+    for value in 0..13 {
+        let n = drawn.1.iter().filter(|&&r| r == value).count();
+        assert!((300..470).contains(&n), "rank {value} drawn {n} times of 5,000");
+    }
+    assert!(data.notes.iter().any(|n| n.contains("5000 training inputs drawn")), "{:?}", data.notes);
+    let drawn_ranks = |seed| match load(&poker, &data_dir(), seed).unwrap().train.column("c1") {
+        Some(Values::Categories(ranks)) => ranks[real..].to_vec(),
+        _ => unreachable!(),
+    };
+    assert_eq!(drawn_ranks(1), drawn.1, "seeded");
+    assert_ne!(drawn_ranks(2), drawn.1);
+
+    poker.labelled = Some(skilang_lang::source::Spanned { value: 0.1, span: poker.name.span });
+    let labelled = load(&poker, &data_dir(), 1).unwrap().labelled.expect("a share is labelled");
+    assert!(labelled.len() == 2_001 && labelled.iter().all(|&r| r < real));
+}

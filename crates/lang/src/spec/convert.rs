@@ -45,6 +45,7 @@ const DATASET_KEYS: &[&str] = &[
     "split",
     "fraction",
     "labelled",
+    "sampled",
     "features",
     "targets",
     "target",
@@ -403,6 +404,22 @@ impl<'a> Reader<'a> {
                 seen.push(c);
             }
         }
+        let sampled = m.get("sampled").and_then(|n| self.uint(n, "`sampled`", 1));
+        let undeclared = features.iter().find(|c| !matches!(c.ty, ColumnType::Category(_) | ColumnType::Bool));
+        if let (Some(s), Some(c)) = (&sampled, undeclared) {
+            let (line, _) = self.file.line_col(c.name.span.start);
+            self.error(
+                Diagnostic::error(
+                    s.span,
+                    format!(
+                        "`sampled` draws inputs from the features' declared values, but `{}` declares none",
+                        c.name.name
+                    ),
+                )
+                .with_note(format!("`{}` is declared on line {line}", c.name.name))
+                .with_help("sample only datasets whose features are all categories (`values: [...]`) or `bool`"),
+            );
+        }
         let instances = self.instances(&m, &what);
         let examples = m.get("examples").and_then(|n| self.uint(n, "`examples`", 1));
         Some(Dataset {
@@ -413,6 +430,7 @@ impl<'a> Reader<'a> {
             split,
             fraction,
             labelled,
+            sampled,
             features,
             targets,
             instances,

@@ -128,6 +128,9 @@ pub struct Dataset {
     /// Keep the targets of this seeded share of the training rows; the other rows are inputs
     /// without labels, which only constraints that do not read a target learn from.
     pub labelled: Option<Spanned<f64>>,
+    /// Append this many training inputs drawn uniformly from the features' declared values,
+    /// without targets: constraints over observed inputs reach hands the data lacks.
+    pub sampled: Option<Spanned<u64>>,
     pub features: Vec<Column>,
     pub targets: Vec<Column>,
     pub instances: Vec<InstanceDecl>,
