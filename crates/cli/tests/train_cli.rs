@@ -361,16 +361,25 @@ fn reasoning_that_is_not_available_is_refused_clearly() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// `examples/poker-hand.yaml` reading the UCI training file alone (a seeded 80/20 split), so that
-/// the test needs neither the UCI test file nor a million generated hands.
-fn poker_spec(dir: &Path) -> PathBuf {
-    let spec = dir.join("poker.yaml");
+/// Writes `dir/poker.yaml`: `examples/poker-hand.yaml` reading the UCI training file alone (a
+/// seeded 80/20 split), so that the test needs neither the UCI test file nor a million generated hands.
+fn write_poker_spec(dir: &Path) {
     let text = std::fs::read_to_string("../../examples/poker-hand.yaml").unwrap().replace(
         "    source: poker-hand\n",
         "    training: {file: poker_hand/poker-hand-training-true.data.gz, format: csv, separator: ','}\n",
     );
-    std::fs::write(&spec, text).unwrap();
-    spec
+    std::fs::write(dir.join("poker.yaml"), text).unwrap();
+}
+
+/// Trains the Poker spec in `dir` for `epochs` with `injection` and one more `--set`: its accuracy,
+/// macro-F1 and what it printed.
+fn poker_run(dir: &Path, epochs: &str, injection: &str, set: &str) -> (f64, f64, String) {
+    let out = dir.join(injection);
+    let injection = format!("optimization.injection={injection}");
+    let (code, stderr) = train(dir.join("poker.yaml"), &out, &["--epochs", epochs, "--set", &injection, "--set", set]);
+    assert_eq!(code, 0, "{injection}: {stderr}");
+    let r = report(&out);
+    (r["symbol_accuracy"]["classify"].as_f64().unwrap(), r["macro_f1"].as_f64().unwrap(), stderr)
 }
 
 /// One spec, the injection chosen with `--set` alone. With 1% of the training hands (200) and 10
@@ -380,20 +389,13 @@ fn poker_spec(dir: &Path) -> PathBuf {
 #[test]
 fn poker_rules_are_injected_by_structuring_and_embedding_from_one_spec() {
     let dir = scratch("poker");
-    let spec = poker_spec(&dir);
-    let run = |injection: &str, fraction: &str| {
-        let out = dir.join(injection);
-        let (injection_set, fraction_set) =
-            (format!("optimization.injection={injection}"), format!("data.poker.fraction={fraction}"));
-        let (code, stderr) = train(&spec, &out, &["--epochs", "10", "--set", &injection_set, "--set", &fraction_set]);
-        assert_eq!(code, 0, "{injection}: {stderr}");
-        let r = report(&out);
-        (r["symbol_accuracy"]["classify"].as_f64().unwrap(), r["macro_f1"].as_f64().unwrap())
-    };
-    let (_, supervised_f1) = run("supervised", "0.01");
-    let (accuracy, f1) = run("structuring", "0.01");
+    write_poker_spec(&dir);
+    let run =
+        |injection: &str, fraction: &str| poker_run(&dir, "10", injection, &format!("data.poker.fraction={fraction}"));
+    let (_, supervised_f1, _) = run("supervised", "0.01");
+    let (accuracy, f1, _) = run("structuring", "0.01");
     assert!(accuracy >= 0.99 && f1 >= supervised_f1 + 0.2, "structuring: {accuracy} / {f1} vs {supervised_f1}");
-    let (accuracy, _) = run("embedding", "0.1");
+    let (accuracy, _, _) = run("embedding", "0.1");
     assert!(accuracy >= 0.98, "embedding: {accuracy}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -407,18 +409,9 @@ fn poker_rules_are_injected_by_structuring_and_embedding_from_one_spec() {
 #[test]
 fn constraining_learns_from_the_rules_on_hands_without_labels() {
     let dir = scratch("poker-labelled");
-    let spec = poker_spec(&dir);
-    let run = |injection: &str| {
-        let out = dir.join(injection);
-        let injection = format!("optimization.injection={injection}");
-        let (code, stderr) =
-            train(&spec, &out, &["--epochs", "15", "--set", &injection, "--set", "data.poker.labelled=0.02"]);
-        assert_eq!(code, 0, "{stderr}");
-        let r = report(&out);
-        (r["symbol_accuracy"]["classify"].as_f64().unwrap(), r["macro_f1"].as_f64().unwrap())
-    };
-    let (supervised, supervised_f1) = run("supervised");
-    let (constrained, constrained_f1) = run("constraining");
+    write_poker_spec(&dir);
+    let (supervised, supervised_f1, _) = poker_run(&dir, "15", "supervised", "data.poker.labelled=0.02");
+    let (constrained, constrained_f1, _) = poker_run(&dir, "15", "constraining", "data.poker.labelled=0.02");
     assert!(
         constrained >= supervised + 0.2 && constrained_f1 >= supervised_f1 + 0.1,
         "constraining {constrained} / {constrained_f1} against supervised {supervised} / {supervised_f1}"
@@ -433,17 +426,10 @@ fn constraining_learns_from_the_rules_on_hands_without_labels() {
 #[test]
 fn constraining_reaches_hands_the_data_lacks_through_sampled_inputs() {
     let dir = scratch("poker-sampled");
-    let spec = poker_spec(&dir);
-    let run = |injection: &str| {
-        let out = dir.join(injection);
-        let injection = format!("optimization.injection={injection}");
-        let (code, stderr) =
-            train(&spec, &out, &["--epochs", "10", "--set", &injection, "--set", "data.poker.sampled=20000"]);
-        assert_eq!(code, 0, "{stderr}");
-        assert!(stderr.contains("20000 training inputs drawn uniformly"), "{stderr}");
-        report(&out)["macro_f1"].as_f64().unwrap()
-    };
-    let (supervised, constrained) = (run("supervised"), run("constraining"));
+    write_poker_spec(&dir);
+    let (_, supervised, stderr) = poker_run(&dir, "10", "supervised", "data.poker.sampled=20000");
+    assert!(stderr.contains("20000 training inputs drawn uniformly"), "{stderr}");
+    let (_, constrained, _) = poker_run(&dir, "10", "constraining", "data.poker.sampled=20000");
     assert!(constrained >= supervised + 0.15, "macro-F1: constraining {constrained}, supervised {supervised}");
     std::fs::remove_dir_all(&dir).ok();
 }
