@@ -32,7 +32,7 @@ pub fn run(files: &[PathBuf], format: Format, overrides: &[Override]) -> u8 {
                 if format == Format::Human {
                     match e {
                         FileError::Io(e) => eprintln!("error: cannot read {}: {e}", path.display()),
-                        FileError::Override(e) => eprintln!("error: {}: {e}", path.display()),
+                        FileError::Override(e) | FileError::Refused(e) => eprintln!("error: {}: {e}", path.display()),
                     }
                 }
                 reports.push(FileReport {
@@ -52,7 +52,9 @@ pub fn run(files: &[PathBuf], format: Format, overrides: &[Override]) -> u8 {
                         eprintln!("{}", d.render(&o.file));
                     }
                     if let Some(p) = o.program.as_ref().filter(|_| o.is_valid()) {
-                        print!("{}", summary(&path.display().to_string(), p));
+                        if let Err(stop) = crate::print_out(&summary(&path.display().to_string(), p)) {
+                            return stop.max(code);
+                        }
                     } else {
                         let errors = o.diagnostics.iter().filter(|d| d.is_error()).count();
                         eprintln!("{}: invalid, {errors} error{}", path.display(), if errors == 1 { "" } else { "s" });
@@ -70,7 +72,9 @@ pub fn run(files: &[PathBuf], format: Format, overrides: &[Override]) -> u8 {
     }
     if format == Format::Json {
         let out = serde_json::json!({ "files": reports });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        if let Err(stop) = crate::print_out(&(serde_json::to_string_pretty(&out).unwrap_or_default() + "\n")) {
+            return stop.max(code);
+        }
     }
     code
 }

@@ -3,6 +3,7 @@
 mod check;
 mod curves;
 mod data;
+mod out;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,9 +45,13 @@ enum Command {
         /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Output folder for model/, report.json and curves.svg (default runs/SPEC-NAME).
+        /// Output folder for model/, report.json and curves.svg (default runs/SPEC-NAME); it must
+        /// be new or empty, or hold a previous run and --force be given.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace --out when it holds a previous run (and nothing else).
+        #[arg(long)]
+        force: bool,
         /// Change a value of the spec first, e.g. `--set optimization.batch_size=128`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
@@ -113,8 +118,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check { files, format, set } => check::run(&files, format, &set),
-        Command::Train { spec, epochs, seed, data_dir, out, set } => {
-            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, set }))
+        Command::Train { spec, epochs, seed, data_dir, out, force, set } => {
+            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, set }))
         }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
         Command::Data { dataset: Generated::PokerHand, hands, seed, out, data_dir } => {
@@ -122,6 +127,21 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Writes to stdout. A reader that went away (`skilang check … | head -1`) is not an error: the
+/// output just ends, as with other command-line tools. `Err` is the status to stop with.
+pub fn print_out(text: &str) -> Result<(), u8> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(exit::OK),
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            Err(exit::USAGE)
+        }
+    }
 }
 
 fn finish(result: Result<(), train::Failure>) -> u8 {

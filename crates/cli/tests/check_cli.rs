@@ -74,7 +74,17 @@ fn io_and_usage_errors_exit_2() {
     assert!(stderr.contains("cannot read no/such/spec.yaml"), "{stderr}");
     let (code, _, stderr) = skilang(&["check", "tests"]);
     assert_eq!(code, 2, "a folder is not a spec");
-    assert!(stderr.contains("cannot read tests"), "{stderr}");
+    assert!(stderr.contains("tests: a folder"), "{stderr}");
+    let (code, _, stderr) = skilang(&["check", "/dev/zero"]);
+    assert_eq!(code, 2, "a device is not read until memory runs out");
+    assert!(stderr.contains("/dev/zero: not a regular file"), "{stderr}");
+    let big = std::env::temp_dir().join(format!("skilang-big-{}.yaml", std::process::id()));
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(skilang_lang::MAX_SPEC_BYTES + 1).unwrap();
+    let (code, _, stderr) = skilang(&["check", big.to_str().unwrap()]);
+    std::fs::remove_file(&big).ok();
+    assert_eq!(code, 2);
+    assert!(stderr.contains("a spec may be at most 16 MiB") && stderr.lines().count() == 1, "{stderr}");
     assert_eq!(skilang(&["check"]).0, 2);
     assert_eq!(skilang(&["frobnicate"]).0, 2);
     assert_eq!(skilang(&["--help"]).0, 0);
@@ -111,4 +121,52 @@ fn set_overrides_are_checked_like_written_values() {
     assert_eq!(code, 2);
     assert!(stderr.contains("there is no item 7"), "{stderr}");
     assert_eq!(skilang(&["check", "--set", "novalue", "../../examples/mnist-sum.yaml"]).0, 2);
+}
+
+/// A reader that stops early (`| head -1`) ends the output quietly, as with other tools.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skilang"))
+        .args(std::iter::once("check").chain(std::iter::repeat_n("../../examples/poker-hand.yaml", 300)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Specs far larger than written by hand (a category of 200,000 values as a list, as a mapping,
+/// with non-ASCII names) are read and checked; `cargo bench --bench check` measures that the time
+/// grows linearly.
+#[test]
+fn large_specs_are_checked() {
+    let dir = std::env::temp_dir().join(format!("skilang-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (shape, values) in large_category_values(200_000) {
+        let path = dir.join(format!("{shape}.yaml"));
+        std::fs::write(&path, spec_with_values(&values)).unwrap();
+        let (code, stdout, stderr) = skilang(&["check", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{shape}: {stderr}");
+        assert!(stdout.contains("category of 200000"), "{shape}: {stdout}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A CSV dataset whose target has the given `values`.
+fn spec_with_values(values: &str) -> String {
+    format!("data:\n  t:\n    training: {{file: rows.csv, format: csv}}\n    features:\n      - {{name: u, type: int}}\n    targets:\n      - {{name: y, values: {values}}}\nlearnables:\n  f: {{input: t.u, output: t.y, architecture: mlp}}\n")
+}
+
+/// `n` category values written as a flow list, as a mapping to codes, and with accents.
+fn large_category_values(n: usize) -> [(&'static str, String); 3] {
+    let join = |items: Vec<String>| items.join(", ");
+    [
+        ("list", format!("[{}]", join((0..n).map(|i| i.to_string()).collect()))),
+        ("map", format!("{{{}}}", join((0..n).map(|i| format!("v{i}: {i}")).collect()))),
+        ("accents", format!("[{}]", join((0..n).map(|i| format!("é{i}")).collect()))),
+    ]
 }

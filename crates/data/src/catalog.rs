@@ -3,7 +3,7 @@
 //! Fashion-MNIST, the authors' page for CIFAR-10, the UCI files' own for Adult and Poker Hand).
 
 use crate::error::{DataError, Result};
-use crate::fetch::{download, untar, write_atomically, Checksum};
+use crate::fetch::{download, untar, write_atomically, Checksum, Timeouts};
 use skilang_lang::spec::BuiltinSource;
 use std::io::Read;
 use std::path::Path;
@@ -12,6 +12,9 @@ use std::path::Path;
 pub struct Remote {
     pub url: &'static str,
     pub checksum: Checksum,
+    /// The most bytes read from a server for it: the published file's size, checked again by the
+    /// checksum (for Poker Hand, 25,010 rows of the longest form the UCI layout allows).
+    pub size: u64,
     pub unpack: Unpack,
 }
 
@@ -31,6 +34,9 @@ impl Unpack {
     }
 }
 
+/// The folders of the built-in sources in the data directory.
+pub const FOLDERS: &[&str] = &["mnist", "fashion-mnist", "cifar10", "adult", "poker_hand"];
+
 /// The folder of `source` in the data directory.
 pub fn folder(source: BuiltinSource) -> &'static str {
     match source {
@@ -43,8 +49,13 @@ pub fn folder(source: BuiltinSource) -> &'static str {
 }
 
 macro_rules! idx_files {
-    ($base:literal, $($name:literal => $md5:literal),+ $(,)?) => {
-        &[$(Remote { url: concat!($base, $name, ".gz"), checksum: Checksum::Md5($md5), unpack: Unpack::As(concat!($name, ".gz")) }),+]
+    ($base:literal, $($name:literal => $md5:literal, $size:literal),+ $(,)?) => {
+        &[$(Remote {
+            url: concat!($base, $name, ".gz"),
+            checksum: Checksum::Md5($md5),
+            size: $size,
+            unpack: Unpack::As(concat!($name, ".gz")),
+        }),+]
     };
 }
 
@@ -61,31 +72,34 @@ const CIFAR_MEMBERS: &[(&str, &str)] = &[
 pub fn remotes(source: BuiltinSource) -> &'static [Remote] {
     match source {
         BuiltinSource::Mnist => idx_files!("https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "train-images-idx3-ubyte" => "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-            "train-labels-idx1-ubyte" => "d53e105ee54ea40749a09fcbcd1e9432",
-            "t10k-images-idx3-ubyte" => "9fb629c4189551a2d022fa330f9573f3",
-            "t10k-labels-idx1-ubyte" => "ec29112dd5afa0611ce80d1b7f02629c",
+            "train-images-idx3-ubyte" => "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9_912_422,
+            "train-labels-idx1-ubyte" => "d53e105ee54ea40749a09fcbcd1e9432", 28_881,
+            "t10k-images-idx3-ubyte" => "9fb629c4189551a2d022fa330f9573f3", 1_648_877,
+            "t10k-labels-idx1-ubyte" => "ec29112dd5afa0611ce80d1b7f02629c", 4_542,
         ),
         BuiltinSource::FashionMnist => idx_files!("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-            "train-images-idx3-ubyte" => "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-            "train-labels-idx1-ubyte" => "25c81989df183df01b3e8a0aad5dffbe",
-            "t10k-images-idx3-ubyte" => "bef4ecab320f06d8554ea6380940ec79",
-            "t10k-labels-idx1-ubyte" => "bb300cfdad3c16e7a12a480ee83cd310",
+            "train-images-idx3-ubyte" => "8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26_421_880,
+            "train-labels-idx1-ubyte" => "25c81989df183df01b3e8a0aad5dffbe", 29_515,
+            "t10k-images-idx3-ubyte" => "bef4ecab320f06d8554ea6380940ec79", 4_422_102,
+            "t10k-labels-idx1-ubyte" => "bb300cfdad3c16e7a12a480ee83cd310", 5_148,
         ),
         BuiltinSource::Cifar10 => &[Remote {
             url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
             checksum: Checksum::Sha256("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),
+            size: 170_052_171,
             unpack: Unpack::TarGz(CIFAR_MEMBERS),
         }],
         BuiltinSource::Adult => &[
             Remote {
                 url: "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/adult.data",
                 checksum: Checksum::Sha256("5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"),
+                size: 3_974_305,
                 unpack: Unpack::As("adult.data"),
             },
             Remote {
                 url: "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/adult.test",
                 checksum: Checksum::Sha256("a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05"),
+                size: 2_003_153,
                 unpack: Unpack::As("adult.test"),
             },
         ],
@@ -93,6 +107,7 @@ pub fn remotes(source: BuiltinSource) -> &'static [Remote] {
         BuiltinSource::PokerHand => &[Remote {
             url: "https://archive.ics.uci.edu/ml/machine-learning-databases/poker/poker-hand-training-true.data",
             checksum: Checksum::Sha256("37becdf87d5f8cbf2b91d6471e965a25b86cb4a6d878c0f94a4025969fca464f"),
+            size: 25_010 * 33,
             unpack: Unpack::As("poker-hand-training-true.data"),
         }],
     }
@@ -117,6 +132,7 @@ pub fn install(
     source: BuiltinSource,
     dir: &Path,
     mirror: Option<&str>,
+    timeouts: Timeouts,
     progress: &mut dyn FnMut(&str, u64, Option<u64>),
 ) -> Result<usize> {
     let target = dir.join(folder(source));
@@ -128,7 +144,7 @@ pub fn install(
             continue;
         }
         let url = location(remote, mirror);
-        let bytes = download(&url, &mut |done, total| progress(&url, done, total))?;
+        let bytes = download(&url, remote.size, timeouts, &mut |done, total| progress(&url, done, total))?;
         remote.checksum.verify(&bytes).map_err(|reason| DataError::Download {
             url: url.clone(),
             reason: format!("{reason}; nothing was written (a damaged download, or the file changed at its source)"),

@@ -1,14 +1,37 @@
 //! Delimited text in the UCI conventions: no header, fields separated by `,` (with or without a
 //! space), `?` for a missing value, lines starting with `|` are comments, and a label may end with
-//! a stray `.` (the Adult test file). Each field is read by its column's declared type.
+//! a stray `.` (the Adult test file). Each field is read by its column's declared type. A row with
+//! a missing value in a column that does not declare `?` as one of its values is left out, and
+//! counted.
 
 use crate::error::{DataError, Result};
 use crate::table::{Table, Values};
 use skilang_lang::spec::{CategoryValue, Column, ColumnType, Value};
 use std::path::Path;
 
+/// Rows left out for a missing value (`?`), and the columns they were missing in.
+#[derive(Debug, Default, PartialEq)]
+pub struct Skipped {
+    pub rows: usize,
+    pub columns: Vec<String>,
+}
+
+impl Skipped {
+    /// What a user is told about them, if any were left out.
+    pub fn note(&self, path: &Path) -> Option<String> {
+        (self.rows > 0).then(|| {
+            format!(
+                "{}: {} rows with a missing value (`?`) in {} were left out (list `?` among a column's `values` to keep them)",
+                path.display(),
+                self.rows,
+                self.columns.join(", ")
+            )
+        })
+    }
+}
+
 /// Reads `text` (from `path`) into columns `features ++ targets`.
-pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> Result<Table> {
+pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> Result<(Table, Skipped)> {
     let mut values: Vec<Values> = columns
         .iter()
         .map(|c| match c.ty {
@@ -21,6 +44,7 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
         })
         .collect::<Result<_>>()?;
     let mut rows = 0;
+    let mut skipped = Skipped::default();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('|') {
@@ -36,6 +60,18 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
                 columns.iter().map(|c| c.name.name.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
+        let missing = |(field, column): (&&str, &&Column)| {
+            *field == "?" && !matches!(&column.ty, ColumnType::Category(d) if category(field, d).is_some())
+        };
+        if fields.iter().zip(columns).any(missing) {
+            skipped.rows += 1;
+            for (_, c) in fields.iter().zip(columns).filter(|&p| missing(p)) {
+                if !skipped.columns.contains(&c.name.name) {
+                    skipped.columns.push(c.name.name.clone());
+                }
+            }
+            continue;
+        }
         for ((field, column), out) in fields.iter().zip(columns).zip(values.iter_mut()) {
             match (out, &column.ty) {
                 (Values::Categories(v), ColumnType::Category(declared)) => {
@@ -49,20 +85,25 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
                         ))
                     })? as u32)
                 }
-                (Values::Numbers(v), ty) => v.push(number(field, ty).ok_or_else(|| {
-                    let what = if *field == "?" { "a missing value" } else { "not a number" };
-                    row_error(format!("`{field}` in column `{}` is {what}", column.name.name))
-                })?),
+                (Values::Numbers(v), ty) => {
+                    v.push(number(field, ty).ok_or_else(|| {
+                        row_error(format!("`{field}` in column `{}` is not a number", column.name.name))
+                    })?)
+                }
                 _ => unreachable!("columns were matched to their value kinds above"),
             }
         }
         rows += 1;
     }
     if rows == 0 {
-        return Err(DataError::Corrupt { path: path.to_path_buf(), reason: "no data rows".into() });
+        let reason = match skipped.rows {
+            0 => "no data rows".to_string(),
+            n => format!("no data rows: all {n} have a missing value (`?`)"),
+        };
+        return Err(DataError::Corrupt { path: path.to_path_buf(), reason });
     }
     let columns = columns.iter().map(|c| c.name.name.clone()).zip(values).collect();
-    Ok(Table { rows, columns })
+    Ok((Table { rows, columns }, skipped))
 }
 
 fn number(field: &str, ty: &ColumnType) -> Option<f32> {
@@ -113,7 +154,8 @@ mod tests {
             [col("age", ColumnType::Int), col("work", values(&["?", "Private"])), col("y", values(&["<=50K", ">50K"]))];
         let refs: Vec<&Column> = cols.iter().collect();
         let text = "|1x3 Cross validator\n25, Private, <=50K.\n\n38, ?, >50K.\n";
-        let t = parse(text, Path::new("adult.test"), &refs, ",").unwrap();
+        let (t, skipped) = parse(text, Path::new("adult.test"), &refs, ",").unwrap();
+        assert_eq!(skipped, Skipped::default(), "`?` is a declared value of `work`");
         assert_eq!(t.rows, 2);
         assert_eq!(t.column("age"), Some(&Values::Numbers(vec![25.0, 38.0])));
         assert_eq!(t.column("work"), Some(&Values::Categories(vec![1, 0])));
@@ -126,10 +168,31 @@ mod tests {
         let refs: Vec<&Column> = cols.iter().collect();
         let e = parse("1, a\n2, b, 3\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
         assert!(e.starts_with("f.csv:2: 3 values, but the spec declares 2 columns (age, y)"), "{e}");
-        let e = parse("1, a\n?, b\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
-        assert_eq!(e, "f.csv:2: `?` in column `age` is a missing value");
         let e = parse("1, c\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
         assert!(e.contains("`c` is not a value of `y`"), "{e}");
+    }
+
+    #[test]
+    fn rows_with_undeclared_missing_values_are_left_out_and_counted() {
+        let cols = [
+            col("age", ColumnType::Int),
+            col("work", values(&["Private", "State-gov"])),
+            col("y", values(&["a", "b"])),
+        ];
+        let refs: Vec<&Column> = cols.iter().collect();
+        let (t, skipped) = parse(
+            "1, Private, a\n?, State-gov, b\n3, ?, a\n4, ?, ?\n5, State-gov, b\n",
+            Path::new("f.csv"),
+            &refs,
+            ",",
+        )
+        .unwrap();
+        assert_eq!(t.column("age"), Some(&Values::Numbers(vec![1.0, 5.0])));
+        assert_eq!(skipped, Skipped { rows: 3, columns: vec!["age".into(), "work".into(), "y".into()] });
+        let note = skipped.note(Path::new("f.csv")).unwrap();
+        assert!(note.starts_with("f.csv: 3 rows with a missing value (`?`) in age, work, y were left out"), "{note}");
+        let e = parse("?, Private, a\n", Path::new("f.csv"), &refs, ",").unwrap_err().to_string();
+        assert!(e.contains("all 1 have a missing value"), "{e}");
     }
 
     #[test]
@@ -140,7 +203,7 @@ mod tests {
         ]);
         let cols = [col("hand", hand)];
         let refs: Vec<&Column> = cols.iter().collect();
-        let t = parse("1\n0\n", Path::new("p"), &refs, ",").unwrap();
+        let (t, _) = parse("1\n0\n", Path::new("p"), &refs, ",").unwrap();
         assert_eq!(t.column("hand"), Some(&Values::Categories(vec![1, 0])));
     }
 }

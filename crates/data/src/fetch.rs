@@ -34,29 +34,80 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Downloads `url`, reporting (bytes so far, total when known). ureq refuses a body shorter than
-/// the length the server announced.
-pub fn download(url: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Vec<u8>> {
+/// How long a download may take: a server is never trusted to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The longest wait for the next bytes: a server that stalls fails after this.
+    pub idle: Duration,
+    /// The longest the whole download may take.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts { idle: Duration::from_secs(60), total: Duration::from_secs(30 * 60) }
+    }
+}
+
+/// Downloads `url` into memory, reporting (bytes so far, total when announced). The body is read as
+/// it arrives, never more than `max_bytes` (a larger body or announced length fails at once), and
+/// nothing is allocated from what the server announces; a stalled or endless server fails within
+/// `timeouts`. ureq refuses a body shorter than the length the server announced.
+pub fn download(
+    url: &str,
+    max_bytes: u64,
+    timeouts: Timeouts,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>> {
     let failed = |reason: String| DataError::Download { url: url.to_string(), reason };
+    let timed_out = |kind: Option<&ureq::Timeout>| {
+        failed(match kind {
+            Some(ureq::Timeout::Global) => format!("the download took longer than {} s", timeouts.total.as_secs()),
+            _ => format!("the server sent nothing for {} s", timeouts.idle.as_secs()),
+        })
+    };
+    let too_large =
+        |size: u64| failed(format!("the server sends {size} bytes or more; the file is at most {max_bytes} bytes"));
     // The system's certificate store: networks that re-sign TLS have their CA installed there.
     let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
     let agent = ureq::Agent::config_builder()
         .tls_config(tls)
-        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_connect(Some(Duration::from_secs(30).min(timeouts.idle)))
+        .timeout_per_read(Some(timeouts.idle))
+        .timeout_global(Some(timeouts.total))
         .build()
         .new_agent();
-    let response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
-    let total = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let response = agent.get(url).call().map_err(|e| match e {
+        ureq::Error::Timeout(kind) => timed_out(Some(&kind)),
+        e => failed(e.to_string()),
+    })?;
+    let announced: Option<u64> =
+        response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    if let Some(n) = announced.filter(|&n| n > max_bytes) {
+        return Err(too_large(n));
+    }
     let mut reader = response.into_body().into_reader();
-    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    let mut bytes = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let n = reader.read(&mut chunk).map_err(|e| failed(e.to_string()))?;
+        let n = match reader.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Err(timed_out(None)),
+            Err(e) => {
+                return Err(match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+                    Some(ureq::Error::Timeout(kind)) => timed_out(Some(kind)),
+                    _ => failed(e.to_string()),
+                })
+            }
+        };
         if n == 0 {
             break;
         }
+        if (bytes.len() + n) as u64 > max_bytes {
+            return Err(too_large((bytes.len() + n) as u64));
+        }
         bytes.extend_from_slice(&chunk[..n]);
-        progress(bytes.len() as u64, total);
+        progress(bytes.len() as u64, announced);
     }
     Ok(bytes)
 }

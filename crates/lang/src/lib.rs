@@ -11,6 +11,7 @@
 pub mod check;
 pub mod diag;
 pub mod formula;
+pub mod limits;
 pub mod overrides;
 pub mod source;
 pub mod spec;
@@ -54,7 +55,8 @@ pub fn check_source_with(
     };
     let set_at =
         overrides.iter().map(|o| Ok((overrides::apply(&mut root, o)?, o))).collect::<Result<Vec<_>, String>>()?;
-    let (spec, mut diagnostics) = spec::read_tree(&file, &root);
+    let spans: Vec<source::Span> = set_at.iter().map(|(span, _)| *span).collect();
+    let (spec, mut diagnostics) = spec::read_tree(&file, &root, &spans);
     let mut program = None;
     if let Some(s) = &spec {
         let (p, more) = check::check(s, &file);
@@ -72,19 +74,24 @@ pub fn check_source_with(
     Ok(Outcome { file, spec, program, diagnostics })
 }
 
+/// The largest spec read. Specs are YAML of a few kilobytes; data belongs in data files.
+pub const MAX_SPEC_BYTES: u64 = 16 << 20;
+
 /// Why a spec file could not be checked at all.
 #[derive(Debug)]
 pub enum FileError {
     Io(std::io::Error),
     /// A `--set` override that does not apply to this spec.
     Override(String),
+    /// Not a regular file, or larger than [`MAX_SPEC_BYTES`]: refused before it is read.
+    Refused(String),
 }
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FileError::Io(e) => write!(f, "{e}"),
-            FileError::Override(e) => write!(f, "{e}"),
+            FileError::Override(e) | FileError::Refused(e) => write!(f, "{e}"),
         }
     }
 }
@@ -94,13 +101,40 @@ impl std::fmt::Display for FileError {
 pub fn check_file(path: &Path) -> std::io::Result<Outcome> {
     check_file_with(path, &[]).map_err(|e| match e {
         FileError::Io(e) => e,
-        FileError::Override(e) => std::io::Error::other(e),
+        FileError::Override(e) | FileError::Refused(e) => std::io::Error::other(e),
     })
+}
+
+/// The bytes of a spec file: a regular file of at most [`MAX_SPEC_BYTES`] (a device such as
+/// `/dev/zero`, a pipe or a folder is refused rather than read until memory runs out).
+fn read_spec(path: &Path) -> Result<Vec<u8>, FileError> {
+    use std::io::Read;
+    let too_large = |size: String| {
+        FileError::Refused(format!(
+            "the spec is {size}; a spec may be at most {} MiB (it declares data, it does not hold it: read large tables from data files)",
+            MAX_SPEC_BYTES >> 20
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(FileError::Io)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a folder" } else { "not a regular file" };
+        return Err(FileError::Refused(format!("{what}; a spec is a YAML file")));
+    }
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(too_large(format!("{} MiB", meta.len() >> 20)));
+    }
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(FileError::Io)?;
+    file.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes).map_err(FileError::Io)?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(too_large("growing while it is read".into()));
+    }
+    Ok(bytes)
 }
 
 /// [`check_file`] with `--set` overrides applied first.
 pub fn check_file_with(path: &Path, overrides: &[overrides::Override]) -> Result<Outcome, FileError> {
-    let mut bytes = std::fs::read(path).map_err(FileError::Io)?;
+    let mut bytes = read_spec(path)?;
     // Editors do not count a byte-order mark as a column.
     if bytes.starts_with(b"\xef\xbb\xbf") {
         bytes.drain(..3);

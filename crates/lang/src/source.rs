@@ -33,18 +33,32 @@ impl<T> Spanned<T> {
     }
 }
 
+/// Characters between two entries of [`SourceFile`]'s character index.
+const CHECKPOINT: usize = 64;
+
 /// One loaded file. Columns are counted in characters, both 1-based, as editors show them.
+///
+/// Positions convert between characters and bytes through an index built once (the byte offset of
+/// every 64th character), so each conversion walks at most 64 characters: a file of any length, or
+/// one long line, is read in linear time.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     path: PathBuf,
     text: String,
     line_starts: Vec<usize>,
+    /// Byte offset of characters 0, 64, 128, …; empty when the text is ASCII (bytes are characters).
+    checkpoints: Vec<usize>,
 }
 
 impl SourceFile {
     pub fn new(path: impl AsRef<Path>, text: String) -> SourceFile {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        SourceFile { path: path.as_ref().to_path_buf(), text, line_starts }
+        let checkpoints = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().step_by(CHECKPOINT).map(|(i, _)| i).collect()
+        };
+        SourceFile { path: path.as_ref().to_path_buf(), text, line_starts, checkpoints }
     }
 
     pub fn path(&self) -> &Path {
@@ -59,13 +73,18 @@ impl SourceFile {
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let offset = self.floor_char_boundary(offset as usize);
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let col = self.text[self.line_starts[line]..offset].chars().count();
+        let col = self.byte_to_char(offset) - self.byte_to_char(self.line_starts[line]);
         (line + 1, col + 1)
+    }
+
+    /// Byte offset where a 1-based line starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts[line - 1]
     }
 
     /// The text of a 1-based line, without its line break.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.line_starts[line - 1];
+        let start = self.line_start(line);
         let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
@@ -76,10 +95,22 @@ impl SourceFile {
 
     /// Byte offset of a character index (the YAML parser counts characters).
     pub fn char_to_byte(&self, char_index: usize) -> usize {
-        if self.text.is_ascii() {
+        if self.checkpoints.is_empty() {
             return char_index.min(self.text.len());
         }
-        self.text.char_indices().nth(char_index).map_or(self.text.len(), |(i, _)| i)
+        let Some(&from) = self.checkpoints.get(char_index / CHECKPOINT) else {
+            return self.text.len();
+        };
+        self.text[from..].char_indices().nth(char_index % CHECKPOINT).map_or(self.text.len(), |(i, _)| from + i)
+    }
+
+    /// Character index of a byte offset on a character boundary.
+    fn byte_to_char(&self, offset: usize) -> usize {
+        if self.checkpoints.is_empty() {
+            return offset;
+        }
+        let k = self.checkpoints.partition_point(|&b| b <= offset) - 1;
+        k * CHECKPOINT + self.text[self.checkpoints[k]..offset].chars().count()
     }
 
     fn floor_char_boundary(&self, mut offset: usize) -> usize {
@@ -103,5 +134,29 @@ mod tests {
         assert_eq!(f.line_col(5), (2, 2)); // after the two-byte ç
         assert_eq!(f.line_text(2), "çd");
         assert_eq!(f.char_to_byte(4), 5);
+    }
+
+    #[test]
+    fn conversions_agree_with_counting_on_long_mixed_text() {
+        let text: String = (0..1000)
+            .map(|i| {
+                if i % 7 == 0 {
+                    "é\n"
+                } else if i % 3 == 0 {
+                    "€"
+                } else {
+                    "a"
+                }
+            })
+            .collect();
+        let f = SourceFile::new("x.yaml", text.clone());
+        for (k, (byte, _)) in text.char_indices().enumerate() {
+            assert_eq!(f.char_to_byte(k), byte);
+            let line_start = text[..byte].rfind('\n').map_or(0, |i| i + 1);
+            let line = text[..byte].matches('\n').count() + 1;
+            assert_eq!(f.line_col(byte as u32), (line, text[line_start..byte].chars().count() + 1));
+        }
+        assert_eq!(f.char_to_byte(text.chars().count()), text.len());
+        assert_eq!(f.char_to_byte(usize::MAX / 2), text.len());
     }
 }

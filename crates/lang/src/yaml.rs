@@ -6,11 +6,12 @@
 
 use crate::diag::Diagnostic;
 use crate::source::{SourceFile, Span};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
-use std::collections::HashMap;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
+use std::collections::{HashMap, HashSet};
 
-/// Nodes allowed after alias expansion; far above any real spec.
-const MAX_NODES: usize = 200_000;
+/// Values allowed after alias expansion; far above any real spec (specs of a few thousand values
+/// check in milliseconds, and this many in about a second).
+const MAX_NODES: usize = 2_000_000;
 /// Nesting allowed; deeper documents are refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
@@ -130,7 +131,8 @@ impl Node {
 
 /// Parses one YAML document into a located tree.
 pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
-    let mut builder = Builder { file, parser: Parser::new_from_str(file.text()), anchors: HashMap::new(), nodes: 0 };
+    let mut builder =
+        Builder { file, parser: Parser::new_from_str(file.text()), anchors: HashMap::new(), nodes: 0, aliased: false };
     builder.document()
 }
 
@@ -139,6 +141,8 @@ struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// Whether an alias was expanded: the size limit's message then says how documents grow.
+    aliased: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -193,8 +197,12 @@ impl<'a> Builder<'a> {
     fn count(&mut self, span: Span, n: usize) -> Result<(), Diagnostic> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(Diagnostic::error(span, "the document is too large after expanding aliases")
-                .with_note(format!("more than {MAX_NODES} values; aliases that nest aliases grow exponentially")));
+            let d = Diagnostic::error(span, format!("the spec has more than {MAX_NODES} values"));
+            return Err(if self.aliased {
+                d.with_note("counted after expanding aliases: aliases that nest aliases grow exponentially")
+            } else {
+                d.with_help("a spec declares data, it does not hold it: read large tables from data files")
+            });
         }
         Ok(())
     }
@@ -204,8 +212,14 @@ impl<'a> Builder<'a> {
             return Err(Diagnostic::error(span, format!("the document nests deeper than {MAX_DEPTH} levels")));
         }
         let (node, anchor) = match ev {
-            Event::Scalar(text, style, anchor, _tag) => {
-                let plain = matches!(style, ScalarStyle::Plain);
+            Event::Scalar(text, style, anchor, tag) => {
+                // `!!str` only says what quoting says; any other tag would be silently dropped.
+                let string = match tag.as_deref() {
+                    None => false,
+                    Some(t) if t.is_yaml_core_schema() && t.suffix == "str" => true,
+                    Some(t) => return Err(tag_error(t, span)),
+                };
+                let plain = matches!(style, ScalarStyle::Plain) && !string;
                 self.count(span, 1)?;
                 (Node { span, kind: NodeKind::Scalar(Scalar { text: text.into_owned(), plain }) }, anchor)
             }
@@ -213,10 +227,14 @@ impl<'a> Builder<'a> {
                 let Some(target) = self.anchors.get(&id).cloned() else {
                     return Err(Diagnostic::error(span, "alias to an unknown anchor"));
                 };
+                self.aliased = true;
                 self.count(span, size(&target))?;
                 return Ok(target);
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(_, Some(tag)) | Event::MappingStart(_, Some(tag)) => {
+                return Err(tag_error(&tag, span))
+            }
+            Event::SequenceStart(anchor, None) => {
                 let mut items = Vec::new();
                 let end = loop {
                     match self.next()? {
@@ -227,7 +245,7 @@ impl<'a> Builder<'a> {
                 self.count(span, 1)?;
                 (Node { span: span.to(end), kind: NodeKind::Seq(items) }, anchor)
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, None) => {
                 let (entries, end) = self.mapping(depth)?;
                 self.count(span, 1)?;
                 (Node { span: span.to(end), kind: NodeKind::Map(entries) }, anchor)
@@ -242,13 +260,15 @@ impl<'a> Builder<'a> {
 
     fn mapping(&mut self, depth: usize) -> Result<(Vec<Entry>, Span), Diagnostic> {
         let mut own: Vec<Entry> = Vec::new();
+        // Where each key of `own` is, by its text: a mapping with many keys is read in linear time.
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut merged: Vec<Entry> = Vec::new();
         loop {
             let (ev, sp) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
                 // Explicit keys win over merged ones; earlier merges win over later ones.
                 for entry in merged {
-                    if !own.iter().any(|e| same_key(&e.key, &entry.key)) {
+                    if !seen.contains_key(key_text(&entry.key)) {
                         own.push(entry);
                     }
                 }
@@ -264,12 +284,13 @@ impl<'a> Builder<'a> {
                 self.merge(&value, &mut merged)?;
                 continue;
             }
-            if let Some(first) = own.iter().find(|e| same_key(&e.key, &key)) {
-                let (line, col) = self.file.line_col(first.key.span.start);
+            if let Some(&first) = seen.get(key_text(&key)) {
+                let (line, col) = self.file.line_col(own[first].key.span.start);
                 return Err(Diagnostic::error(key.span, format!("duplicate key `{}`", key_text(&key)))
                     .with_label("written a second time")
                     .with_note(format!("first written at line {line}, column {col}")));
             }
+            seen.insert(key_text(&key).to_string(), own.len());
             own.push(Entry { key, value });
         }
     }
@@ -280,13 +301,14 @@ impl<'a> Builder<'a> {
             NodeKind::Seq(items) => items.iter().collect(),
             NodeKind::Scalar(_) => vec![value],
         };
+        let mut taken: HashSet<String> = merged.iter().map(|m| key_text(&m.key).to_string()).collect();
         for source in sources {
             let NodeKind::Map(entries) = &source.kind else {
                 return Err(Diagnostic::error(source.span, "a merge key `<<` takes a mapping or a list of mappings")
                     .with_help("write `<<: *anchor` where `&anchor` names a mapping"));
             };
             for e in entries {
-                if !merged.iter().any(|m| same_key(&m.key, &e.key)) {
+                if taken.insert(key_text(&e.key).to_string()) {
                     merged.push(e.clone());
                 }
             }
@@ -379,8 +401,11 @@ fn size(node: &Node) -> usize {
     }
 }
 
-fn same_key(a: &Node, b: &Node) -> bool {
-    key_text(a) == key_text(b)
+/// YAML tags name types of other languages (`!!python/object/apply:os.system`); a spec has none.
+fn tag_error(tag: &Tag, span: Span) -> Diagnostic {
+    let shown = if tag.is_yaml_core_schema() { format!("!!{}", tag.suffix) } else { tag.to_string() };
+    Diagnostic::error(span, format!("YAML tag `{shown}` is not part of SKI-lang"))
+        .with_help("remove the tag: a spec's values are plain YAML strings, numbers, lists and mappings")
 }
 
 pub fn key_text(node: &Node) -> &str {
@@ -425,7 +450,18 @@ mod tests {
             let p = i - 1;
             doc += &format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n");
         }
-        assert!(load(&doc).unwrap_err().message.contains("too large"));
+        let e = load(&doc).unwrap_err();
+        assert!(e.message.contains("more than") && e.notes[0].contains("aliases"), "{e:?}");
+    }
+
+    #[test]
+    fn tags_are_refused_except_str() {
+        let e = load("a: !!python/object/apply:os.system [ls]\n").unwrap_err();
+        assert!(e.message.contains("`!!python/object/apply:os.system`"), "{}", e.message);
+        assert!(load("a: !custom {b: 1}\n").unwrap_err().message.contains("`!custom`"));
+        assert!(load("a: !!int 3\n").is_err());
+        let root = load("a: !!str 3\n").unwrap();
+        assert_eq!(get(&root, "a").as_scalar().unwrap().value(), ScalarValue::Str("3"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use skilang_lang::check::Program;
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
+use skilang_lang::limits::{combinations_len, range_len, MAX_GROUND_TERMS};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Spec, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -241,13 +242,37 @@ struct Builder<'g, 'o> {
     memo: &'o mut Memo,
     /// Set when an observed value the formula reads is unknown.
     unknown: bool,
+    /// Terms created so far for this example, against [`MAX_GROUND_TERMS`].
+    terms: usize,
 }
 
 type Scope = Vec<(String, G)>;
 
 impl<'g, 'o> Builder<'g, 'o> {
     fn new(g: &'g Grounder<'g>, observe: &'o dyn Fn(usize, &str) -> Option<Observed>, memo: &'o mut Memo) -> Self {
-        Builder { g, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new(), memo, unknown: false }
+        Builder {
+            g,
+            observe,
+            atoms: Vec::new(),
+            vars: Vec::new(),
+            var_of: HashMap::new(),
+            memo,
+            unknown: false,
+            terms: 0,
+        }
+    }
+
+    /// Counts `n` more terms against the budget, before they are created.
+    fn spend(&mut self, n: u128, span: Span) -> Result<(), GroundError> {
+        let total = (self.terms as u128).saturating_add(n);
+        if total > MAX_GROUND_TERMS as u128 {
+            return fail(
+                span,
+                format!("grounding one example here needs more than {MAX_GROUND_TERMS} terms (the budget per example); bound this expansion"),
+            );
+        }
+        self.terms = total as usize;
+        Ok(())
     }
 
     fn constraint(&mut self, index: usize) -> Result<Option<Grounded>, GroundError> {
@@ -423,6 +448,7 @@ impl<'g, 'o> Builder<'g, 'o> {
                 other => return fail(cond.span, format!("expected a condition, found {}", describe(&other))),
             },
             ExprKind::List(items) | ExprKind::Tuple(items) => {
+                self.spend(items.len() as u128, span)?;
                 G::List(items.iter().map(|i| self.eval(i, scope)).collect::<Result<_, _>>()?)
             }
             ExprKind::Comprehension { element, clauses, .. } => {
@@ -465,6 +491,7 @@ impl<'g, 'o> Builder<'g, 'o> {
         out: &mut Vec<G>,
     ) -> Result<(), GroundError> {
         let Some((clause, rest)) = clauses.split_first() else {
+            self.spend(1, element.span)?;
             out.push(self.eval(element, scope)?);
             return Ok(());
         };
@@ -632,10 +659,11 @@ impl<'g, 'o> Builder<'g, 'o> {
                     [a, b, c] => (small(a)?, small(b)?, small(c)?),
                     _ => return fail(span, "`range` takes one to three integers"),
                 };
-                if step == 0 {
+                let Some(len) = range_len(start, stop, step) else {
                     return fail(span, "`range` step cannot be zero");
-                }
-                let mut out = Vec::new();
+                };
+                self.spend(len, span)?;
+                let mut out = Vec::with_capacity(len as usize);
                 let mut i = start;
                 while (step > 0 && i < stop) || (step < 0 && i > stop) {
                     out.push(G::Int(BigInt::from(i)));
@@ -668,6 +696,7 @@ impl<'g, 'o> Builder<'g, 'o> {
             "combinations" => {
                 let k = int_arg(&values[1], 1)?.to_usize().unwrap_or(usize::MAX);
                 let items = items(vec![values.swap_remove(0)])?;
+                self.spend(combinations_len(items.len(), k), span)?;
                 let mut out = Vec::new();
                 combinations(&items, k, 0, &mut Vec::new(), &mut out);
                 G::List(out.into_iter().map(G::List).collect())
@@ -1088,7 +1117,11 @@ fn int_op(op: BinOp, a: &BigInt, b: &BigInt) -> Option<BigInt> {
         BinOp::Mul => a * b,
         BinOp::FloorDiv if !b.is_zero() => a.div_floor(b),
         BinOp::Mod if !b.is_zero() => a.mod_floor(b),
-        BinOp::Pow => num_traits::pow(a.clone(), b.to_usize().filter(|&e| e <= 100_000)?),
+        // Results beyond a million bits are refused rather than computed.
+        BinOp::Pow => {
+            let e = b.to_usize().filter(|&e| e <= 100_000 && (a.bits() as u128) * (e as u128) <= 1 << 20)?;
+            num_traits::pow(a.clone(), e)
+        }
         _ => return None,
     })
 }

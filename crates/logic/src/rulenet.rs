@@ -94,10 +94,8 @@ pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, R
             ));
         }
         let ConstraintKind::IfThen { guard, then } = &constraint.kind else {
-            if let ConstraintKind::Always(f) = &constraint.kind {
-                if supervision(spec, program, &f.expr) {
-                    continue; // the supervision embedding and structuring train by anyway
-                }
+            if info.supervises.is_some() {
+                continue; // the supervision embedding and structuring train by anyway
             }
             return Err(refuse(
                 constraint.span,
@@ -151,19 +149,6 @@ fn net_call<'s>(spec: &Spec, e: &'s Expr) -> Option<(usize, &'s str)> {
     let (ExprKind::Name(f), [arg]) = (&func.kind, args.as_slice()) else { return None };
     let ExprKind::Name(x) = &arg.kind else { return None };
     Some((spec.learnables.iter().position(|l| l.name.name == *f)?, x.as_str()))
-}
-
-/// `net(x) == x.column` (either way round), where `column` is the one `net` predicts.
-fn supervision(spec: &Spec, program: &Program, e: &Expr) -> bool {
-    let column = |e: &Expr| -> Option<(String, String)> {
-        let ExprKind::Attr { base, attr } = &e.kind else { return None };
-        let ExprKind::Name(x) = &base.kind else { return None };
-        Some((x.clone(), attr.name.clone()))
-    };
-    equation(e, |e| net_call(spec, e), column).is_some_and(|((l, x), (y, col))| {
-        let learnable = &program.learnables[l];
-        x == y && learnable.output == format!("{}.{col}", learnable.dataset)
-    })
 }
 
 /// `net(x) == class` (either way round): the learnable, the instance and the class's index.

@@ -5,6 +5,7 @@ use super::types::*;
 use super::{Checker, Global};
 use crate::diag::{suggest, Diagnostic};
 use crate::formula::*;
+use crate::limits::{range_len, MAX_GROUND_TERMS};
 use crate::source::Span;
 use crate::spec::Value;
 
@@ -568,7 +569,12 @@ impl<'s> Checker<'s> {
                 if let (BinOp::Div | BinOp::FloorDiv | BinOp::Mod, Some(Value::Int(0))) = (op, &r.constant) {
                     self.report(Diagnostic::error(rs, "division by zero"));
                 }
-                Typed { ty: wrap(ty), latent, constant: None }
+                // Integer constants are folded, so that `range(10 ** 12)` is measured here.
+                let constant = match (&l.constant, &r.constant) {
+                    (Some(Value::Int(a)), Some(Value::Int(b))) => fold_int(op, *a, *b).map(Value::Int),
+                    _ => None,
+                };
+                Typed { ty: wrap(ty), latent, constant }
             }
         }
     }
@@ -742,6 +748,27 @@ impl<'s> Checker<'s> {
                 for (a, s) in args.iter().zip(spans) {
                     self.expect_observed_int(a, *s, "a bound of `range`");
                 }
+                let ints: Option<Vec<i64>> = args
+                    .iter()
+                    .map(|a| match a.constant {
+                        Some(Value::Int(k)) => Some(k),
+                        _ => None,
+                    })
+                    .collect();
+                let len = match ints.as_deref() {
+                    Some(&[stop]) => range_len(0, stop, 1),
+                    Some(&[start, stop]) => range_len(start, stop, 1),
+                    Some(&[start, stop, step]) => range_len(start, stop, step),
+                    _ => None,
+                };
+                if let Some(n) = len.filter(|&n| n > MAX_GROUND_TERMS as u128) {
+                    return self.err(
+                        span,
+                        format!(
+                            "`range` of {n} integers is beyond the {MAX_GROUND_TERMS} terms one example may ground to"
+                        ),
+                    );
+                }
                 Typed::observed(Type::List(Box::new(Type::Int)))
             }
             "zip" => {
@@ -804,5 +831,19 @@ fn arity_text(min: usize, max: Option<usize>) -> String {
         Some(m) if m == min => format!("{min} argument{}", plural(min)),
         Some(m) => format!("{min} to {m} arguments"),
         None => format!("at least {min} argument{}", plural(min)),
+    }
+}
+
+/// `a op b` on integers as Python computes it (floor division and modulo), or `None` when it
+/// overflows 64 bits or is not an integer operation.
+fn fold_int(op: BinOp, a: i64, b: i64) -> Option<i64> {
+    match op {
+        BinOp::Add => a.checked_add(b),
+        BinOp::Sub => a.checked_sub(b),
+        BinOp::Mul => a.checked_mul(b),
+        BinOp::FloorDiv if b != 0 => Some(a.checked_div(b)? - ((a % b != 0 && (a < 0) != (b < 0)) as i64)),
+        BinOp::Mod if b != 0 => Some(a.checked_rem(b).map(|m| if m != 0 && (m < 0) != (b < 0) { m + b } else { m })?),
+        BinOp::Pow => a.checked_pow(u32::try_from(b).ok()?),
+        _ => None,
     }
 }

@@ -4,6 +4,7 @@
 mod builtins;
 mod expr;
 mod program;
+mod training;
 mod types;
 
 pub use program::*;
@@ -105,9 +106,10 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
     c.check_rule_bodies();
     let constraints = c.check_constraints();
     c.check_optimization();
-    let program = c.program(constraints);
-    let ok = !c.diags.iter().any(Diagnostic::is_error);
+    let mut program = c.program(constraints);
     let mut diags = c.diags;
+    diags.extend(training::plan(spec, &mut program));
+    let ok = !diags.iter().any(Diagnostic::is_error);
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     (ok.then_some(program), diags)
 }
@@ -593,6 +595,8 @@ impl<'s> Checker<'s> {
                 share: if total > 0.0 { weight / total } else { 0.0 },
                 scope: if effects.columns && !row_wise { Scope::ColumnWise } else { Scope::InstanceWise },
                 latent: effects.latent,
+                supervises: None,
+                trained: false,
             });
         }
         out
@@ -749,6 +753,9 @@ impl<'s> Checker<'s> {
             }
         }
         Program {
+            // Set by `training::plan`.
+            injection: "",
+            injection_written: false,
             datasets,
             domains: self.domains.clone(),
             learnables,

@@ -7,6 +7,10 @@ use std::collections::HashMap;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Program {
+    /// The injection a run uses: the one written, or the default for the spec.
+    pub injection: &'static str,
+    /// Whether the spec names its injection.
+    pub injection_written: bool,
     pub datasets: Vec<DatasetInfo>,
     pub domains: Vec<Domain>,
     pub learnables: Vec<LearnableInfo>,
@@ -83,4 +87,9 @@ pub struct ConstraintInfo {
     pub scope: Scope,
     /// The learnable applications it constrains, e.g. `digit(x1)`.
     pub latent: Vec<String>,
+    /// The learnable it supervises on its output column (`net(x) == x.y`), if that is all it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supervises: Option<String>,
+    /// Whether the injection trains it (every constraint is evaluated in the report regardless).
+    pub trained: bool,
 }

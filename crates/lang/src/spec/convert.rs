@@ -7,9 +7,15 @@ use crate::diag::{suggest, Diagnostic};
 use crate::formula::{self, Expr, ExprId, ExprKind, Ident};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::yaml::{key_text, Entry, Node, NodeKind, ScalarValue};
+use std::collections::{HashMap, HashSet};
 
 pub(crate) struct Reader<'a> {
     file: &'a SourceFile,
+    /// Where `--set` put values.
+    set: &'a [Span],
+    /// Hyphenated dataset and column names (the prototype's `capital-gain`), each read as its
+    /// name with `_` (`capital_gain`), which formulas can spell.
+    dashed: Vec<String>,
     pub diags: Vec<Diagnostic>,
     next_id: u32,
     unreadable: Unreadable,
@@ -36,11 +42,12 @@ impl<'n> Map<'n> {
     }
 }
 
-const SECTIONS: &[&str] = &["data", "optimization", "learnables", "learnable", "knowledge", "constraints"];
+const SECTIONS: &[&str] = &["data", "instances", "optimization", "learnables", "learnable", "knowledge", "constraints"];
 const DATASET_KEYS: &[&str] = &[
     "source",
     "training",
     "train",
+    "dataset",
     "test",
     "split",
     "fraction",
@@ -53,7 +60,7 @@ const DATASET_KEYS: &[&str] = &[
     "instance_name",
     "examples",
 ];
-const FILE_KEYS: &[&str] = &["file", "file_name", "uri", "unpack", "format", "type", "separator"];
+const FILE_KEYS: &[&str] = &["file", "file_name", "uri", "unpack", "format", "type", "separator", "split"];
 const COLUMN_KEYS: &[&str] = &["name", "type", "values", "mapping"];
 const OPTIMIZATION_KEYS: &[&str] = &[
     "injection",
@@ -77,12 +84,14 @@ const OPTIMIZATION_KEYS: &[&str] = &[
     "metrics",
 ];
 const LEARNABLE_KEYS: &[&str] =
-    &["dataset", "input", "inputs", "output", "outputs", "architecture", "hidden", "layers", "encodings"];
+    &["dataset", "type", "input", "inputs", "output", "outputs", "architecture", "hidden", "layers", "encodings"];
+/// The prototype's `type` of a learnable: the feed-forward network its `layers` build.
+const NETWORK_TYPES: &[&str] = &["neural_network", "feed_forward", "feed-forward"];
 const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
 const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "weight", "name"];
 /// Keys of the SKI-lang prototype's dialect, and what to write instead.
 const PROTOTYPE_HINTS: &[(&str, &str)] = &[
-    ("type", "the network's output type comes from its `output` column's declaration in `data`: remove `type`"),
+    ("type", "remove `type`: a network is built from `layers` or `architecture`, and its classes come from its `output` column"),
     ("destination", "`skilang train --out DIR` writes the trained model to DIR/model: remove `destination`"),
     ("preprocess", "declare every column of the file in `features` and leave the ones to drop out of the learnable's `input` (`remove`); `?` is read as missing, or list it among a column's `values` (`replace`)"),
     ("metric", "write `metrics: [accuracy, macro_f1]`"),
@@ -99,8 +108,8 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 const RESERVED: &[&str] = &["and", "or", "not", "if", "else", "for", "in", "True", "False", "lambda", "is", "None"];
 
 impl<'a> Reader<'a> {
-    pub fn new(file: &'a SourceFile) -> Self {
-        Reader { file, diags: Vec::new(), next_id: 0, unreadable: Unreadable::default() }
+    pub fn new(file: &'a SourceFile, set: &'a [Span]) -> Self {
+        Reader { file, set, dashed: Vec::new(), diags: Vec::new(), next_id: 0, unreadable: Unreadable::default() }
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -164,6 +173,20 @@ impl<'a> Reader<'a> {
 
     fn key_ident(&mut self, entry: &Entry, what: &str) -> Option<Ident> {
         self.ident(&entry.key, what)
+    }
+
+    /// A dataset or column name: an identifier, or a hyphenated name such as the UCI files'
+    /// `capital-gain`, read as `capital_gain`.
+    fn data_name(&mut self, node: &Node, what: &str) -> Option<Ident> {
+        let text = node.as_scalar().map(|s| s.text.as_str()).unwrap_or_default();
+        let underscored = text.replace('-', "_");
+        if text.contains('-') && is_identifier(&underscored) && !RESERVED.contains(&underscored.as_str()) {
+            if !self.dashed.iter().any(|d| d == text) {
+                self.dashed.push(text.to_string());
+            }
+            return Some(Ident { name: underscored, span: node.span });
+        }
+        self.ident(node, what)
     }
 
     fn number(&mut self, node: &Node, what: &str) -> Option<Spanned<f64>> {
@@ -262,7 +285,7 @@ impl<'a> Reader<'a> {
             self.error(d);
             return failed(self);
         };
-        let text = scalar.text.clone();
+        let text = self.underscore_dashed(&scalar.text);
         if text.trim().is_empty() {
             self.error(
                 Diagnostic::error(node.span, format!("{what} is empty")).with_label("a formula is expected here"),
@@ -277,6 +300,24 @@ impl<'a> Reader<'a> {
                 Formula { text: text.trim().to_string(), ..failed(self) }
             }
         }
+    }
+
+    /// `text` with every hyphenated name declared so far written with `_`: the same length, so
+    /// positions in it still point into the file.
+    fn underscore_dashed(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for name in &self.dashed {
+            let mut from = 0;
+            while let Some(at) = out[from..].find(name.as_str()).map(|i| i + from) {
+                let end = at + name.len();
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                if !word(out[..at].chars().next_back()) && !word(out[end..].chars().next()) {
+                    out.replace_range(at..end, &name.replace('-', "_"));
+                }
+                from = end;
+            }
+        }
+        out
     }
 
     pub fn spec(&mut self, root: &Node) -> Option<Spec> {
@@ -298,6 +339,10 @@ impl<'a> Reader<'a> {
                 Vec::new()
             }
         };
+        let mut datasets = datasets;
+        if let Some(n) = top.get("instances") {
+            self.top_level_instances(n, &mut datasets);
+        }
         let optimization = top.get("optimization").map(|n| self.optimization(n)).unwrap_or_default();
         let learnables = match top.get_any(&["learnables", "learnable"]) {
             Some(n) => self.named_section(n, "learnables", "network", Self::learnable),
@@ -313,6 +358,44 @@ impl<'a> Reader<'a> {
         self.unreadable.any = self.diags.iter().any(Diagnostic::is_error);
         let unreadable = std::mem::take(&mut self.unreadable);
         Some(Spec { datasets, optimization, learnables, rules, constraints, unreadable })
+    }
+
+    /// The prototype's top-level `instances: [{hand: poker-hand}]`: the instance variable of one
+    /// example of a dataset, which SKI-lang declares in the dataset as `instance_name: hand`.
+    fn top_level_instances(&mut self, node: &Node, datasets: &mut [Dataset]) {
+        let entries: Vec<&Entry> = match &node.kind {
+            NodeKind::Map(entries) => entries.iter().collect(),
+            NodeKind::Seq(items) => {
+                items.iter().filter_map(|i| if let NodeKind::Map(m) = &i.kind { m.first() } else { None }).collect()
+            }
+            NodeKind::Scalar(_) => Vec::new(),
+        };
+        if entries.is_empty() {
+            self.error(
+                Diagnostic::error(node.span, "`instances` must map instance names to datasets, e.g. `[{hand: poker}]`")
+                    .with_help("or declare it in the dataset: `data: {poker: {instance_name: hand, ...}}`"),
+            );
+            return;
+        }
+        for e in entries {
+            let Some(name) = self.key_ident(e, "an instance") else { continue };
+            let Some(target) = self.data_name(&e.value, "a dataset") else { continue };
+            match datasets.iter_mut().find(|d| d.name.name == target.name) {
+                Some(d) if d.instances.is_empty() => d.instances.push(InstanceDecl { name, count: None }),
+                Some(d) => self.error(
+                    Diagnostic::error(e.key.span, format!("dataset `{}` declares its instances already", d.name.name))
+                        .with_help("declare instances in one place: the dataset's `instances` or `instance_name`"),
+                ),
+                None if self.unreadable.names.contains(&target.name) => {}
+                None => {
+                    let d = Diagnostic::error(target.span, format!("unknown dataset `{}`", target.name)).with_help(
+                        format!("declare the instance in its dataset: `data.DATASET.instance_name: {}`", name.name),
+                    );
+                    let names: Vec<String> = datasets.iter().map(|d| d.name.name.clone()).collect();
+                    self.error(suggest(d, &target.name, names.iter().map(String::as_str)));
+                }
+            }
+        }
     }
 
     /// A section that maps names to declarations (`data`, `learnables`). Names whose declaration
@@ -354,11 +437,21 @@ impl<'a> Reader<'a> {
     }
 
     fn dataset(&mut self, entry: &Entry) -> Option<Dataset> {
-        let name = self.key_ident(entry, "a dataset")?;
+        let name = self.data_name(&entry.key, "a dataset")?;
         let what = format!("dataset `{}`", name.name);
         let m = self.map(&entry.value, &what, DATASET_KEYS)?;
         let source = m.get("source").and_then(|n| self.keyword(n, "built-in dataset", BuiltinSource::SPELLINGS));
-        let training_node = self.either(&m, &what, "training", "train");
+        // The prototype's `dataset:` is the one file that `split` divides.
+        let training_node = match (self.either(&m, &what, "training", "train"), m.entry("dataset")) {
+            (Some(t), Some(d)) => {
+                self.error(
+                    Diagnostic::error(d.key.span, format!("{what} has both `training` and `dataset`"))
+                        .with_help("they say the same: keep one"),
+                );
+                Some(t)
+            }
+            (t, d) => t.or(d.map(|d| &d.value)),
+        };
         let training = training_node.and_then(|n| self.data_file(n, "`training`"));
         let test = m.get("test").and_then(|n| self.data_file(n, "`test`"));
         if let (Some(_), Some(t)) = (m.get("source"), training_node) {
@@ -370,7 +463,13 @@ impl<'a> Reader<'a> {
             self.error(Diagnostic::error(name.span, format!("{what} says nowhere where its data comes from"))
                 .with_help("add `source: mnist` (or fashion-mnist, cifar10, adult, poker-hand), or `training: {file: ..., format: csv}`"));
         }
-        let split = m.get("split").and_then(|n| self.split(n));
+        // The prototype writes `split` inside the file entry; a `test` entry that merged the
+        // training entry's keys carries it too, and means nothing by it.
+        let inner_split = training_node.and_then(|n| match &n.kind {
+            NodeKind::Map(entries) => entries.iter().find(|e| key_text(&e.key) == "split").map(|e| &e.value),
+            _ => None,
+        });
+        let split = m.get("split").or(inner_split).and_then(|n| self.split(n));
         let fraction = m.get("fraction").and_then(|n| self.number_in(n, "`fraction`", 0.0, 1.0, true));
         let labelled = m.get("labelled").and_then(|n| self.number_in(n, "`labelled`", 0.0, 1.0, true));
         let features = match m.get("features") {
@@ -455,10 +554,15 @@ impl<'a> Reader<'a> {
     fn data_file(&mut self, node: &Node, what: &str) -> Option<DataFile> {
         if node.as_scalar().is_some() {
             let path = self.text(node, what)?;
-            return Some(DataFile { path, origin: None, format: None, separator: None, span: node.span });
+            let path = self.data_path(path)?;
+            return Some(DataFile { path, origin: None, unpack: None, format: None, separator: None, span: node.span });
         }
         let m = self.map(node, what, FILE_KEYS)?;
-        let file = self.either(&m, what, "file", "file_name").and_then(|n| self.text(n, "`file`"));
+        let written = self.either(&m, what, "file", "file_name");
+        let file = written.and_then(|n| self.text(n, "`file`")).and_then(|f| self.data_path(f));
+        if written.is_some() && file.is_none() {
+            return None;
+        }
         let uri = m.get("uri").and_then(|n| self.text(n, "`uri`"));
         let unpack = m.get("unpack").and_then(|n| self.text(n, "`unpack`"));
         // A downloaded file is looked for in the data directory under the name it unpacks to.
@@ -514,7 +618,29 @@ impl<'a> Reader<'a> {
                 self.error(Diagnostic::error(sep.span, "`separator` is empty"));
             }
         }
-        Some(DataFile { path, origin, format, separator, span: m.span })
+        let unpack = unpack.map(|u| u.value);
+        Some(DataFile { path, origin, unpack, format, separator, span: m.span })
+    }
+
+    /// A data file's path: inside the data directory. A spec may be shared, so it reads no file
+    /// outside it (`../../etc/passwd`); an absolute path is taken from the command line only.
+    fn data_path(&mut self, path: Spanned<String>) -> Option<Spanned<String>> {
+        let p = std::path::Path::new(&path.value);
+        let help = "data files are read from the data directory (--data-dir, SKILANG_DATA): write the path inside it, or give an absolute path on the command line with --set";
+        if p.components().any(|c| c == std::path::Component::ParentDir) {
+            self.error(
+                Diagnostic::error(path.span, format!("`{}` leaves the data directory", path.value)).with_help(help),
+            );
+            return None;
+        }
+        if p.has_root() && !self.set.contains(&path.span) {
+            self.error(
+                Diagnostic::error(path.span, format!("`{}` is an absolute path written in the spec", path.value))
+                    .with_help(help),
+            );
+            return None;
+        }
+        Some(path)
     }
 
     /// The prototype's `type: csv(',')`: a format and, in parentheses, the separator.
@@ -622,7 +748,7 @@ impl<'a> Reader<'a> {
             self.error(Diagnostic::error(node.span, "a column needs a `name`"));
             return None;
         };
-        let name = self.ident(name_node, "a column")?;
+        let name = self.data_name(name_node, "a column")?;
         let values = match (m.get("values"), m.get("mapping")) {
             (v, None) => v.and_then(|n| self.category_values(n, &name.name)),
             (None, Some(codes)) => self.category_values(codes, &name.name),
@@ -720,11 +846,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The prototype's `values: [names]` beside `mapping: {name: code}`: every value needs a code.
+    /// The prototype's `values: [names]` beside `mapping: {name: code}`. An integer value the
+    /// mapping leaves out is its own code (the prototype's poker specs map only ace and the faces);
+    /// a name it leaves out is one error at the mapping, which aliases may share between columns.
     fn mapped_values(&mut self, values: &Node, codes: &Node, column: &str) -> Option<Vec<CategoryValue>> {
         let names = self.category_values(values, column)?;
-        let codes = self.category_values(codes, column)?;
+        let mapping = self.category_values(codes, column)?;
         let mut complete = true;
+        let code_of: HashMap<&Value, Option<i64>> = mapping.iter().map(|c| (&c.value, c.code)).collect();
+        let named: HashSet<&Value> = names.iter().map(|v| &v.value).collect();
+        let mut uncoded = Vec::new();
         for v in &names {
             if v.code.is_some() {
                 self.error(
@@ -732,21 +863,28 @@ impl<'a> Reader<'a> {
                         .with_help("list the names in `values` and give their codes in `mapping`"),
                 );
                 complete = false;
-            } else if !codes.iter().any(|c| c.value == v.value) {
-                self.error(Diagnostic::error(v.span, format!("`mapping` of `{column}` gives `{}` no code", v.value)));
+            } else if !code_of.contains_key(&v.value) && !matches!(v.value, Value::Int(_)) {
+                uncoded.push(format!("`{}`", v.value));
+            }
+        }
+        if !uncoded.is_empty() {
+            self.error(
+                Diagnostic::error(codes.span, format!("`mapping` gives no code to {}", uncoded.join(", ")))
+                    .with_help("give every name in `values` a code (an integer value without one is its own code)"),
+            );
+            complete = false;
+        }
+        for c in &mapping {
+            if !named.contains(&c.value) {
+                self.error(Diagnostic::error(c.span, format!("`{}` is not one of the `values`", c.value)));
                 complete = false;
             }
         }
-        for c in &codes {
-            if !names.iter().any(|v| v.value == c.value) {
-                self.error(Diagnostic::error(
-                    c.span,
-                    format!("`{}` is not one of the `values` of `{column}`", c.value),
-                ));
-                complete = false;
-            }
-        }
-        let code = |v: &CategoryValue| codes.iter().find(|c| c.value == v.value).and_then(|c| c.code);
+        let code = |v: &CategoryValue| match (code_of.get(&v.value), &v.value) {
+            (Some(code), _) => *code,
+            (None, Value::Int(i)) => Some(*i),
+            (None, _) => None,
+        };
         complete.then(|| names.iter().map(|v| CategoryValue { code: code(v), ..v.clone() }).collect())
     }
 
@@ -776,7 +914,8 @@ impl<'a> Reader<'a> {
             }
             NodeKind::Map(entries) => {
                 for e in entries {
-                    let value = Value::Str(key_text(&e.key).to_string());
+                    // `2: 2` names the value 2, as `values: [2]` does.
+                    let value = scalar_value(&e.key).unwrap_or_else(|| Value::Str(key_text(&e.key).to_string()));
                     let code = match e.value.as_scalar().map(|s| s.value()) {
                         Some(ScalarValue::Int(i)) => Some(i),
                         _ => {
@@ -805,8 +944,9 @@ impl<'a> Reader<'a> {
             self.error(Diagnostic::error(node.span, format!("`{column}` has no values")));
             return None;
         }
-        for (i, v) in values.iter().enumerate() {
-            if values[..i].iter().any(|w| w.value == v.value) {
+        let mut seen = HashSet::new();
+        for v in &values {
+            if !seen.insert(&v.value) {
                 self.error(Diagnostic::error(v.span, format!("value `{}` of `{column}` is listed twice", v.value)));
             }
         }
@@ -862,8 +1002,9 @@ impl<'a> Reader<'a> {
                     .with_help("write `instances: [x1, x2]`, or `instances: {a: 4, b: 4}` for lists of instances, or `instance_name: x` for one"));
             }
         }
-        for (i, d) in out.iter().enumerate() {
-            if out[..i].iter().any(|e| e.name.name == d.name.name) {
+        let mut seen = HashSet::new();
+        for d in &out {
+            if !seen.insert(&d.name.name) {
                 self.error(Diagnostic::error(d.name.span, format!("instance `{}` is declared twice", d.name.name)));
             }
         }
@@ -918,7 +1059,15 @@ impl<'a> Reader<'a> {
         let name = self.key_ident(entry, "a learnable")?;
         let what = format!("learnable `{}`", name.name);
         let m = self.map(&entry.value, &what, LEARNABLE_KEYS)?;
-        let dataset = m.get("dataset").and_then(|n| self.ident(n, "`dataset`"));
+        let dataset = m.get("dataset").and_then(|n| self.data_name(n, "`dataset`"));
+        if let Some(t) = m.get("type").and_then(|n| self.text(n, "`type`")) {
+            if !NETWORK_TYPES.contains(&t.value.as_str()) {
+                self.error(
+                    Diagnostic::error(t.span, format!("learnables of type `{}` are not supported", t.value))
+                        .with_help("skilang trains feed-forward networks (`neural_network`), built from `layers` or `architecture`"),
+                );
+            }
+        }
         let mut transforms = Vec::new();
         let input = match (self.either(&m, &what, "input", "inputs"), m.get("inputs")) {
             (Some(n), None) => match &n.kind {
@@ -949,7 +1098,8 @@ impl<'a> Reader<'a> {
         let output = match (self.either(&m, &what, "output", "outputs"), m.get("outputs")) {
             (Some(n), None) => Some(self.formula(n, "`output`")),
             (Some(n), Some(_)) => match self.list(n, "`outputs`") {
-                Some([item]) => Some(self.io_item(item, "the output", dataset.as_ref(), &["source"]).0),
+                // An output's `transform` is the prototype's label encoding: outputs are classes.
+                Some([item]) => Some(self.io_item(item, "the output", dataset.as_ref(), &["source", "transform"]).0),
                 Some(items) => {
                     self.error(
                         Diagnostic::error(
@@ -1034,6 +1184,17 @@ impl<'a> Reader<'a> {
         };
         let f = self.formula(source, what);
         let f = match (&f.expr.kind, dataset) {
+            // The prototype's `features.income` / `targets.income`: a column of `dataset`.
+            (ExprKind::Attr { base, attr }, Some(d)) if matches!(&base.kind, ExprKind::Name(n) if n == "features" || n == "targets") =>
+            {
+                let span = base.span;
+                let base = Expr { id: self.fresh_id(), span, kind: ExprKind::Name(d.name.clone()) };
+                let kind = ExprKind::Attr { base: Box::new(base), attr: attr.clone() };
+                Formula {
+                    text: format!("{}.{}", d.name, attr.name),
+                    expr: Expr { id: self.fresh_id(), span: f.expr.span, kind },
+                }
+            }
             (ExprKind::Name(column), Some(d)) if *column != d.name => {
                 let span = f.expr.span;
                 let base = Expr { id: self.fresh_id(), span, kind: ExprKind::Name(d.name.clone()) };
@@ -1061,20 +1222,44 @@ impl<'a> Reader<'a> {
         items.iter().filter_map(|i| self.u32(i, "a hidden layer size", 1).map(|v| Spanned::new(v, i.span))).collect()
     }
 
+    /// `encodings: {feature: encoding}`. The prototype's spellings are read too: keys prefixed
+    /// `features.` (the feature) or `targets.` (a target, whose classes need no encoding: skipped),
+    /// and a list of one-key mappings.
     fn encodings(&mut self, node: &Node) -> Vec<(Ident, Spanned<Encoding>)> {
-        let NodeKind::Map(entries) = &node.kind else {
-            self.error(Diagnostic::error(
-                node.span,
-                format!("`encodings` must map feature names to encodings, found {}", node.describe()),
-            ));
-            return Vec::new();
+        let entries: Vec<&Entry> = match &node.kind {
+            NodeKind::Map(entries) => entries.iter().collect(),
+            NodeKind::Seq(items) if items.iter().all(|i| matches!(&i.kind, NodeKind::Map(m) if m.len() == 1)) => {
+                items.iter().filter_map(|i| if let NodeKind::Map(m) = &i.kind { m.first() } else { None }).collect()
+            }
+            _ => {
+                self.error(Diagnostic::error(
+                    node.span,
+                    format!("`encodings` must map feature names to encodings, found {}", node.describe()),
+                ));
+                return Vec::new();
+            }
         };
         entries
-            .iter()
+            .into_iter()
             .filter_map(|e| {
-                let f = self.key_ident(e, "a feature");
+                let key = key_text(&e.key);
+                if key.starts_with("targets.") {
+                    return None;
+                }
+                let feature = match key.strip_prefix("features.") {
+                    Some(rest) => {
+                        let at = e.key.span.start as usize + "features.".len();
+                        let span = Span::new(at, e.key.span.end as usize);
+                        let key = Node {
+                            span,
+                            kind: NodeKind::Scalar(crate::yaml::Scalar { text: rest.into(), plain: true }),
+                        };
+                        self.data_name(&key, "a feature")
+                    }
+                    None => self.data_name(&e.key, "a feature"),
+                };
                 let enc = self.keyword(&e.value, "encoding", Encoding::SPELLINGS);
-                Some((f?, enc?))
+                Some((feature?, enc?))
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! The spec's document model and how it is read from YAML.
 
 mod convert;
+mod dialect;
 mod model;
 
 pub use model::*;
@@ -14,14 +15,22 @@ pub(crate) use convert::is_identifier;
 /// The spec is returned whenever its structure could be read, together with every problem found.
 pub fn read(file: &SourceFile) -> (Option<Spec>, Vec<Diagnostic>) {
     match crate::yaml::parse(file) {
-        Ok(root) => read_tree(file, &root),
+        Ok(root) => read_tree(file, &root, &[]),
         Err(d) => (None, vec![d]),
     }
 }
 
-/// Reads a spec from its already parsed YAML tree.
-pub fn read_tree(file: &SourceFile, root: &crate::yaml::Node) -> (Option<Spec>, Vec<Diagnostic>) {
-    let mut reader = convert::Reader::new(file);
-    let spec = reader.spec(root);
+/// Reads a spec from its already parsed YAML tree; `set` are where `--set` put values (an absolute
+/// data path is accepted there, not in a file).
+pub fn read_tree(
+    file: &SourceFile,
+    root: &crate::yaml::Node,
+    set: &[crate::source::Span],
+) -> (Option<Spec>, Vec<Diagnostic>) {
+    let mut reader = convert::Reader::new(file, set);
+    let mut spec = reader.spec(root);
+    if let Some(spec) = &mut spec {
+        dialect::column_subscripts(spec);
+    }
     (spec, reader.diags)
 }

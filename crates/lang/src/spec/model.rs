@@ -82,7 +82,7 @@ keywords!(Activation {
     Tanh => ["tanh"],
     Softmax => ["softmax"],
 });
-keywords!(Encoding { OneHot => ["onehot", "one_hot"], Ordinal => ["ordinal"], Standard => ["standard"], Raw => ["raw"] });
+keywords!(Encoding { OneHot => ["onehot", "one_hot", "one_hot_encoding"], Ordinal => ["ordinal"], Standard => ["standard"], Raw => ["raw"] });
 
 #[derive(Clone, Debug)]
 pub struct Spec {
@@ -151,6 +151,9 @@ pub struct DataFile {
     pub path: Spanned<String>,
     /// Where the file comes from (the prototype's `uri`, with `unpack` naming the archive member).
     pub origin: Option<String>,
+    /// The prototype's `unpack`: the archive's member or, in its later specs, the folder the
+    /// archive unpacks to (where the file is looked for too).
+    pub unpack: Option<String>,
     pub format: Option<Spanned<FileFormat>>,
     pub separator: Option<Spanned<String>>,
     pub span: Span,
@@ -240,6 +243,18 @@ pub struct Optimization {
     /// Share of the training split held out for validation.
     pub validation: Option<Spanned<f64>>,
     pub metrics: Vec<Spanned<Metric>>,
+}
+
+impl Optimization {
+    /// The injection a run uses: the one written, else fuzzy constraining when the spec has
+    /// constraints (SKI-lang's default: constraints are written to be injected), else supervised.
+    pub fn injection_or_default(&self, has_constraints: bool) -> Injection {
+        match &self.injection {
+            Some(i) => i.value,
+            None if has_constraints => Injection::Fuzzy,
+            None => Injection::Supervised,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

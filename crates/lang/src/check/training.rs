@@ -1,0 +1,91 @@
+//! Which injection a spec trains with, and which of its constraints that injection trains: no
+//! constraint is silently left out, and whatever `train` would refuse about the choice is refused
+//! here first, at its place.
+
+use super::program::{LearnableInfo, Program, Scope};
+use crate::diag::Diagnostic;
+use crate::formula::{CmpOp, Expr, ExprKind};
+use crate::spec::{ConstraintKind, Inference, Injection, Spec};
+
+/// The injections this version trains.
+const TRAINED: &[Injection] = &[
+    Injection::Supervised,
+    Injection::SemanticLoss,
+    Injection::Em,
+    Injection::Fuzzy,
+    Injection::Embedding,
+    Injection::Structuring,
+];
+
+/// Sets the program's injection and each constraint's `supervises` and `trained`; returns the
+/// problems with the choice.
+pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let o = &spec.optimization;
+    let injection = o.injection_or_default(!spec.constraints.is_empty());
+    program.injection = injection.name();
+    program.injection_written = o.injection.is_some();
+    if let Some(i) = o.injection.as_ref().filter(|i| !TRAINED.contains(&i.value)) {
+        let names: Vec<&str> = TRAINED.iter().map(|t| t.name()).collect();
+        diags.push(
+            Diagnostic::error(i.span, format!("injection `{}` is not built yet", i.value.name()))
+                .with_help(format!("this version trains with {}", names.join(", "))),
+        );
+    }
+    let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
+    if let Some(i) = o.inference.as_ref().filter(|i| reasons && i.value != Inference::Exact) {
+        diags.push(
+            Diagnostic::error(i.span, format!("inference `{}` is not built yet", i.value.name()))
+                .with_help("this version reasons with `inference: exact`"),
+        );
+    }
+    for info in &mut program.constraints {
+        let Some(c) = spec.constraints.get(info.index - 1) else { continue };
+        info.supervises = match &c.kind {
+            ConstraintKind::Always(f) => supervised_learnable(&program.learnables, &f.expr).map(str::to_string),
+            _ => None,
+        };
+        info.trained = match injection {
+            Injection::Supervised => info.supervises.is_some(),
+            _ => true,
+        };
+        if reasons && info.scope == Scope::ColumnWise {
+            diags.push(
+                Diagnostic::error(
+                    c.span,
+                    "this constraint is column-wise, and semantic loss and EM reason per example",
+                )
+                .with_help("train it with `injection: fuzzy`"),
+            );
+        }
+        if !info.trained {
+            diags.push(
+                Diagnostic::warning(c.span, "this constraint is not trained: `injection: supervised` learns from the output columns alone")
+                    .with_help("remove `injection` (a spec with constraints trains them with fuzzy constraining), or choose `fuzzy`")
+                    .with_note("the report still evaluates it, with `trained: false`"),
+            );
+        }
+    }
+    diags
+}
+
+/// The learnable that `net(x) == x.column` (either way round) supervises, where `column` is the
+/// one `net` predicts: under supervised learning such a constraint is what training does anyway.
+fn supervised_learnable<'p>(learnables: &'p [LearnableInfo], e: &Expr) -> Option<&'p str> {
+    let ExprKind::Compare { first, rest } = &e.kind else { return None };
+    let [(CmpOp::Eq, _, second)] = rest.as_slice() else { return None };
+    let call = |e: &Expr| -> Option<(String, String)> {
+        let ExprKind::Call { func, args } = &e.kind else { return None };
+        let (ExprKind::Name(f), [arg]) = (&func.kind, args.as_slice()) else { return None };
+        let ExprKind::Name(x) = &arg.kind else { return None };
+        Some((f.clone(), x.clone()))
+    };
+    let column = |e: &Expr| -> Option<(String, String)> {
+        let ExprKind::Attr { base, attr } = &e.kind else { return None };
+        let ExprKind::Name(x) = &base.kind else { return None };
+        Some((x.clone(), attr.name.clone()))
+    };
+    let ((net, x), (y, col)) = call(first).zip(column(second)).or_else(|| call(second).zip(column(first)))?;
+    let l = learnables.iter().find(|l| l.name == net)?;
+    (x == y && l.output == format!("{}.{col}", l.dataset)).then_some(l.name.as_str())
+}
