@@ -212,15 +212,25 @@ fn unsupported_column_wise_formulas_are_located() {
 /// knowledge rule, under fuzzy constraining, on the UCI test set. Without the constraint the
 /// gap stays at the data's ~0.09; with weight 1 it falls under 0.01 at almost no accuracy cost
 /// (measured, seed 1: 0.856 at SP 0.094; 0.853 at SP 0.007).
+///
+/// The constrained run's spec names no injection: a spec with constraints trains them by default.
 #[test]
 fn statistical_parity_is_learned_as_a_column_wise_constraint() {
     let dir = scratch("fairness");
+    let text = std::fs::read_to_string("../../examples/adult-fairness.yaml").unwrap();
+    assert!(text.contains("  injection: fuzzy\n"));
+    let default_injection = dir.join("adult.yaml");
+    std::fs::write(&default_injection, text.replace("  injection: fuzzy\n", "")).unwrap();
     let run = |weight: &str| {
         let out = dir.join(format!("w{weight}"));
         let set = format!("constraints.1.weight={weight}");
-        let (code, stderr) = train("../../examples/adult-fairness.yaml", &out, &["--set", &set]);
+        let spec = if weight == "0" { Path::new("../../examples/adult-fairness.yaml") } else { &default_injection };
+        let (code, stderr) = train(spec, &out, &["--set", &set]);
         assert_eq!(code, 0, "{stderr}");
+        assert_eq!(weight != "0", stderr.contains("training with `injection: fuzzy`, the default"), "{stderr}");
         let r = report(&out);
+        assert_eq!(r["injection"], "fuzzy");
+        assert_eq!(r["constraints"][1]["trained"], true);
         let fairness = &r["constraints"][1];
         assert_eq!(fairness["source"], "always: SP(adult.race == White, over50k(adult) == '>50K') <= 0.01");
         (r["task_accuracy"].as_f64().unwrap(), fairness["value"].as_f64().unwrap(), r)
@@ -349,7 +359,7 @@ fn reasoning_that_is_not_available_is_refused_clearly() {
     let dir = scratch("refused");
     let out = dir.join("run");
     let cases = [
-        ("../../examples/mnist-sum.yaml", "optimization.inference=bp", "inference `bp` is not available yet"),
+        ("../../examples/mnist-sum.yaml", "optimization.inference=bp", "inference `bp` is not built yet"),
         ("../../examples/adult-fairness.yaml", "optimization.injection=semantic_loss", "column-wise"),
     ];
     for (spec, set, message) in cases {
@@ -472,5 +482,106 @@ fn a_spec_in_the_prototype_dialect_trains() {
     assert!(stderr.contains("layer 3 (linear): its `input` says 64, but it receives 128 values"), "{stderr}");
     assert!(stderr.contains("wrong.yaml:49:9"), "{stderr}");
     assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--out` never deletes what a run did not write: the current folder, a folder with a user's
+/// file and a place that cannot be written are refused before any data is read; a previous run is
+/// replaced only with `--force`.
+#[test]
+fn out_folders_are_claimed_without_losing_anything() {
+    let dir = scratch("out");
+    let spec = std::fs::canonicalize("../../examples/mnist-supervised.yaml").unwrap();
+    let spec = spec.to_str().unwrap();
+    let data = data_dir();
+    let run = |cwd: &Path, out: &str, more: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_skilang"))
+            .current_dir(cwd)
+            .args([&["train", spec, "--data-dir", &data, "--out", out], MNIST_SLICE, more].concat())
+            .output()
+            .unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let (code, stderr) = run(&dir, ".", &["--force"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("current folder"), "{stderr}");
+    std::fs::create_dir(dir.join("work")).unwrap();
+    std::fs::write(dir.join("work/thesis.tex"), "mine").unwrap();
+    let (code, stderr) = run(&dir, "work", &["--force"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a previous run (it holds thesis.tex)"), "{stderr}");
+    let (code, stderr) = run(&dir, "notes.txt/run", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot create") && !stderr.contains("epoch"), "refused before training: {stderr}");
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(dir.join("work/thesis.tex")).unwrap(), "mine");
+
+    let (code, stderr) = run(&dir, "run", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = run(&dir, "run", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("holds a previous run; add --force"), "{stderr}");
+    std::fs::write(dir.join("run/report.json"), "old").unwrap();
+    let (code, stderr) = run(&dir, "run", &["--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(report(&dir.join("run"))["task_accuracy"].as_f64().is_some(), "replaced by the new run");
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "no staging folder left: {names:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A mirror that accepts the connection and then sends nothing fails within the timeout, naming
+/// the server and the way out, and writes nothing.
+#[test]
+fn a_stalled_mirror_fails_within_its_timeout() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten().take(4) {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc").ok();
+            std::thread::sleep(std::time::Duration::from_secs(8));
+        }
+    });
+    let dir = scratch("stalled");
+    let (data, out) = (dir.join("data"), dir.join("run"));
+    std::fs::create_dir_all(&data).unwrap();
+    let started = std::time::Instant::now();
+    let result = Command::new(env!("CARGO_BIN_EXE_skilang"))
+        .args(["train", "../../examples/adult-fairness.yaml", "--data-dir", data.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .env("SKILANG_MIRROR", &address)
+        .env("SKILANG_DOWNLOAD_TIMEOUT", "1")
+        .env_remove("SKILANG_OFFLINE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "took {:?}", started.elapsed());
+    assert!(stderr.contains(&address) && stderr.contains("sent nothing for 1 s"), "{stderr}");
+    assert!(stderr.contains("SKILANG_OFFLINE") && stderr.contains("--data-dir"), "{stderr}");
+    assert!(!out.exists() && std::fs::read_dir(&data).unwrap().count() == 0, "nothing written");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// No constraint is silently ignored: a supervised run warns at each constraint it does not train
+/// and reports it (`trained: false`). (That a spec naming no injection trains its constraints is
+/// shown by the fairness test.)
+#[test]
+fn a_supervised_run_reports_the_constraints_it_did_not_train() {
+    let dir = scratch("supervised-constraints");
+    let out = dir.join("run");
+    let (code, stderr) = train(
+        "../../examples/adult-fairness.yaml",
+        &out,
+        &["--epochs", "1", "--set", "optimization.injection=supervised"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr.matches("warning: this constraint is not trained").count(), 1, "{stderr}");
+    let r = report(&out);
+    assert_eq!(r["constraints"][0]["trained"], true, "the supervision constraint is what supervised learning does");
+    assert_eq!(r["constraints"][1]["trained"], false);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -39,14 +39,19 @@ pub fn find_all(dataset: &str, dir: &Path, folder: &str, names: &[&str]) -> Resu
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| DataError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("not a valid gzip file ({e}); delete it and fetch it again"),
-        })?;
-        return Ok(out);
+        return gunzip(&raw, path);
     }
     Ok(raw)
+}
+
+/// The content of gzip bytes read from `path`.
+pub fn gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(raw).read_to_end(&mut out).map_err(|e| DataError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("not a valid gzip file ({e}); delete it and fetch it again"),
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -139,8 +139,13 @@ fn check_never_panics(text: String) {
     }
 }
 
+/// Cases per property: 1,500 in the test suite, `SKILANG_FUZZ_CASES=100000` for a long run.
+fn cases() -> u32 {
+    std::env::var("SKILANG_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_examples_never_panic(which in any::<usize>(), ms in proptest::collection::vec(mutation(), 1..6)) {

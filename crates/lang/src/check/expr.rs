@@ -252,6 +252,15 @@ impl<'s> Checker<'s> {
                     Typed::unknown()
                 }
             },
+            // The prototype's instances were whole batches: `person` for the rows of `adult`.
+            other if index.ty == Type::Bool && !matches!(other, Type::Column { .. }) => {
+                let shown = self.show(other);
+                self.report(
+                    Diagnostic::error(index_span, format!("a condition selects rows of a column, but this is {shown}, one example's value"))
+                        .with_help("pass whole columns, read from the dataset (`DATASET.column`, `net(DATASET) == value`), not one example's values (`x.column`, `net(x)`)"),
+                );
+                Typed::unknown()
+            }
             other => {
                 let shown = self.show(other);
                 self.err(index_span, format!("cannot index {shown}"))

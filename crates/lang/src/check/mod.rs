@@ -358,19 +358,20 @@ impl<'s> Checker<'s> {
             return None;
         };
         for (f, _) in &l.encodings {
-            if !inputs.iter().any(|c| c.name.name == f.name) {
+            let unreadable = self.spec.unreadable.column(&self.dataset_names[d], &f.name);
+            if !unreadable && !inputs.iter().any(|c| c.name.name == f.name) {
                 let names: Vec<&str> = inputs.iter().map(|c| c.name.name.as_str()).collect();
                 let diag =
                     Diagnostic::error(f.span, format!("`{}` is not an input of learnable `{}`", f.name, l.name.name));
                 self.report(suggest(diag, &f.name, names.iter().copied()));
             }
         }
-        self.check_model(l, &inputs, domain);
+        self.check_model(l, &inputs, d, domain);
         Some(Net { dataset: d, domain })
     }
 
     /// Checks that need no tensor shapes: image layers on images, the output layer's size.
-    fn check_model(&mut self, l: &Learnable, inputs: &[&Column], domain: DomainId) {
+    fn check_model(&mut self, l: &Learnable, inputs: &[&Column], dataset: usize, domain: DomainId) {
         let image = inputs.len() == 1 && matches!(inputs[0].ty, ColumnType::Image { .. });
         let classes = self.domains[domain].values.len();
         match &l.model {
@@ -412,6 +413,21 @@ impl<'s> Checker<'s> {
                         .with_help("end with `- linear: {activation: softmax}`; its size comes from the output"),
                     );
                 }
+                if let Some(Spanned { value: Layer::Linear { input: Some(stated), .. }, span }) = layers.first() {
+                    let partial = self
+                        .spec
+                        .unreadable
+                        .columns
+                        .iter()
+                        .any(|c| c.starts_with(&format!("{}.", self.dataset_names[dataset])));
+                    if let Some(width) = self.input_width(l, inputs).filter(|&w| w != *stated as usize && !partial) {
+                        self.report(
+                            Diagnostic::error(*span, format!("its `input` says {stated}, but the inputs are {width} values"))
+                                .with_note("a category is one value per class (one-hot) unless `encodings` makes it `ordinal`; a number is one value")
+                                .with_help(format!("write `input: {width}`, or leave `input` out: it comes from the data")),
+                        );
+                    }
+                }
                 let last_linear = linear.last().copied();
                 if let Some(Spanned { value: Layer::Linear { units: Some(u), .. }, span }) = last_linear {
                     if *u as usize != classes {
@@ -430,6 +446,30 @@ impl<'s> Checker<'s> {
             }
             _ => {}
         }
+    }
+
+    /// How many numbers a tabular learnable reads, as the encoder lays them out; `None` where that
+    /// depends on more than the declarations (images, per-input transforms, rule features).
+    fn input_width(&self, l: &Learnable, inputs: &[&Column]) -> Option<usize> {
+        let extended = matches!(
+            self.spec.optimization.injection.as_ref().map(|i| i.value),
+            Some(Injection::Embedding | Injection::Structuring)
+        );
+        if extended || !l.transforms.is_empty() {
+            return None;
+        }
+        inputs
+            .iter()
+            .map(|c| match &c.ty {
+                ColumnType::Category(values) => {
+                    let encoding = l.encodings.iter().find(|(f, _)| f.name == c.name.name).map(|(_, e)| e.value);
+                    Some(if matches!(encoding, Some(Encoding::Ordinal | Encoding::Raw)) { 1 } else { values.len() })
+                }
+                ColumnType::Int | ColumnType::Real | ColumnType::Bool => Some(1),
+                ColumnType::Vector(n) => Some(*n as usize),
+                _ => None,
+            })
+            .sum()
     }
 
     fn find_recursion(&mut self) {

@@ -228,4 +228,53 @@ impl Expr {
             }
         }
     }
+
+    /// Calls `f` on each direct sub-expression, which it may rewrite.
+    pub fn for_each_child_mut(&mut self, mut f: impl FnMut(&mut Expr)) {
+        match &mut self.kind {
+            ExprKind::Int { .. }
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Name(_)
+            | ExprKind::Error => {}
+            ExprKind::Attr { base, .. } => f(base),
+            ExprKind::Index { base, index } => {
+                f(base);
+                f(index)
+            }
+            ExprKind::Slice { base, lower, upper, step } => {
+                f(base);
+                for e in [lower, upper, step].into_iter().flatten() {
+                    f(e)
+                }
+            }
+            ExprKind::Call { func, args } => {
+                f(func);
+                args.iter_mut().for_each(f)
+            }
+            ExprKind::Unary { operand, .. } => f(operand),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs)
+            }
+            ExprKind::Compare { first, rest } => {
+                f(first);
+                rest.iter_mut().for_each(|(_, _, e)| f(e))
+            }
+            ExprKind::IfElse { cond, then, otherwise } => {
+                f(then);
+                f(cond);
+                f(otherwise)
+            }
+            ExprKind::List(items) | ExprKind::Tuple(items) => items.iter_mut().for_each(f),
+            ExprKind::Comprehension { element, clauses, .. } => {
+                for c in clauses {
+                    f(&mut c.iter);
+                    c.conds.iter_mut().for_each(&mut f);
+                }
+                f(element)
+            }
+        }
+    }
 }

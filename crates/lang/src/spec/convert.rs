@@ -728,8 +728,8 @@ impl<'a> Reader<'a> {
                         }
                         _ => None,
                     };
-                    let column = named.filter(|n| is_identifier(n)).unwrap_or("*");
-                    self.unreadable.columns.insert(format!("{dataset}.{column}"));
+                    let column = named.map(|n| n.replace('-', "_")).filter(|n| is_identifier(n));
+                    self.unreadable.columns.insert(format!("{dataset}.{}", column.as_deref().unwrap_or("*")));
                     self.unreadable.sections.insert("values");
                 }
             }
@@ -757,6 +757,8 @@ impl<'a> Reader<'a> {
         let ty = match (m.get("type"), values) {
             (None, Some(values)) => ColumnType::Category(values),
             (None, None) if m.get("values").or(m.get("mapping")).is_some() => return None, // reported
+            // A misspelt key (`value:`) was reported with the spelling to use.
+            (None, None) if m.entries.iter().any(|e| !COLUMN_KEYS.contains(&key_text(&e.key))) => return None,
             (None, None) => {
                 self.error(
                     Diagnostic::error(name.span, format!("column `{}` has neither `type` nor `values`", name.name))

@@ -1,7 +1,7 @@
 //! Rewrites of the SKI-lang prototype's formula spellings into the language's own, made once the
 //! whole spec is read (they depend on the names it declares).
 
-use super::model::{ConstraintKind, Formula, Spec};
+use super::model::{ColumnType, ConstraintKind, Formula, Spec, Value};
 use crate::formula::{CompFor, Expr, ExprKind, Ident, Target};
 use std::collections::HashSet;
 
@@ -27,87 +27,109 @@ pub(super) fn column_subscripts(spec: &mut Spec) {
         rewrite(&mut rule.clause, &args);
     }
     for c in &mut spec.constraints {
-        match &mut c.kind {
-            ConstraintKind::Always(f) | ConstraintKind::Never(f) => rewrite(f, &[]),
-            ConstraintKind::IfThen { guard: a, then: b } | ConstraintKind::Iff(a, b) => {
-                rewrite(a, &[]);
-                rewrite(b, &[]);
-            }
+        for f in formulas_mut(&mut c.kind) {
+            rewrite(f, &[]);
         }
     }
 }
 
+fn formulas_mut(kind: &mut ConstraintKind) -> Vec<&mut Formula> {
+    match kind {
+        ConstraintKind::Always(f) | ConstraintKind::Never(f) => vec![f],
+        ConstraintKind::IfThen { guard: a, then: b } | ConstraintKind::Iff(a, b) => vec![a, b],
+    }
+}
+
+/// The prototype's bare column names in a constraint (`over50k(person) == income`, its target
+/// tensor for the batch) as `person.income`: where the constraint reads the instances of exactly
+/// one instance variable, and the name is one of its dataset's columns and nothing else.
+pub(super) fn bare_columns(spec: &mut Spec) {
+    let mut taken: HashSet<String> = spec.datasets.iter().map(|d| d.name.name.clone()).collect();
+    taken.extend(spec.learnables.iter().map(|l| l.name.name.clone()));
+    taken.extend(spec.rules.iter().map(|r| r.name.name.clone()));
+    for d in &spec.datasets {
+        for c in d.features.iter().chain(&d.targets) {
+            if let ColumnType::Category(values) = &c.ty {
+                taken.extend(values.iter().filter_map(|v| match &v.value {
+                    Value::Str(s) => Some(s.clone()),
+                    Value::Int(_) => None,
+                }));
+            }
+        }
+    }
+    let instances: Vec<(String, HashSet<String>)> = spec
+        .datasets
+        .iter()
+        .flat_map(|d| {
+            let columns: HashSet<String> = d.features.iter().chain(&d.targets).map(|c| c.name.name.clone()).collect();
+            d.instances.iter().filter(|i| i.count.is_none()).map(move |i| (i.name.name.clone(), columns.clone()))
+        })
+        .collect();
+    for c in &mut spec.constraints {
+        let mut used = HashSet::new();
+        for f in formulas_mut(&mut c.kind) {
+            names(&f.expr, &mut used);
+        }
+        let mut reading = instances.iter().filter(|(x, _)| used.contains(x));
+        let (Some((x, columns)), None) = (reading.next(), reading.next()) else { continue };
+        for f in formulas_mut(&mut c.kind) {
+            qualify(&mut f.expr, x, columns, &taken);
+        }
+    }
+}
+
+/// Every plain name `e` reads (not the names of called functions).
+fn names(e: &Expr, out: &mut HashSet<String>) {
+    match &e.kind {
+        ExprKind::Name(n) => {
+            out.insert(n.clone());
+        }
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| names(a, out)),
+        _ => e.for_each_child(|c| names(c, out)),
+    }
+}
+
+fn qualify(e: &mut Expr, instance: &str, columns: &HashSet<String>, taken: &HashSet<String>) {
+    match &mut e.kind {
+        ExprKind::Name(n) if columns.contains(n) && !taken.contains(n) && n != instance => {
+            let attr = Ident { name: n.clone(), span: e.span };
+            let base = Expr { id: e.id, span: e.span, kind: ExprKind::Name(instance.to_string()) };
+            e.kind = ExprKind::Attr { base: Box::new(base), attr };
+        }
+        ExprKind::Call { args, .. } => args.iter_mut().for_each(|a| qualify(a, instance, columns, taken)),
+        // Comprehension variables could shadow a column's name: left as written.
+        ExprKind::Comprehension { .. } => {}
+        _ => e.for_each_child_mut(|c| qualify(c, instance, columns, taken)),
+    }
+}
+
 fn subscripts(e: &mut Expr, columns: &HashSet<String>, bound: &HashSet<String>, scope: &mut Vec<String>) {
-    let go = |e: &mut Expr, scope: &mut Vec<String>| subscripts(e, columns, bound, scope);
     match &mut e.kind {
         ExprKind::Index { base, index } => {
-            go(base, scope);
-            let column = match &index.kind {
-                ExprKind::Name(c) if columns.contains(c) && !bound.contains(c) && !scope.contains(c) => Some(c.clone()),
-                _ => None,
-            };
-            match column {
-                Some(name) => {
-                    let attr = Ident { name, span: index.span };
+            subscripts(base, columns, bound, scope);
+            match &index.kind {
+                ExprKind::Name(c) if columns.contains(c) && !bound.contains(c) && !scope.contains(c) => {
+                    let attr = Ident { name: c.clone(), span: index.span };
                     let base =
                         std::mem::replace(base, Box::new(Expr { id: e.id, span: e.span, kind: ExprKind::Error }));
                     e.kind = ExprKind::Attr { base, attr };
                 }
-                None => go(index, scope),
+                _ => subscripts(index, columns, bound, scope),
             }
         }
         ExprKind::Comprehension { element, clauses, .. } => {
             let depth = scope.len();
             for CompFor { target, iter, conds } in clauses.iter_mut() {
-                go(iter, scope);
+                subscripts(iter, columns, bound, scope);
                 bind(target, scope);
                 for c in conds {
-                    go(c, scope);
+                    subscripts(c, columns, bound, scope);
                 }
             }
-            go(element, scope);
+            subscripts(element, columns, bound, scope);
             scope.truncate(depth);
         }
-        ExprKind::Attr { base, .. } => go(base, scope),
-        ExprKind::Slice { base, lower, upper, step } => {
-            go(base, scope);
-            for b in [lower, upper, step].into_iter().flatten() {
-                go(b, scope);
-            }
-        }
-        ExprKind::Call { func, args } => {
-            go(func, scope);
-            for a in args {
-                go(a, scope);
-            }
-        }
-        ExprKind::Unary { operand, .. } => go(operand, scope),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            go(lhs, scope);
-            go(rhs, scope);
-        }
-        ExprKind::Compare { first, rest } => {
-            go(first, scope);
-            for (_, _, r) in rest {
-                go(r, scope);
-            }
-        }
-        ExprKind::IfElse { cond, then, otherwise } => {
-            go(cond, scope);
-            go(then, scope);
-            go(otherwise, scope);
-        }
-        ExprKind::List(items) | ExprKind::Tuple(items) => {
-            for i in items {
-                go(i, scope);
-            }
-        }
-        ExprKind::Int { .. }
-        | ExprKind::Float(_)
-        | ExprKind::Str(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Name(_)
-        | ExprKind::Error => {}
+        _ => e.for_each_child_mut(|c| subscripts(c, columns, bound, scope)),
     }
 }
 

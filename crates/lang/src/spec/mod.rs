@@ -31,6 +31,7 @@ pub fn read_tree(
     let mut spec = reader.spec(root);
     if let Some(spec) = &mut spec {
         dialect::column_subscripts(spec);
+        dialect::bare_columns(spec);
     }
     (spec, reader.diags)
 }
