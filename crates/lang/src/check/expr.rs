@@ -252,8 +252,19 @@ impl<'s> Checker<'s> {
                     Typed::unknown()
                 }
             },
+            Type::Instance { dataset, .. }
+                if self
+                    .spec
+                    .unreadable
+                    .columns
+                    .iter()
+                    .any(|c| c.starts_with(&format!("{}.", self.dataset_names[*dataset]))) =>
+            {
+                Typed::unknown().with_latent(latent)
+            }
+            Type::Instance { .. } => self.err(index_span, "an instance's columns are read with `.`, e.g. `x.column`"),
             // The prototype's instances were whole batches: `person` for the rows of `adult`.
-            other if index.ty == Type::Bool && !matches!(other, Type::Column { .. }) => {
+            other if matches!(index.ty, Type::Bool | Type::Unknown) => {
                 let shown = self.show(other);
                 self.report(
                     Diagnostic::error(index_span, format!("a condition selects rows of a column, but this is {shown}, one example's value"))
@@ -341,6 +352,7 @@ impl<'s> Checker<'s> {
                 Type::Category(*d)
             }
             (Type::List(x), Type::List(y)) => Type::List(Box::new(self.unify(x, y, span, what))),
+            (Type::Category(x), Type::Category(y)) if self.same_values(*x, *y) => a.clone(),
             _ => match (a.num(&self.domains), b.num(&self.domains)) {
                 (Some(Num::Int), Some(Num::Int)) => Type::Int,
                 (Some(_), Some(_)) => Type::Real,
@@ -351,6 +363,12 @@ impl<'s> Checker<'s> {
                 }
             },
         }
+    }
+
+    /// Columns declared with the same values (the five suits of a hand, one YAML anchor) hold
+    /// values of one kind: they compare and list together.
+    fn same_values(&self, a: DomainId, b: DomainId) -> bool {
+        self.domains[a].raw == self.domains[b].raw
     }
 
     fn unify_all(&mut self, ts: &[Type], span: Span) -> Type {
@@ -393,6 +411,10 @@ impl<'s> Checker<'s> {
                 let latent = typed.iter().any(|t| t.latent);
                 t.with_latent(latent)
             }
+            Some(_) if self.clashed.contains(name) => {
+                self.poisoned = true;
+                Typed::unknown()
+            }
             Some(_) => self.err(func.span, format!("`{name}` is not a function")),
             None => match builtins::lookup(name) {
                 Some((min, max, sig)) => {
@@ -417,6 +439,11 @@ impl<'s> Checker<'s> {
                     names.sort();
                     let d =
                         Diagnostic::error(func.span, format!("unknown function `{name}`")).with_label("not defined");
+                    let d = match name.as_str() {
+                        // The prototype's sample variance (`variance(ranks) == 2.5` for five in a row).
+                        "variance" => d.with_help("SKI-lang has no `variance`: say what it tests, e.g. `max(r) - min(r) == 4 and all_different(r)` for five ranks in a row"),
+                        _ => d,
+                    };
                     self.report(suggest(d, name, names.iter().map(String::as_str)));
                     Typed::unknown()
                 }
@@ -652,7 +679,7 @@ impl<'s> Checker<'s> {
     fn category_compare(&mut self, d: DomainId, other: &Type, value: &Typed, span: Span, op_span: Span) {
         let dom = self.domains[d].clone();
         match other {
-            Type::Category(e) if *e == d => {}
+            Type::Category(e) if *e == d || self.same_values(*e, d) => {}
             Type::Category(e) => {
                 let other_name = self.domains[*e].name.clone();
                 self.report(Diagnostic::error(

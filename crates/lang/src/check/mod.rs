@@ -75,6 +75,8 @@ pub struct Checker<'s> {
     /// Set when a formula refers to something that failed earlier, so its type is partly unknown.
     poisoned: bool,
     types: HashMap<crate::formula::ExprId, Typed>,
+    /// Names declared twice (reported once, at the second declaration).
+    clashed: HashSet<String>,
 }
 
 /// Checks a read spec. The program is returned when there is no error.
@@ -98,6 +100,7 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
         record: false,
         poisoned: false,
         types: HashMap::new(),
+        clashed: HashSet::new(),
     };
     c.declare_globals();
     c.build_schemas();
@@ -147,8 +150,11 @@ impl<'s> Checker<'s> {
             let line = self.line_of(span);
             self.report(
                 Diagnostic::error(name.span, format!("`{}` is already defined as {kind}", name.name))
-                    .with_note(format!("first defined on line {line}")),
+                    .with_note(format!("first defined on line {line}"))
+                    .with_help("datasets, instances, learnables and rules share one namespace: rename one of them"),
             );
+            // Its uses are not reported again: which of the two they meant is the one mistake.
+            self.clashed.insert(name.name.clone());
             return;
         }
         self.globals.insert(name.name.clone(), what);

@@ -89,6 +89,8 @@ const LEARNABLE_KEYS: &[&str] =
 const NETWORK_TYPES: &[&str] = &["neural_network", "feed_forward", "feed-forward"];
 const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
 const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "weight", "name"];
+/// Keys whose likeliest meaning is not the closest spelling.
+const MISSPELT: &[(&str, &str)] = &[("iif", "did you mean `iff`? (`iff: A` with `then: B`, or `iff: [A, B]`)")];
 /// Keys of the SKI-lang prototype's dialect, and what to write instead.
 const PROTOTYPE_HINTS: &[(&str, &str)] = &[
     ("type", "remove `type`: a network is built from `layers` or `architecture`, and its classes come from its `output` column"),
@@ -126,7 +128,7 @@ impl<'a> Reader<'a> {
             let key = key_text(&e.key);
             if !known.contains(&key) {
                 let d = Diagnostic::error(e.key.span, format!("unknown key `{key}` in {what}"));
-                let d = match PROTOTYPE_HINTS.iter().find(|(k, _)| *k == key) {
+                let d = match PROTOTYPE_HINTS.iter().chain(MISSPELT).find(|(k, _)| *k == key) {
                     Some((_, hint)) => d.with_help(*hint),
                     None => d,
                 };
@@ -386,10 +388,13 @@ impl<'a> Reader<'a> {
                     Diagnostic::error(e.key.span, format!("dataset `{}` declares its instances already", d.name.name))
                         .with_help("declare instances in one place: the dataset's `instances` or `instance_name`"),
                 ),
-                None if self.unreadable.names.contains(&target.name) => {}
+                None if self.unreadable.names.contains(&target.name) => {
+                    self.unreadable.names.insert(name.name);
+                }
                 None => {
-                    let d = Diagnostic::error(target.span, format!("unknown dataset `{}`", target.name)).with_help(
-                        format!("declare the instance in its dataset: `data.DATASET.instance_name: {}`", name.name),
+                    self.unreadable.names.insert(name.name.clone());
+                    let d = Diagnostic::error(target.span, format!("unknown dataset `{}`", target.name)).with_note(
+                        format!("or declare the instance in its dataset: `data.DATASET.instance_name: {}`", name.name),
                     );
                     let names: Vec<String> = datasets.iter().map(|d| d.name.name.clone()).collect();
                     self.error(suggest(d, &target.name, names.iter().map(String::as_str)));
@@ -742,6 +747,22 @@ impl<'a> Reader<'a> {
             self.error(Diagnostic::error(node.span, format!("column `{name}` needs its type"))
                 .with_help(format!("write `{{name: {name}, type: int}}` (or real, bool, image[HxW], vector[N]), or `{{name: {name}, values: [...]}}`")));
             return None;
+        }
+        // The prototype's earliest columns, `- in: suit1` and `- out: class`: one error each.
+        if let NodeKind::Map(entries) = &node.kind {
+            if let Some(e) = entries.iter().find(|e| matches!(key_text(&e.key), "in" | "out")) {
+                let name = key_text(&e.value);
+                self.error(
+                    Diagnostic::error(
+                        e.key.span,
+                        format!("`{}: {name}` is not a column declaration", key_text(&e.key)),
+                    )
+                    .with_help(format!(
+                        "write `{{name: {name}, values: [...]}}` (or `type: int`) under `features` or `targets`"
+                    )),
+                );
+                return None;
+            }
         }
         let m = self.map(node, "a column", COLUMN_KEYS)?;
         let Some(name_node) = m.get("name") else {
@@ -1515,11 +1536,16 @@ impl<'a> Reader<'a> {
             );
             return None;
         }
-        if let (Some(t), None) = (m.entry("then"), m.get("if")) {
-            self.error(
-                Diagnostic::error(t.key.span, "`then` without `if`")
-                    .with_help("write `if: GUARD` beside `then: FORMULA`, or use `always:`"),
-            );
+        // The prototype's `iff: A` + `then: B` is SKI-lang's `iff: [A, B]`; its early `iif` is
+        // reported once, as a misspelt key, without a second error for its `then`.
+        let paired_iff = m.get("iff").is_some_and(|v| v.as_scalar().is_some());
+        if let (Some(t), None, false) = (m.entry("then"), m.get("if"), paired_iff) {
+            if m.entry("iif").is_none() {
+                self.error(
+                    Diagnostic::error(t.key.span, "`then` without `if`")
+                        .with_help("write `if: GUARD` beside `then: FORMULA`, or use `always:`"),
+                );
+            }
             return None;
         }
         let kind = match forms.first().map(|e| key_text(&e.key)) {
@@ -1539,10 +1565,11 @@ impl<'a> Reader<'a> {
             }
             Some(_) => {
                 let v = &forms[0].value;
-                let pair = match &v.kind {
-                    NodeKind::Seq(items) if items.len() == 2 => {
+                let pair = match (&v.kind, m.get("then")) {
+                    (NodeKind::Seq(items), None) if items.len() == 2 => {
                         Some((self.formula(&items[0], "`iff`"), self.formula(&items[1], "`iff`")))
                     }
+                    (NodeKind::Scalar(_), Some(then)) => Some((self.formula(v, "`iff`"), self.formula(then, "`then`"))),
                     _ => None,
                 };
                 let Some((a, b)) = pair else {

@@ -2,7 +2,7 @@
 //! whole spec is read (they depend on the names it declares).
 
 use super::model::{ColumnType, ConstraintKind, Formula, Spec, Value};
-use crate::formula::{CompFor, Expr, ExprKind, Ident, Target};
+use crate::formula::{CmpOp, CompFor, Expr, ExprKind, Ident, Target};
 use std::collections::HashSet;
 
 /// The prototype's `x[column]` (its `x[:, column]`, a column of the instances `x`) as `x.column`:
@@ -137,5 +137,40 @@ fn bind(target: &Target, scope: &mut Vec<String>) {
     match target {
         Target::Name(i) => scope.push(i.name.clone()),
         Target::Tuple(items, _) => items.iter().for_each(|t| bind(t, scope)),
+    }
+}
+
+/// The prototype's list built-ins: `contains(xs, v)` is `v in xs`, `concat(a, b, …)` is
+/// `[a, b, …]`; unless the spec defines a rule or learnable of that name.
+pub(super) fn list_builtins(spec: &mut Spec) {
+    let defined: HashSet<String> = spec
+        .rules
+        .iter()
+        .map(|r| r.name.name.clone())
+        .chain(spec.learnables.iter().map(|l| l.name.name.clone()))
+        .collect();
+    let rewrite = |f: &mut Formula| rewrite_calls(&mut f.expr, &defined);
+    for rule in &mut spec.rules {
+        rewrite(&mut rule.clause);
+    }
+    for c in &mut spec.constraints {
+        formulas_mut(&mut c.kind).into_iter().for_each(rewrite);
+    }
+}
+
+fn rewrite_calls(e: &mut Expr, defined: &HashSet<String>) {
+    e.for_each_child_mut(|c| rewrite_calls(c, defined));
+    let ExprKind::Call { func, args } = &mut e.kind else { return };
+    let ExprKind::Name(name) = &func.kind else { return };
+    if defined.contains(name) {
+        return;
+    }
+    match name.as_str() {
+        "concat" => e.kind = ExprKind::List(std::mem::take(args)),
+        "contains" if args.len() == 2 => {
+            let (Some(value), Some(list)) = (args.pop(), args.pop()) else { return };
+            e.kind = ExprKind::Compare { first: Box::new(value), rest: vec![(CmpOp::In, func.span, list)] };
+        }
+        _ => {}
     }
 }

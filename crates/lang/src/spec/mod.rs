@@ -32,6 +32,7 @@ pub fn read_tree(
     if let Some(spec) = &mut spec {
         dialect::column_subscripts(spec);
         dialect::bare_columns(spec);
+        dialect::list_builtins(spec);
     }
     (spec, reader.diags)
 }
