@@ -513,7 +513,10 @@ fn out_folders_are_claimed_without_losing_anything() {
     assert!(stderr.contains("not a previous run (it holds thesis.tex)"), "{stderr}");
     let (code, stderr) = run(&dir, "notes.txt/run", &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot create") && !stderr.contains("epoch"), "refused before training: {stderr}");
+    assert!(
+        stderr.contains("cannot write notes.txt/run") && !stderr.contains("epoch"),
+        "refused before training: {stderr}"
+    );
     assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
     assert_eq!(std::fs::read_to_string(dir.join("work/thesis.tex")).unwrap(), "mine");
 

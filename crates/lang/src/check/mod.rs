@@ -146,6 +146,12 @@ impl<'s> Checker<'s> {
             return;
         }
         if let Some(prev) = self.globals.get(&name.name) {
+            // An instance listed twice in one dataset was reported where it is listed.
+            if let (Global::Instance { dataset: a, .. }, Global::Instance { dataset: b, .. }) = (prev, &what) {
+                if a == b {
+                    return;
+                }
+            }
             let (kind, span) = self.global_site(prev);
             let line = self.line_of(span);
             self.report(

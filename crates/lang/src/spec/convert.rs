@@ -324,6 +324,15 @@ impl<'a> Reader<'a> {
 
     pub fn spec(&mut self, root: &Node) -> Option<Spec> {
         let top = self.map(root, "the spec", SECTIONS)?;
+        // A misspelt section (`knowlege:`) is one error: what it declares is not reported again.
+        for e in top.entries {
+            let key = key_text(&e.key);
+            if let Some(meant) =
+                crate::diag::did_you_mean(key, SECTIONS.iter().copied()).filter(|_| !SECTIONS.contains(&key))
+            {
+                self.unreadable.sections.insert(if meant == "learnable" { "learnables" } else { meant });
+            }
+        }
         if top.get("learnable").is_some() && top.get("learnables").is_some() {
             let e = top.entry("learnable").map_or(root.span, |e| e.key.span);
             self.error(
