@@ -451,7 +451,11 @@ impl<'a> Reader<'a> {
     }
 
     fn dataset(&mut self, entry: &Entry) -> Option<Dataset> {
-        let name = self.data_name(&entry.key, "a dataset")?;
+        // A name that is refused does not hide the mistakes in the declaration: it is read all
+        // the same, and then dropped.
+        let named = self.data_name(&entry.key, "a dataset");
+        let name =
+            named.clone().unwrap_or_else(|| Ident { name: key_text(&entry.key).to_string(), span: entry.key.span });
         let what = format!("dataset `{}`", name.name);
         let m = self.map(&entry.value, &what, DATASET_KEYS)?;
         let source = m.get("source").and_then(|n| self.keyword(n, "built-in dataset", BuiltinSource::SPELLINGS));
@@ -486,8 +490,17 @@ impl<'a> Reader<'a> {
         let split = m.get("split").or(inner_split).and_then(|n| self.split(n));
         let fraction = m.get("fraction").and_then(|n| self.number_in(n, "`fraction`", 0.0, 1.0, true));
         let labelled = m.get("labelled").and_then(|n| self.number_in(n, "`labelled`", 0.0, 1.0, true));
+        // A misspelt `featurs:` was reported with the spelling to use.
+        let misspelt = m.entries.iter().any(|e| {
+            let key = key_text(&e.key);
+            !DATASET_KEYS.contains(&key) && crate::diag::did_you_mean(key, ["features"]).is_some()
+        });
         let features = match m.get("features") {
             Some(n) => self.columns(n, "`features`", &name.name),
+            None if misspelt => {
+                self.unreadable.columns.insert(format!("{}.*", name.name));
+                Vec::new()
+            }
             None => {
                 self.unreadable.columns.insert(format!("{}.*", name.name));
                 self.error(
@@ -535,6 +548,7 @@ impl<'a> Reader<'a> {
         }
         let instances = self.instances(&m, &what);
         let examples = m.get("examples").and_then(|n| self.uint(n, "`examples`", 1));
+        named?;
         Some(Dataset {
             name,
             source,
