@@ -97,6 +97,7 @@ const PROTOTYPE_HINTS: &[(&str, &str)] = &[
     ("destination", "`skilang train --out DIR` writes the trained model to DIR/model: remove `destination`"),
     ("preprocess", "declare every column of the file in `features` and leave the ones to drop out of the learnable's `input` (`remove`); `?` is read as missing, or list it among a column's `values` (`replace`)"),
     ("metric", "write `metrics: [accuracy, macro_f1]`"),
+    ("structure", "write the network as `layers: [{linear: {output: 256, activation: relu}}, {linear: {}}]`, or `architecture: mlp`"),
 ];
 
 const LAYER_KINDS: &[&str] =
@@ -771,8 +772,19 @@ impl<'a> Reader<'a> {
                 .with_help(format!("write `{{name: {name}, type: int}}` (or real, bool, image[HxW], vector[N]), or `{{name: {name}, values: [...]}}`")));
             return None;
         }
-        // The prototype's earliest columns, `- in: suit1` and `- out: class`: one error each.
+        // The prototype's earliest columns, `- in: suit1`, `- out: class` and `- group: suits`:
+        // one error each.
         if let NodeKind::Map(entries) = &node.kind {
+            if let Some(e) = entries
+                .iter()
+                .find(|e| key_text(&e.key) == "group" && !entries.iter().any(|n| key_text(&n.key) == "name"))
+            {
+                self.error(
+                    Diagnostic::error(e.key.span, "a group of columns is not a column")
+                        .with_help("declare each column, and name the group with a rule: `{rule: suits, args: [h], clause: \"[h.suit1, h.suit2]\"}`"),
+                );
+                return None;
+            }
             if let Some(e) = entries.iter().find(|e| matches!(key_text(&e.key), "in" | "out")) {
                 let name = key_text(&e.value);
                 self.error(
@@ -1191,6 +1203,8 @@ impl<'a> Reader<'a> {
                 );
                 None
             }
+            // An unknown key (the prototype's `structure`) was reported where it stands.
+            (None, None) if m.entries.iter().any(|e| !LEARNABLE_KEYS.contains(&key_text(&e.key))) => None,
             (None, None) => {
                 self.error(
                     Diagnostic::error(name.span, format!("{what} has neither `architecture` nor `layers`"))
