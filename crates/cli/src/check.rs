@@ -109,18 +109,23 @@ pub fn summary(path: &str, p: &Program) -> String {
             let _ = writeln!(s, "    {}({}){unused}", r.name, r.args.join(", "));
         }
     }
+    if !p.injection_written {
+        let why = if p.constraints.is_empty() { "a spec without constraints" } else { "a spec with constraints" };
+        let _ = writeln!(s, "  injection: {} (the default for {why})", p.injection);
+    }
     if !p.constraints.is_empty() {
         let _ = writeln!(s, "  constraints");
         for c in &p.constraints {
             let name = c.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "    #{}{name} {}, {}, weight {} ({:.0}%)",
+                "    #{}{name} {}, {}, weight {} ({:.0}%){}",
                 c.index,
                 c.kind,
                 c.scope.name(),
                 c.weight,
-                c.share * 100.0
+                c.share * 100.0,
+                if c.trained { "" } else { ", not trained" }
             );
             let prefixes: &[&str] = match c.kind {
                 "if-then" => &["if ", "then "],

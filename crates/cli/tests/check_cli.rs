@@ -170,3 +170,17 @@ fn large_category_values(n: usize) -> [(&'static str, String); 3] {
         ("accents", format!("[{}]", join((0..n).map(|i| format!("é{i}")).collect()))),
     ]
 }
+
+/// The summary says which injection a spec trains with when it names none, and which constraints
+/// the injection it names does not train.
+#[test]
+fn the_summary_says_what_training_will_do() {
+    let (code, stdout, _) = skilang(&["check", "tests/prototype/adult.yaml"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("injection: fuzzy (the default for a spec with constraints)"), "{stdout}");
+    let (code, stdout, stderr) = skilang(&["check", "tests/diagnostics/warn-supervised-ignores-constraint.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("injection:"), "written, so not repeated: {stdout}");
+    assert!(stdout.contains("#1 always, instance-wise, weight 1 (50%)\n"), "{stdout}");
+    assert!(stdout.contains("#2 always, instance-wise, weight 1 (50%), not trained\n"), "{stdout}");
+}
