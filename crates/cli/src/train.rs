@@ -163,13 +163,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     let rules = match rule_net {
         Some(rules) => {
             let grounder = Grounder::new(&spec, &program);
-            for (l, (t, info)) in tasks.iter_mut().zip(&program.learnables).enumerate() {
-                if !rules.guards.iter().any(|g| g.learnable == l) {
-                    return Err(fail(
-                        exit::INVALID,
-                        format!("{}: no constraint names a class of learnable `{}` (`if: R(x)` `then: {}(x) == class`); {} has nothing to add to it", path.display(), t.learnable, t.learnable, injection.name()),
-                    ));
-                }
+            for (t, info) in tasks.iter_mut().zip(&program.learnables) {
                 let dataset = spec.datasets.iter().find(|d| d.name.name == info.dataset).expect("loaded above");
                 let data = &loaded[&info.dataset];
                 let leaves = |table| {

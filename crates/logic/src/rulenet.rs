@@ -10,10 +10,9 @@
 //! trainable neuron whose weights start at the rule.
 
 use crate::ground::{Crisp, GroundError, Grounder, Memo, Observed};
-use skilang_lang::check::{Program, Scope};
-use skilang_lang::formula::{unparse, BinOp, CmpOp, Expr, ExprKind, UnaryOp};
-use skilang_lang::source::Span;
-use skilang_lang::spec::{ConstraintKind, Spec, Value};
+use skilang_lang::check::{rule_roles, Program, RuleRefusal, RuleRole};
+use skilang_lang::formula::{unparse, BinOp, Expr, ExprKind, UnaryOp};
+use skilang_lang::spec::{ConstraintKind, Spec};
 use std::collections::HashMap;
 
 /// A unit's input: a leaf condition or an earlier unit, possibly negated.
@@ -64,64 +63,23 @@ pub struct RuleNet {
     pub guards: Vec<Guard>,
 }
 
-/// Why a spec's constraints cannot become features or units.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("constraint {constraint}: {reason}")]
-pub struct RuleNetError {
-    /// Counted from 1, as the spec's readers do.
-    pub constraint: usize,
-    pub span: Span,
-    pub reason: String,
-}
+/// Why a spec's constraints cannot become features or units (`check` reports it first).
+pub type RuleNetError = RuleRefusal;
 
 /// Builds the rule network of every constraint of `spec`; `what` names the injection in errors.
 pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, RuleNetError> {
     let mut b =
         Builder { spec, leaves: Vec::new(), leaf_of: HashMap::new(), units: Vec::new(), rule_unit: HashMap::new() };
     let mut guards = Vec::new();
-    let instances: Vec<&str> = spec
-        .datasets
-        .iter()
-        .flat_map(|d| d.instances.iter().filter(|i| i.count.is_none()).map(|i| i.name.name.as_str()))
-        .collect();
-    for (c, constraint) in spec.constraints.iter().enumerate() {
-        let refuse = |span: Span, reason: String| RuleNetError { constraint: c + 1, span, reason };
-        let info = &program.constraints[c];
-        if info.scope == Scope::ColumnWise {
-            return Err(refuse(
-                constraint.span,
-                format!("it is column-wise (it aggregates over the dataset), and {what} turns rules about one example's inputs into features; train it with `injection: fuzzy`"),
-            ));
-        }
-        let ConstraintKind::IfThen { guard, then } = &constraint.kind else {
-            if info.supervises.is_some() {
-                continue; // the supervision embedding and structuring train by anyway
-            }
-            return Err(refuse(
-                constraint.span,
-                format!("{what} needs a guard over observed inputs and a class: write it as `if: R(x)` `then: net(x) == class`, or train with `injection: fuzzy`"),
-            ));
+    for (c, role) in rule_roles(spec, program, what).into_iter().enumerate() {
+        let RuleRole::Guard { learnable, instance, class } = role? else {
+            continue; // the supervision embedding and structuring train by anyway
         };
-        if program.types.get(&guard.expr.id).is_none_or(|t| t.latent) {
-            return Err(refuse(
-                guard.expr.span,
-                format!("its guard reads a learnable, and {what} evaluates guards from observed inputs alone; train it with `injection: fuzzy`"),
-            ));
-        }
-        let (learnable, instance, class) = consequent(spec, program, &then.expr).ok_or_else(|| {
-            refuse(then.expr.span, format!("{what} links the guard to one class: write `then: net(x) == class`"))
-        })?;
-        let slot = instances
-            .iter()
-            .position(|i| *i == instance)
-            .ok_or_else(|| refuse(then.expr.span, format!("`{instance}` is not an instance variable of a dataset")))?;
-        if instances.len() != 1 {
-            return Err(refuse(
-                constraint.span,
-                format!("{what} reads one example's inputs, but the spec declares instances {}", instances.join(", ")),
-            ));
-        }
-        let env = vec![(instance.to_string(), slot)];
+        let ConstraintKind::IfThen { guard, .. } = &spec.constraints[c].kind else {
+            unreachable!("a guard's constraint is an if-then")
+        };
+        // The one instance variable is slot 0 of each example.
+        let env = vec![(instance, 0)];
         let (node, negated) = b.literal(&guard.expr, &env);
         let unit = match (node, negated) {
             (Node::Unit(u), false) => u,
@@ -130,40 +88,6 @@ pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, R
         guards.push(Guard { constraint: c, unit, learnable, class });
     }
     Ok(RuleNet { leaves: b.leaves, units: b.units, guards })
-}
-
-/// `a == b` read as `f(a) == g(b)` or, the other way round, `f(b) == g(a)`.
-fn equation<'e, A, B>(
-    e: &'e Expr,
-    f: impl Fn(&'e Expr) -> Option<A>,
-    g: impl Fn(&'e Expr) -> Option<B>,
-) -> Option<(A, B)> {
-    let ExprKind::Compare { first, rest } = &e.kind else { return None };
-    let [(CmpOp::Eq, _, second)] = rest.as_slice() else { return None };
-    f(first).zip(g(second)).or_else(|| f(second).zip(g(first)))
-}
-
-/// `net(x)`: the learnable's index and the instance.
-fn net_call<'s>(spec: &Spec, e: &'s Expr) -> Option<(usize, &'s str)> {
-    let ExprKind::Call { func, args } = &e.kind else { return None };
-    let (ExprKind::Name(f), [arg]) = (&func.kind, args.as_slice()) else { return None };
-    let ExprKind::Name(x) = &arg.kind else { return None };
-    Some((spec.learnables.iter().position(|l| l.name.name == *f)?, x.as_str()))
-}
-
-/// `net(x) == class` (either way round): the learnable, the instance and the class's index.
-fn consequent<'s>(spec: &'s Spec, program: &Program, e: &'s Expr) -> Option<(usize, &'s str, usize)> {
-    let value = |e: &Expr| -> Option<Value> {
-        match &e.kind {
-            ExprKind::Name(n) | ExprKind::Str(n) => Some(Value::Str(n.clone())),
-            ExprKind::Int { value: Some(v), .. } => Some(Value::Int(*v)),
-            _ => None,
-        }
-    };
-    let ((l, x), v) = equation(e, |e| net_call(spec, e), value)?;
-    let output = &program.learnables[l].output;
-    let domain = program.domains.iter().find(|d| d.name == *output)?;
-    Some((l, x, domain.raw.iter().position(|d| *d == v)?))
 }
 
 struct Builder<'s> {

@@ -4,10 +4,12 @@
 mod builtins;
 mod expr;
 mod program;
+mod rule_roles;
 mod training;
 mod types;
 
 pub use program::*;
+pub use rule_roles::{rule_roles, RuleRefusal, RuleRole};
 pub use types::*;
 
 use crate::diag::{suggest, Diagnostic};

@@ -3,6 +3,7 @@
 //! here first, at its place.
 
 use super::program::{LearnableInfo, Program, Scope};
+use super::rule_roles::{rule_roles, RuleRole};
 use crate::diag::Diagnostic;
 use crate::formula::{CmpOp, Expr, ExprKind};
 use crate::spec::{ConstraintKind, Inference, Injection, Spec};
@@ -64,6 +65,32 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
                     .with_help("remove `injection` (a spec with constraints trains them with fuzzy constraining), or choose `fuzzy`")
                     .with_note("the report still evaluates it, with `trained: false`"),
             );
+        }
+    }
+    if matches!(injection, Injection::Embedding | Injection::Structuring) {
+        diags.extend(rule_refusals(spec, program, injection.name()));
+    }
+    diags
+}
+
+/// Every constraint embedding or structuring cannot use, and every learnable no guard names a
+/// class of (the injection would have nothing to add to it).
+fn rule_refusals(spec: &Spec, program: &Program, what: &str) -> Vec<Diagnostic> {
+    if program.learnables.len() != spec.learnables.len() {
+        return Vec::new(); // a learnable failed, and was reported
+    }
+    let roles = rule_roles(spec, program, what);
+    let mut diags: Vec<Diagnostic> =
+        roles.iter().filter_map(|r| r.as_ref().err()).map(|e| Diagnostic::error(e.span, e.to_string())).collect();
+    if diags.is_empty() {
+        for (l, learnable) in spec.learnables.iter().enumerate() {
+            if !roles.iter().any(|r| matches!(r, Ok(RuleRole::Guard { learnable: g, .. }) if *g == l)) {
+                let name = &learnable.name.name;
+                diags.push(Diagnostic::error(
+                    learnable.name.span,
+                    format!("no constraint names a class of learnable `{name}` (`if: R(x)` `then: {name}(x) == class`); {what} has nothing to add to it"),
+                ));
+            }
         }
     }
     diags
