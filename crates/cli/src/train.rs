@@ -7,10 +7,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use skilang_data::{catalog, dir, fetch, npm, DataError};
 use skilang_data::{Data, Values};
-use skilang_lang::check::Program;
+use skilang_lang::check::{Program, Reasoning, Training};
 use skilang_lang::overrides::Override;
 use skilang_lang::source::{SourceFile, Span, Spanned};
-use skilang_lang::spec::{BuiltinSource, Injection, Metric, Model, Semantics, Spec, TruthLoss};
+use skilang_lang::spec::{BuiltinSource, Injection, Metric, Model, Spec, TruthLoss};
 use skilang_lang::{check_file_with, FileError};
 use skilang_learn::model::{expand, InputShape, Net};
 use skilang_learn::rules::{attach_leaves, embed, RuleLayer};
@@ -88,38 +88,23 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     let (Some(spec), Some(program), true) = (outcome.spec.clone(), outcome.program.clone(), outcome.is_valid()) else {
         return Err(fail(exit::INVALID, format!("{}: invalid spec, nothing was trained", path.display())));
     };
-    let injection = spec.optimization.injection_or_default(!spec.constraints.is_empty());
+    let injection = program.training.injection();
     if !program.injection_written && injection != Injection::Supervised {
         eprintln!(
             "note: training with `injection: {}`, the default for a spec with constraints (optimization.injection chooses another)",
             injection.name()
         );
     }
-    let o = &spec.optimization;
-    let method = match injection {
-        Injection::Supervised => None,
-        Injection::SemanticLoss => Some(Method::SemanticLoss),
-        Injection::Em => Some(Method::Em {
-            hard: o.hard.as_ref().is_some_and(|h| h.value),
-            m_steps: o.m_steps.as_ref().map_or(1, |m| m.value as usize),
-        }),
-        Injection::Fuzzy => Some(Method::Fuzzy(
-            Logic::new(
-                o.semantics.as_ref().map_or(Semantics::Product, |s| s.value),
-                o.implication.as_ref().map(|i| i.value),
-            ),
-            o.loss.as_ref().map_or(TruthLoss::Linear, |l| l.value),
-        )),
-        Injection::Embedding | Injection::Structuring => None,
-        // `check` refuses the injections not built yet, at their place.
-        other => return Err(fail(exit::INVALID, format!("injection `{}` is not built yet", other.name()))),
+    let method = match program.training {
+        Training::Supervised | Training::Embedding | Training::Structuring => None,
+        Training::Reasoned { objective: Reasoning::SemanticLoss, .. } => Some(Method::SemanticLoss),
+        Training::Reasoned { objective: Reasoning::Em { hard, m_steps }, .. } => {
+            Some(Method::Em { hard, m_steps: m_steps as usize })
+        }
+        Training::Fuzzy { semantics, implication, loss } => {
+            Some(Method::Fuzzy(Logic::new(semantics, implication), loss))
+        }
     };
-    if let (Some(i), Some(Method::Fuzzy(..))) = (&o.inference, method) {
-        eprintln!(
-            "warning: `inference: {}` has no effect under `injection: fuzzy` (fuzzy truth degrees need no inference)",
-            i.value.name()
-        );
-    }
     let located = |span, message| located(&outcome.file, span, message);
     // Refused before any data is read.
     let rule_net = match injection {
@@ -410,7 +395,10 @@ fn report(
         "overrides": overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
         "seed": p.settings.seed,
         "injection": p.injection.name(),
-        "inference": matches!(p.method, Some(Method::SemanticLoss | Method::Em { .. })).then_some("exact"),
+        "inference": match p.program.training {
+            Training::Reasoned { engine, .. } => Some(engine.name()),
+            _ => None,
+        },
         "fuzzy": semantics,
         "task_accuracy": task_accuracy,
         "symbol_accuracy": symbol,

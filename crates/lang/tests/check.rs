@@ -146,3 +146,25 @@ fn every_error_has_a_location_inside_the_file() {
         assert!(text == "g" || text == "c", "{text}");
     }
 }
+
+/// The training plan holds every default: a spec with constraints and no injection trains them
+/// with fuzzy constraining (product semantics, 1 − truth), EM takes one M-step on the posterior.
+#[test]
+fn the_training_plan_carries_the_defaults() {
+    use skilang_lang::check::{Engine, Reasoning, Training};
+    use skilang_lang::spec::{Semantics, TruthLoss};
+    let text = std::fs::read_to_string(format!("{}/../../examples/mnist-sum.yaml", env!("CARGO_MANIFEST_DIR")))
+        .expect("example exists");
+    let plan = |from: &str, to: &str| {
+        assert!(text.contains(from), "{from}");
+        let outcome = check_source("s.yaml", text.replace(from, to));
+        valid(&outcome).training
+    };
+    let fuzzy = Training::Fuzzy { semantics: Semantics::Product, implication: None, loss: TruthLoss::Linear };
+    assert_eq!(plan("  injection: semantic_loss\n  inference: exact\n", ""), fuzzy);
+    let em = Training::Reasoned { objective: Reasoning::Em { hard: false, m_steps: 1 }, engine: Engine::Exact };
+    assert_eq!(plan("  injection: semantic_loss\n", "  injection: em\n"), em);
+    let hard = Training::Reasoned { objective: Reasoning::Em { hard: true, m_steps: 3 }, engine: Engine::Exact };
+    assert_eq!(plan("  injection: semantic_loss\n", "  injection: em\n  hard: true\n  m_steps: 3\n"), hard);
+    assert_eq!(plan("  injection: semantic_loss\n", "  injection: supervised\n"), Training::Supervised);
+}

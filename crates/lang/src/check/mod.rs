@@ -10,6 +10,7 @@ mod types;
 
 pub use program::*;
 pub use rule_roles::{rule_roles, RuleRefusal, RuleRole};
+pub use training::{Engine, Reasoning, Training};
 pub use types::*;
 
 use crate::diag::{suggest, Diagnostic};
@@ -659,12 +660,16 @@ impl<'s> Checker<'s> {
     fn check_optimization(&mut self) {
         let o = &self.spec.optimization;
         let injection = o.injection.as_ref().map(|i| i.value);
-        let uses_inference = matches!(injection, Some(Injection::SemanticLoss | Injection::Em | Injection::Lp));
-        if let (Some(inf), Some(inj)) = (&o.inference, injection) {
-            if !uses_inference {
+        let effective = o.injection_or_default(!self.spec.constraints.is_empty());
+        if let Some(inf) = &o.inference {
+            if !matches!(effective, Injection::SemanticLoss | Injection::Em | Injection::Lp) {
+                let default = if injection.is_none() { " (the default)" } else { "" };
                 self.report(
-                    Diagnostic::warning(inf.span, format!("`inference` is not used by the `{}` injection", inj.name()))
-                        .with_note("semantic_loss, em and lp use an inference engine"),
+                    Diagnostic::warning(
+                        inf.span,
+                        format!("`inference` is not used by the `{}` injection{default}", effective.name()),
+                    )
+                    .with_note("semantic_loss, em and lp use an inference engine"),
                 );
             }
         }
@@ -808,6 +813,7 @@ impl<'s> Checker<'s> {
         }
         Program {
             // Set by `training::plan`.
+            training: Training::Supervised,
             injection: "",
             injection_written: false,
             datasets,

@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Program {
+    /// How a run trains.
+    #[serde(skip)]
+    pub training: super::training::Training,
     /// The injection a run uses: the one written, or the default for the spec.
     pub injection: &'static str,
     /// Whether the spec names its injection.

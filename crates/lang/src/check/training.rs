@@ -6,7 +6,83 @@ use super::program::{LearnableInfo, Program, Scope};
 use super::rule_roles::{rule_roles, RuleRole};
 use crate::diag::Diagnostic;
 use crate::formula::{CmpOp, Expr, ExprKind};
-use crate::spec::{ConstraintKind, Inference, Injection, Spec};
+use crate::spec::{ConstraintKind, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
+
+/// How a run trains: the plan `check` validates and `train` executes, with every default of the
+/// `optimization` section in one place.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Training {
+    /// Each learnable on its output column.
+    Supervised,
+    /// From the constraints through exact inference: the semantic loss, or EM.
+    Reasoned { objective: Reasoning, engine: Engine },
+    /// Fuzzy constraining: truth degrees under `semantics`, the loss `loss(truth)`.
+    Fuzzy { semantics: Semantics, implication: Option<Implication>, loss: TruthLoss },
+    /// Rules over observed inputs as extra features.
+    Embedding,
+    /// Rules over observed inputs as neurons of the network.
+    Structuring,
+}
+
+/// What learning from constraints through inference minimises.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reasoning {
+    /// −log P(φ), one gradient step per batch.
+    SemanticLoss,
+    /// The posterior (or its MAP assignment, `hard`) as fixed targets for `m_steps` steps.
+    Em { hard: bool, m_steps: u64 },
+}
+
+/// The inference engine that computes P(φ), posteriors and MAP.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Engine {
+    /// Knowledge compilation into decision diagrams.
+    Exact,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Exact => Inference::Exact.name(),
+        }
+    }
+}
+
+impl Training {
+    /// The plan of a spec's `optimization` section (and, for the default injection, its constraints).
+    fn of(spec: &Spec) -> Training {
+        let o = &spec.optimization;
+        let reasoned = |objective| Training::Reasoned { objective, engine: Engine::Exact };
+        match o.injection_or_default(!spec.constraints.is_empty()) {
+            Injection::SemanticLoss => reasoned(Reasoning::SemanticLoss),
+            Injection::Em => reasoned(Reasoning::Em {
+                hard: o.hard.as_ref().is_some_and(|h| h.value),
+                m_steps: o.m_steps.as_ref().map_or(1, |m| m.value),
+            }),
+            Injection::Fuzzy => Training::Fuzzy {
+                semantics: o.semantics.as_ref().map_or(Semantics::Product, |s| s.value),
+                implication: o.implication.as_ref().map(|i| i.value),
+                loss: o.loss.as_ref().map_or(TruthLoss::Linear, |l| l.value),
+            },
+            Injection::Embedding => Training::Embedding,
+            Injection::Structuring => Training::Structuring,
+            // Refused by `plan`, at the injection.
+            Injection::Supervised | Injection::Ste | Injection::Lp => Training::Supervised,
+        }
+    }
+
+    /// The injection the plan carries out.
+    pub fn injection(self) -> Injection {
+        match self {
+            Training::Supervised => Injection::Supervised,
+            Training::Reasoned { objective: Reasoning::SemanticLoss, .. } => Injection::SemanticLoss,
+            Training::Reasoned { objective: Reasoning::Em { .. }, .. } => Injection::Em,
+            Training::Fuzzy { .. } => Injection::Fuzzy,
+            Training::Embedding => Injection::Embedding,
+            Training::Structuring => Injection::Structuring,
+        }
+    }
+}
 
 /// The injections this version trains.
 const TRAINED: &[Injection] = &[
@@ -24,6 +100,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let o = &spec.optimization;
     let injection = o.injection_or_default(!spec.constraints.is_empty());
+    program.training = Training::of(spec);
     program.injection = injection.name();
     program.injection_written = o.injection.is_some();
     if let Some(i) = o.injection.as_ref().filter(|i| !TRAINED.contains(&i.value)) {
