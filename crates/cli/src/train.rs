@@ -69,7 +69,6 @@ struct Prepared {
     tasks: Vec<Task>,
     /// Every dataset a learnable reads, by name.
     data: HashMap<String, Data>,
-    injection: Injection,
     /// How constraints are learned from (`None`: supervised on the output columns).
     method: Option<Method>,
     /// Structuring's rule network (its leaves already end each task's inputs).
@@ -176,17 +175,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     for table in loaded.values_mut().flat_map(|d| [&mut d.train, &mut d.test]) {
         table.columns.retain(|(_, values)| !matches!(values, Values::Images { .. }));
     }
-    Ok(Prepared {
-        spec,
-        program,
-        file: outcome.file,
-        settings,
-        tasks,
-        data: loaded,
-        injection,
-        method,
-        structure: rules,
-    })
+    Ok(Prepared { spec, program, file: outcome.file, settings, tasks, data: loaded, method, structure: rules })
 }
 
 /// Downloads a missing built-in source from its canonical files, or from `SKILANG_MIRROR` where the
@@ -394,7 +383,7 @@ fn report(
         "spec_sha256": Sha256::digest(p.file.text().as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>(),
         "overrides": overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
         "seed": p.settings.seed,
-        "injection": p.injection.name(),
+        "injection": p.program.training.injection().name(),
         "inference": match p.program.training {
             Training::Reasoned { engine, .. } => Some(engine.name()),
             _ => None,
