@@ -87,6 +87,17 @@ pub struct Compiled {
 pub enum Engine {
     Exact(Diagram),
     Fuzzy(FuzzyEvent),
+    /// Nothing: validation and test examples are only evaluated under the networks' most likely
+    /// classes, which the grounded event answers by itself.
+    Crisp,
+}
+
+/// What examples are prepared for: training by exact inference or fuzzy truth, or evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prepare {
+    Exact,
+    Fuzzy,
+    Crisp,
 }
 
 impl Compiled {
@@ -94,7 +105,7 @@ impl Compiled {
     pub fn size(&self) -> usize {
         match &self.engine {
             Engine::Exact(d) => d.size(),
-            Engine::Fuzzy(_) => 0,
+            Engine::Fuzzy(_) | Engine::Crisp => 0,
         }
     }
 }
@@ -133,7 +144,6 @@ pub struct TestExamples<'a> {
     knowledge: Knowledge,
     observations: Observations<'a>,
     tuples: Vec<Vec<usize>>,
-    fuzzy: bool,
 }
 
 impl TestExamples<'_> {
@@ -148,7 +158,7 @@ impl TestExamples<'_> {
     fn chunks(&self) -> impl Iterator<Item = Result<Vec<Example>, WeakError>> + '_ {
         self.tuples
             .chunks(1 << 16)
-            .map(|t| prepare_examples(&self.grounder, &self.knowledge, &self.observations, t, self.fuzzy))
+            .map(|t| prepare_examples(&self.grounder, &self.knowledge, &self.observations, t, Prepare::Crisp))
     }
 }
 
@@ -206,7 +216,6 @@ pub fn examples<'a>(
         knowledge: knowledge.clone(),
         observations: Observations::new(dataset, &table.test, None),
         tuples: draw(&table.test, None, s.seed ^ 0x7E57)?,
-        fuzzy,
     };
     if test_only {
         return Ok(Examples { train: Vec::new(), valid: Vec::new(), test, columnwise });
@@ -221,8 +230,14 @@ pub fn examples<'a>(
     let valid_tuples = tuples.split_off(tuples.len() - n_valid);
     let observations = Observations::new(dataset, &table.train, table.labelled.as_deref());
     Ok(Examples {
-        train: prepare_examples(&grounder, &knowledge, &observations, &tuples, fuzzy)?,
-        valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples, fuzzy)?,
+        train: prepare_examples(
+            &grounder,
+            &knowledge,
+            &observations,
+            &tuples,
+            if fuzzy { Prepare::Fuzzy } else { Prepare::Exact },
+        )?,
+        valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples, Prepare::Crisp)?,
         test,
         columnwise,
     })
@@ -274,14 +289,14 @@ impl<'a> Observations<'a> {
     }
 }
 
-/// Grounds and compiles every constraint for every tuple, in parallel (for fuzzy evaluation when
-/// `fuzzy`, else for exact inference).
+/// Grounds every constraint for every tuple, in parallel, and compiles it for what the examples
+/// are for (exact inference, fuzzy truth, or nothing for crisp evaluation).
 pub fn prepare_examples(
     grounder: &Grounder,
     knowledge: &Knowledge,
     observations: &Observations,
     tuples: &[Vec<usize>],
-    fuzzy: bool,
+    prepare: Prepare,
 ) -> Result<Vec<Example>, WeakError> {
     tuples
         .par_iter()
@@ -294,10 +309,10 @@ pub fn prepare_examples(
                 };
                 let too_large =
                     |e: skilang_logic::TooLarge| WeakError::Compile { constraint: c + 1, reason: e.to_string() };
-                let engine = if fuzzy {
-                    Engine::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?)
-                } else {
-                    Engine::Exact(compile(&grounded.event, NODE_LIMIT).map_err(too_large)?)
+                let engine = match prepare {
+                    Prepare::Fuzzy => Engine::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
+                    Prepare::Exact => Engine::Exact(compile(&grounded.event, NODE_LIMIT).map_err(too_large)?),
+                    Prepare::Crisp => Engine::Crisp,
                 };
                 constraints.push(Compiled { constraint: c, share, grounded, engine });
             }
@@ -436,6 +451,7 @@ fn infer(examples: &[&Example], at: &BatchRows, logp: &[Vec<Vec<f64>>], method: 
                         }
                     }
                     (Engine::Fuzzy(_), _) => unreachable!("fuzzy events are built for fuzzy training only"),
+                    (Engine::Crisp, _) => unreachable!("crisp examples are evaluated, never trained on"),
                 }
             }
             (targets, loss, sat, impossible, violations)
