@@ -111,7 +111,7 @@ pub fn summary(path: &str, p: &Program) -> String {
     }
     if !p.injection_written {
         let why = if p.constraints.is_empty() { "a spec without constraints" } else { "a spec with constraints" };
-        let _ = writeln!(s, "  injection: {} (the default for {why})", p.injection);
+        let _ = writeln!(s, "  injection: {} (the default for {why})", p.training.injection().name());
     }
     if !p.constraints.is_empty() {
         let _ = writeln!(s, "  constraints");

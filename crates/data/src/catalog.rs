@@ -34,9 +34,6 @@ impl Unpack {
     }
 }
 
-/// The folders of the built-in sources in the data directory.
-pub const FOLDERS: &[&str] = &["mnist", "fashion-mnist", "cifar10", "adult", "poker_hand"];
-
 /// The folder of `source` in the data directory.
 pub fn folder(source: BuiltinSource) -> &'static str {
     match source {

@@ -108,17 +108,16 @@ fn split_off_test(all: Table, dataset: &Dataset, seed: u64, name: &str) -> Resul
 /// source's folder (`adult.data` is `adult/adult.data`); plain or gzipped.
 fn locate(f: &DataFile, dir: &Path) -> Option<PathBuf> {
     let written = Path::new(&f.path.value);
-    if written.is_absolute() {
-        return [written.to_path_buf(), PathBuf::from(format!("{}.gz", written.display()))]
-            .into_iter()
-            .find(|p| p.is_file());
+    // `dir.join` keeps an absolute path as it is.
+    let path = dir.join(written);
+    let gzipped = PathBuf::from(format!("{}.gz", path.display()));
+    let found = [path, gzipped].into_iter().find(|p| p.is_file());
+    if found.is_some() || written.components().count() != 1 {
+        return found;
     }
-    let mut folders = vec![dir.to_path_buf()];
-    if written.components().count() == 1 {
-        folders.extend(f.unpack.iter().filter_map(|u| Path::new(u).file_name()).map(|u| dir.join(u)));
-        folders.extend(catalog::FOLDERS.iter().map(|folder| dir.join(folder)));
-    }
-    folders.iter().flat_map(|d| [d.join(written), d.join(format!("{}.gz", written.display()))]).find(|p| p.is_file())
+    let unpacked = f.unpack.iter().filter_map(|u| Path::new(u).file_name()?.to_str());
+    let builtin = BuiltinSource::SPELLINGS.iter().map(|&(_, source)| catalog::folder(source));
+    unpacked.chain(builtin).find_map(|folder| crate::dir::find(dir, folder, &f.path.value))
 }
 
 fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str, notes: &mut Vec<String>) -> Result<Table> {

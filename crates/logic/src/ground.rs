@@ -1133,12 +1133,14 @@ fn observed_compare(op: CmpOp, l: &G, r: &G) -> Option<bool> {
         (G::List(a), G::List(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
             return Some((a == b) == (op == CmpOp::Eq));
         }
-        _ => match (int(l), int(r), real(l), real(r)) {
-            (Some(a), Some(b), _, _) => a.cmp(&b),
-            (_, _, Some(a), Some(b)) => a.partial_cmp(&b)?,
-            // A name and a number (`ace` and the rank 2 of one column) are simply different.
-            _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => return Some(op == CmpOp::Ne),
-            _ => return None,
+        _ => match (int(l), int(r)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => match (real(l), real(r)) {
+                (Some(a), Some(b)) => a.partial_cmp(&b)?,
+                // A name and a number (`ace` and the rank 2 of one column) are simply different.
+                _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => return Some(op == CmpOp::Ne),
+                _ => return None,
+            },
         },
     };
     Some(cmp_ok(op, o))

@@ -252,14 +252,7 @@ impl<'s> Checker<'s> {
                     Typed::unknown()
                 }
             },
-            Type::Instance { dataset, .. }
-                if self
-                    .spec
-                    .unreadable
-                    .columns
-                    .iter()
-                    .any(|c| c.starts_with(&format!("{}.", self.dataset_names[*dataset]))) =>
-            {
+            Type::Instance { dataset, .. } if self.spec.unreadable.any_column(&self.dataset_names[*dataset]) => {
                 Typed::unknown().with_latent(latent)
             }
             Type::Instance { .. } => self.err(index_span, "an instance's columns are read with `.`, e.g. `x.column`"),

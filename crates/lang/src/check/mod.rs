@@ -429,12 +429,7 @@ impl<'s> Checker<'s> {
                     );
                 }
                 if let Some(Spanned { value: Layer::Linear { input: Some(stated), .. }, span }) = layers.first() {
-                    let partial = self
-                        .spec
-                        .unreadable
-                        .columns
-                        .iter()
-                        .any(|c| c.starts_with(&format!("{}.", self.dataset_names[dataset])));
+                    let partial = self.spec.unreadable.any_column(&self.dataset_names[dataset]);
                     if let Some(width) = self.input_width(l, inputs).filter(|&w| w != *stated as usize && !partial) {
                         self.report(
                             Diagnostic::error(*span, format!("its `input` says {stated}, but the inputs are {width} values"))
@@ -660,19 +655,6 @@ impl<'s> Checker<'s> {
     fn check_optimization(&mut self) {
         let o = &self.spec.optimization;
         let injection = o.injection.as_ref().map(|i| i.value);
-        let effective = o.injection_or_default(!self.spec.constraints.is_empty());
-        if let Some(inf) = &o.inference {
-            if !matches!(effective, Injection::SemanticLoss | Injection::Em | Injection::Lp) {
-                let default = if injection.is_none() { " (the default)" } else { "" };
-                self.report(
-                    Diagnostic::warning(
-                        inf.span,
-                        format!("`inference` is not used by the `{}` injection{default}", effective.name()),
-                    )
-                    .with_note("semantic_loss, em and lp use an inference engine"),
-                );
-            }
-        }
         if let Some(h) = &o.hard {
             if injection != Some(Injection::Em) {
                 self.report(Diagnostic::warning(h.span, "`hard` applies to `injection: em` only"));
@@ -814,7 +796,6 @@ impl<'s> Checker<'s> {
         Program {
             // Set by `training::plan`.
             training: Training::Supervised,
-            injection: "",
             injection_written: false,
             datasets,
             domains: self.domains.clone(),

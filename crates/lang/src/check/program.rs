@@ -7,11 +7,9 @@ use std::collections::HashMap;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Program {
-    /// How a run trains.
-    #[serde(skip)]
+    /// How a run trains; shown as the injection it carries out (the one written, or the default).
+    #[serde(rename = "injection", serialize_with = "injection_name")]
     pub training: super::training::Training,
-    /// The injection a run uses: the one written, or the default for the spec.
-    pub injection: &'static str,
     /// Whether the spec names its injection.
     pub injection_written: bool,
     pub datasets: Vec<DatasetInfo>,
@@ -22,6 +20,10 @@ pub struct Program {
     /// The type of every sub-expression of every constraint formula.
     #[serde(skip)]
     pub types: HashMap<ExprId, Typed>,
+}
+
+fn injection_name<S: serde::Serializer>(t: &super::training::Training, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.injection().name())
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -3,7 +3,7 @@
 //! `if: R(x)` linked to one class by `then: net(x) == class`. `check` reports every constraint
 //! they cannot use; `logic::rulenet` builds the units of the guards.
 
-use super::program::{Program, Scope};
+use super::program::{LearnableInfo, Program, Scope};
 use crate::formula::{CmpOp, Expr, ExprKind};
 use crate::source::Span;
 use crate::spec::{ConstraintKind, Spec, Value};
@@ -102,6 +102,19 @@ fn net_call<'s>(spec: &Spec, e: &'s Expr) -> Option<(usize, &'s str)> {
     let (ExprKind::Name(f), [arg]) = (&func.kind, args.as_slice()) else { return None };
     let ExprKind::Name(x) = &arg.kind else { return None };
     Some((spec.learnables.iter().position(|l| l.name.name == *f)?, x.as_str()))
+}
+
+/// The learnable that `net(x) == x.column` (either way round) supervises, where `column` is the
+/// one `net` predicts: under supervised learning such a constraint is what training does anyway.
+pub(super) fn supervised_learnable(spec: &Spec, learnables: &[LearnableInfo], e: &Expr) -> Option<String> {
+    let column = |e: &Expr| -> Option<(String, String)> {
+        let ExprKind::Attr { base, attr } = &e.kind else { return None };
+        let ExprKind::Name(x) = &base.kind else { return None };
+        Some((x.clone(), attr.name.clone()))
+    };
+    let ((l, x), (y, col)) = equation(e, |e| net_call(spec, e), column)?;
+    let net = learnables.iter().find(|n| n.name == spec.learnables[l].name.name)?;
+    (x == y && net.output == format!("{}.{col}", net.dataset)).then(|| net.name.clone())
 }
 
 /// `net(x) == class` (either way round): the learnable, the instance and the class's index.

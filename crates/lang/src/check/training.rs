@@ -2,10 +2,9 @@
 //! constraint is silently left out, and whatever `train` would refuse about the choice is refused
 //! here first, at its place.
 
-use super::program::{LearnableInfo, Program, Scope};
-use super::rule_roles::{rule_roles, RuleRole};
+use super::program::{Program, Scope};
+use super::rule_roles::{rule_roles, supervised_learnable, RuleRole};
 use crate::diag::Diagnostic;
-use crate::formula::{CmpOp, Expr, ExprKind};
 use crate::spec::{ConstraintKind, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
 
 /// How a run trains: the plan `check` validates and `train` executes, with every default of the
@@ -101,7 +100,6 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
     let o = &spec.optimization;
     let injection = o.injection_or_default(!spec.constraints.is_empty());
     program.training = Training::of(spec);
-    program.injection = injection.name();
     program.injection_written = o.injection.is_some();
     if let Some(i) = o.injection.as_ref().filter(|i| !TRAINED.contains(&i.value)) {
         let names: Vec<&str> = TRAINED.iter().map(|t| t.name()).collect();
@@ -111,16 +109,27 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
         );
     }
     let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
-    if let Some(i) = o.inference.as_ref().filter(|i| reasons && i.value != Inference::Exact) {
-        diags.push(
+    match &o.inference {
+        Some(i) if reasons && i.value != Inference::Exact => diags.push(
             Diagnostic::error(i.span, format!("inference `{}` is not built yet", i.value.name()))
                 .with_help("this version reasons with `inference: exact`"),
-        );
+        ),
+        Some(i) if !reasons && injection != Injection::Lp => {
+            let default = if o.injection.is_none() { " (the default)" } else { "" };
+            diags.push(
+                Diagnostic::warning(
+                    i.span,
+                    format!("`inference` is not used by the `{}` injection{default}", injection.name()),
+                )
+                .with_note("semantic_loss, em and lp use an inference engine"),
+            );
+        }
+        _ => {}
     }
     for info in &mut program.constraints {
         let Some(c) = spec.constraints.get(info.index - 1) else { continue };
         info.supervises = match &c.kind {
-            ConstraintKind::Always(f) => supervised_learnable(&program.learnables, &f.expr).map(str::to_string),
+            ConstraintKind::Always(f) => supervised_learnable(spec, &program.learnables, &f.expr),
             _ => None,
         };
         info.trained = match injection {
@@ -171,25 +180,4 @@ fn rule_refusals(spec: &Spec, program: &Program, what: &str) -> Vec<Diagnostic> 
         }
     }
     diags
-}
-
-/// The learnable that `net(x) == x.column` (either way round) supervises, where `column` is the
-/// one `net` predicts: under supervised learning such a constraint is what training does anyway.
-fn supervised_learnable<'p>(learnables: &'p [LearnableInfo], e: &Expr) -> Option<&'p str> {
-    let ExprKind::Compare { first, rest } = &e.kind else { return None };
-    let [(CmpOp::Eq, _, second)] = rest.as_slice() else { return None };
-    let call = |e: &Expr| -> Option<(String, String)> {
-        let ExprKind::Call { func, args } = &e.kind else { return None };
-        let (ExprKind::Name(f), [arg]) = (&func.kind, args.as_slice()) else { return None };
-        let ExprKind::Name(x) = &arg.kind else { return None };
-        Some((f.clone(), x.clone()))
-    };
-    let column = |e: &Expr| -> Option<(String, String)> {
-        let ExprKind::Attr { base, attr } = &e.kind else { return None };
-        let ExprKind::Name(x) = &base.kind else { return None };
-        Some((x.clone(), attr.name.clone()))
-    };
-    let ((net, x), (y, col)) = call(first).zip(column(second)).or_else(|| call(second).zip(column(first)))?;
-    let l = learnables.iter().find(|l| l.name == net)?;
-    (x == y && l.output == format!("{}.{col}", l.dataset)).then_some(l.name.as_str())
 }

@@ -25,6 +25,9 @@ pub(crate) struct Reader<'a> {
 struct Map<'n> {
     entries: &'n [Entry],
     span: Span,
+    /// Whether a key was unknown (reported, with its likely spelling): what the mapping then
+    /// lacks is not reported again.
+    misspelt: bool,
 }
 
 impl<'n> Map<'n> {
@@ -103,6 +106,21 @@ const PROTOTYPE_HINTS: &[(&str, &str)] = &[
 const LAYER_KINDS: &[&str] =
     &["linear", "conv2d", "maxpool", "avgpool", "dropout", "batchnorm", "flatten", "activation"];
 
+/// The entries of a mapping, or of a list of one-key mappings (the prototype writes both).
+fn pairs(node: &Node) -> Option<Vec<&Entry>> {
+    match &node.kind {
+        NodeKind::Map(entries) => Some(entries.iter().collect()),
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(|i| match &i.kind {
+                NodeKind::Map(m) if m.len() == 1 => m.first(),
+                _ => None,
+            })
+            .collect(),
+        NodeKind::Scalar(_) => None,
+    }
+}
+
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
@@ -138,7 +156,8 @@ impl<'a> Reader<'a> {
                 self.error(d);
             }
         }
-        Some(Map { entries, span: node.span })
+        let misspelt = entries.iter().any(|e| !known.contains(&key_text(&e.key)));
+        Some(Map { entries, span: node.span, misspelt })
     }
 
     fn list<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [Node]> {
@@ -341,7 +360,7 @@ impl<'a> Reader<'a> {
                     .with_help("merge them into `learnables`"),
             );
         }
-        let datasets = match top.get("data") {
+        let mut datasets = match top.get("data") {
             Some(n) => self.named_section(n, "data", "dataset", Self::dataset),
             None => {
                 self.unreadable.sections.insert("data");
@@ -351,7 +370,6 @@ impl<'a> Reader<'a> {
                 Vec::new()
             }
         };
-        let mut datasets = datasets;
         if let Some(n) = top.get("instances") {
             self.top_level_instances(n, &mut datasets);
         }
@@ -375,13 +393,7 @@ impl<'a> Reader<'a> {
     /// The prototype's top-level `instances: [{hand: poker-hand}]`: the instance variable of one
     /// example of a dataset, which SKI-lang declares in the dataset as `instance_name: hand`.
     fn top_level_instances(&mut self, node: &Node, datasets: &mut [Dataset]) {
-        let entries: Vec<&Entry> = match &node.kind {
-            NodeKind::Map(entries) => entries.iter().collect(),
-            NodeKind::Seq(items) => {
-                items.iter().filter_map(|i| if let NodeKind::Map(m) = &i.kind { m.first() } else { None }).collect()
-            }
-            NodeKind::Scalar(_) => Vec::new(),
-        };
+        let entries = pairs(node).unwrap_or_default();
         if entries.is_empty() {
             self.error(
                 Diagnostic::error(node.span, "`instances` must map instance names to datasets, e.g. `[{hand: poker}]`")
@@ -814,7 +826,7 @@ impl<'a> Reader<'a> {
             (None, Some(values)) => ColumnType::Category(values),
             (None, None) if m.get("values").or(m.get("mapping")).is_some() => return None, // reported
             // A misspelt key (`value:`) was reported with the spelling to use.
-            (None, None) if m.entries.iter().any(|e| !COLUMN_KEYS.contains(&key_text(&e.key))) => return None,
+            (None, None) if m.misspelt => return None,
             (None, None) => {
                 self.error(
                     Diagnostic::error(name.span, format!("column `{}` has neither `type` nor `values`", name.name))
@@ -1204,7 +1216,7 @@ impl<'a> Reader<'a> {
                 None
             }
             // An unknown key (the prototype's `structure`) was reported where it stands.
-            (None, None) if m.entries.iter().any(|e| !LEARNABLE_KEYS.contains(&key_text(&e.key))) => None,
+            (None, None) if m.misspelt => None,
             (None, None) => {
                 self.error(
                     Diagnostic::error(name.span, format!("{what} has neither `architecture` nor `layers`"))
@@ -1286,18 +1298,12 @@ impl<'a> Reader<'a> {
     /// `features.` (the feature) or `targets.` (a target, whose classes need no encoding: skipped),
     /// and a list of one-key mappings.
     fn encodings(&mut self, node: &Node) -> Vec<(Ident, Spanned<Encoding>)> {
-        let entries: Vec<&Entry> = match &node.kind {
-            NodeKind::Map(entries) => entries.iter().collect(),
-            NodeKind::Seq(items) if items.iter().all(|i| matches!(&i.kind, NodeKind::Map(m) if m.len() == 1)) => {
-                items.iter().filter_map(|i| if let NodeKind::Map(m) = &i.kind { m.first() } else { None }).collect()
-            }
-            _ => {
-                self.error(Diagnostic::error(
-                    node.span,
-                    format!("`encodings` must map feature names to encodings, found {}", node.describe()),
-                ));
-                return Vec::new();
-            }
+        let Some(entries) = pairs(node) else {
+            self.error(Diagnostic::error(
+                node.span,
+                format!("`encodings` must map feature names to encodings, found {}", node.describe()),
+            ));
+            return Vec::new();
         };
         entries
             .into_iter()

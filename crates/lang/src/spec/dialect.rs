@@ -14,21 +14,28 @@ pub(super) fn column_subscripts(spec: &mut Spec) {
     if columns.is_empty() {
         return;
     }
-    let mut bound: HashSet<String> = spec.datasets.iter().map(|d| d.name.name.clone()).collect();
-    bound.extend(spec.datasets.iter().flat_map(|d| d.instances.iter().map(|i| i.name.name.clone())));
-    bound.extend(spec.learnables.iter().map(|l| l.name.name.clone()));
-    bound.extend(spec.rules.iter().map(|r| r.name.name.clone()));
-    let rewrite = |f: &mut Formula, local: &[String]| {
-        let mut scope: Vec<String> = local.to_vec();
-        subscripts(&mut f.expr, &columns, &bound, &mut scope);
-    };
+    let bound = declared_names(spec);
+    each_formula(spec, |f, args| subscripts(&mut f.expr, &columns, &bound, &mut args.to_vec()));
+}
+
+/// The names a spec declares: datasets, their instances, learnables and rules.
+fn declared_names(spec: &Spec) -> HashSet<String> {
+    let datasets = spec.datasets.iter().map(|d| &d.name);
+    let instances = spec.datasets.iter().flat_map(|d| d.instances.iter().map(|i| &i.name));
+    let learnables = spec.learnables.iter().map(|l| &l.name);
+    let rules = spec.rules.iter().map(|r| &r.name);
+    datasets.chain(instances).chain(learnables).chain(rules).map(|n| n.name.clone()).collect()
+}
+
+/// Calls `f` on every rule's clause, with the rule's arguments, and every constraint's formulas.
+fn each_formula(spec: &mut Spec, mut f: impl FnMut(&mut Formula, &[String])) {
     for rule in &mut spec.rules {
         let args: Vec<String> = rule.args.iter().map(|a| a.name.clone()).collect();
-        rewrite(&mut rule.clause, &args);
+        f(&mut rule.clause, &args);
     }
     for c in &mut spec.constraints {
-        for f in formulas_mut(&mut c.kind) {
-            rewrite(f, &[]);
+        for formula in formulas_mut(&mut c.kind) {
+            f(formula, &[]);
         }
     }
 }
@@ -44,9 +51,7 @@ fn formulas_mut(kind: &mut ConstraintKind) -> Vec<&mut Formula> {
 /// tensor for the batch) as `person.income`: where the constraint reads the instances of exactly
 /// one instance variable, and the name is one of its dataset's columns and nothing else.
 pub(super) fn bare_columns(spec: &mut Spec) {
-    let mut taken: HashSet<String> = spec.datasets.iter().map(|d| d.name.name.clone()).collect();
-    taken.extend(spec.learnables.iter().map(|l| l.name.name.clone()));
-    taken.extend(spec.rules.iter().map(|r| r.name.name.clone()));
+    let mut taken = declared_names(spec);
     for d in &spec.datasets {
         for c in d.features.iter().chain(&d.targets) {
             if let ColumnType::Category(values) = &c.ty {
@@ -141,21 +146,10 @@ fn bind(target: &Target, scope: &mut Vec<String>) {
 }
 
 /// The prototype's list built-ins: `contains(xs, v)` is `v in xs`, `concat(a, b, …)` is
-/// `[a, b, …]`; unless the spec defines a rule or learnable of that name.
+/// `[a, b, …]`; unless the spec declares that name.
 pub(super) fn list_builtins(spec: &mut Spec) {
-    let defined: HashSet<String> = spec
-        .rules
-        .iter()
-        .map(|r| r.name.name.clone())
-        .chain(spec.learnables.iter().map(|l| l.name.name.clone()))
-        .collect();
-    let rewrite = |f: &mut Formula| rewrite_calls(&mut f.expr, &defined);
-    for rule in &mut spec.rules {
-        rewrite(&mut rule.clause);
-    }
-    for c in &mut spec.constraints {
-        formulas_mut(&mut c.kind).into_iter().for_each(rewrite);
-    }
+    let defined = declared_names(spec);
+    each_formula(spec, |f, _| rewrite_calls(&mut f.expr, &defined));
 }
 
 fn rewrite_calls(e: &mut Expr, defined: &HashSet<String>) {

@@ -114,6 +114,11 @@ impl Unreadable {
     pub fn column(&self, dataset: &str, column: &str) -> bool {
         self.columns.contains(&format!("{dataset}.{column}")) || self.columns.contains(&format!("{dataset}.*"))
     }
+
+    /// Whether some column of `dataset` could not be read.
+    pub fn any_column(&self, dataset: &str) -> bool {
+        self.columns.iter().any(|c| c.strip_prefix(dataset).is_some_and(|rest| rest.starts_with('.')))
+    }
 }
 
 #[derive(Clone, Debug)]
