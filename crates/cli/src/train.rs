@@ -7,19 +7,24 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use skilang_data::{catalog, dir, fetch, npm, DataError};
 use skilang_data::{Data, Values};
-use skilang_lang::check::{Program, Reasoning, Training};
+use skilang_lang::check::{Engine, Program, Training};
 use skilang_lang::overrides::Override;
 use skilang_lang::source::{SourceFile, Span, Spanned};
-use skilang_lang::spec::{BuiltinSource, Injection, Metric, Model, Spec, TruthLoss};
+use skilang_lang::spec::{BuiltinSource, Injection, Metric, Model, Spec};
 use skilang_lang::{check_file_with, FileError};
+use skilang_learn::batch::Reader;
+use skilang_learn::columnwise::columns;
+use skilang_learn::evaluate::satisfaction;
+use skilang_learn::examples::{examples, Examples, Prepare, WeakError};
 use skilang_learn::model::{expand, InputShape, Net};
+use skilang_learn::objective;
 use skilang_learn::rules::{attach_leaves, embed, RuleLayer};
 use skilang_learn::task::Split;
 use skilang_learn::task::{task, Task};
 use skilang_learn::train::{test_metrics, train_supervised, Progress, Settings};
-use skilang_learn::weak::{columns, examples, satisfaction, train_weak, Examples, Logic, Method, Reader, WeakError};
+use skilang_learn::weak::train_weak;
 use skilang_logic::rulenet::rule_net;
-use skilang_logic::{Grounder, RuleNet};
+use skilang_logic::{Grounder, Logic, RuleNet};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -69,8 +74,6 @@ struct Prepared {
     tasks: Vec<Task>,
     /// Every dataset a learnable reads, by name.
     data: HashMap<String, Data>,
-    /// How constraints are learned from (`None`: supervised on the output columns).
-    method: Option<Method>,
     /// Structuring's rule network (its leaves already end each task's inputs).
     structure: Option<RuleNet>,
 }
@@ -94,16 +97,6 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
             injection.name()
         );
     }
-    let method = match program.training {
-        Training::Supervised | Training::Embedding | Training::Structuring => None,
-        Training::Reasoned { objective: Reasoning::SemanticLoss, .. } => Some(Method::SemanticLoss),
-        Training::Reasoned { objective: Reasoning::Em { hard, m_steps }, .. } => {
-            Some(Method::Em { hard, m_steps: m_steps as usize })
-        }
-        Training::Fuzzy { semantics, implication, loss } => {
-            Some(Method::Fuzzy(Logic::new(semantics, implication), loss))
-        }
-    };
     let located = |span, message| located(&outcome.file, span, message);
     // Refused before any data is read.
     let rule_net = match injection {
@@ -175,7 +168,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
     for table in loaded.values_mut().flat_map(|d| [&mut d.train, &mut d.test]) {
         table.columns.retain(|(_, values)| !matches!(values, Values::Images { .. }));
     }
-    Ok(Prepared { spec, program, file: outcome.file, settings, tasks, data: loaded, method, structure: rules })
+    Ok(Prepared { spec, program, file: outcome.file, settings, tasks, data: loaded, structure: rules })
 }
 
 /// Downloads a missing built-in source from its canonical files, or from `SKILANG_MIRROR` where the
@@ -314,22 +307,24 @@ fn report(
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     // The constraints on the test set, under the networks' most likely classes. A supervised run
     // reports them when its spec's constraints can be grounded (it does not need them to train).
-    let grounded = match (test, p.method) {
-        (Some(_), _) => None,
-        (None, Some(m)) => Some(weak_examples(p, m, true)?),
-        (None, None) => weak_examples(p, Method::Fuzzy(Logic::product(), TruthLoss::Linear), true).ok(),
+    let reasons = learns_from_constraints(p.program.training);
+    let grounded = match test {
+        Some(_) => None,
+        None if reasons => Some(weak_examples(p, None)?),
+        None => weak_examples(p, None).ok(),
     };
     let test = test.or(grounded.as_ref());
     let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
     let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.test)).collect();
     let satisfied = match test {
         Some(test) => {
-            let logic = match p.method {
-                Some(Method::Fuzzy(l, _)) => l,
+            let logic = match p.program.training {
+                Training::Fuzzy { semantics, implication, .. } => Logic::new(semantics, implication),
                 _ => Logic::product(),
             };
-            let cols = columns(&p.spec, &p.program, &p.data, test.columnwise.clone(), logic, true);
-            Some(satisfaction(&valid, &readers, &test.test, cols.as_ref(), device).map_err(|e| weak_error(p, e))?)
+            let cols = columns(&p.spec, &p.program, &p.data, true);
+            let cols = cols.as_ref().map(|c| (c, logic));
+            Some(satisfaction(&valid, &readers, &test.test, cols, device).map_err(|e| weak_error(p, e))?)
         }
         None => None,
     };
@@ -366,14 +361,14 @@ fn report(
         .unwrap_or_default();
     // Supervised: the task is predicting each learnable's output column. Otherwise: test
     // examples whose constraints all hold under the networks' most likely classes.
-    let (task_accuracy, test_examples) = match (p.method, &satisfied, test) {
-        (Some(_), Some(s), Some(t)) => (s.task_accuracy, t.test.len()),
+    let (task_accuracy, test_examples) = match (reasons, &satisfied, test) {
+        (true, Some(s), Some(t)) => (s.task_accuracy, t.test.len()),
         _ => (mean(&accuracies), p.tasks.first().map_or(0, |t| t.test.len())),
     };
-    let semantics = match p.method {
-        Some(Method::Fuzzy(l, loss)) => Some(json!({
-            "semantics": l.semantics.name(),
-            "implication": l.implication.name(),
+    let semantics = match p.program.training {
+        Training::Fuzzy { semantics, implication, loss } => Some(json!({
+            "semantics": semantics.name(),
+            "implication": Logic::new(semantics, implication).implication.name(),
             "loss": loss.name(),
         })),
         _ => None,
@@ -438,7 +433,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let mut all_epochs = Vec::new();
     let mut extra = json!({});
     let mut weak = None;
-    let trained_nets = match p.method {
+    let trained_nets = match objective::of(p.program.training, columns(&p.spec, &p.program, &p.data, false)) {
         None => {
             let mut trained_nets = Vec::new();
             for (t, net) in p.tasks.iter().zip(nets) {
@@ -452,31 +447,31 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             }
             trained_nets
         }
-        Some(method) => {
+        Some((prepare, objectives)) => {
             let grounding = Instant::now();
-            let examples = weak_examples(&p, method, false)?;
+            let examples = weak_examples(&p, Some(&prepare))?;
             let grounding_seconds = grounding.elapsed().as_secs_f64();
-            let largest = examples.train.iter().flat_map(|e| e.constraints.iter().map(|c| c.size())).max();
+            // Only decision diagrams have nodes; enumeration's size is its satisfying assignments.
+            let diagrams = matches!(p.program.training, Training::Reasoned { engine: Engine::Exact, .. });
+            let largest = examples
+                .train
+                .iter()
+                .flat_map(|e| e.constraints.iter().map(|c| c.size()))
+                .max()
+                .filter(|&n| diagrams && n > 0);
             eprintln!(
                 "grounded {} training and {} test examples in {:.1} s{}",
                 examples.train.len(),
                 examples.test.len(),
                 grounding_seconds,
-                largest.filter(|&n| n > 0).map(|n| format!(" (largest diagram: {n} nodes)")).unwrap_or_default()
+                largest.map(|n| format!(" (largest diagram: {n} nodes)")).unwrap_or_default()
             );
             let bar = progress_bar();
             let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
             let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.train)).collect();
-            let logic = match method {
-                Method::Fuzzy(l, _) => Some(l),
-                _ => None,
-            };
-            let cols = logic.and_then(|l| columns(&p.spec, &p.program, &p.data, examples.columnwise.clone(), l, false));
             let trained =
-                train_weak(&readers, nets, &examples, cols.as_ref(), method, &p.settings, &device, &mut |e| {
-                    show(&bar, &name, e)
-                })
-                .map_err(|e| weak_error(&p, e))?;
+                train_weak(&readers, nets, &examples, &objectives, &p.settings, &device, &mut |e| show(&bar, &name, e))
+                    .map_err(|e| weak_error(&p, e))?;
             bar.finish_and_clear();
             if trained.impossible > 0 {
                 eprintln!(
@@ -493,7 +488,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
                 "train_examples": examples.train.len(),
                 "impossible_train_examples": trained.impossible,
                 "grounding_seconds": grounding_seconds,
-                "largest_diagram_nodes": largest.filter(|&n| n > 0),
+                "largest_diagram_nodes": largest,
             });
             weak = Some(examples);
             trained.nets
@@ -547,8 +542,15 @@ fn summary(metrics: &[Spanned<Metric>], report: &serde_json::Value) -> String {
     parts.collect::<Vec<_>>().join(", ")
 }
 
-fn weak_examples(p: &Prepared, method: Method, test_only: bool) -> Result<Examples<'_>, Failure> {
-    examples(&p.spec, &p.program, &p.data, &p.settings, method, test_only).map_err(|e| weak_error(p, e))
+/// The examples of learning from constraints, the training ones prepared as `train_as` says
+/// (`None`: the test examples alone).
+fn weak_examples<'a>(p: &'a Prepared, train_as: Option<&Prepare>) -> Result<Examples<'a>, Failure> {
+    examples(&p.spec, &p.program, &p.data, &p.settings, train_as).map_err(|e| weak_error(p, e))
+}
+
+/// Whether a plan learns from the constraints of examples (and is scored on them).
+fn learns_from_constraints(training: Training) -> bool {
+    matches!(training, Training::Reasoned { .. } | Training::Fuzzy { .. })
 }
 
 /// A learning-from-constraints failure as a message; grounding errors point into the spec.

@@ -9,13 +9,17 @@
 //! Comparisons of numbers become hinge penalties: `a <= b` has truth `1 − min(1, max(0, a − b))`.
 //! Observed comparisons are crisp.
 
-use crate::weak::Observations;
+use crate::examples::WeakError;
+use crate::observations::Observations;
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use skilang_data::Data;
+use skilang_lang::check::{self, Program};
 use skilang_lang::formula::{BinOp, CmpOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Implication, Semantics, Spec, Value};
-use skilang_logic::{GroundError, Logic, Observed};
+use skilang_logic::{GroundError, Grounder, Logic, Observed};
+use std::collections::HashMap;
 
 const UNKNOWN: &str =
     "this target is not known on the rows `labelled` leaves without labels; a column-wise constraint needs it on every row";
@@ -40,6 +44,71 @@ pub struct Outcome {
     /// Shape `[1]`.
     pub truth: Tensor<1>,
     pub lhs: Option<f64>,
+}
+
+/// What column-wise constraints need besides the networks: the training rows' observed values,
+/// and the learnables' classes.
+pub struct Columns<'a> {
+    pub spec: &'a Spec,
+    /// (constraint index from 0, share)
+    pub constraints: Vec<(usize, f64)>,
+    pub observations: Observations<'a>,
+    pub domains: Vec<Vec<Value>>,
+}
+
+impl Columns<'_> {
+    /// The column-wise constraints' outcomes on `rows`, given each learnable's class
+    /// probabilities on them.
+    pub(crate) fn outcomes(
+        &self,
+        logic: Logic,
+        rows: &[usize],
+        probs: Vec<Option<Tensor<2>>>,
+        device: &Device,
+    ) -> Result<Vec<(usize, f64, Option<Outcome>)>, WeakError> {
+        let batch = Batch {
+            spec: self.spec,
+            observations: &self.observations,
+            rows,
+            probs,
+            domains: &self.domains,
+            logic,
+            device,
+        };
+        self.constraints
+            .iter()
+            .map(|&(c, share)| Ok((c, share, batch.constraint(c).map_err(WeakError::Ground)?)))
+            .collect()
+    }
+}
+
+/// The observed values, classes and column-wise constraints of the instance dataset's `split`
+/// (`test` or the training split).
+pub fn columns<'a>(
+    spec: &'a Spec,
+    program: &Program,
+    data: &'a HashMap<String, Data>,
+    test: bool,
+) -> Option<Columns<'a>> {
+    let constraints = program
+        .constraints
+        .iter()
+        .filter(|c| c.scope == check::Scope::ColumnWise)
+        .map(|c| (c.index - 1, c.share))
+        .collect();
+    let dataset = spec.datasets.iter().find(|d| !d.instances.is_empty())?;
+    let table = data.get(&dataset.name.name)?;
+    let grounder = Grounder::new(spec, program);
+    Some(Columns {
+        spec,
+        constraints,
+        observations: if test {
+            Observations::new(dataset, &table.test, None)
+        } else {
+            Observations::new(dataset, &table.train, table.labelled.as_deref())
+        },
+        domains: (0..spec.learnables.len()).map(|l| grounder.domain(l).to_vec()).collect(),
+    })
 }
 
 // Values live for one evaluation; boxing the tensors would only add allocations.

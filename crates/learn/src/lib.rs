@@ -1,11 +1,17 @@
 //! Networks built from learnable declarations, the training loop, and metrics (DESIGN.md §1–2).
 //!
-//! Supervised learning is the first injection; the weakly supervised algorithms plug in through
-//! the same loop: the networks give distributions, an injection turns them into a loss.
+//! Supervised learning trains each network on its output column ([`train`]); learning from
+//! constraints grounds examples ([`examples`]), and its loop ([`weak`]) hands each batch's
+//! distributions to the plan's objectives ([`objective`]), which turn them into a loss.
 
+pub mod batch;
 pub mod columnwise;
+pub mod evaluate;
+pub mod examples;
 pub mod metrics;
 pub mod model;
+pub mod objective;
+pub mod observations;
 pub mod rules;
 pub mod task;
 pub mod train;

@@ -8,8 +8,8 @@
 //! units join the first hidden layer, and each guarded constraint `if: R(x)` `then: net(x) == c`
 //! starts as a strong link from R's unit to class c's logit. Every weight stays trainable.
 
+use crate::observations::Observations;
 use crate::task::{Inputs, Task};
-use crate::weak::Observations;
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;

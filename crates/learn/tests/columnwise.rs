@@ -6,7 +6,8 @@ use burn::tensor::TensorData;
 use skilang_data::{Table, Values};
 use skilang_lang::spec::{Semantics, Value};
 use skilang_learn::columnwise::{scalar_value, Batch};
-use skilang_learn::weak::{Logic, Observations};
+use skilang_learn::observations::Observations;
+use skilang_logic::Logic;
 
 #[test]
 fn statistical_parity_on_a_hand_made_batch() {

@@ -4,7 +4,7 @@
 use skilang_data::Data;
 use skilang_lang::check::Program;
 use skilang_lang::spec::{Spec, Value};
-use skilang_learn::weak::Observations;
+use skilang_learn::observations::Observations;
 use skilang_logic::{Atom, Grounder, Memo, Observed};
 use std::path::{Path, PathBuf};
 

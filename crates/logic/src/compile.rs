@@ -7,6 +7,7 @@
 //! or between two of their steps, are decided at once. Two N-digit numbers with an observed sum thus keep a few live
 //! targets per digit position (the carry) and compile to O(N) nodes.
 
+use crate::engine::{Posterior, TooLarge};
 use crate::event::{Atom, Cmp, Event};
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -38,17 +39,6 @@ pub struct Diagram {
     pub nodes: Vec<Node>,
     pub edges: Vec<Ref>,
     pub root: Ref,
-}
-
-/// The event needs more nodes than the limit allows.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error(
-    "the event is too large for exact inference (more than {limit} decision nodes over {variables} variables); \
-     events of this size need approximate inference (belief propagation, sampling or top-k proofs)"
-)]
-pub struct TooLarge {
-    pub limit: usize,
-    pub variables: usize,
 }
 
 /// The default node limit: a few hundred megabytes at most.
@@ -333,7 +323,7 @@ impl Compiler<'_> {
             children[0]
         } else {
             if self.nodes.len() >= self.limit {
-                return Err(TooLarge { limit: self.limit, variables: self.order.len() });
+                return Err(TooLarge::Nodes { limit: self.limit, variables: self.order.len() });
             }
             self.nodes.push(Node { level: level as u32, first: self.edges.len() as u32 });
             self.edges.extend(children);
@@ -400,14 +390,6 @@ fn log_add(a: f64, b: f64) -> f64 {
     } else {
         hi + (lo - hi).exp().ln_1p()
     }
-}
-
-/// The posterior given the event: its log-probability and every variable's marginal.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Posterior {
-    pub log_prob: f64,
-    /// `marginals[v][value] = P(z_v = value | event)`.
-    pub marginals: Vec<Vec<f64>>,
 }
 
 impl Diagram {

@@ -8,7 +8,8 @@
 //! t-conorm and the implication the spec chooses. On crisp (0/1) distributions every semantics
 //! agrees with boolean evaluation.
 
-use crate::compile::{compile, Diagram, TooLarge};
+use crate::compile::{compile, Diagram};
+use crate::engine::TooLarge;
 use crate::event::{Event, Formula};
 use crate::ground::{Form, Grounded};
 use skilang_lang::spec::{Implication, Semantics};

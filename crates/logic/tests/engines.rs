@@ -1,34 +1,44 @@
-//! The exact engine against brute-force enumeration on random small events.
+//! Every inference engine against the tests' own enumeration on random small events.
 
 use num_bigint::BigInt;
 use proptest::prelude::*;
-use skilang_logic::{brute, compile, Atom, Cmp, Event, Formula, NODE_LIMIT};
+use skilang_logic::engine::{enumerate::Enumerate, exact::Exact};
+use skilang_logic::{compile, Atom, Cmp, Engine, Event, Formula, TooLarge, NODE_LIMIT};
 
 mod common;
 use common::*;
+
+fn engines() -> Vec<Box<dyn Engine>> {
+    vec![Box::new(Exact { limit: NODE_LIMIT }), Box::new(Enumerate { limit: usize::MAX })]
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
-    fn exact_equals_enumeration((event, logw) in event_and_weights()) {
-        let d = compile(&event, NODE_LIMIT).unwrap();
-        let exact = d.posterior(&logw);
-        let brute = brute::posterior(&event, &logw);
-        prop_assert_eq!(exact.is_some(), brute.is_some());
-        if let (Some(e), Some(b)) = (exact, brute) {
-            prop_assert!((e.log_prob - b.log_prob).abs() < 1e-9, "log P {} vs {}", e.log_prob, b.log_prob);
-            for (me, mb) in e.marginals.iter().flatten().zip(b.marginals.iter().flatten()) {
-                prop_assert!((me - mb).abs() < 1e-9, "marginal {me} vs {mb}");
+    fn every_engine_equals_enumeration((event, logw) in event_and_weights()) {
+        let (total, joint) = reference(&event, &logw);
+        let best = reference_map_score(&event, &logw);
+        for engine in engines() {
+            let name = engine.name();
+            let inference = engine.prepare(&event).unwrap();
+            let post = inference.posterior(&logw);
+            prop_assert_eq!(post.is_some(), total > 0.0, "{}", name);
+            if let Some(p) = post {
+                prop_assert!((p.log_prob - total.ln()).abs() < 1e-9, "{name}: log P {} vs {}", p.log_prob, total.ln());
+                prop_assert!((inference.log_prob(&logw) - p.log_prob).abs() < 1e-12, "{}", name);
+                for (m, j) in p.marginals.iter().flatten().zip(joint.iter().flatten()) {
+                    prop_assert!((m - j / total).abs() < 1e-9, "{name}: marginal {m} vs {}", j / total);
+                }
             }
-        }
-        let (em, bm) = (d.map(&logw), brute::map(&event, &logw));
-        prop_assert_eq!(em.is_some(), bm.is_some());
-        if let (Some((z, s)), Some((_, sb))) = (em, bm) {
-            prop_assert!((s - sb).abs() < 1e-9, "MAP score {s} vs {sb}");
-            prop_assert!(event.holds(&z), "the MAP assignment satisfies the event");
-            let own: f64 = z.iter().enumerate().map(|(v, &x)| logw[v][x]).sum();
-            prop_assert!((own - s).abs() < 1e-9, "the MAP score is the assignment's");
+            let map = inference.map(&logw);
+            prop_assert_eq!(map.is_some(), best.is_some(), "{}", name);
+            if let (Some((z, s)), Some(b)) = (map, best) {
+                prop_assert!((s - b).abs() < 1e-9, "{name}: MAP score {s} vs {b}");
+                prop_assert!(event.holds(&z), "{name}: the MAP assignment satisfies the event");
+                let own: f64 = z.iter().enumerate().map(|(v, &x)| logw[v][x]).sum();
+                prop_assert!((own - s).abs() < 1e-9, "{name}: the MAP score is the assignment's");
+            }
         }
     }
 
@@ -114,4 +124,14 @@ fn too_large_events_are_refused_with_the_alternatives() {
     };
     let err = compile(&e, 1000).unwrap_err();
     assert!(err.to_string().contains("approximate inference"), "{err}");
+}
+
+#[test]
+fn enumeration_refuses_events_beyond_its_limit_saying_how_many_assignments() {
+    let e = addition(3, &BigInt::from(1998));
+    let err = Enumerate { limit: 100_000 }.prepare(&e).unwrap_err();
+    assert_eq!(err, TooLarge::Assignments { assignments: 1_000_000u32.into(), variables: 6, limit: 100_000 }, "{err}");
+    assert!(err.to_string().contains("1000000 assignments of 6 variables"), "{err}");
+    let fits = Enumerate { limit: 100_000 }.prepare(&addition(2, &BigInt::from(198))).unwrap();
+    assert_eq!(fits.size(), 1, "only 99 + 99 sums to 198");
 }

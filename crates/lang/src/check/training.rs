@@ -32,17 +32,29 @@ pub enum Reasoning {
     Em { hard: bool, m_steps: u64 },
 }
 
-/// The inference engine that computes P(φ), posteriors and MAP.
+/// The inference engine that computes P(φ), posteriors and MAP (`skilang_logic::engine`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Engine {
     /// Knowledge compilation into decision diagrams.
     Exact,
+    /// Every assignment, for tiny events and for checking the others.
+    Enumerate,
 }
 
 impl Engine {
+    /// The engines this version has; another `inference` is refused at its place.
+    fn of(inference: Inference) -> Option<Engine> {
+        match inference {
+            Inference::Exact => Some(Engine::Exact),
+            Inference::Enumerate => Some(Engine::Enumerate),
+            Inference::Bp | Inference::Sample | Inference::TopK => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Engine::Exact => Inference::Exact.name(),
+            Engine::Enumerate => Inference::Enumerate.name(),
         }
     }
 }
@@ -51,7 +63,9 @@ impl Training {
     /// The plan of a spec's `optimization` section (and, for the default injection, its constraints).
     fn of(spec: &Spec) -> Training {
         let o = &spec.optimization;
-        let reasoned = |objective| Training::Reasoned { objective, engine: Engine::Exact };
+        // An engine not built yet is refused by `plan`, at the inference.
+        let engine = o.inference.as_ref().and_then(|i| Engine::of(i.value)).unwrap_or(Engine::Exact);
+        let reasoned = |objective| Training::Reasoned { objective, engine };
         match o.injection_or_default(!spec.constraints.is_empty()) {
             Injection::SemanticLoss => reasoned(Reasoning::SemanticLoss),
             Injection::Em => reasoned(Reasoning::Em {
@@ -110,9 +124,9 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
     }
     let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
     match &o.inference {
-        Some(i) if reasons && i.value != Inference::Exact => diags.push(
+        Some(i) if reasons && Engine::of(i.value).is_none() => diags.push(
             Diagnostic::error(i.span, format!("inference `{}` is not built yet", i.value.name()))
-                .with_help("this version reasons with `inference: exact`"),
+                .with_help("this version reasons with `inference: exact` or `inference: enumerate`"),
         ),
         Some(i) if !reasons && injection != Injection::Lp => {
             let default = if o.injection.is_none() { " (the default)" } else { "" };

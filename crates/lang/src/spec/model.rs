@@ -47,7 +47,7 @@ keywords!(
     }
 );
 
-keywords!(Inference { Exact => ["exact"], Bp => ["bp"], Sample => ["sample"], TopK => ["topk"] });
+keywords!(Inference { Exact => ["exact"], Enumerate => ["enumerate"], Bp => ["bp"], Sample => ["sample"], TopK => ["topk"] });
 keywords!(Optimizer { Adam => ["adam"], AdamW => ["adamw"], Sgd => ["sgd"] });
 keywords!(Semantics { Product => ["product"], Goedel => ["goedel", "godel"], Lukasiewicz => ["lukasiewicz"] });
 keywords!(Implication {

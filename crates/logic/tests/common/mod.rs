@@ -82,3 +82,39 @@ pub fn event_and_weights() -> impl Strategy<Value = (Event, Vec<Vec<f64>>)> {
         (Just(e), w)
     })
 }
+
+/// Every complete assignment of `domains`, in lexicographic order: the tests' own reference,
+/// independent of the engines.
+pub fn assignments(domains: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
+    let total: usize = domains.iter().product();
+    (0..total).map(move |mut k| {
+        let mut z = vec![0; domains.len()];
+        for (v, &d) in domains.iter().enumerate().rev() {
+            z[v] = k % d;
+            k /= d;
+        }
+        z
+    })
+}
+
+/// `P(event)` and the unnormalised marginals `P(event, z_v = x)`, by summing over assignments.
+pub fn reference(event: &Event, logw: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
+    let mut total = 0.0;
+    let mut joint: Vec<Vec<f64>> = event.domains.iter().map(|&d| vec![0.0; d]).collect();
+    for z in assignments(&event.domains).filter(|z| event.holds(z)) {
+        let p: f64 = z.iter().enumerate().map(|(v, &x)| logw[v][x]).sum::<f64>().exp();
+        total += p;
+        for (v, &x) in z.iter().enumerate() {
+            joint[v][x] += p;
+        }
+    }
+    (total, joint)
+}
+
+/// The best score of a satisfying assignment, by enumeration.
+pub fn reference_map_score(event: &Event, logw: &[Vec<f64>]) -> Option<f64> {
+    assignments(&event.domains)
+        .filter(|z| event.holds(z))
+        .map(|z| z.iter().enumerate().map(|(v, &x)| logw[v][x]).sum::<f64>())
+        .reduce(f64::max)
+}

@@ -1,0 +1,122 @@
+//! How examples meet their constraints under the networks' most likely classes: the validation
+//! score of learning from constraints, and the report's task accuracy and satisfaction.
+
+use crate::batch::{forward_all, log_probs, BatchRows, Reader};
+use crate::columnwise::{scalar_value, Columns};
+use crate::examples::{Constraint, Example, TestExamples, WeakError};
+use crate::model::Net;
+use crate::train::input_tensor;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use skilang_logic::{argmax, Logic};
+use std::collections::BTreeMap;
+
+/// Whether an example's constraints all hold under each network's most likely classes.
+pub(crate) fn satisfied(e: &Example, at: &[Vec<(usize, usize)>], logp: &[Vec<Vec<f64>>]) -> bool {
+    e.constraints.iter().zip(at).all(|(c, at)| holds(c, at, logp))
+}
+
+fn holds(c: &Constraint, at: &[(usize, usize)], logp: &[Vec<Vec<f64>>]) -> bool {
+    let z: Vec<usize> = at.iter().map(|&(l, i)| argmax(&logp[l][i])).collect();
+    c.grounded.event.holds(&z)
+}
+
+/// How the test set meets the constraints under the networks' most likely classes.
+pub struct Satisfaction {
+    /// Share of test examples whose instance-wise constraints all hold.
+    pub task_accuracy: f64,
+    /// Per instance-wise constraint (from 0): examples it was grounded for, and where it holds.
+    pub instance: BTreeMap<usize, (usize, usize)>,
+    /// Per column-wise constraint (from 0): whether it holds on the whole test set, and its
+    /// comparison's left-hand side.
+    pub column: BTreeMap<usize, (bool, Option<f64>)>,
+}
+
+/// Evaluates the constraints on the test examples (and the column-wise ones on the whole test
+/// set, under `logic`) with hard predictions.
+pub fn satisfaction(
+    nets: &[Net],
+    readers: &[Reader],
+    test: &TestExamples,
+    columns: Option<(&Columns, Logic)>,
+    device: &Device,
+) -> Result<Satisfaction, WeakError> {
+    let mut tally = Tally::default();
+    for chunk in test.chunks() {
+        tally.add(nets, readers, &chunk?, device);
+    }
+    let task_accuracy = tally.accuracy();
+    let instance = tally.per_constraint;
+    let mut column = BTreeMap::new();
+    if let Some((cols, logic)) = columns.filter(|(c, _)| !c.constraints.is_empty()) {
+        // Hard predictions as one-hot distributions, over every row of the split.
+        let rows: Vec<usize> = (0..readers.first().map_or(0, |r| r.inputs.len())).collect();
+        let probs = nets.iter().zip(readers).map(|(net, r)| Some(one_hot_predictions(net, r, &rows, device))).collect();
+        for (c, _, outcome) in cols.outcomes(logic, &rows, probs, device)? {
+            let (truth, lhs) = match outcome {
+                Some(o) => (scalar_value(o.truth), o.lhs),
+                None => (1.0, None),
+            };
+            column.insert(c, (truth >= 1.0 - 1e-6, lhs));
+        }
+    }
+    Ok(Satisfaction { task_accuracy, instance, column })
+}
+
+/// A network's most likely class on each of `rows`, one-hot.
+fn one_hot_predictions(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Tensor<2> {
+    let mut onehot = Vec::with_capacity(rows.len() * r.classes);
+    for chunk in rows.chunks(1024) {
+        let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
+        let [n, k] = logits.dims();
+        let flat: Vec<f32> = logits.into_data().iter::<f32>().collect();
+        for i in 0..n {
+            let row: Vec<f64> = flat[i * k..(i + 1) * k].iter().map(|&x| f64::from(x)).collect();
+            let best = argmax(&row);
+            onehot.extend((0..k).map(|j| (j == best) as u8 as f32));
+        }
+    }
+    Tensor::<2>::from_data(TensorData::new(onehot, [rows.len(), r.classes]), device)
+}
+
+/// Examples whose constraints all hold under each network's most likely classes, and per
+/// constraint (from 0) the examples it was grounded for and where it holds.
+#[derive(Default)]
+struct Tally {
+    examples: usize,
+    hits: usize,
+    per_constraint: BTreeMap<usize, (usize, usize)>,
+}
+
+impl Tally {
+    fn add(&mut self, nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) {
+        for chunk in examples.chunks(256) {
+            let refs: Vec<&Example> = chunk.iter().collect();
+            let at = BatchRows::new(&refs, nets.len(), false);
+            let logp = log_probs(&forward_all(nets, readers, &at.rows, device));
+            for (e, at) in refs.iter().zip(&at.at) {
+                let mut all = true;
+                for (c, at) in e.constraints.iter().zip(at) {
+                    let ok = holds(c, at, &logp);
+                    let entry = self.per_constraint.entry(c.constraint).or_default();
+                    entry.0 += 1;
+                    entry.1 += ok as usize;
+                    all &= ok;
+                }
+                self.hits += all as usize;
+            }
+        }
+        self.examples += examples.len();
+    }
+
+    fn accuracy(&self) -> f64 {
+        self.hits as f64 / self.examples.max(1) as f64
+    }
+}
+
+/// Share of examples whose constraints all hold under each network's most likely classes.
+pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
+    let mut tally = Tally::default();
+    tally.add(nets, readers, examples, device);
+    tally.accuracy()
+}

@@ -1,0 +1,213 @@
+//! The examples of learning from constraints: tuples of instances drawn from the instance
+//! dataset, each with its constraints grounded from the observed values only (the weak label) and
+//! prepared for what the examples are for.
+
+use crate::observations::Observations;
+use crate::train::Settings;
+use rayon::prelude::*;
+use skilang_data::{tuples, Data, Table};
+use skilang_lang::check::{Program, Scope};
+use skilang_lang::spec::{Dataset, Spec};
+use skilang_logic::{Engine, FuzzyEvent, GroundError, Grounded, Grounder, Inference, Memo, TooLarge, NODE_LIMIT};
+use std::collections::HashMap;
+
+/// The instance-wise constraints, each with its share of the section's weight.
+#[derive(Clone, Debug)]
+pub struct Knowledge {
+    /// (constraint index from 0, share)
+    pub constraints: Vec<(usize, f64)>,
+}
+
+/// One constraint grounded and prepared for one example.
+#[derive(Debug)]
+pub struct Constraint {
+    /// The constraint's position in the spec (from 0).
+    pub constraint: usize,
+    pub share: f64,
+    pub grounded: Grounded,
+    pub prepared: Prepared,
+}
+
+/// What a grounded constraint is prepared into.
+#[derive(Debug)]
+pub enum Prepared {
+    /// An inference engine's form of the event.
+    Inference(Box<dyn Inference>),
+    Fuzzy(FuzzyEvent),
+    /// Nothing: validation and test examples are only evaluated under the networks' most likely
+    /// classes, which the grounded event answers by itself.
+    Crisp,
+}
+
+/// What examples are prepared for: training through an inference engine or fuzzy truth, or
+/// evaluation.
+pub enum Prepare {
+    Infer(Box<dyn Engine>),
+    Fuzzy,
+    Crisp,
+}
+
+impl Constraint {
+    /// The size of the engine's form (decision nodes, satisfying assignments); 0 for the others.
+    pub fn size(&self) -> usize {
+        match &self.prepared {
+            Prepared::Inference(i) => i.size(),
+            Prepared::Fuzzy(_) | Prepared::Crisp => 0,
+        }
+    }
+}
+
+/// An example: the row of each instance slot, and its grounded constraints (those whose guard
+/// selects it).
+#[derive(Debug)]
+pub struct Example {
+    pub rows: Vec<usize>,
+    pub constraints: Vec<Constraint>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeakError {
+    #[error("{0}")]
+    Ground(GroundError),
+    #[error("constraint {constraint}: {reason}")]
+    TooLarge { constraint: usize, reason: TooLarge },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The examples of a spec whose constraints hold per tuple of instances.
+pub struct Examples<'a> {
+    pub train: Vec<Example>,
+    pub valid: Vec<Example>,
+    pub test: TestExamples<'a>,
+}
+
+/// Test examples grounded a chunk at a time when they are evaluated: a million grounded
+/// examples (the Poker test set) would not fit in memory.
+pub struct TestExamples<'a> {
+    grounder: Grounder<'a>,
+    knowledge: Knowledge,
+    observations: Observations<'a>,
+    tuples: Vec<Vec<usize>>,
+}
+
+impl TestExamples<'_> {
+    pub fn len(&self) -> usize {
+        self.tuples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tuples.is_empty()
+    }
+
+    pub(crate) fn chunks(&self) -> impl Iterator<Item = Result<Vec<Example>, WeakError>> + '_ {
+        self.tuples
+            .chunks(1 << 16)
+            .map(|t| prepare_examples(&self.grounder, &self.knowledge, &self.observations, t, &Prepare::Crisp))
+    }
+}
+
+/// Draws the tuples of the spec's instance dataset (training, validation, test) and grounds the
+/// instance-wise constraints for each, preparing the training examples as `train_as` says
+/// (`None`: only the test examples are drawn).
+pub fn examples<'a>(
+    spec: &'a Spec,
+    program: &'a Program,
+    data: &'a HashMap<String, Data>,
+    s: &Settings,
+    train_as: Option<&Prepare>,
+) -> Result<Examples<'a>, WeakError> {
+    let setup = |m: String| WeakError::Setup(m);
+    let column_wise = program.constraints.iter().find(|c| c.scope == Scope::ColumnWise);
+    if let (Some(c), Some(Prepare::Infer(engine))) = (column_wise, train_as) {
+        return Err(setup(format!(
+            "constraint {} is column-wise; `inference: {}` reasons per example (column-wise constraints need `injection: fuzzy`)",
+            c.index,
+            engine.name()
+        )));
+    }
+    let with_instances: Vec<&Dataset> = spec.datasets.iter().filter(|d| !d.instances.is_empty()).collect();
+    let [dataset] = with_instances.as_slice() else {
+        return Err(setup(format!(
+            "learning from constraints needs exactly one dataset with `instances:` (examples are tuples of its rows); found {}",
+            with_instances.len()
+        )));
+    };
+    if let Some(l) = program.learnables.iter().find(|l| l.dataset != dataset.name.name) {
+        return Err(setup(format!(
+            "learnable `{}` reads `{}`, but the examples are drawn from `{}`",
+            l.name, l.dataset, dataset.name.name
+        )));
+    }
+    let table = data.get(&dataset.name.name).ok_or_else(|| setup(format!("`{}` was not loaded", dataset.name.name)))?;
+    let width = dataset.tuple_size();
+    let draw = |t: &Table, count: Option<usize>, seed: u64| -> Result<Vec<Vec<usize>>, WeakError> {
+        let tuples = tuples::draw(t.rows, width, count, seed);
+        if tuples.is_empty() {
+            return Err(setup(format!(
+                "`{}` has {} rows in a split, fewer than the {width} instances an example needs",
+                dataset.name.name, t.rows
+            )));
+        }
+        Ok(tuples)
+    };
+    // `index` counts from 1, as people do; a constraint's share of the section's weight is its
+    // share of the loss. Column-wise constraints are held per batch (`crate::columnwise`).
+    let instance = program.constraints.iter().filter(|c| c.scope != Scope::ColumnWise);
+    let knowledge = Knowledge { constraints: instance.map(|c| (c.index - 1, c.share)).collect() };
+    let grounder = Grounder::new(spec, program);
+    let test = TestExamples {
+        grounder: Grounder::new(spec, program),
+        knowledge: knowledge.clone(),
+        observations: Observations::new(dataset, &table.test, None),
+        tuples: draw(&table.test, None, s.seed ^ 0x7E57)?,
+    };
+    let Some(train_as) = train_as else {
+        return Ok(Examples { train: Vec::new(), valid: Vec::new(), test });
+    };
+    let count = dataset.examples.as_ref().map(|e| e.value as usize);
+    let mut tuples = draw(&table.train, count, s.seed)?;
+    let n_valid = if s.validation > 0.0 && tuples.len() >= 2 {
+        ((tuples.len() as f64 * s.validation).round() as usize).clamp(1, tuples.len() - 1)
+    } else {
+        0
+    };
+    let valid_tuples = tuples.split_off(tuples.len() - n_valid);
+    let observations = Observations::new(dataset, &table.train, table.labelled.as_deref());
+    Ok(Examples {
+        train: prepare_examples(&grounder, &knowledge, &observations, &tuples, train_as)?,
+        valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples, &Prepare::Crisp)?,
+        test,
+    })
+}
+
+/// Grounds every constraint for every tuple, in parallel, and prepares it for what the examples
+/// are for.
+pub fn prepare_examples(
+    grounder: &Grounder,
+    knowledge: &Knowledge,
+    observations: &Observations,
+    tuples: &[Vec<usize>],
+    prepare: &Prepare,
+) -> Result<Vec<Example>, WeakError> {
+    tuples
+        .par_iter()
+        .map(|rows| {
+            let observe = |slot: usize, column: &str| observations.value(rows[slot], column);
+            let (mut constraints, mut memo) = (Vec::new(), Memo::default());
+            for &(c, share) in &knowledge.constraints {
+                let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {
+                    continue;
+                };
+                let too_large = |reason| WeakError::TooLarge { constraint: c + 1, reason };
+                let prepared = match prepare {
+                    Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
+                    Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
+                    Prepare::Crisp => Prepared::Crisp,
+                };
+                constraints.push(Constraint { constraint: c, share, grounded, prepared });
+            }
+            Ok(Example { rows: rows.clone(), constraints })
+        })
+        .collect()
+}

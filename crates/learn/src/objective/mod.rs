@@ -1,0 +1,183 @@
+//! The objective seam: from the networks' distributions over a batch, the training signal.
+//!
+//! An [`Objective`] sees a whole [`Batch`] (its examples, where their variables sit, the networks'
+//! logits and log-probabilities) and returns a [`Signal`]: per-row targets that the loop holds
+//! fixed for [`Objective::steps`] optimiser steps, and/or a loss tensor on this batch's logits.
+//! Batch level, because some objectives solve one problem over all of a batch's examples.
+//!
+//! Adding an objective is one file here, one variant of `skilang_lang::check::Training`, and its
+//! arm in [`of`].
+
+pub mod columns;
+pub mod fuzzy;
+pub mod reasoned;
+
+use crate::batch::BatchRows;
+use crate::columnwise::Columns;
+use crate::examples::{Example, Prepare, WeakError};
+use burn::prelude::*;
+use burn::tensor::{activation, TensorData};
+use skilang_lang::check::{Reasoning, Training};
+use skilang_logic::Logic;
+use std::collections::BTreeMap;
+
+/// One batch as objectives see it.
+pub struct Batch<'a> {
+    pub examples: &'a [&'a Example],
+    pub rows: &'a BatchRows,
+    /// Per learnable, its logits on `rows.rows[learnable]`, in the autodiff graph.
+    pub logits: &'a [Tensor<2>],
+    /// The same as log-probabilities, as plain numbers.
+    pub logp: &'a [Vec<Vec<f64>>],
+    pub device: &'a Device,
+}
+
+/// What an objective makes of a batch.
+#[derive(Default)]
+pub struct Signal {
+    /// Targets per learnable and row, held fixed for the objective's steps.
+    pub targets: Option<Targets>,
+    /// A loss on this batch's logits, for the first step.
+    pub loss: Option<Tensor<1>>,
+    pub stats: Stats,
+}
+
+/// Per learnable, per row of the batch, one number per class.
+pub type PerRow = Vec<Vec<Vec<f64>>>;
+
+/// Per-row targets and the loss they stand for.
+pub enum Targets {
+    /// A cross-entropy towards these weighted distributions, −Σ t · log p: its gradient on the
+    /// logits is (Σ t) p − t per row.
+    Distributions(PerRow),
+    /// The objective's derivative ∂loss/∂p, as the loss Σ g · p: through the softmax, it has the
+    /// objective's gradient.
+    Gradients(PerRow),
+}
+
+impl Targets {
+    /// The loss, averaged over the batch's `examples`, on `logits` (those of the batch's rows).
+    pub fn loss(&self, logits: &[Tensor<2>], examples: usize, device: &Device) -> Option<Tensor<1>> {
+        let (Targets::Distributions(t) | Targets::Gradients(t)) = self;
+        let mut total = Total::default();
+        for (logits, t) in logits.iter().zip(t) {
+            let [n, k] = logits.dims();
+            if n == 0 {
+                continue;
+            }
+            let flat: Vec<f32> = t.iter().flatten().map(|&x| x as f32).collect();
+            let t = Tensor::<2>::from_data(TensorData::new(flat, [n, k]), device);
+            total.add(
+                match self {
+                    Targets::Distributions(_) => (activation::log_softmax(logits.clone(), 1) * t).sum().neg(),
+                    Targets::Gradients(_) => (activation::softmax(logits.clone(), 1) * t).sum(),
+                } / examples as f32,
+            );
+        }
+        total.0
+    }
+}
+
+/// A sum of losses, of which there may be none.
+#[derive(Default)]
+pub(crate) struct Total(pub(crate) Option<Tensor<1>>);
+
+impl Total {
+    pub(crate) fn add(&mut self, x: Tensor<1>) {
+        self.0 = Some(match self.0.take() {
+            Some(t) => t + x,
+            None => x,
+        })
+    }
+}
+
+/// What a batch's signal measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// The objective's value, summed over the batch's examples.
+    pub loss: f64,
+    /// Examples whose constraints have probability 0 (contradictory observations): skipped.
+    pub impossible: usize,
+    /// Per constraint (from 0): the summed violation 1 − truth, and over how many groundings.
+    pub violations: BTreeMap<usize, (f64, usize)>,
+}
+
+impl Stats {
+    /// Adds `n` groundings of constraint `c` with summed violation `v`.
+    pub fn violated(&mut self, c: usize, v: f64, n: usize) {
+        let entry = self.violations.entry(c).or_default();
+        entry.0 += v;
+        entry.1 += n;
+    }
+
+    pub fn add(&mut self, other: Stats) {
+        self.loss += other.loss;
+        self.impossible += other.impossible;
+        for (c, (v, n)) in other.violations {
+            self.violated(c, v, n);
+        }
+    }
+}
+
+/// Turns a batch into a training signal.
+pub trait Objective: Sync {
+    /// Optimiser steps per batch with the targets held fixed (EM's M-steps).
+    fn steps(&self) -> usize {
+        1
+    }
+
+    /// Whether every learnable must also run on every dataset row of the batch.
+    fn reads_columns(&self) -> bool {
+        false
+    }
+
+    fn signal(&self, batch: &Batch) -> Result<Signal, WeakError>;
+}
+
+/// One example's part of a signal: (learnable, row, weight, target) per grounded variable, and
+/// what it measured. `None`: the example is impossible, and skipped.
+pub(crate) type Part = Option<(Vec<(usize, usize, f64, Vec<f64>)>, Stats)>;
+
+/// The batch's targets and statistics from its examples' parts.
+pub(crate) fn gather(logp: &[Vec<Vec<f64>>], parts: Vec<Part>) -> (PerRow, Stats) {
+    let mut targets: PerRow = logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
+    let mut stats = Stats::default();
+    for part in parts {
+        let Some((weighted, s)) = part else {
+            stats.impossible += 1;
+            continue;
+        };
+        for (learnable, row, weight, t) in weighted {
+            for (a, b) in targets[learnable][row].iter_mut().zip(t) {
+                *a += weight * b;
+            }
+        }
+        stats.add(s);
+    }
+    (targets, stats)
+}
+
+/// What a training plan that learns from constraints prepares its training examples for, and
+/// the objectives it minimises; `None` for the plans that do not reason over examples.
+pub fn of(training: Training, columns: Option<Columns>) -> Option<(Prepare, Vec<Box<dyn Objective + '_>>)> {
+    let mut objectives: Vec<Box<dyn Objective>> = Vec::new();
+    let prepare = match training {
+        Training::Supervised | Training::Embedding | Training::Structuring => return None,
+        Training::Reasoned { objective, engine } => {
+            objectives.push(match objective {
+                Reasoning::SemanticLoss => Box::new(reasoned::SemanticLoss),
+                Reasoning::Em { hard, m_steps } => Box::new(reasoned::Em { hard, m_steps: m_steps as usize }),
+            });
+            Prepare::Infer(skilang_logic::engine(engine))
+        }
+        Training::Fuzzy { semantics, implication, loss } => {
+            let logic = Logic::new(semantics, implication);
+            objectives.push(Box::new(fuzzy::Fuzzy { logic, loss }));
+            if let Some(columns) = columns.filter(|c| !c.constraints.is_empty()) {
+                objectives.push(Box::new(columns::ColumnWise { columns, logic, loss }));
+            }
+            Prepare::Fuzzy
+        }
+    };
+    Some((prepare, objectives))
+}

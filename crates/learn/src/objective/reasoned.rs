@@ -1,0 +1,70 @@
+//! Learning from constraints through inference (ALGORITHMS.md §1): the semantic loss and EM.
+//!
+//! Per example, the engine gives log P(φ) and the posterior q of each grounded variable; the
+//! target is q, and the cross-entropy towards it has the semantic loss's gradient p − q. EM holds
+//! q fixed for `m_steps` steps, or uses the MAP assignment (`hard`).
+
+use super::{gather, Batch, Objective, Part, Signal, Stats, Targets};
+use crate::examples::{Prepared, WeakError};
+use rayon::prelude::*;
+use skilang_logic::Inference;
+
+/// −log P(φ): one step per batch.
+pub struct SemanticLoss;
+
+/// The posterior marginals (or the MAP assignment, `hard`) as fixed targets for `m_steps` steps.
+pub struct Em {
+    pub hard: bool,
+    pub m_steps: usize,
+}
+
+impl Objective for SemanticLoss {
+    fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
+        Ok(reason(batch, |i, logw| i.posterior(logw).map(|p| (p.log_prob, p.marginals))))
+    }
+}
+
+impl Objective for Em {
+    fn steps(&self) -> usize {
+        self.m_steps.max(1)
+    }
+
+    fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
+        if !self.hard {
+            return SemanticLoss.signal(batch);
+        }
+        Ok(reason(batch, |i, logw| {
+            let (z, _) = i.map(logw)?;
+            let one_hot = z.iter().zip(logw).map(|(&k, w)| (0..w.len()).map(|j| (j == k) as u8 as f64).collect());
+            Some((i.log_prob(logw), one_hot.collect()))
+        }))
+    }
+}
+
+/// Per example, `target` gives log P(φ) and a target distribution per variable (`None`: P = 0);
+/// the loss is −log P(φ), weighted by each constraint's share.
+fn reason(
+    batch: &Batch,
+    target: impl Fn(&dyn Inference, &[Vec<f64>]) -> Option<(f64, Vec<Vec<f64>>)> + Sync,
+) -> Signal {
+    let parts: Vec<Part> = batch
+        .examples
+        .par_iter()
+        .zip(&batch.rows.at)
+        .map(|(e, at)| {
+            let (mut weighted, mut stats) = (Vec::new(), Stats::default());
+            for (c, at) in e.constraints.iter().zip(at) {
+                let Prepared::Inference(inference) = &c.prepared else {
+                    unreachable!("examples trained through inference are prepared by an engine")
+                };
+                let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| batch.logp[l][i].clone()).collect();
+                let (log_prob, q) = target(inference.as_ref(), &logw)?;
+                stats.loss -= c.share * log_prob;
+                weighted.extend(at.iter().zip(q).map(|(&(l, i), q)| (l, i, c.share, q)));
+            }
+            Some((weighted, stats))
+        })
+        .collect();
+    let (targets, stats) = gather(batch.logp, parts);
+    Signal { targets: Some(Targets::Distributions(targets)), loss: None, stats }
+}
