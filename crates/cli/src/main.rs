@@ -52,6 +52,10 @@ enum Command {
         /// Replace --out when it holds a previous run (and nothing else).
         #[arg(long)]
         force: bool,
+        /// Do everything but train: check, load the data, build the networks, ground the
+        /// training examples; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Change a value of the spec first, e.g. `--set optimization.batch_size=128`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
@@ -118,8 +122,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check { files, format, set } => check::run(&files, format, &set),
-        Command::Train { spec, epochs, seed, data_dir, out, force, set } => {
-            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, set }))
+        Command::Train { spec, epochs, seed, data_dir, out, force, dry_run, set } => {
+            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, dry_run, set }))
         }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
         Command::Data { dataset: Generated::PokerHand, hands, seed, out, data_dir } => {

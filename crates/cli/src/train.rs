@@ -76,6 +76,8 @@ struct Prepared {
     data: HashMap<String, Data>,
     /// Structuring's rule network (its leaves already end each task's inputs).
     structure: Option<RuleNet>,
+    /// Embedding: the rules' truth values that end each task's inputs.
+    embedded: usize,
 }
 
 fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
@@ -137,7 +139,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
             .map_err(|e| fail(exit::INVALID, e.to_string()))?;
         tasks.push(t);
     }
-    let rules = match rule_net {
+    let (rules, embedded) = match rule_net {
         Some(rules) => {
             let grounder = Grounder::new(&spec, &program);
             for (t, info) in tasks.iter_mut().zip(&program.learnables) {
@@ -159,16 +161,17 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
                 rules.units.len(),
                 rules.guards.len()
             );
-            (injection == Injection::Structuring).then_some(rules)
+            let embedded = if injection == Injection::Embedding { rules.units.len() } else { 0 };
+            ((injection == Injection::Structuring).then_some(rules), embedded)
         }
-        None => None,
+        None => (None, 0),
     };
     // The tasks hold their own copy of the images; formulas never read pixels, so the datasets the
     // grounder keeps need not hold them twice (55 MB for MNIST).
     for table in loaded.values_mut().flat_map(|d| [&mut d.train, &mut d.test]) {
         table.columns.retain(|(_, values)| !matches!(values, Values::Images { .. }));
     }
-    Ok(Prepared { spec, program, file: outcome.file, settings, tasks, data: loaded, structure: rules })
+    Ok(Prepared { spec, program, file: outcome.file, settings, tasks, data: loaded, structure: rules, embedded })
 }
 
 /// Downloads a missing built-in source from its canonical files, or from `SKILANG_MIRROR` where the
@@ -259,6 +262,9 @@ fn build(p: &Prepared, device: &burn::prelude::Device) -> Result<Vec<Net>, Failu
                 (Some(rules), InputShape::Vector(width)) => {
                     let units = RuleLayer::new(rules, i, t.classes.len(), device);
                     Net::structured(&l.name.name, &layers, width, t.classes.len(), units, rules.leaves.len(), device)
+                }
+                (None, InputShape::Vector(width)) if p.embedded > 0 => {
+                    Net::embedded(&l.name.name, &layers, width, t.classes.len(), p.embedded, device)
                 }
                 _ => Net::new(&l.name.name, &layers, t.input, t.classes.len(), device),
             }
@@ -408,6 +414,8 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Replace `out` when it holds a previous run.
     pub force: bool,
+    /// Stop before the first epoch, having written nothing.
+    pub dry_run: bool,
     pub set: Vec<Override>,
 }
 
@@ -422,10 +430,20 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let stem = args.spec.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
     let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(stem));
     // Before any data is read: a run that cannot write its results does not start.
-    let staging = crate::out::claim(&out, &args.spec, args.force)?;
+    let staging = match args.dry_run {
+        true => None,
+        false => Some(crate::out::claim(&out, &args.spec, args.force)?),
+    };
     let p = prepare(&args.spec, &overrides, args.data_dir.as_deref())?;
     let device = skilang_learn::device(p.settings.seed);
     let nets = build(&p, &device)?;
+    let plan = objective::of(p.program.training, columns(&p.spec, &p.program, &p.data, false));
+    let ready = |what: String| {
+        eprintln!(
+            "dry run: {what}; ready to train with `injection: {}`, nothing written",
+            p.program.training.injection().name()
+        )
+    };
     let started = Instant::now();
     let mut curves = serde_json::Map::new();
     // The epoch whose network each learnable keeps (the best on validation, else the last).
@@ -433,7 +451,13 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let mut all_epochs = Vec::new();
     let mut extra = json!({});
     let mut weak = None;
-    let trained_nets = match objective::of(p.program.training, columns(&p.spec, &p.program, &p.data, false)) {
+    let trained_nets = match plan {
+        None if args.dry_run => {
+            let rows: Vec<String> =
+                p.tasks.iter().map(|t| format!("{} on {} rows", t.learnable, t.train.len())).collect();
+            ready(rows.join(", "));
+            return Ok(());
+        }
         None => {
             let mut trained_nets = Vec::new();
             for (t, net) in p.tasks.iter().zip(nets) {
@@ -451,6 +475,10 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             let grounding = Instant::now();
             let examples = weak_examples(&p, Some(&prepare))?;
             let grounding_seconds = grounding.elapsed().as_secs_f64();
+            if args.dry_run {
+                ready(format!("grounded {} training examples in {grounding_seconds:.1} s", examples.train.len()));
+                return Ok(());
+            }
             // Only decision diagrams have nodes; enumeration's size is its satisfying assignments.
             let diagrams = matches!(p.program.training, Training::Reasoned { engine: Engine::Exact, .. });
             let largest = examples
@@ -469,9 +497,17 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             let bar = progress_bar();
             let name = p.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
             let readers: Vec<Reader> = p.tasks.iter().map(|t| reader(t, &t.train)).collect();
-            let trained =
-                train_weak(&readers, nets, &examples, &objectives, &p.settings, &device, &mut |e| show(&bar, &name, e))
-                    .map_err(|e| weak_error(&p, e))?;
+            let trained = train_weak(
+                &readers,
+                nets,
+                &examples.train,
+                &examples.valid,
+                &objectives,
+                &p.settings,
+                &device,
+                &mut |e| show(&bar, &name, e),
+            )
+            .map_err(|e| weak_error(&p, e))?;
             bar.finish_and_clear();
             if trained.impossible > 0 {
                 eprintln!(
@@ -502,6 +538,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         m.extend(e);
     }
     let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more, weak.as_ref())?;
+    let staging = staging.expect("claimed unless a dry run, which has returned");
     write_run(staging.dir(), &p, &overrides, trained_nets, &report, &all_epochs)?;
     staging.commit()?;
     eprintln!(

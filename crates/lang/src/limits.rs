@@ -7,6 +7,10 @@
 /// hundred), far below what exhausts memory.
 pub const MAX_GROUND_TERMS: usize = 1_000_000;
 
+/// The most assignments `inference: enumerate` visits per grounded constraint (10⁵: five
+/// digits). The checker refuses the engine for a spec whose constraints could exceed it.
+pub const ENUMERATION_LIMIT: usize = 100_000;
+
 /// How many integers `range(start, stop, step)` yields (`None` when `step` is 0).
 pub fn range_len(start: i64, stop: i64, step: i64) -> Option<u128> {
     let (start, stop, step) = (start as i128, stop as i128, step as i128);

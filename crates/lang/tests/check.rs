@@ -101,7 +101,7 @@ fn poker_guards_are_observed_and_consequences_latent() {
 
 const BASE: &str = "data:
   d:
-    source: poker-hand
+    training: {file: d.csv, format: csv}
     features:
       - {name: a, values: [red, green]}
       - {name: b, values: [green, blue]}

@@ -97,7 +97,21 @@ impl Net {
         classes: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
-        Net::build(learnable, layers, input, classes, None, device)
+        Net::build(learnable, layers, input, classes, None, 0, device)
+    }
+
+    /// Embedding: the network of [`Net::new`] over `input` values whose last `embedded` are the
+    /// rules' truth values, which the spec's layers do not count (its first layer's `input`
+    /// states the features alone).
+    pub fn embedded(
+        learnable: &str,
+        layers: &[Layer],
+        input: usize,
+        classes: usize,
+        embedded: usize,
+        device: &Device,
+    ) -> Result<Net, ShapeError> {
+        Net::build(learnable, layers, InputShape::Vector(input), classes, None, embedded, device)
     }
 
     /// Structuring: the network of [`Net::new`] over the first `input − leaves` values, with the
@@ -112,7 +126,7 @@ impl Net {
         leaves: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
-        Net::build(learnable, layers, InputShape::Vector(input - leaves), classes, Some(rules), device)
+        Net::build(learnable, layers, InputShape::Vector(input - leaves), classes, Some(rules), 0, device)
     }
 
     fn build(
@@ -121,6 +135,7 @@ impl Net {
         input: InputShape,
         classes: usize,
         rules: Option<RuleLayer>,
+        embedded: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
         let features = match input {
@@ -129,7 +144,8 @@ impl Net {
         };
         let mut join = rules.as_ref().map(RuleLayer::guards);
         let mut shape = input;
-        let mut joined = 0;
+        // Values the first linear layer receives beyond those the spec describes.
+        let mut joined = embedded;
         let mut blocks = Vec::new();
         let mut plan = Vec::new();
         let last_linear = layers.iter().rposition(|l| matches!(l, Layer::Linear { .. }));
@@ -190,7 +206,8 @@ impl Net {
                         shape = InputShape::Vector(channels * height * width);
                     }
                     let InputShape::Vector(n) = shape else { unreachable!("flattened above") };
-                    // Structuring's units are not part of the network the spec describes.
+                    // Structuring's units and embedding's rule values are not part of the network
+                    // the spec describes.
                     let described = n - std::mem::take(&mut joined);
                     if let Some(stated) = input.filter(|&s| s as usize != described) {
                         return Err(fail(format!("its `input` says {stated}, but it receives {described} values")));

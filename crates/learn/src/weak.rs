@@ -6,7 +6,7 @@
 
 use crate::batch::{forward_all, log_probs, BatchRows, Reader};
 use crate::evaluate::{satisfied, task_accuracy};
-use crate::examples::{Example, Examples, WeakError};
+use crate::examples::{Example, WeakError};
 use crate::model::Net;
 use crate::objective::{Batch, Objective, Stats, Targets, Total};
 use crate::train::{optimizer, Best, Epoch, Progress, Settings};
@@ -22,18 +22,19 @@ pub struct TrainedWeak {
     pub impossible: usize,
 }
 
-/// Trains every network on the training examples with `objectives` (validated on the validation
+/// Trains every network on the `train` examples with `objectives` (validated on the `valid`
 /// examples, if any).
+#[allow(clippy::too_many_arguments)]
 pub fn train_weak(
     readers: &[Reader],
     mut nets: Vec<Net>,
-    examples: &Examples,
+    train: &[Example],
+    valid: &[Example],
     objectives: &[Box<dyn Objective + '_>],
     s: &Settings,
     device: &Device,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainedWeak, WeakError> {
-    let (train, valid) = (&examples.train, &examples.valid);
     let mut rng = Rng::new(s.seed);
     let mut optims: Vec<_> = nets.iter().map(|_| optimizer(s)).collect();
     let mut epochs = Vec::new();

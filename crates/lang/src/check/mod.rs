@@ -200,6 +200,7 @@ impl<'s> Checker<'s> {
 
     fn build_schemas(&mut self) {
         for d in &self.spec.datasets {
+            self.check_builtin_columns(d);
             let mut cols = HashMap::new();
             for c in d.features.iter().chain(&d.targets) {
                 let ty = match &c.ty {
@@ -230,6 +231,28 @@ impl<'s> Checker<'s> {
                 cols.insert(c.name.name.clone(), ty);
             }
             self.columns.push(cols);
+        }
+    }
+
+    /// A built-in CSV source is read by position: its rows must have as many values as the
+    /// dataset declares columns.
+    fn check_builtin_columns(&mut self, d: &Dataset) {
+        let (Some(source), None) = (&d.source, &d.training) else { return };
+        let Some(expected) = source.value.csv_columns() else { return };
+        let declared = d.features.len() + d.targets.len();
+        if declared != expected.len() {
+            self.report(
+                Diagnostic::error(
+                    source.span,
+                    format!(
+                        "the `{}` files have {} values per row, but `{}` declares {declared} columns",
+                        source.value.name(),
+                        expected.len(),
+                        d.name.name
+                    ),
+                )
+                .with_help(format!("declare every column, in file order: {}", expected.join(", "))),
+            );
         }
     }
 
@@ -430,7 +453,10 @@ impl<'s> Checker<'s> {
                 }
                 if let Some(Spanned { value: Layer::Linear { input: Some(stated), .. }, span }) = layers.first() {
                     let partial = self.spec.unreadable.any_column(&self.dataset_names[dataset]);
-                    if let Some(width) = self.input_width(l, inputs).filter(|&w| w != *stated as usize && !partial) {
+                    if let Some(width) = self
+                        .input_width(l, &self.spec.datasets[dataset], inputs)
+                        .filter(|&w| w != *stated as usize && !partial)
+                    {
                         self.report(
                             Diagnostic::error(*span, format!("its `input` says {stated}, but the inputs are {width} values"))
                                 .with_note("a category is one value per class (one-hot) unless `encodings` makes it `ordinal`; a number is one value")
@@ -460,19 +486,15 @@ impl<'s> Checker<'s> {
 
     /// How many numbers a tabular learnable reads, as the encoder lays them out; `None` where that
     /// depends on more than the declarations (images, per-input transforms, rule features).
-    fn input_width(&self, l: &Learnable, inputs: &[&Column]) -> Option<usize> {
-        let extended = matches!(
-            self.spec.optimization.injection.as_ref().map(|i| i.value),
-            Some(Injection::Embedding | Injection::Structuring)
-        );
-        if extended || !l.transforms.is_empty() {
-            return None;
-        }
+    /// The values a learnable's inputs encode into, as the data's encoder makes them (rules that
+    /// embedding or structuring add are not part of the network the spec describes).
+    fn input_width(&self, l: &Learnable, dataset: &Dataset, inputs: &[&Column]) -> Option<usize> {
+        let chosen = l.chosen_encodings(dataset);
         inputs
             .iter()
             .map(|c| match &c.ty {
                 ColumnType::Category(values) => {
-                    let encoding = l.encodings.iter().find(|(f, _)| f.name == c.name.name).map(|(_, e)| e.value);
+                    let encoding = chosen.iter().find(|(f, _)| *f == c.name.name).map(|(_, e)| *e);
                     Some(if matches!(encoding, Some(Encoding::Ordinal | Encoding::Raw)) { 1 } else { values.len() })
                 }
                 ColumnType::Int | ColumnType::Real | ColumnType::Bool => Some(1),

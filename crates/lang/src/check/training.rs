@@ -2,9 +2,11 @@
 //! constraint is silently left out, and whatever `train` would refuse about the choice is refused
 //! here first, at its place.
 
-use super::program::{Program, Scope};
+use super::program::{LearnableInfo, Program, Scope};
 use super::rule_roles::{rule_roles, supervised_learnable, RuleRole};
 use crate::diag::Diagnostic;
+use crate::limits::ENUMERATION_LIMIT;
+use crate::source::Span;
 use crate::spec::{ConstraintKind, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
 
 /// How a run trains: the plan `check` validates and `train` executes, with every default of the
@@ -140,6 +142,9 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
         }
         _ => {}
     }
+    if let (Some(i), Training::Reasoned { engine: Engine::Enumerate, .. }) = (&o.inference, program.training) {
+        diags.extend(enumeration_refusal(spec, program, i.span));
+    }
     for info in &mut program.constraints {
         let Some(c) = spec.constraints.get(info.index - 1) else { continue };
         info.supervises = match &c.kind {
@@ -171,6 +176,34 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
         diags.extend(rule_refusals(spec, program, injection.name()));
     }
     diags
+}
+
+/// Refuses `inference: enumerate` (at `at`) when a constraint could need more assignments than
+/// the engine visits: at most each learnable it reaches, on each instance of an example. Train
+/// runs this check too, so the engine's own limit is never what stops a run.
+fn enumeration_refusal(spec: &Spec, program: &Program, at: Span) -> Option<Diagnostic> {
+    let slots = spec.datasets.iter().find(|d| !d.instances.is_empty()).map_or(1, |d| d.tuple_size());
+    program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise).find_map(|c| {
+        let reached: Vec<&LearnableInfo> =
+            program.learnables.iter().filter(|l| c.latent.iter().any(|a| a.split('(').next() == Some(&l.name))).collect();
+        let bound = reached.iter().try_fold(1u128, |n, l| n.checked_mul((l.classes as u128).checked_pow(slots as u32)?));
+        if bound.is_some_and(|b| b <= ENUMERATION_LIMIT as u128) {
+            return None;
+        }
+        let count = bound.map_or("more than 10^38".to_string(), |b| b.to_string());
+        let classes: Vec<String> = reached.iter().map(|l| format!("`{}`'s {}", l.name, l.classes)).collect();
+        Some(
+            Diagnostic::error(
+                at,
+                format!(
+                    "`inference: enumerate` could visit {count} assignments for constraint {}, more than its limit of {ENUMERATION_LIMIT}",
+                    c.index
+                ),
+            )
+            .with_note(format!("{} classes on each of the {slots} instances of an example", classes.join(" and ")))
+            .with_help("`inference: exact` compiles such constraints into decision diagrams"),
+        )
+    })
 }
 
 /// Every constraint embedding or structuring cannot use, and every learnable no guard names a

@@ -31,6 +31,34 @@ keywords!(
     }
 );
 
+impl BuiltinSource {
+    /// The values of each row of a built-in CSV source, in file order (`None`: not a CSV
+    /// source). A spec declares one column per value, in this order.
+    pub fn csv_columns(self) -> Option<&'static [&'static str]> {
+        match self {
+            BuiltinSource::Adult => Some(&[
+                "age",
+                "workclass",
+                "fnlwgt",
+                "education",
+                "education_num",
+                "marital_status",
+                "occupation",
+                "relationship",
+                "race",
+                "sex",
+                "capital_gain",
+                "capital_loss",
+                "hours_per_week",
+                "native_country",
+                "income",
+            ]),
+            BuiltinSource::PokerHand => Some(&["s1", "c1", "s2", "c2", "s3", "c3", "s4", "c4", "s5", "c5", "hand"]),
+            BuiltinSource::Mnist | BuiltinSource::FashionMnist | BuiltinSource::Cifar10 => None,
+        }
+    }
+}
+
 keywords!(FileFormat { Csv => ["csv"], Idx => ["idx"], CifarBinary => ["cifar-binary", "cifar_binary"] });
 
 keywords!(

@@ -7,8 +7,7 @@ use super::{Engine, Inference, Posterior, TooLarge};
 use crate::event::Event;
 use num_bigint::BigUint;
 
-/// The most assignments the default engine visits per event (10⁵: five digits).
-pub const ASSIGNMENT_LIMIT: usize = 100_000;
+pub use skilang_lang::limits::ENUMERATION_LIMIT;
 
 /// Enumerates events of at most `limit` assignments.
 pub struct Enumerate {

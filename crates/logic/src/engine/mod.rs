@@ -62,6 +62,6 @@ pub fn engine(plan: skilang_lang::check::Engine) -> Box<dyn Engine> {
     use skilang_lang::check::Engine as Plan;
     match plan {
         Plan::Exact => Box::new(exact::Exact { limit: crate::compile::NODE_LIMIT }),
-        Plan::Enumerate => Box::new(enumerate::Enumerate { limit: enumerate::ASSIGNMENT_LIMIT }),
+        Plan::Enumerate => Box::new(enumerate::Enumerate { limit: enumerate::ENUMERATION_LIMIT }),
     }
 }
