@@ -8,7 +8,7 @@ use crate::train::Failure;
 use std::path::{Path, PathBuf};
 
 /// What a run writes into its folder; a folder holding anything else is not a previous run.
-const RUN_FILES: &[&str] = &["report.json", "curves.svg", "model"];
+const RUN_FILES: &[&str] = &["report.json", "metrics.jsonl", "curves.svg", "model"];
 const MODEL_FILES: &[&str] = &["spec.yaml", "overrides.json"];
 
 /// A claimed output folder: the staging folder exists (so the place is writable) and is removed

@@ -444,6 +444,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             p.program.training.injection().name()
         )
     };
+    let mut log = EpochLog::create(staging.as_ref().map(|s| s.dir()))?;
     let started = Instant::now();
     let mut curves = serde_json::Map::new();
     // The epoch whose network each learnable keeps (the best on validation, else the last).
@@ -462,7 +463,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             let mut trained_nets = Vec::new();
             for (t, net) in p.tasks.iter().zip(nets) {
                 let bar = progress_bar();
-                let trained = train_supervised(t, net, &p.settings, &device, &mut |e| show(&bar, &t.learnable, e));
+                let trained =
+                    train_supervised(t, net, &p.settings, &device, &mut |e| show(&bar, &mut log, &t.learnable, e));
                 bar.finish_and_clear();
                 curves.insert(t.learnable.clone(), json!(trained.epochs));
                 kept.insert(t.learnable.clone(), json!(trained.kept));
@@ -505,7 +507,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
                 &objectives,
                 &p.settings,
                 &device,
-                &mut |e| show(&bar, &name, e),
+                &mut |e| show(&bar, &mut log, &name, e),
             )
             .map_err(|e| weak_error(&p, e))?;
             bar.finish_and_clear();
@@ -538,6 +540,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         m.extend(e);
     }
     let report = report(&p, &args.spec, &overrides, &trained_nets, &device, more, weak.as_ref())?;
+    log.finish()?;
     let staging = staging.expect("claimed unless a dry run, which has returned");
     write_run(staging.dir(), &p, &overrides, trained_nets, &report, &all_epochs)?;
     staging.commit()?;
@@ -618,7 +621,46 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-fn show(bar: &ProgressBar, name: &str, event: Progress) {
+/// `metrics.jsonl` in the run's folder: one line per epoch (the learnable or learnables it
+/// trained, then the epoch's figures), appended as the epoch ends.
+struct EpochLog {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    /// The first write that failed: reported when training ends, rather than stopping it.
+    failed: Option<std::io::Error>,
+}
+
+impl EpochLog {
+    /// The log of a run writing into `dir` (`None`: a dry run, which writes nothing).
+    fn create(dir: Option<&Path>) -> Result<EpochLog, Failure> {
+        let Some(dir) = dir else { return Ok(EpochLog { path: PathBuf::new(), file: None, failed: None }) };
+        let path = dir.join("metrics.jsonl");
+        let file = std::fs::File::create(&path)
+            .map_err(|e| fail(exit::USAGE, format!("cannot write {}: {e}", path.display())))?;
+        Ok(EpochLog { path, file: Some(file), failed: None })
+    }
+
+    fn append(&mut self, name: &str, epoch: &skilang_learn::train::Epoch) {
+        use std::io::Write;
+        let (Some(file), None) = (&mut self.file, &self.failed) else { return };
+        let mut line = json!({ "learnable": name });
+        if let (Some(l), serde_json::Value::Object(e)) = (line.as_object_mut(), json!(epoch)) {
+            l.extend(e);
+        }
+        if let Err(e) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+            self.failed = Some(e);
+        }
+    }
+
+    fn finish(self) -> Result<(), Failure> {
+        match self.failed {
+            Some(e) => Err(fail(exit::USAGE, format!("cannot write {}: {e}", self.path.display()))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn show(bar: &ProgressBar, log: &mut EpochLog, name: &str, event: Progress) {
     match event {
         Progress::Batch { epoch, done, total, loss } => {
             bar.set_length(total as u64);
@@ -627,6 +669,7 @@ fn show(bar: &ProgressBar, name: &str, event: Progress) {
             bar.set_message(format!("loss {loss:.4}"));
         }
         Progress::Epoch(e) => {
+            log.append(name, e);
             bar.suspend(|| {
                 let valid = e.validation_accuracy.map(|v| format!(", validation accuracy {v:.4}")).unwrap_or_default();
                 eprintln!(

@@ -353,6 +353,16 @@ fn enumeration_trains_what_exact_inference_trains() {
         accuracies.push(r["task_accuracy"].as_f64().unwrap());
     }
     assert!((accuracies[0] - accuracies[1]).abs() <= 0.005, "{accuracies:?}");
+    // metrics.jsonl: one line per epoch, as the report's curve has it.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("exact").join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let curve = report(&dir.join("exact"))["curves"]["digit"].clone();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["learnable"], "digit");
+    assert_eq!((&lines[0]["epoch"], &lines[0]["loss"]), (&curve[0]["epoch"], &curve[0]["loss"]));
     let set = ["--set", "optimization.inference=enumerate"];
     let (code, out, err) = skilang(&[&["check", "../../examples/mnist-addition.yaml"][..], &set].concat());
     let check = out + &err;

@@ -1,7 +1,7 @@
 //! How examples meet their constraints under the networks' most likely classes: the validation
 //! score of learning from constraints, and the report's task accuracy and satisfaction.
 
-use crate::batch::{forward_all, log_probs, BatchRows, Reader};
+use crate::batch::{BatchRows, Reader};
 use crate::columnwise::{scalar_value, Columns};
 use crate::examples::{Constraint, Example, TestExamples, WeakError};
 use crate::model::Net;
@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 
 /// Whether an example's constraints all hold under each network's most likely classes.
 pub(crate) fn satisfied(e: &Example, at: &[Vec<(usize, usize)>], logp: &[Vec<Vec<f64>>]) -> bool {
-    e.constraints.iter().zip(at).all(|(c, at)| holds(c, at, logp))
+    e.constraints.iter().zip(at).all(|(c, at)| holds(c, at, |l, i| argmax(&logp[l][i])))
 }
 
-fn holds(c: &Constraint, at: &[(usize, usize)], logp: &[Vec<Vec<f64>>]) -> bool {
-    let z: Vec<usize> = at.iter().map(|&(l, i)| argmax(&logp[l][i])).collect();
+/// Whether a constraint holds when each variable (learnable, position) takes `class(l, i)`.
+fn holds(c: &Constraint, at: &[(usize, usize)], class: impl Fn(usize, usize) -> usize) -> bool {
+    let z: Vec<usize> = at.iter().map(|&(l, i)| class(l, i)).collect();
     c.grounded.event.holds(&z)
 }
 
@@ -63,6 +64,16 @@ pub fn satisfaction(
     Ok(Satisfaction { task_accuracy, instance, column })
 }
 
+/// A network's most likely class on each of `rows`, in large batches.
+fn predicted(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Vec<usize> {
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(4096) {
+        let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
+        out.extend(logits.argmax(1).into_data().iter::<i64>().map(|c| c as usize));
+    }
+    out
+}
+
 /// A network's most likely class on each of `rows`, one-hot.
 fn one_hot_predictions(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Tensor<2> {
     let mut onehot = Vec::with_capacity(rows.len() * r.classes);
@@ -90,21 +101,20 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) {
-        for chunk in examples.chunks(256) {
-            let refs: Vec<&Example> = chunk.iter().collect();
-            let at = BatchRows::new(&refs, nets.len(), false);
-            let logp = log_probs(&forward_all(nets, readers, &at.rows, device));
-            for (e, at) in refs.iter().zip(&at.at) {
-                let mut all = true;
-                for (c, at) in e.constraints.iter().zip(at) {
-                    let ok = holds(c, at, &logp);
-                    let entry = self.per_constraint.entry(c.constraint).or_default();
-                    entry.0 += 1;
-                    entry.1 += ok as usize;
-                    all &= ok;
-                }
-                self.hits += all as usize;
+        let refs: Vec<&Example> = examples.iter().collect();
+        let at = BatchRows::new(&refs, nets.len(), false);
+        let classes: Vec<Vec<usize>> =
+            nets.iter().zip(readers).zip(&at.rows).map(|((net, r), rows)| predicted(net, r, rows, device)).collect();
+        for (e, at) in examples.iter().zip(&at.at) {
+            let mut all = true;
+            for (c, at) in e.constraints.iter().zip(at) {
+                let ok = holds(c, at, |l, i| classes[l][i]);
+                let entry = self.per_constraint.entry(c.constraint).or_default();
+                entry.0 += 1;
+                entry.1 += ok as usize;
+                all &= ok;
             }
+            self.hits += all as usize;
         }
         self.examples += examples.len();
     }

@@ -280,10 +280,14 @@ impl<'g, 'o> Builder<'g, 'o> {
             ConstraintKind::Always(f) => (self.condition(&f.expr)?, Form::Plain),
             ConstraintKind::Never(f) => (Formula::negate(self.condition(&f.expr)?), Form::Plain),
             ConstraintKind::IfThen { guard, then } => {
+                // An observed guard that does not hold leaves the example out: its consequence
+                // is not grounded at all.
                 let g = self.condition(&guard.expr)?;
+                if g == Formula::Const(false) {
+                    return Ok(None);
+                }
                 let t = self.condition(&then.expr)?;
                 match g {
-                    Formula::Const(false) => return Ok(None),
                     Formula::Const(true) => (t, Form::Plain),
                     g => (Formula::or(vec![Formula::negate(g.clone()), t.clone()]), Form::Implies(g, t)),
                 }
