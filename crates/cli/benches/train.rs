@@ -4,34 +4,24 @@
 //!
 //! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench train`
 
-use std::process::Command;
+mod common;
+
+use common::{data_dir, set, train};
 
 /// PyTorch, LeNet, Adam, 2 threads, training images per second at batch 64 and 256.
 const PYTORCH: [(usize, f64); 2] = [(64, 21_000.0), (256, 29_000.0)];
 
 fn main() {
-    let Some(data) = std::env::var_os("SKILANG_DATA") else {
-        eprintln!("set SKILANG_DATA to the folder with mnist/ to run this benchmark");
-        std::process::exit(2);
-    };
+    let data = data_dir("mnist");
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-supervised.yaml");
     println!(
         "{:>6} {:>10} {:>10} {:>10} {:>9} {:>12} {:>8}",
         "batch", "s/epoch", "images/s", "PyTorch", "ratio", "peak MiB", "test acc"
     );
     for (batch, pytorch) in PYTORCH {
-        let out = std::env::temp_dir().join(format!("skilang-bench-train-{batch}"));
-        let status = Command::new(env!("CARGO_BIN_EXE_skilang"))
-            .args(["train", spec, "--epochs", "1", "--out"])
-            .arg(&out)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--set", &format!("optimization.batch_size={batch}")])
-            .status()
-            .expect("skilang runs");
-        assert!(status.success());
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
+        let args =
+            [vec!["--epochs".to_string(), "1".to_string()], set("optimization.batch_size", batch).to_vec()].concat();
+        let report = train(&format!("train-{batch}"), spec, &data, &args);
         let seconds = report["curves"]["digit"][0]["seconds"].as_f64().unwrap_or(f64::NAN);
         let rate = 60_000.0 / seconds;
         println!(
@@ -40,6 +30,5 @@ fn main() {
             report["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
             report["task_accuracy"].as_f64().unwrap_or(0.0)
         );
-        std::fs::remove_dir_all(&out).ok();
     }
 }

@@ -1,10 +1,14 @@
-//! What the sweeping benchmarks share: the data folder, one training run read back as its
+//! What the benchmarks share: the data folder, one training run through the library and its
 //! report, lists from the environment and spreads over seeds.
 // Each benchmark uses a subset of these.
 #![allow(dead_code)]
 
+use sha2::{Digest, Sha256};
+use skilang_lang::overrides::Override;
+use skilang_learn::report::Source;
+use skilang_learn::run::Run;
 use std::ffi::OsString;
-use std::process::Command;
+use std::path::Path;
 
 /// `SKILANG_DATA`, or exit saying which dataset the benchmark needs.
 pub fn data_dir(folder: &str) -> OsString {
@@ -14,23 +18,42 @@ pub fn data_dir(folder: &str) -> OsString {
     })
 }
 
-/// Runs `skilang train SPEC ARGS...` on `data` into a scratch folder named after `run`, and
-/// returns its report (the folder is removed).
+/// Trains `spec` on `data` through the library, as `skilang train SPEC ARGS...` would (`ARGS`:
+/// `--set KEY=VALUE`, `--epochs N`, `--seed N`), and returns its report as `report.json` has it.
+/// The peak memory it reports is this run's: the process's high-water mark is reset first.
 pub fn train(run: &str, spec: &str, data: &OsString, args: &[String]) -> serde_json::Value {
-    let out = std::env::temp_dir().join(format!("skilang-bench-{run}"));
-    let status = Command::new(env!("CARGO_BIN_EXE_skilang"))
-        .args(["train", spec, "--out"])
-        .arg(&out)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .status()
-        .expect("skilang runs");
-    assert!(status.success(), "{run} failed");
-    let report =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
-    std::fs::remove_dir_all(&out).ok();
-    report
+    let overrides: Vec<Override> = args
+        .chunks(2)
+        .map(|pair| match pair {
+            [flag, v] if flag == "--epochs" => format!("optimization.epochs={v}"),
+            [flag, v] if flag == "--seed" => format!("optimization.seed={v}"),
+            [flag, v] if flag == "--set" => v.clone(),
+            other => panic!("{run}: unexpected arguments {other:?}"),
+        })
+        .map(|o| o.parse().expect("KEY=VALUE"))
+        .collect();
+    let outcome = skilang_lang::check_file_with(Path::new(spec), &overrides).expect("the spec reads");
+    let (Some(checked), Some(program), true) = (outcome.spec.clone(), outcome.program.clone(), outcome.is_valid())
+    else {
+        panic!("{run}: the spec is invalid: {:?}", outcome.diagnostics);
+    };
+    // Linux: "5" resets the peak resident set size to the current one.
+    std::fs::write("/proc/self/clear_refs", "5").ok();
+    let dir = Path::new(data);
+    let mut load = |d: &skilang_lang::spec::Dataset, seed| skilang_data::load(d, dir, seed).map_err(|e| e.to_string());
+    let r = Run::new(checked, program, &mut load, &mut |_| {}).unwrap_or_else(|e| panic!("{run}: {e}"));
+    let device = skilang_learn::device(r.settings.seed);
+    let nets = r.build(&device).unwrap_or_else(|e| panic!("{run}: {e}"));
+    let trained = r.train(nets, &device, &mut |_, _| {}, &mut |_| {}).unwrap_or_else(|e| panic!("{run}: {e}"));
+    let source = Source {
+        spec: spec.to_string(),
+        spec_sha256: Sha256::digest(outcome.file.text().as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+        overrides: overrides.iter().map(|o| o.to_string()).collect(),
+    };
+    let mut report =
+        r.report(source, &trained.nets, trained.examples.as_ref(), &device).unwrap_or_else(|e| panic!("{run}: {e}"));
+    report.training = Some(trained.figures);
+    serde_json::to_value(&report).expect("a report is JSON")
 }
 
 /// `--set KEY=VALUE` as arguments.

@@ -1,0 +1,101 @@
+//! The typed report of a run (`report.json`) or of an evaluation: what was trained and how, the
+//! test figures, each constraint's satisfaction, and the run's own measurements.
+
+use crate::train::Epoch;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Per learnable, a figure per class (`None` where the class has no test example).
+pub type PerClass = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub source: Source,
+    pub seed: u64,
+    pub injection: &'static str,
+    /// The inference engine that ran (`None` for the injections that do not reason).
+    pub inference: Option<&'static str>,
+    pub fuzzy: Option<FuzzySettings>,
+    /// Supervised: the mean of the learnables' test accuracies. Learning from constraints: the
+    /// share of test examples whose constraints all hold under the most likely classes.
+    pub task_accuracy: f64,
+    /// Per learnable, its accuracy on its output column.
+    pub symbol_accuracy: BTreeMap<String, f64>,
+    pub macro_f1: f64,
+    pub per_class_accuracy: PerClass,
+    pub per_class_f1: PerClass,
+    pub constraints: Vec<ConstraintReport>,
+    pub test_examples: usize,
+    pub device: &'static str,
+    pub peak_rss_bytes: Option<u64>,
+    /// What training measured (absent from an evaluation).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingFigures>,
+    /// The saved model an evaluation read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// The spec a report is about, as the user gave it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Source {
+    /// The spec's path.
+    pub spec: String,
+    pub spec_sha256: String,
+    /// `--set` and the flags that stand for one, as `key=value`.
+    pub overrides: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FuzzySettings {
+    pub semantics: &'static str,
+    pub implication: &'static str,
+    pub loss: &'static str,
+}
+
+/// One constraint on the test set, under the networks' most likely classes.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConstraintReport {
+    /// Its position in the spec, from 1.
+    pub index: usize,
+    pub name: Option<String>,
+    /// The constraint as written, e.g. `if: Pair(h), then: classify(h) == one_pair`.
+    pub source: String,
+    pub weight: f64,
+    /// Whether the injection trained it.
+    pub trained: bool,
+    /// Instance-wise: the test examples it applies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples: Option<usize>,
+    /// The share of those where it holds; column-wise: 1 or 0 on the whole test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satisfaction: Option<f64>,
+    /// Column-wise: the left-hand side of its comparison on the test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Option<f64>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainingFigures {
+    /// Epochs run (the most of any learnable's).
+    pub epochs: usize,
+    /// Per learnable, the epoch whose network was kept (the best on validation, else the last).
+    pub kept_epoch: BTreeMap<String, usize>,
+    pub train_seconds: f64,
+    /// Per learnable (or `a+b` for networks trained together), every epoch's figures.
+    pub curves: BTreeMap<String, Vec<Epoch>>,
+    /// Learning from constraints: its examples and their grounding.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub grounding: Option<Grounding>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Grounding {
+    pub train_examples: usize,
+    /// Training examples whose constraints no assignment satisfies (skipped).
+    pub impossible_train_examples: usize,
+    pub grounding_seconds: f64,
+    /// The exact engine's largest decision diagram.
+    pub largest_diagram_nodes: Option<usize>,
+}

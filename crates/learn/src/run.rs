@@ -1,0 +1,393 @@
+//! One run of a checked spec, as a library: its data and each learnable's task, its networks,
+//! training by the plan `check` made, and the typed [`Report`]. The CLI adds what a person needs
+//! (downloads, progress bars, files); the benchmarks call this directly.
+
+use crate::batch::Reader;
+use crate::columnwise::columns;
+use crate::evaluate::{satisfaction, Satisfaction};
+use crate::examples::{examples, Examples, Prepare, WeakError};
+use crate::model::{expand, InputShape, Net};
+use crate::objective;
+use crate::report::{ConstraintReport, FuzzySettings, Grounding, Report, Source, TrainingFigures};
+use crate::rules::{attach_leaves, embed, leaf_values, RuleLayer};
+use crate::task::{task, Split, Task};
+use crate::train::{test_metrics, train_supervised, Epoch, Progress, Settings};
+use crate::weak::train_weak;
+use burn::module::Module;
+use burn::prelude::Device;
+use skilang_data::{Data, Values};
+use skilang_lang::check::{ConstraintInfo, Engine, Program, Training};
+use skilang_lang::source::Span;
+use skilang_lang::spec::{Dataset, Injection, Model, Spec};
+use skilang_logic::rulenet::rule_net;
+use skilang_logic::{Grounder, Logic, RuleNet};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+/// Why a run cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A problem at a place in the spec.
+    #[error("{message}")]
+    Located { span: Span, message: String },
+    /// A dataset could not be read.
+    #[error("{0}")]
+    Data(String),
+    /// The spec does not fit its data, or asks what its data cannot give.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<WeakError> for RunError {
+    fn from(e: WeakError) -> RunError {
+        match e {
+            WeakError::Ground(g) => RunError::Located { span: g.span, message: g.message },
+            e => RunError::Invalid(e.to_string()),
+        }
+    }
+}
+
+/// What a person should know as a run goes: data notes, the rules a run injects, grounding.
+pub enum Note<'a> {
+    Data(&'a str),
+    Rules { injection: &'static str, leaves: usize, units: usize, guards: usize },
+    Grounded { train: usize, test: usize, seconds: f64, largest_diagram: Option<usize> },
+}
+
+/// A checked spec with its data and each learnable's task, ready to train or evaluate.
+pub struct Run {
+    pub spec: Spec,
+    pub program: Program,
+    pub settings: Settings,
+    pub tasks: Vec<Task>,
+    /// Every dataset a learnable reads, by name.
+    pub data: HashMap<String, Data>,
+    /// Structuring's rule network (its leaves already end each task's inputs).
+    structure: Option<RuleNet>,
+    /// Embedding: the rules' truth values that end each task's inputs.
+    embedded: usize,
+}
+
+/// The networks a run trained and what training measured.
+pub struct Trained<'a> {
+    pub nets: Vec<Net>,
+    pub figures: TrainingFigures,
+    /// Learning from constraints: its examples (the test ones are evaluated by [`Run::report`]).
+    pub examples: Option<Examples<'a>>,
+}
+
+impl Run {
+    /// Reads every dataset a learnable reads through `load`, builds each learnable's task and,
+    /// for embedding and structuring, appends the rules over observed inputs to its inputs.
+    pub fn new(
+        spec: Spec,
+        program: Program,
+        load: &mut dyn FnMut(&Dataset, u64) -> Result<Data, String>,
+        note: &mut dyn FnMut(Note),
+    ) -> Result<Run, RunError> {
+        let injection = program.training.injection();
+        let rules = match injection {
+            Injection::Embedding | Injection::Structuring => Some(
+                rule_net(&spec, &program, injection.name())
+                    .map_err(|e| RunError::Located { span: e.span, message: e.to_string() })?,
+            ),
+            _ => None,
+        };
+        let settings = Settings::from_spec(&spec.optimization);
+        let dataset = |name: &str| {
+            spec.datasets
+                .iter()
+                .find(|d| d.name.name == name)
+                .ok_or_else(|| RunError::Invalid(format!("unknown dataset `{name}`")))
+        };
+        let mut data: HashMap<String, Data> = HashMap::new();
+        let mut tasks = Vec::new();
+        for (learnable, info) in spec.learnables.iter().zip(&program.learnables) {
+            let d = dataset(&info.dataset)?;
+            if !data.contains_key(&info.dataset) {
+                let loaded = load(d, settings.seed).map_err(RunError::Data)?;
+                loaded.notes.iter().for_each(|n| note(Note::Data(n)));
+                data.insert(info.dataset.clone(), loaded);
+            }
+            let strip = |s: &str| s.split_once('.').map_or(s.to_string(), |(_, c)| c.to_string());
+            let inputs: Vec<String> = info.inputs.iter().map(|c| strip(&c.name)).collect();
+            let t = task(learnable, d, &data[&info.dataset], &inputs, &strip(&info.output))
+                .map_err(|e| RunError::Invalid(e.to_string()))?;
+            tasks.push(t);
+        }
+        let (mut structure, mut embedded) = (None, 0);
+        if let Some(rules) = rules {
+            let grounder = Grounder::new(&spec, &program);
+            for (t, info) in tasks.iter_mut().zip(&program.learnables) {
+                let (d, loaded) = (dataset(&info.dataset)?, &data[&info.dataset]);
+                let leaves = |table| {
+                    leaf_values(&rules, &grounder, d, table)
+                        .map_err(|e| RunError::Located { span: e.span, message: e.message })
+                };
+                let (train, test) = (leaves(&loaded.train)?, leaves(&loaded.test)?);
+                let extend = if injection == Injection::Embedding { embed } else { attach_leaves };
+                extend(t, &rules, &train, &test)
+                    .map_err(|reason| RunError::Invalid(format!("learnable `{}`: {reason}", t.learnable)))?;
+            }
+            note(Note::Rules {
+                injection: injection.name(),
+                leaves: rules.leaves.len(),
+                units: rules.units.len(),
+                guards: rules.guards.len(),
+            });
+            match injection {
+                Injection::Embedding => embedded = rules.units.len(),
+                _ => structure = Some(rules),
+            }
+        }
+        // The tasks hold their own copy of the images; formulas never read pixels, so the
+        // datasets the grounder keeps need not hold them twice (55 MB for MNIST).
+        for table in data.values_mut().flat_map(|d| [&mut d.train, &mut d.test]) {
+            table.columns.retain(|(_, values)| !matches!(values, Values::Images { .. }));
+        }
+        Ok(Run { spec, program, settings, tasks, data, structure, embedded })
+    }
+
+    /// Each learnable's network, initialised on `device`.
+    pub fn build(&self, device: &Device) -> Result<Vec<Net>, RunError> {
+        let nets = self.spec.learnables.iter().zip(&self.tasks).enumerate().map(|(i, (l, t))| {
+            let layers = expand(&l.model);
+            let classes = t.classes.len();
+            match (&self.structure, t.input) {
+                (Some(rules), InputShape::Vector(width)) => {
+                    let units = RuleLayer::new(rules, i, classes, device);
+                    Net::structured(&l.name.name, &layers, width, classes, units, rules.leaves.len(), device)
+                }
+                (None, InputShape::Vector(width)) if self.embedded > 0 => {
+                    Net::embedded(&l.name.name, &layers, width, classes, self.embedded, device)
+                }
+                _ => Net::new(&l.name.name, &layers, t.input, classes, device),
+            }
+            .map_err(|e| match &l.model {
+                Model::Layers(written) if e.layer <= written.len() => {
+                    RunError::Located { span: written[e.layer - 1].span, message: e.to_string() }
+                }
+                _ => RunError::Invalid(e.to_string()),
+            })
+        });
+        nets.collect()
+    }
+
+    /// Whether the plan learns from the constraints of examples (and is scored on them).
+    pub fn learns_from_constraints(&self) -> bool {
+        matches!(self.program.training, Training::Reasoned { .. } | Training::Fuzzy { .. })
+    }
+
+    /// The examples of learning from constraints, the training ones prepared as `train_as` says
+    /// (`None`: the test examples alone).
+    pub fn examples(&self, train_as: Option<&Prepare>) -> Result<Examples<'_>, RunError> {
+        Ok(examples(&self.spec, &self.program, &self.data, &self.settings, train_as)?)
+    }
+
+    /// Grounds the training examples as training would (nothing for the plans without them), and
+    /// how many there are.
+    pub fn ground(&self) -> Result<Option<usize>, RunError> {
+        match objective::of(self.program.training, None) {
+            Some((prepare, _)) => Ok(Some(self.examples(Some(&prepare))?.train.len())),
+            None => Ok(None),
+        }
+    }
+
+    /// Trains `nets` by the plan: each on its output column, or all together from the examples'
+    /// constraints with the plan's objectives.
+    pub fn train(
+        &self,
+        nets: Vec<Net>,
+        device: &Device,
+        progress: &mut dyn FnMut(&str, Progress),
+        note: &mut dyn FnMut(Note),
+    ) -> Result<Trained<'_>, RunError> {
+        let started = Instant::now();
+        let (mut curves, mut kept) = (BTreeMap::new(), BTreeMap::new());
+        let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false));
+        let Some((prepare, objectives)) = plan else {
+            let mut trained_nets = Vec::new();
+            for (t, net) in self.tasks.iter().zip(nets) {
+                let trained = train_supervised(t, net, &self.settings, device, &mut |e| progress(&t.learnable, e));
+                curves.insert(t.learnable.clone(), trained.epochs);
+                kept.insert(t.learnable.clone(), trained.kept);
+                trained_nets.push(trained.net);
+            }
+            let figures = figures(curves, kept, started, None);
+            return Ok(Trained { nets: trained_nets, figures, examples: None });
+        };
+        let grounding = Instant::now();
+        let examples = self.examples(Some(&prepare))?;
+        let grounding_seconds = grounding.elapsed().as_secs_f64();
+        // Only decision diagrams have nodes; enumeration's size is its satisfying assignments.
+        let diagrams = matches!(self.program.training, Training::Reasoned { engine: Engine::Exact, .. });
+        let largest = examples
+            .train
+            .iter()
+            .flat_map(|e| e.constraints.iter().map(|c| c.size()))
+            .max()
+            .filter(|&n| diagrams && n > 0);
+        note(Note::Grounded {
+            train: examples.train.len(),
+            test: examples.test.len(),
+            seconds: grounding_seconds,
+            largest_diagram: largest,
+        });
+        let name = self.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
+        let readers: Vec<Reader> = self.tasks.iter().map(|t| reader(t, &t.train)).collect();
+        let trained = train_weak(
+            &readers,
+            nets,
+            &examples.train,
+            &examples.valid,
+            &objectives,
+            &self.settings,
+            device,
+            &mut |e| progress(&name, e),
+        )?;
+        for t in &self.tasks {
+            kept.insert(t.learnable.clone(), trained.kept);
+        }
+        curves.insert(name, trained.epochs);
+        let grounding = Grounding {
+            train_examples: examples.train.len(),
+            impossible_train_examples: trained.impossible,
+            grounding_seconds,
+            largest_diagram_nodes: largest,
+        };
+        let figures = figures(curves, kept, started, Some(grounding));
+        Ok(Trained { nets: trained.nets, figures, examples: Some(examples) })
+    }
+
+    /// The test figures of `nets`, and each constraint's satisfaction on the test set (`test`:
+    /// the examples training drew, when it did).
+    pub fn report(
+        &self,
+        source: Source,
+        nets: &[Net],
+        test: Option<&Examples>,
+        device: &Device,
+    ) -> Result<Report, RunError> {
+        let (mut symbol, mut per_class, mut per_class_f1) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let (mut accuracies, mut macro_f1s) = (Vec::new(), Vec::new());
+        let by_class = |values: &[(String, Option<f64>)]| values.iter().cloned().collect::<BTreeMap<_, _>>();
+        for (t, net) in self.tasks.iter().zip(nets) {
+            let m = test_metrics(net, t, device);
+            accuracies.push(m.accuracy);
+            macro_f1s.push(m.macro_f1);
+            symbol.insert(t.learnable.clone(), m.accuracy);
+            per_class.insert(t.learnable.clone(), by_class(&m.per_class_accuracy));
+            per_class_f1.insert(t.learnable.clone(), by_class(&m.per_class_f1));
+        }
+        let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+        // The constraints on the test set, under the networks' most likely classes. A supervised
+        // run reports them when its spec's constraints can be grounded (it does not need them).
+        let reasons = self.learns_from_constraints();
+        let grounded = match test {
+            Some(_) => None,
+            None if reasons => Some(self.examples(None)?),
+            None => self.examples(None).ok(),
+        };
+        let test = test.or(grounded.as_ref());
+        let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
+        let readers: Vec<Reader> = self.tasks.iter().map(|t| reader(t, &t.test)).collect();
+        let satisfied = match test {
+            Some(test) => {
+                let logic = match self.program.training {
+                    Training::Fuzzy { semantics, implication, .. } => Logic::new(semantics, implication),
+                    _ => Logic::product(),
+                };
+                let cols = columns(&self.spec, &self.program, &self.data, true);
+                let cols = cols.as_ref().map(|c| (c, logic));
+                Some(satisfaction(&valid, &readers, &test.test, cols, device)?)
+            }
+            None => None,
+        };
+        let constraints = match &satisfied {
+            Some(s) => self.program.constraints.iter().map(|c| constraint_report(c, s)).collect(),
+            None => Vec::new(),
+        };
+        // Supervised: the task is predicting each learnable's output column. Otherwise: test
+        // examples whose constraints all hold under the networks' most likely classes.
+        let (task_accuracy, test_examples) = match (reasons, &satisfied, test) {
+            (true, Some(s), Some(t)) => (s.task_accuracy, t.test.len()),
+            _ => (mean(&accuracies), self.tasks.first().map_or(0, |t| t.test.len())),
+        };
+        let (inference, fuzzy) = match self.program.training {
+            Training::Reasoned { engine, .. } => (Some(engine.name()), None),
+            Training::Fuzzy { semantics, implication, loss } => {
+                let implication = Logic::new(semantics, implication).implication.name();
+                (None, Some(FuzzySettings { semantics: semantics.name(), implication, loss: loss.name() }))
+            }
+            _ => (None, None),
+        };
+        Ok(Report {
+            source,
+            seed: self.settings.seed,
+            injection: self.program.training.injection().name(),
+            inference,
+            fuzzy,
+            task_accuracy,
+            symbol_accuracy: symbol,
+            macro_f1: mean(&macro_f1s),
+            per_class_accuracy: per_class,
+            per_class_f1,
+            constraints,
+            test_examples,
+            device: "cpu (burn flex)",
+            peak_rss_bytes: peak_rss_bytes(),
+            training: None,
+            model: None,
+        })
+    }
+}
+
+fn figures(
+    curves: BTreeMap<String, Vec<Epoch>>,
+    kept: BTreeMap<String, usize>,
+    started: Instant,
+    grounding: Option<Grounding>,
+) -> TrainingFigures {
+    let epochs = curves.values().map(Vec::len).max().unwrap_or(0);
+    TrainingFigures { epochs, kept_epoch: kept, train_seconds: started.elapsed().as_secs_f64(), curves, grounding }
+}
+
+/// A split's inputs, without its labels, for learning from constraints.
+fn reader<'a>(t: &Task, split: &'a Split) -> Reader<'a> {
+    Reader { shape: t.input, inputs: &split.inputs, classes: t.classes.len() }
+}
+
+/// One constraint's line of the report, from how the test set meets it.
+fn constraint_report(c: &ConstraintInfo, s: &Satisfaction) -> ConstraintReport {
+    let source = match (c.kind, c.formulas.as_slice()) {
+        ("if-then", [a, b]) => format!("if: {a}, then: {b}"),
+        ("iff", [a, b]) => format!("iff: [{a}, {b}]"),
+        (kind, f) => format!("{kind}: {}", f.join(", ")),
+    };
+    let mut r = ConstraintReport {
+        index: c.index,
+        name: c.name.clone(),
+        source,
+        weight: c.weight,
+        trained: c.trained,
+        examples: None,
+        satisfaction: None,
+        value: None,
+    };
+    if let Some(&(n, holds)) = s.instance.get(&(c.index - 1)) {
+        r.examples = Some(n);
+        r.satisfaction = Some(holds as f64 / n.max(1) as f64);
+    } else if let Some(&(holds, lhs)) = s.column.get(&(c.index - 1)) {
+        r.satisfaction = Some(holds as u8 as f64);
+        r.value = Some(lhs);
+    }
+    r
+}
+
+/// Peak resident memory of this process, where the system reports it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
