@@ -2,9 +2,10 @@
 //! grounded variable's row sits among them, and the networks' outputs there.
 
 use crate::examples::Example;
-use crate::model::{InputShape, Net};
+use crate::input::input_tensor;
+use crate::input::InputShape;
+use crate::model::Net;
 use crate::task::Inputs;
-use crate::train::input_tensor;
 use burn::prelude::*;
 use burn::tensor::activation;
 use std::collections::{HashMap, HashSet};

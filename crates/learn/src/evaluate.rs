@@ -4,8 +4,8 @@
 use crate::batch::{BatchRows, Reader};
 use crate::columnwise::{scalar_value, Columns};
 use crate::examples::{Constraint, Example, TestExamples, WeakError};
+use crate::input::input_tensor;
 use crate::model::Net;
-use crate::train::input_tensor;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use skilang_logic::{argmax, Logic};

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod columnwise;
 pub mod evaluate;
 pub mod examples;
+pub mod input;
 pub mod metrics;
 pub mod model;
 pub mod objective;

@@ -1,5 +1,6 @@
 //! Accuracy, per-class accuracy and the confusion matrix of predictions against gold classes.
 
+use crate::input::input_tensor;
 use crate::model::Net;
 use crate::task::{Split, Task};
 use burn::prelude::*;
@@ -50,8 +51,26 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
 }
 
 pub fn evaluate(net: &Net, task: &Task, split: &Split, device: &Device) -> Metrics {
-    let predicted = crate::train::predict(net, task, split, device);
+    let predicted = predict(net, task, split, device);
     from_predictions(&task.classes, &split.labels, &predicted)
+}
+
+/// Class predictions of `net` for a whole split, batch by batch.
+pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u32> {
+    let mut out = Vec::with_capacity(split.len());
+    let all: Vec<usize> = (0..split.len()).collect();
+    for index in all.chunks(1000) {
+        let (values, _) = split.batch(index);
+        let logits = net.forward(input_tensor(task.input, values, index.len(), device));
+        let classes = logits.argmax(1).reshape([index.len()]).into_data();
+        out.extend(classes.iter::<i64>().map(|c| c as u32));
+    }
+    out
+}
+
+/// Test accuracy and friends of a trained network.
+pub fn test_metrics(net: &Net, task: &Task, device: &Device) -> Metrics {
+    evaluate(&net.valid(), task, &task.test, device)
 }
 
 #[cfg(test)]

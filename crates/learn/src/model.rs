@@ -1,6 +1,7 @@
 //! A learnable's network, built from its `architecture` or `layers`, with every shape inferred
 //! from the data schema and the output type.
 
+use crate::input::InputShape;
 use crate::rules::RuleLayer;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -8,13 +9,6 @@ use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, Linea
 use burn::prelude::*;
 use burn::tensor::activation;
 use skilang_lang::spec::{Activation, Architecture, Layer, Model};
-
-/// What a network reads: images (channels, height, width) or a vector of encoded features.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputShape {
-    Image { channels: usize, height: usize, width: usize },
-    Vector(usize),
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("learnable `{learnable}`, layer {layer} ({kind}): {reason}")]

@@ -76,7 +76,7 @@ pub fn attach_leaves(
 fn extend(task: &mut Task, train: &[f32], test: &[f32], width: usize) -> Result<(), String> {
     append(&mut task.train.inputs, train, width)?;
     append(&mut task.test.inputs, test, width)?;
-    task.input = crate::model::InputShape::Vector(task.train.inputs.width());
+    task.input = crate::input::InputShape::Vector(task.train.inputs.width());
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! A learnable's supervised task: its inputs as tensors-to-be and its output's gold classes, per split.
 
-use crate::model::InputShape;
+use crate::input::InputShape;
 use skilang_data::encode::Encoder;
 use skilang_data::table::gather;
 use skilang_data::{Data, Table, Values};

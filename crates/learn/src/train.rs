@@ -1,8 +1,9 @@
 //! The training loop: seeded shuffling and initialisation, mini-batches, the optimiser step,
 //! validation each epoch, early stopping that keeps the best network.
 
-use crate::metrics::{evaluate, Metrics};
-use crate::model::{InputShape, Net};
+use crate::input::input_tensor;
+use crate::metrics::evaluate;
+use crate::model::Net;
 use crate::task::{Split, Task};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
@@ -87,14 +88,6 @@ pub(crate) fn optimizer(s: &Settings) -> ModuleOptimizer {
             )
             .init(),
     }
-}
-
-pub fn input_tensor(input: InputShape, values: Vec<f32>, rows: usize, device: &Device) -> Tensor<4> {
-    let shape = match input {
-        InputShape::Image { channels, height, width } => [rows, channels, height, width],
-        InputShape::Vector(n) => [rows, n, 1, 1],
-    };
-    Tensor::from_data(TensorData::new(values, shape), device)
 }
 
 /// Trains `net` on the task's labelled training rows with cross-entropy on the gold classes.
@@ -194,24 +187,6 @@ impl<T: Clone> Best<T> {
             None => (last, epochs),
         }
     }
-}
-
-/// Class predictions of `net` for a whole split, batch by batch.
-pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u32> {
-    let mut out = Vec::with_capacity(split.len());
-    let all: Vec<usize> = (0..split.len()).collect();
-    for index in all.chunks(1000) {
-        let (values, _) = split.batch(index);
-        let logits = net.forward(input_tensor(task.input, values, index.len(), device));
-        let classes = logits.argmax(1).reshape([index.len()]).into_data();
-        out.extend(classes.iter::<i64>().map(|c| c as u32));
-    }
-    out
-}
-
-/// Test accuracy and friends of a trained network.
-pub fn test_metrics(net: &Net, task: &Task, device: &Device) -> Metrics {
-    evaluate(&net.valid(), task, &task.test, device)
 }
 
 #[cfg(test)]

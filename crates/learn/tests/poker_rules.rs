@@ -65,9 +65,10 @@ fn the_rules_classify_every_training_hand() {
 /// single hand (its MLP part random) already predicts every hand's class from its rule units.
 #[test]
 fn rule_units_classify_every_training_hand_before_training() {
-    use skilang_learn::model::{expand, InputShape, Net};
+    use skilang_learn::input::input_tensor;
+    use skilang_learn::input::InputShape;
+    use skilang_learn::model::{expand, Net};
     use skilang_learn::rules::{leaf_values, RuleLayer};
-    use skilang_learn::train::input_tensor;
     let (spec, program, data) = poker();
     let dataset = &spec.datasets[0];
     let rules = skilang_logic::rulenet::rule_net(&spec, &program, "structuring").unwrap();
