@@ -120,7 +120,7 @@ pub fn summary(path: &str, p: &Program) -> String {
             let _ = writeln!(
                 s,
                 "    #{}{name} {}, {}, weight {} ({:.0}%){}",
-                c.index,
+                c.id,
                 c.kind,
                 c.scope.name(),
                 c.weight,

@@ -14,7 +14,7 @@ use crate::observations::Observations;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use skilang_data::Data;
-use skilang_lang::check::{self, Program};
+use skilang_lang::check::{self, ConstraintId, Program};
 use skilang_lang::formula::{BinOp, CmpOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Implication, Semantics, Spec, Value};
@@ -50,8 +50,8 @@ pub struct Outcome {
 /// and the learnables' classes.
 pub struct Columns<'a> {
     pub spec: &'a Spec,
-    /// (constraint index from 0, share)
-    pub constraints: Vec<(usize, f64)>,
+    /// Each column-wise constraint and its share of the section's weight.
+    pub constraints: Vec<(ConstraintId, f64)>,
     pub observations: Observations<'a>,
     pub domains: Vec<Vec<Value>>,
 }
@@ -65,7 +65,7 @@ impl Columns<'_> {
         rows: &[usize],
         probs: Vec<Option<Tensor<2>>>,
         device: &Device,
-    ) -> Result<Vec<(usize, f64, Option<Outcome>)>, WeakError> {
+    ) -> Result<Vec<(ConstraintId, f64, Option<Outcome>)>, WeakError> {
         let batch = Batch {
             spec: self.spec,
             observations: &self.observations,
@@ -90,12 +90,8 @@ pub fn columns<'a>(
     data: &'a HashMap<String, Data>,
     test: bool,
 ) -> Option<Columns<'a>> {
-    let constraints = program
-        .constraints
-        .iter()
-        .filter(|c| c.scope == check::Scope::ColumnWise)
-        .map(|c| (c.index - 1, c.share))
-        .collect();
+    let constraints =
+        program.constraints.iter().filter(|c| c.scope == check::Scope::ColumnWise).map(|c| (c.id, c.share)).collect();
     let dataset = spec.datasets.iter().find(|d| !d.instances.is_empty())?;
     let table = data.get(&dataset.name.name)?;
     let grounder = Grounder::new(spec, program);
@@ -140,16 +136,16 @@ fn fail<T>(span: Span, message: impl Into<String>) -> Result<T, GroundError> {
 type Scope = Vec<(String, V)>;
 
 impl Batch<'_> {
-    /// Constraint `index`'s truth degree on this batch; `None` when an aggregate it needs has no
+    /// Constraint `id`'s truth degree on this batch; `None` when an aggregate it needs has no
     /// row to aggregate.
-    pub fn constraint(&self, index: usize) -> Result<Option<Outcome>, GroundError> {
+    pub fn constraint(&self, id: ConstraintId) -> Result<Option<Outcome>, GroundError> {
         let cond = |e: &Expr| -> Result<Option<Tensor<1>>, GroundError> {
             match self.eval(e, &mut Vec::new())? {
                 V::Undefined => Ok(None),
                 v => self.truth(v, e.span).map(Some),
             }
         };
-        let truth = match &self.spec.constraints[index].kind {
+        let truth = match &self.spec.constraints[id.position()].kind {
             ConstraintKind::Always(f) => cond(&f.expr)?,
             ConstraintKind::Never(f) => cond(&f.expr)?.map(|t| t.neg() + 1.0),
             ConstraintKind::IfThen { guard, then } => {
@@ -161,7 +157,7 @@ impl Batch<'_> {
             })?,
         };
         let Some(truth) = truth else { return Ok(None) };
-        let lhs = match &self.spec.constraints[index].kind {
+        let lhs = match &self.spec.constraints[id.position()].kind {
             ConstraintKind::Always(f) | ConstraintKind::Never(f) => match &f.expr.kind {
                 ExprKind::Compare { first, .. } => match self.eval(first, &mut Vec::new())? {
                     V::Num(x) => Some(x),

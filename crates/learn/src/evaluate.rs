@@ -8,6 +8,7 @@ use crate::input::input_tensor;
 use crate::model::Net;
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use skilang_lang::check::ConstraintId;
 use skilang_logic::{argmax, Logic};
 use std::collections::BTreeMap;
 
@@ -26,11 +27,11 @@ fn holds(c: &Constraint, at: &[(usize, usize)], class: impl Fn(usize, usize) -> 
 pub struct Satisfaction {
     /// Share of test examples whose instance-wise constraints all hold.
     pub task_accuracy: f64,
-    /// Per instance-wise constraint (from 0): examples it was grounded for, and where it holds.
-    pub instance: BTreeMap<usize, (usize, usize)>,
-    /// Per column-wise constraint (from 0): whether it holds on the whole test set, and its
-    /// comparison's left-hand side.
-    pub column: BTreeMap<usize, (bool, Option<f64>)>,
+    /// Per instance-wise constraint: examples it was grounded for, and where it holds.
+    pub instance: BTreeMap<ConstraintId, (usize, usize)>,
+    /// Per column-wise constraint: whether it holds on the whole test set, and its comparison's
+    /// left-hand side.
+    pub column: BTreeMap<ConstraintId, (bool, Option<f64>)>,
 }
 
 /// Evaluates the constraints on the test examples (and the column-wise ones on the whole test
@@ -96,7 +97,7 @@ fn one_hot_predictions(net: &Net, r: &Reader, rows: &[usize], device: &Device) -
 struct Tally {
     examples: usize,
     hits: usize,
-    per_constraint: BTreeMap<usize, (usize, usize)>,
+    per_constraint: BTreeMap<ConstraintId, (usize, usize)>,
 }
 
 impl Tally {

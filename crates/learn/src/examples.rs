@@ -6,7 +6,7 @@ use crate::observations::Observations;
 use crate::train::Settings;
 use rayon::prelude::*;
 use skilang_data::{tuples, Data, Table};
-use skilang_lang::check::{Program, Scope};
+use skilang_lang::check::{ConstraintId, Program, Scope};
 use skilang_lang::spec::{Dataset, Spec};
 use skilang_logic::{Engine, FuzzyEvent, GroundError, Grounded, Grounder, Inference, Memo, TooLarge, NODE_LIMIT};
 use std::collections::HashMap;
@@ -14,15 +14,13 @@ use std::collections::HashMap;
 /// The instance-wise constraints, each with its share of the section's weight.
 #[derive(Clone, Debug)]
 pub struct Knowledge {
-    /// (constraint index from 0, share)
-    pub constraints: Vec<(usize, f64)>,
+    pub constraints: Vec<(ConstraintId, f64)>,
 }
 
 /// One constraint grounded and prepared for one example.
 #[derive(Debug)]
 pub struct Constraint {
-    /// The constraint's position in the spec (from 0).
-    pub constraint: usize,
+    pub constraint: ConstraintId,
     pub share: f64,
     pub grounded: Grounded,
     pub prepared: Prepared,
@@ -70,7 +68,7 @@ pub enum WeakError {
     #[error("{0}")]
     Ground(GroundError),
     #[error("constraint {constraint}: {reason}")]
-    TooLarge { constraint: usize, reason: TooLarge },
+    TooLarge { constraint: ConstraintId, reason: TooLarge },
     #[error("{0}")]
     Setup(String),
 }
@@ -122,7 +120,7 @@ pub fn examples<'a>(
     if let (Some(c), Some(Prepare::Infer(engine))) = (column_wise, train_as) {
         return Err(setup(format!(
             "constraint {} is column-wise; `inference: {}` reasons per example (column-wise constraints need `injection: fuzzy`)",
-            c.index,
+            c.id,
             engine.name()
         )));
     }
@@ -151,10 +149,10 @@ pub fn examples<'a>(
         }
         Ok(tuples)
     };
-    // `index` counts from 1, as people do; a constraint's share of the section's weight is its
-    // share of the loss. Column-wise constraints are held per batch (`crate::columnwise`).
+    // A constraint's share of the section's weight is its share of the loss. Column-wise
+    // constraints are held per batch (`crate::columnwise`).
     let instance = program.constraints.iter().filter(|c| c.scope != Scope::ColumnWise);
-    let knowledge = Knowledge { constraints: instance.map(|c| (c.index - 1, c.share)).collect() };
+    let knowledge = Knowledge { constraints: instance.map(|c| (c.id, c.share)).collect() };
     let grounder = Grounder::new(spec, program);
     let test = TestExamples {
         grounder: Grounder::new(spec, program),
@@ -199,7 +197,7 @@ pub fn prepare_examples(
                 let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {
                     continue;
                 };
-                let too_large = |reason| WeakError::TooLarge { constraint: c + 1, reason };
+                let too_large = |reason| WeakError::TooLarge { constraint: c, reason };
                 let prepared = match prepare {
                     Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
                     Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),

@@ -367,7 +367,7 @@ fn constraint_report(c: &ConstraintInfo, s: &Satisfaction) -> ConstraintReport {
         (kind, f) => format!("{kind}: {}", f.join(", ")),
     };
     let mut r = ConstraintReport {
-        index: c.index,
+        index: c.id.number(),
         name: c.name.clone(),
         source,
         weight: c.weight,
@@ -376,10 +376,10 @@ fn constraint_report(c: &ConstraintInfo, s: &Satisfaction) -> ConstraintReport {
         satisfaction: None,
         value: None,
     };
-    if let Some(&(n, holds)) = s.instance.get(&(c.index - 1)) {
+    if let Some(&(n, holds)) = s.instance.get(&c.id) {
         r.examples = Some(n);
         r.satisfaction = Some(holds as f64 / n.max(1) as f64);
-    } else if let Some(&(holds, lhs)) = s.column.get(&(c.index - 1)) {
+    } else if let Some(&(holds, lhs)) = s.column.get(&c.id) {
         r.satisfaction = Some(holds as u8 as f64);
         r.value = Some(lhs);
     }

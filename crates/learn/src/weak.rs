@@ -100,7 +100,7 @@ pub fn train_weak(
             constraint_violations: stats
                 .violations
                 .into_iter()
-                .map(|(c, (v, n))| (c + 1, v / n.max(1) as f64))
+                .map(|(c, (v, n))| (c.number(), v / n.max(1) as f64))
                 .collect(),
         };
         progress(Progress::Epoch(&record));

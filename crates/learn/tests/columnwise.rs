@@ -4,6 +4,7 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use skilang_data::{Table, Values};
+use skilang_lang::check::ConstraintId;
 use skilang_lang::spec::{Semantics, Value};
 use skilang_learn::columnwise::{scalar_value, Batch};
 use skilang_learn::observations::Observations;
@@ -41,7 +42,7 @@ fn statistical_parity_on_a_hand_made_batch() {
         logic: Logic::new(Semantics::Product, None),
         device: &device,
     };
-    let out = batch.constraint(1).unwrap().expect("both groups are in the batch");
+    let out = batch.constraint(ConstraintId::at(1)).unwrap().expect("both groups are in the batch");
     let sp = out.lhs.unwrap();
     assert!((sp - 0.2).abs() < 1e-6, "SP {sp}");
     // SP <= 0.01 as a hinge: truth 1 − (0.2 − 0.01).
@@ -59,5 +60,5 @@ fn statistical_parity_on_a_hand_made_batch() {
         );
     }
     // The supervision constraint is instance-wise: the column-wise evaluator refuses `person`.
-    assert!(batch.constraint(0).is_err());
+    assert!(batch.constraint(ConstraintId::at(0)).is_err());
 }

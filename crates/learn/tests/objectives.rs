@@ -7,6 +7,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use num_bigint::BigInt;
 use skilang_data::rng::Rng;
+use skilang_lang::check::ConstraintId;
 use skilang_lang::spec::{Layer, Optimizer, Semantics, TruthLoss};
 use skilang_learn::batch::{log_probs, BatchRows, Reader};
 use skilang_learn::examples::{Constraint, Example, Prepared};
@@ -52,7 +53,7 @@ fn examples(sums: &[i64], fuzzy: bool) -> Vec<Example> {
                     } else {
                         Prepared::Inference(engine.prepare(&grounded.event).unwrap())
                     };
-                    Constraint { constraint: c, share, grounded, prepared }
+                    Constraint { constraint: ConstraintId::at(c), share, grounded, prepared }
                 })
                 .collect();
             Example { rows: vec![2 * i, 2 * i + 1], constraints }

@@ -2,7 +2,7 @@
 //! hands: for every hand exactly one guard holds, and its constraint names the hand's class.
 
 use skilang_data::Data;
-use skilang_lang::check::Program;
+use skilang_lang::check::{ConstraintId, Program};
 use skilang_lang::spec::{Spec, Value};
 use skilang_learn::observations::Observations;
 use skilang_logic::{Atom, Grounder, Memo, Observed};
@@ -45,7 +45,7 @@ fn the_rules_classify_every_training_hand() {
             let (mut named, mut memo) = (Vec::new(), Memo::default());
             // Constraint 0 is the supervision; the other ten are the rules.
             for c in 1..spec.constraints.len() {
-                if let Some(g) = grounder.ground_with(c, &observe, &mut memo).unwrap() {
+                if let Some(g) = grounder.ground_with(ConstraintId::at(c), &observe, &mut memo).unwrap() {
                     // The guard held; what is left is `classify(h) == class`.
                     let [Atom::Table { allowed, .. }] = g.event.atoms.as_slice() else { panic!("{g:?}") };
                     named.extend(allowed.iter().enumerate().filter(|(_, &ok)| ok).map(|(k, _)| k));

@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo bench -p skilang-logic --bench inference`
 
+use skilang_lang::check::ConstraintId;
 use skilang_lang::overrides::Override;
 use skilang_logic::{compile, Grounder, Observed, NODE_LIMIT};
 use std::time::Instant;
@@ -39,7 +40,7 @@ fn main() {
         for _ in 0..examples {
             let digits: Vec<i64> = (0..2 * n).map(|_| (rng.next() % 10) as i64).collect();
             let observe = |slot: usize, _: &str| Some(Observed::Int(digits[slot]));
-            let grounded = grounder.ground(0, &observe).expect("grounds").expect("applies");
+            let grounded = grounder.ground(ConstraintId::at(0), &observe).expect("grounds").expect("applies");
             let logw: Vec<Vec<f64>> = (0..2 * n)
                 .map(|_| {
                     let w: Vec<f64> = (0..10).map(|_| 0.05 + (rng.next() % 1000) as f64 / 1000.0).collect();

@@ -10,7 +10,7 @@ use crate::event::{Atom, Cmp, Event, Formula};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
-use skilang_lang::check::Program;
+use skilang_lang::check::{ConstraintId, Program};
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
 use skilang_lang::limits::{combinations_len, range_len, MAX_GROUND_TERMS};
 use skilang_lang::source::Span;
@@ -174,27 +174,27 @@ impl<'a> Grounder<'a> {
         &self.domains[l]
     }
 
-    /// Grounds constraint `index` for the example whose observed values `observe(slot, column)`
+    /// Grounds constraint `id` for the example whose observed values `observe(slot, column)`
     /// gives; `None` when an observed guard does not select the example, or when the constraint
     /// reads a value the example does not know ([`Observed::Unknown`]).
     pub fn ground(
         &self,
-        index: usize,
+        id: ConstraintId,
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
     ) -> Result<Option<Grounded>, GroundError> {
-        self.ground_with(index, observe, &mut Memo::default())
+        self.ground_with(id, observe, &mut Memo::default())
     }
 
     /// [`Grounder::ground`], reusing the observed results of knowledge rules in `memo` (which
     /// must belong to the same example).
     pub fn ground_with(
         &self,
-        index: usize,
+        id: ConstraintId,
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
         memo: &mut Memo,
     ) -> Result<Option<Grounded>, GroundError> {
         let mut b = Builder::new(self, observe, memo);
-        match b.constraint(index) {
+        match b.constraint(id) {
             Err(_) if b.unknown => Ok(None),
             grounded => grounded,
         }
@@ -275,8 +275,8 @@ impl<'g, 'o> Builder<'g, 'o> {
         Ok(())
     }
 
-    fn constraint(&mut self, index: usize) -> Result<Option<Grounded>, GroundError> {
-        let (formula, form) = match &self.g.spec.constraints[index].kind {
+    fn constraint(&mut self, id: ConstraintId) -> Result<Option<Grounded>, GroundError> {
+        let (formula, form) = match &self.g.spec.constraints[id.position()].kind {
             ConstraintKind::Always(f) => (self.condition(&f.expr)?, Form::Plain),
             ConstraintKind::Never(f) => (Formula::negate(self.condition(&f.expr)?), Form::Plain),
             ConstraintKind::IfThen { guard, then } => {

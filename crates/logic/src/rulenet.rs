@@ -10,7 +10,7 @@
 //! trainable neuron whose weights start at the rule.
 
 use crate::ground::{Crisp, GroundError, Grounder, Memo, Observed};
-use skilang_lang::check::{rule_roles, Program, RuleRefusal, RuleRole};
+use skilang_lang::check::{rule_roles, ConstraintId, Program, RuleRefusal, RuleRole};
 use skilang_lang::formula::{unparse, BinOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::spec::{ConstraintKind, Spec};
 use std::collections::HashMap;
@@ -49,8 +49,7 @@ pub struct Unit {
 /// A guarded constraint: its guard's unit and the class its consequent names.
 #[derive(Clone, Debug)]
 pub struct Guard {
-    /// The constraint's position in the spec (from 0).
-    pub constraint: usize,
+    pub constraint: ConstraintId,
     pub unit: usize,
     pub learnable: usize,
     pub class: usize,
@@ -71,11 +70,11 @@ pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, R
     let mut b =
         Builder { spec, leaves: Vec::new(), leaf_of: HashMap::new(), units: Vec::new(), rule_unit: HashMap::new() };
     let mut guards = Vec::new();
-    for (c, role) in rule_roles(spec, program, what).into_iter().enumerate() {
+    for (info, role) in program.constraints.iter().zip(rule_roles(spec, program, what)) {
         let RuleRole::Guard { learnable, instance, class } = role? else {
             continue; // the supervision embedding and structuring train by anyway
         };
-        let ConstraintKind::IfThen { guard, .. } = &spec.constraints[c].kind else {
+        let ConstraintKind::IfThen { guard, .. } = &spec.constraints[info.id.position()].kind else {
             unreachable!("a guard's constraint is an if-then")
         };
         // The one instance variable is slot 0 of each example.
@@ -85,7 +84,7 @@ pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, R
             (Node::Unit(u), false) => u,
             _ => b.unit(unparse(&guard.expr), Gate::Or, vec![(node, negated)]),
         };
-        guards.push(Guard { constraint: c, unit, learnable, class });
+        guards.push(Guard { constraint: info.id, unit, learnable, class });
     }
     Ok(RuleNet { leaves: b.leaves, units: b.units, guards })
 }

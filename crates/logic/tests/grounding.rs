@@ -1,5 +1,6 @@
 //! Grounding checked constraints: the events it builds hold exactly where the formula does.
 
+use skilang_lang::check::ConstraintId;
 use skilang_lang::check_source;
 use skilang_lang::overrides::Override;
 use skilang_logic::{compile, Grounder, Observed, NODE_LIMIT};
@@ -29,7 +30,7 @@ fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
     let g = Grounder::new(&spec, &program);
     let observe = |slot: usize, column: &str| (column == "value").then(|| Observed::Int(gold[slot]));
-    let grounded = g.ground(0, &observe).unwrap().unwrap();
+    let grounded = g.ground(ConstraintId::at(0), &observe).unwrap().unwrap();
     let slots: Vec<usize> = grounded.vars.iter().map(|v| v.slot).collect();
     for a in 0..10 {
         for b in 0..10 {
@@ -106,7 +107,7 @@ fn events_depend_on_the_sum_only() {
     let g = Grounder::new(&spec, &program);
     let event = |digits: [i64; 2]| {
         let observe = move |slot: usize, _: &str| Some(Observed::Int(digits[slot]));
-        g.ground(0, &observe).unwrap().unwrap()
+        g.ground(ConstraintId::at(0), &observe).unwrap().unwrap()
     };
     assert_eq!(event([3, 5]), event([5, 3]));
     assert_eq!(event([3, 5]), event([8, 0]));
@@ -125,7 +126,7 @@ fn multi_digit_addition_grounds_to_one_linear_atom_and_compiles_small() {
         // a = 99…9, b = 0…01: the sum is 10^n.
         let observe =
             move |slot: usize, _: &str| Some(Observed::Int(if slot < n { 9 } else { (slot == 2 * n - 1) as i64 }));
-        let grounded = g.ground(0, &observe).unwrap().unwrap();
+        let grounded = g.ground(ConstraintId::at(0), &observe).unwrap().unwrap();
         assert_eq!(grounded.vars.len(), 2 * n);
         assert_eq!(grounded.event.atoms.len(), 1);
         let d = compile(&grounded.event, NODE_LIMIT).unwrap();
@@ -157,8 +158,8 @@ fn an_unknown_observed_value_leaves_the_constraint_out() {
             (column == "value").then_some(if slot == at { Observed::Unknown } else { Observed::Int(7) })
         }
     };
-    assert!(g.ground(0, &hidden(0)).unwrap().is_none(), "the supervision reads x1's unknown value");
-    assert!(g.ground(1, &hidden(0)).unwrap().is_some(), "the guard reads x2's known value");
-    assert!(g.ground(2, &hidden(0)).unwrap().is_some(), "nothing observed is read");
-    assert!(g.ground(1, &hidden(1)).unwrap().is_none(), "an unknown guard selects nothing");
+    assert!(g.ground(ConstraintId::at(0), &hidden(0)).unwrap().is_none(), "the supervision reads x1's unknown value");
+    assert!(g.ground(ConstraintId::at(1), &hidden(0)).unwrap().is_some(), "the guard reads x2's known value");
+    assert!(g.ground(ConstraintId::at(2), &hidden(0)).unwrap().is_some(), "nothing observed is read");
+    assert!(g.ground(ConstraintId::at(1), &hidden(1)).unwrap().is_none(), "an unknown guard selects nothing");
 }

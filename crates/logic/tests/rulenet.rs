@@ -89,7 +89,7 @@ fn units_compute_the_guards_crisply_and_as_initial_neurons() {
         }
         for g in &net.guards {
             let selected = grounder.ground(g.constraint, &observe).unwrap().is_some();
-            assert_eq!(crisp[g.unit] == 1.0, selected, "row {row}: guard of constraint {}", g.constraint + 1);
+            assert_eq!(crisp[g.unit] == 1.0, selected, "row {row}: guard of constraint {}", g.constraint);
         }
     }
 }
@@ -101,7 +101,7 @@ fn supervision_is_left_to_training() {
     for supervision in ["  - always: f(r) == r.y\n", "  - always: r.y == f(r)\n"] {
         let (spec, program) = spec(&format!("{supervision}{GUARDED}"));
         let net = rule_net(&spec, &program, "structuring").unwrap();
-        let constraints: Vec<usize> = net.guards.iter().map(|g| g.constraint).collect();
+        let constraints: Vec<usize> = net.guards.iter().map(|g| g.constraint.position()).collect();
         assert_eq!(constraints, [1, 2, 3, 4]);
     }
 }

@@ -659,7 +659,7 @@ impl<'s> Checker<'s> {
             }
             let weight = c.weight.as_ref().map_or(1.0, |w| w.value);
             out.push(ConstraintInfo {
-                index: index + 1,
+                id: ConstraintId::at(index),
                 kind: c.kind.keyword(),
                 name: c.name.as_ref().map(|n| n.value.clone()),
                 formulas: c.kind.formulas().iter().map(|f| f.text.clone()).collect(),

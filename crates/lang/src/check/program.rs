@@ -79,9 +79,43 @@ impl Scope {
     }
 }
 
+/// A constraint, by its place in the spec's `constraints` section: people count from 1 (`#1`, its
+/// [`number`](ConstraintId::number), which is also how it is written out), code indexes from 0
+/// (its [`position`](ConstraintId::position)). One type, so the two never mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConstraintId(usize);
+
+impl ConstraintId {
+    /// The constraint at `position` (from 0) in the section.
+    pub fn at(position: usize) -> ConstraintId {
+        ConstraintId(position)
+    }
+
+    pub fn position(self) -> usize {
+        self.0
+    }
+
+    pub fn number(self) -> usize {
+        self.0 + 1
+    }
+}
+
+impl std::fmt::Display for ConstraintId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
+impl Serialize for ConstraintId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.number() as u64)
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ConstraintInfo {
-    pub index: usize,
+    #[serde(rename = "index")]
+    pub id: ConstraintId,
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

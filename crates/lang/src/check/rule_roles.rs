@@ -3,7 +3,7 @@
 //! `if: R(x)` linked to one class by `then: net(x) == class`. `check` reports every constraint
 //! they cannot use; `logic::rulenet` builds the units of the guards.
 
-use super::program::{LearnableInfo, Program, Scope};
+use super::program::{ConstraintId, LearnableInfo, Program, Scope};
 use crate::formula::{CmpOp, Expr, ExprKind};
 use crate::source::Span;
 use crate::spec::{ConstraintKind, Spec, Value};
@@ -20,8 +20,7 @@ pub enum RuleRole {
 /// Why embedding or structuring cannot use a constraint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleRefusal {
-    /// Counted from 1, as the spec's readers do.
-    pub constraint: usize,
+    pub constraint: ConstraintId,
     pub span: Span,
     pub reason: String,
 }
@@ -44,9 +43,8 @@ pub fn rule_roles(spec: &Spec, program: &Program, what: &str) -> Vec<Result<Rule
     spec.constraints
         .iter()
         .zip(&program.constraints)
-        .enumerate()
-        .map(|(c, (constraint, info))| {
-            let refuse = |span: Span, reason: String| RuleRefusal { constraint: c + 1, span, reason };
+        .map(|(constraint, info)| {
+            let refuse = |span: Span, reason: String| RuleRefusal { constraint: info.id, span, reason };
             if info.scope == Scope::ColumnWise {
                 return Err(refuse(
                     constraint.span,

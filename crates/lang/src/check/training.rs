@@ -146,7 +146,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
         diags.extend(enumeration_refusal(spec, program, i.span));
     }
     for info in &mut program.constraints {
-        let Some(c) = spec.constraints.get(info.index - 1) else { continue };
+        let Some(c) = spec.constraints.get(info.id.position()) else { continue };
         info.supervises = match &c.kind {
             ConstraintKind::Always(f) => supervised_learnable(spec, &program.learnables, &f.expr),
             _ => None,
@@ -197,7 +197,7 @@ fn enumeration_refusal(spec: &Spec, program: &Program, at: Span) -> Option<Diagn
                 at,
                 format!(
                     "`inference: enumerate` could visit {count} assignments for constraint {}, more than its limit of {ENUMERATION_LIMIT}",
-                    c.index
+                    c.id
                 ),
             )
             .with_note(format!("{} classes on each of the {slots} instances of an example", classes.join(" and ")))

@@ -17,7 +17,7 @@ use crate::columnwise::Columns;
 use crate::examples::{Example, Prepare, WeakError};
 use burn::prelude::*;
 use burn::tensor::{activation, TensorData};
-use skilang_lang::check::{Reasoning, Training};
+use skilang_lang::check::{ConstraintId, Reasoning, Training};
 use skilang_logic::Logic;
 use std::collections::BTreeMap;
 
@@ -98,13 +98,13 @@ pub struct Stats {
     pub loss: f64,
     /// Examples whose constraints have probability 0 (contradictory observations): skipped.
     pub impossible: usize,
-    /// Per constraint (from 0): the summed violation 1 − truth, and over how many groundings.
-    pub violations: BTreeMap<usize, (f64, usize)>,
+    /// Per constraint: the summed violation 1 − truth, and over how many groundings.
+    pub violations: BTreeMap<ConstraintId, (f64, usize)>,
 }
 
 impl Stats {
     /// Adds `n` groundings of constraint `c` with summed violation `v`.
-    pub fn violated(&mut self, c: usize, v: f64, n: usize) {
+    pub fn violated(&mut self, c: ConstraintId, v: f64, n: usize) {
         let entry = self.violations.entry(c).or_default();
         entry.0 += v;
         entry.1 += n;
