@@ -3,7 +3,6 @@
 use crate::exit;
 use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
 use skilang_data::{catalog, dir, fetch, npm, Data, DataError};
 use skilang_lang::overrides::Override;
 use skilang_lang::source::{SourceFile, Span, Spanned};
@@ -64,11 +63,7 @@ impl Prepared {
     }
 
     fn source(&self, path: &Path, overrides: &[Override]) -> Source {
-        Source {
-            spec: path.display().to_string(),
-            spec_sha256: Sha256::digest(self.file.text().as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
-            overrides: overrides.iter().map(|o| o.to_string()).collect(),
-        }
+        Source::new(path, self.file.text(), overrides)
     }
 }
 

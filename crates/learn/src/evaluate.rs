@@ -77,17 +77,8 @@ fn predicted(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Vec<usiz
 
 /// A network's most likely class on each of `rows`, one-hot.
 fn one_hot_predictions(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Tensor<2> {
-    let mut onehot = Vec::with_capacity(rows.len() * r.classes);
-    for chunk in rows.chunks(1024) {
-        let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
-        let [n, k] = logits.dims();
-        let flat: Vec<f32> = logits.into_data().iter::<f32>().collect();
-        for i in 0..n {
-            let row: Vec<f64> = flat[i * k..(i + 1) * k].iter().map(|&x| f64::from(x)).collect();
-            let best = argmax(&row);
-            onehot.extend((0..k).map(|j| (j == best) as u8 as f32));
-        }
-    }
+    let classes = predicted(net, r, rows, device);
+    let onehot = classes.iter().flat_map(|&best| (0..r.classes).map(move |j| (j == best) as u8 as f32)).collect();
     Tensor::<2>::from_data(TensorData::new(onehot, [rows.len(), r.classes]), device)
 }
 

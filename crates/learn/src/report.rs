@@ -3,6 +3,8 @@
 
 use crate::train::Epoch;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+use skilang_lang::overrides::Override;
 use std::collections::BTreeMap;
 
 /// Per learnable, a figure per class (`None` where the class has no test example).
@@ -45,6 +47,17 @@ pub struct Source {
     pub spec_sha256: String,
     /// `--set` and the flags that stand for one, as `key=value`.
     pub overrides: Vec<String>,
+}
+
+impl Source {
+    /// The spec at `path` whose text was `text`, with the overrides it was read with.
+    pub fn new(path: &std::path::Path, text: &str, overrides: &[Override]) -> Source {
+        Source {
+            spec: path.display().to_string(),
+            spec_sha256: Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+            overrides: overrides.iter().map(|o| o.to_string()).collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

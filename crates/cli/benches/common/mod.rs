@@ -3,7 +3,6 @@
 // Each benchmark uses a subset of these.
 #![allow(dead_code)]
 
-use sha2::{Digest, Sha256};
 use skilang_lang::overrides::Override;
 use skilang_learn::report::Source;
 use skilang_learn::run::Run;
@@ -45,11 +44,7 @@ pub fn train(run: &str, spec: &str, data: &OsString, args: &[String]) -> serde_j
     let device = skilang_learn::device(r.settings.seed);
     let nets = r.build(&device).unwrap_or_else(|e| panic!("{run}: {e}"));
     let trained = r.train(nets, &device, &mut |_, _| {}, &mut |_| {}).unwrap_or_else(|e| panic!("{run}: {e}"));
-    let source = Source {
-        spec: spec.to_string(),
-        spec_sha256: Sha256::digest(outcome.file.text().as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
-        overrides: overrides.iter().map(|o| o.to_string()).collect(),
-    };
+    let source = Source::new(Path::new(spec), outcome.file.text(), &overrides);
     let mut report =
         r.report(source, &trained.nets, trained.examples.as_ref(), &device).unwrap_or_else(|e| panic!("{run}: {e}"));
     report.training = Some(trained.figures);

@@ -4,10 +4,9 @@
 //! as mean absolute error does, while −log t keeps its gradient; on a supervision constraint it
 //! is the cross-entropy).
 
-use super::{gather, Batch, Objective, Part, Signal, Stats, Targets};
+use super::{per_constraint, Batch, Objective, Signal, Targets};
 use crate::examples::{Prepared, WeakError};
 use burn::prelude::*;
-use rayon::prelude::*;
 use skilang_lang::spec::TruthLoss;
 use skilang_logic::Logic;
 
@@ -19,28 +18,19 @@ pub struct Fuzzy {
 
 impl Objective for Fuzzy {
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
-        let parts: Vec<Part> = batch
-            .examples
-            .par_iter()
-            .zip(&batch.rows.at)
-            .map(|(e, at)| {
-                let (mut weighted, mut stats) = (Vec::new(), Stats::default());
-                for (c, at) in e.constraints.iter().zip(at) {
-                    let Prepared::Fuzzy(f) = &c.prepared else {
-                        unreachable!("examples trained with fuzzy truth are prepared for it")
-                    };
-                    let p: Vec<Vec<f64>> =
-                        at.iter().map(|&(l, i)| batch.logp[l][i].iter().map(|x| x.exp()).collect()).collect();
-                    let t = f.truth(self.logic, &p);
-                    let (l_t, dl_dt) = penalty(self.loss, t.value);
-                    stats.loss += c.share * l_t;
-                    stats.violated(c.constraint, 1.0 - t.value, 1);
-                    weighted.extend(at.iter().zip(t.grad).map(|(&(l, i), g)| (l, i, c.share * dl_dt, g)));
-                }
-                Some((weighted, stats))
-            })
-            .collect();
-        let (targets, stats) = gather(batch.logp, parts);
+        let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
+            let Prepared::Fuzzy(f) = &c.prepared else {
+                unreachable!("examples trained with fuzzy truth are prepared for it")
+            };
+            let p: Vec<Vec<f64>> =
+                at.iter().map(|&(l, i)| batch.logp[l][i].iter().map(|x| x.exp()).collect()).collect();
+            let t = f.truth(self.logic, &p);
+            let (l_t, dl_dt) = penalty(self.loss, t.value);
+            stats.loss += c.share * l_t;
+            stats.violated(c.constraint, 1.0 - t.value, 1);
+            weighted.extend(at.iter().zip(t.grad).map(|(&(l, i), g)| (l, i, c.share * dl_dt, g)));
+            Some(())
+        });
         Ok(Signal { targets: Some(Targets::Gradients(targets)), loss: None, stats })
     }
 }

@@ -14,9 +14,10 @@ pub mod reasoned;
 
 use crate::batch::BatchRows;
 use crate::columnwise::Columns;
-use crate::examples::{Example, Prepare, WeakError};
+use crate::examples::{Constraint, Example, Prepare, WeakError};
 use burn::prelude::*;
 use burn::tensor::{activation, TensorData};
+use rayon::prelude::*;
 use skilang_lang::check::{ConstraintId, Reasoning, Training};
 use skilang_logic::Logic;
 use std::collections::BTreeMap;
@@ -134,13 +135,29 @@ pub trait Objective: Sync {
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError>;
 }
 
-/// One example's part of a signal: (learnable, row, weight, target) per grounded variable, and
-/// what it measured. `None`: the example is impossible, and skipped.
-pub(crate) type Part = Option<(Vec<(usize, usize, f64, Vec<f64>)>, Stats)>;
+/// (learnable, row, weight, target) of one grounded variable.
+pub(crate) type Weighted = (usize, usize, f64, Vec<f64>);
 
-/// The batch's targets and statistics from its examples' parts.
-pub(crate) fn gather(logp: &[Vec<Vec<f64>>], parts: Vec<Part>) -> (PerRow, Stats) {
-    let mut targets: PerRow = logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
+/// Every example's grounded constraints through `each` (in parallel over the examples), which
+/// adds each one's weighted targets and statistics, or returns `None` when the example is
+/// impossible (it is then skipped and counted); the batch's targets are their weighted sums.
+pub(crate) fn per_constraint(
+    batch: &Batch,
+    each: impl Fn(&Constraint, &[(usize, usize)], &mut Vec<Weighted>, &mut Stats) -> Option<()> + Sync,
+) -> (PerRow, Stats) {
+    let parts: Vec<Option<(Vec<Weighted>, Stats)>> = batch
+        .examples
+        .par_iter()
+        .zip(&batch.rows.at)
+        .map(|(e, at)| {
+            let (mut weighted, mut stats) = (Vec::new(), Stats::default());
+            for (c, at) in e.constraints.iter().zip(at) {
+                each(c, at, &mut weighted, &mut stats)?;
+            }
+            Some((weighted, stats))
+        })
+        .collect();
+    let mut targets: PerRow = batch.logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
     let mut stats = Stats::default();
     for part in parts {
         let Some((weighted, s)) = part else {

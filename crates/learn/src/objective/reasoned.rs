@@ -4,9 +4,8 @@
 //! target is q, and the cross-entropy towards it has the semantic loss's gradient p − q. EM holds
 //! q fixed for `m_steps` steps, or uses the MAP assignment (`hard`).
 
-use super::{gather, Batch, Objective, Part, Signal, Stats, Targets};
+use super::{per_constraint, Batch, Objective, Signal, Targets};
 use crate::examples::{Prepared, WeakError};
-use rayon::prelude::*;
 use skilang_logic::Inference;
 
 /// −log P(φ): one step per batch.
@@ -47,24 +46,15 @@ fn reason(
     batch: &Batch,
     target: impl Fn(&dyn Inference, &[Vec<f64>]) -> Option<(f64, Vec<Vec<f64>>)> + Sync,
 ) -> Signal {
-    let parts: Vec<Part> = batch
-        .examples
-        .par_iter()
-        .zip(&batch.rows.at)
-        .map(|(e, at)| {
-            let (mut weighted, mut stats) = (Vec::new(), Stats::default());
-            for (c, at) in e.constraints.iter().zip(at) {
-                let Prepared::Inference(inference) = &c.prepared else {
-                    unreachable!("examples trained through inference are prepared by an engine")
-                };
-                let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| batch.logp[l][i].clone()).collect();
-                let (log_prob, q) = target(inference.as_ref(), &logw)?;
-                stats.loss -= c.share * log_prob;
-                weighted.extend(at.iter().zip(q).map(|(&(l, i), q)| (l, i, c.share, q)));
-            }
-            Some((weighted, stats))
-        })
-        .collect();
-    let (targets, stats) = gather(batch.logp, parts);
+    let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
+        let Prepared::Inference(inference) = &c.prepared else {
+            unreachable!("examples trained through inference are prepared by an engine")
+        };
+        let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| batch.logp[l][i].clone()).collect();
+        let (log_prob, q) = target(inference.as_ref(), &logw)?;
+        stats.loss -= c.share * log_prob;
+        weighted.extend(at.iter().zip(q).map(|(&(l, i), q)| (l, i, c.share, q)));
+        Some(())
+    });
     Signal { targets: Some(Targets::Distributions(targets)), loss: None, stats }
 }
