@@ -177,10 +177,13 @@ fn em_with_two_m_steps_differs_from_the_semantic_loss_after_one_batch() {
         validation: 0.0,
         patience: None,
     };
+    // One initial network for all three: the device's random state is shared by the tests that
+    // run beside this one, so building it three times would not give three equal networks.
+    let device = skilang_learn::device(5);
+    let layer = Layer::Linear { input: None, units: None, activation: None, dropout: None };
+    let initial = Net::new("digit", &[layer], InputShape::Vector(4), CLASSES, &device).unwrap();
     let trained = |objective: Box<dyn Objective>| {
-        let device = skilang_learn::device(5);
-        let layer = Layer::Linear { input: None, units: None, activation: None, dropout: None };
-        let net = Net::new("digit", &[layer], InputShape::Vector(4), CLASSES, &device).unwrap();
+        let net = initial.clone();
         let out = train_weak(&[reader], vec![net], &ex, &[], &[objective], &settings, &device, &mut |_| {}).unwrap();
         let x = Tensor::<4>::from_data(TensorData::new(inputs.rows(&[0, 1, 2]), [3, 4, 1, 1]), &device);
         out.nets[0].forward(x).into_data().try_to_vec::<f32>().unwrap()
