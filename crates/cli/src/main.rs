@@ -52,6 +52,10 @@ enum Command {
         /// Replace --out when it holds a previous run (and nothing else).
         #[arg(long)]
         force: bool,
+        /// Continue the killed run that was writing --out, from its last epoch's checkpoint
+        /// (same spec, same --set and flags); the report is the uninterrupted run's.
+        #[arg(long, conflicts_with = "dry_run")]
+        resume: bool,
         /// Do everything but train: check, load the data, build the networks, ground the
         /// training examples; write nothing.
         #[arg(long)]
@@ -122,8 +126,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check { files, format, set } => check::run(&files, format, &set),
-        Command::Train { spec, epochs, seed, data_dir, out, force, dry_run, set } => {
-            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, dry_run, set }))
+        Command::Train { spec, epochs, seed, data_dir, out, force, resume, dry_run, set } => {
+            finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, resume, dry_run, set }))
         }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
         Command::Data { dataset: Generated::PokerHand, hands, seed, out, data_dir } => {

@@ -1,7 +1,8 @@
 //! The folder a training run writes: claimed before any data is read, filled in a staging folder
 //! beside it, and moved into place only when the run succeeds. A run never deletes what it did not
 //! write: an existing folder is replaced only when it holds nothing but a previous run, and only
-//! when the user asked for that with `--force`.
+//! when the user asked for that with `--force`. The staging folder holds the run's checkpoint: a
+//! killed run leaves it behind, and `--resume` claims it again.
 
 use crate::exit;
 use crate::train::Failure;
@@ -20,6 +21,8 @@ pub struct Staging {
     created: Vec<PathBuf>,
     replace: bool,
     committed: bool,
+    /// A resumed run keeps its staging folder when it fails: the checkpoint can be resumed again.
+    keep: bool,
 }
 
 fn refuse(message: String) -> Failure {
@@ -34,6 +37,83 @@ fn io(e: std::io::Error, what: &Path) -> Failure {
 /// folder or one above it, the home folder, a file, and a non-empty folder that is not a previous
 /// run; a previous run unless `force`. Creates the staging folder, proving that `out` is writable.
 pub fn claim(out: &Path, spec: &Path, force: bool) -> Result<Staging, Failure> {
+    let (absolute, replace) = allowed(out, spec, force)?;
+    if let Some(killed) = killed_runs(&absolute).first() {
+        eprintln!(
+            "note: {} holds the checkpoint of a killed run of {}; `--resume` continues it",
+            killed.display(),
+            out.display()
+        );
+    }
+    let mut created = Vec::new();
+    let mut missing = absolute.parent();
+    while let Some(dir) = missing.filter(|d| !d.exists()) {
+        created.push(dir.to_path_buf());
+        missing = dir.parent();
+    }
+    let shown = out.display();
+    if let Some(parent) = absolute.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            refuse(format!("--out {shown}: cannot create {} ({e}); nothing was trained", parent.display()))
+        })?;
+    }
+    let tmp = staging_name(&absolute, std::process::id());
+    let staging = Staging { out: absolute, tmp, created, replace, committed: false, keep: false };
+    std::fs::create_dir(&staging.tmp)
+        .map_err(|e| refuse(format!("--out {shown}: cannot write there ({e}); nothing was trained")))?;
+    Ok(staging)
+}
+
+/// Claims `out` again for the killed run whose staging folder beside it holds a checkpoint (the
+/// latest, when several do), on the terms of [`claim`].
+pub fn resume(out: &Path, spec: &Path, force: bool) -> Result<Staging, Failure> {
+    let (absolute, replace) = allowed(out, spec, force)?;
+    let Some(killed) = killed_runs(&absolute).into_iter().next() else {
+        return Err(refuse(format!(
+            "--resume: no killed run of --out {} to continue (a run keeps its checkpoint in {}PID beside it until it ends)",
+            out.display(),
+            staging_prefix(&absolute)
+        )));
+    };
+    let tmp = staging_name(&absolute, std::process::id());
+    std::fs::rename(&killed, &tmp).map_err(|e| io(e, &killed))?;
+    Ok(Staging { out: absolute, tmp, created: Vec::new(), replace, committed: false, keep: true })
+}
+
+/// The staging folder of process `pid` for `out`.
+fn staging_name(out: &Path, pid: u32) -> PathBuf {
+    out.with_file_name(format!("{}{pid}", staging_prefix(out)))
+}
+
+/// The name of `out`'s staging folders, before the process id.
+fn staging_prefix(out: &Path) -> String {
+    format!(".{}.partial-", out.file_name().map_or("run".into(), |n| n.to_string_lossy()))
+}
+
+/// The staging folders of `out` that hold a checkpoint and whose process has ended, the latest
+/// first.
+fn killed_runs(out: &Path) -> Vec<PathBuf> {
+    let prefix = staging_prefix(out);
+    let Some(parent) = out.parent() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid: u32 = name.strip_prefix(&prefix)?.parse().ok()?;
+            // Where the system lists its processes, one still running is not a killed run.
+            let running = Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists();
+            let state = e.path().join("checkpoint/state.json");
+            let written = std::fs::metadata(&state).and_then(|m| m.modified()).ok()?;
+            (!running).then(|| (written, e.path()))
+        })
+        .collect();
+    found.sort_by_key(|(written, _)| std::cmp::Reverse(*written));
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Where `out` may be written, and whether a previous run there is replaced.
+fn allowed(out: &Path, spec: &Path, force: bool) -> Result<(PathBuf, bool), Failure> {
     let shown = out.display();
     let absolute = std::path::absolute(out).map_err(|e| io(e, out))?;
     let here = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
@@ -78,23 +158,7 @@ pub fn claim(out: &Path, spec: &Path, force: bool) -> Result<Staging, Failure> {
             }
         },
     };
-    let mut created = Vec::new();
-    let mut missing = absolute.parent();
-    while let Some(dir) = missing.filter(|d| !d.exists()) {
-        created.push(dir.to_path_buf());
-        missing = dir.parent();
-    }
-    if let Some(parent) = absolute.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            refuse(format!("--out {shown}: cannot create {} ({e}); nothing was trained", parent.display()))
-        })?;
-    }
-    let name = absolute.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = absolute.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let staging = Staging { out: absolute, tmp, created, replace, committed: false };
-    std::fs::create_dir(&staging.tmp)
-        .map_err(|e| refuse(format!("--out {shown}: cannot write there ({e}); nothing was trained")))?;
-    Ok(staging)
+    Ok((absolute, replace))
 }
 
 enum Stray {
@@ -160,7 +224,7 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.keep {
             std::fs::remove_dir_all(&self.tmp).ok();
             for dir in &self.created {
                 // Only while empty: something else may have been put there meanwhile.

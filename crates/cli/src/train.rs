@@ -8,6 +8,7 @@ use skilang_lang::overrides::Override;
 use skilang_lang::source::{SourceFile, Span, Spanned};
 use skilang_lang::spec::{BuiltinSource, Dataset, Injection, Metric};
 use skilang_lang::{check_file_with, FileError};
+use skilang_learn::checkpoint::Checkpoints;
 use skilang_learn::model::Net;
 use skilang_learn::report::{Report, Source};
 use skilang_learn::run::{Note, Run, RunError};
@@ -236,6 +237,8 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Replace `out` when it holds a previous run.
     pub force: bool,
+    /// Continue the killed run that was writing `out`.
+    pub resume: bool,
     /// Stop before the first epoch, having written nothing.
     pub dry_run: bool,
     pub set: Vec<Override>,
@@ -255,11 +258,24 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         return dry_run(&args.spec, &overrides, args.data_dir.as_deref());
     }
     // Before any data is read: a run that cannot write its results does not start.
-    let staging = crate::out::claim(&out, &args.spec, args.force)?;
+    let staging = match args.resume {
+        true => crate::out::resume(&out, &args.spec, args.force)?,
+        false => crate::out::claim(&out, &args.spec, args.force)?,
+    };
     let p = prepare(&args.spec, &overrides, args.data_dir.as_deref())?;
+    let source = p.source(&args.spec, &overrides);
+    let saved = staging.dir().join("checkpoint");
+    let mut checkpoints = match args.resume {
+        true => Checkpoints::resume(&saved, &source).map_err(|m| fail(exit::USAGE, m))?,
+        false => Checkpoints::new(&saved, &source),
+    };
+    let done = checkpoints.epochs();
+    if let Some((name, last)) = done.last() {
+        eprintln!("resuming after {name} epoch {} (checkpoint in {})", last.epoch, saved.display());
+    }
     let device = skilang_learn::device(p.run.settings.seed);
     let nets = p.run.build(&device).map_err(|e| p.fail(e))?;
-    let mut log = EpochLog::create(staging.dir())?;
+    let mut log = EpochLog::create(staging.dir(), &done)?;
     // One bar per network trained (or per networks trained together), cleared when the next starts.
     let mut bar: Option<(String, ProgressBar)> = None;
     let trained = p.run.train(
@@ -276,6 +292,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             }
         },
         &mut show_note,
+        Some(&mut checkpoints),
     );
     if let Some((_, b)) = bar {
         b.finish_and_clear();
@@ -287,15 +304,14 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             g.impossible_train_examples
         );
     }
-    let mut report = p
-        .run
-        .report(p.source(&args.spec, &overrides), &trained.nets, trained.examples.as_ref(), &device)
-        .map_err(|e| p.fail(e))?;
+    let mut report = p.run.report(source, &trained.nets, trained.examples.as_ref(), &device).map_err(|e| p.fail(e))?;
     let figures = trained.figures;
     let (epochs_run, train_seconds) = (figures.epochs, figures.train_seconds);
     let first_curve = figures.curves.values().next().cloned().unwrap_or_default();
     report.training = Some(figures);
     log.finish()?;
+    std::fs::remove_dir_all(&saved)
+        .map_err(|e| fail(exit::USAGE, format!("cannot remove {}: {e}", saved.display())))?;
     write_run(staging.dir(), &p, &overrides, trained.nets, &report, &first_curve)?;
     staging.commit()?;
     eprintln!(
@@ -347,7 +363,8 @@ fn progress_bar() -> ProgressBar {
 }
 
 /// `metrics.jsonl` in the run's folder: one line per epoch (the learnable or learnables it
-/// trained, then the epoch's figures), appended as the epoch ends.
+/// trained, then the epoch's figures), appended as the epoch ends; a resumed run's starts with
+/// the epochs of its checkpoint.
 struct EpochLog {
     path: PathBuf,
     file: std::fs::File,
@@ -356,11 +373,13 @@ struct EpochLog {
 }
 
 impl EpochLog {
-    fn create(dir: &Path) -> Result<EpochLog, Failure> {
+    fn create(dir: &Path, done: &[(String, Epoch)]) -> Result<EpochLog, Failure> {
         let path = dir.join("metrics.jsonl");
         let file = std::fs::File::create(&path)
             .map_err(|e| fail(exit::USAGE, format!("cannot write {}: {e}", path.display())))?;
-        Ok(EpochLog { path, file, failed: None })
+        let mut log = EpochLog { path, file, failed: None };
+        done.iter().for_each(|(name, epoch)| log.append(name, epoch));
+        Ok(log)
     }
 
     fn append(&mut self, name: &str, epoch: &skilang_learn::train::Epoch) {

@@ -42,7 +42,7 @@ fn report(dir: &Path) -> serde_json::Value {
 
 /// The report without what depends on the machine's speed and memory.
 fn without_timings(mut r: serde_json::Value) -> serde_json::Value {
-    for key in ["train_seconds", "peak_rss_bytes"] {
+    for key in ["train_seconds", "grounding_seconds", "peak_rss_bytes"] {
         r.as_object_mut().unwrap().remove(key);
     }
     for curve in r["curves"].as_object_mut().unwrap().values_mut() {
@@ -501,6 +501,57 @@ fn a_spec_in_the_prototype_dialect_trains() {
     assert!(stderr.contains("layer 3 (linear): its `input` says 64, but it receives 128 values"), "{stderr}");
     assert!(stderr.contains("wrong.yaml:49:9"), "{stderr}");
     assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A run killed after its first epoch and resumed with `--resume` ends with the report of the
+/// uninterrupted run: the same curves, accuracy and weights (early stopping's best networks and
+/// the optimiser's moments come back from the checkpoint too). Resuming needs a killed run of the
+/// same spec and settings.
+#[test]
+fn a_killed_run_resumed_gives_the_uninterrupted_report() {
+    let dir = scratch("resume");
+    let spec = "../../examples/mnist-sum.yaml";
+    let args = ["--epochs", "3", "--set", "data.mnist.fraction=0.1", "--set", "optimization.patience=5", "--seed", "4"];
+    let (code, stderr) = train(spec, &dir.join("whole"), &args);
+    assert_eq!(code, 0, "{stderr}");
+
+    let out = dir.join("killed");
+    let data = data_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skilang"))
+        .args([&["train", spec, "--data-dir", &data, "--out", out.to_str().unwrap()], &args[..]].concat())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = dir.join(format!(".killed.partial-{}/checkpoint/state.json", child.id()));
+    while !checkpoint.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its first checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "a killed run writes nothing in place");
+
+    let (code, stderr) = train(spec, &out, &[&args[..], &["--resume", "--set", "optimization.batch_size=32"]].concat());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("resume with the same --set"), "{stderr}");
+    let (code, stderr) = train(spec, &dir.join("other"), &[&args[..], &["--resume"]].concat());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no killed run of --out"), "{stderr}");
+
+    let (code, stderr) = train(spec, &out, &[&args[..], &["--resume"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("resuming after digit epoch"), "{stderr}");
+    let (whole, resumed) = (report(&dir.join("whole")), report(&out));
+    assert_eq!(without_timings(resumed.clone()), without_timings(whole.clone()));
+    assert_eq!(resumed["weights_sha256"]["digit"].as_str().map(str::len), Some(64));
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 3, "one line per epoch: {metrics}");
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "no staging folder left: {names:?}");
+    assert!(!out.join("checkpoint").exists(), "the checkpoint goes with the run's end");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -1,10 +1,12 @@
 //! Networks built from learnable declarations, the training loop, and metrics (DESIGN.md §1–2).
 //!
-//! Supervised learning trains each network on its output column ([`train`]); learning from
-//! constraints grounds examples ([`examples`]), and its loop ([`weak`]) hands each batch's
-//! distributions to the plan's objectives ([`objective`]), which turn them into a loss.
+//! One loop ([`train`]) trains every plan, a batch at a time through the plan's learner: each
+//! network on its output column ([`supervised`]), or all of them from the constraints of grounded
+//! examples ([`examples`], [`weak`]), whose batches the plan's objectives ([`objective`]) turn
+//! into a loss. Each epoch's end can be saved ([`checkpoint`]) and a killed run resumed.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod columnwise;
 pub mod evaluate;
 pub mod examples;
@@ -16,6 +18,7 @@ pub mod observations;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod supervised;
 pub mod task;
 pub mod train;
 pub mod weak;

@@ -3,11 +3,13 @@
 
 use crate::input::InputShape;
 use crate::rules::RuleLayer;
+use burn::module::{ModuleVisitor, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation;
+use sha2::{Digest, Sha256};
 use skilang_lang::spec::{Activation, Architecture, Layer, Model};
 
 #[derive(Debug, thiserror::Error)]
@@ -256,7 +258,37 @@ impl Net {
                 reason: format!("the network ends with {shape:?}, not the {classes} class scores"),
             });
         }
-        Ok(Net { blocks, plan, rules, features })
+        Ok(Net { blocks, plan, rules, features }.initialized())
+    }
+
+    /// The network with every parameter drawn now. burn draws a parameter at its first use;
+    /// drawn here, initialisation depends on the seed alone, not on what else draws from the
+    /// device's generator before training starts (the loop reseeds it every epoch).
+    fn initialized(self) -> Net {
+        struct Draw;
+        impl ModuleVisitor for Draw {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                param.val();
+            }
+        }
+        self.visit(&mut Draw);
+        self
+    }
+
+    /// A SHA-256 of every parameter's values, in the network's order: networks with the same
+    /// weights have the same checksum, whatever their parameters' ids.
+    pub fn checksum(&self) -> String {
+        struct Hash(Sha256);
+        impl ModuleVisitor for Hash {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                for x in param.val().into_data().iter::<f32>() {
+                    self.0.update(x.to_le_bytes());
+                }
+            }
+        }
+        let mut hash = Hash(Sha256::new());
+        self.visit(&mut hash);
+        hash.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Class logits for a batch of images `[batch, c, h, w]` or vectors `[batch, n]` (as rank 4).

@@ -27,6 +27,8 @@ pub struct Report {
     pub macro_f1: f64,
     pub per_class_accuracy: PerClass,
     pub per_class_f1: PerClass,
+    /// Per learnable, the SHA-256 of its weights' values ([`crate::model::Net::checksum`]).
+    pub weights_sha256: BTreeMap<String, String>,
     pub constraints: Vec<ConstraintReport>,
     pub test_examples: usize,
     pub device: &'static str,

@@ -3,6 +3,7 @@
 //! (downloads, progress bars, files); the benchmarks call this directly.
 
 use crate::batch::Reader;
+use crate::checkpoint::{Checkpoints, Phase};
 use crate::columnwise::columns;
 use crate::evaluate::{satisfaction, Satisfaction};
 use crate::examples::{examples, Examples, Prepare, WeakError};
@@ -12,11 +13,13 @@ use crate::model::{expand, Net};
 use crate::objective;
 use crate::report::{ConstraintReport, FuzzySettings, Grounding, Report, Source, TrainingFigures};
 use crate::rules::{attach_leaves, embed, leaf_values, RuleLayer};
+use crate::supervised::Supervised;
 use crate::task::{task, Split, Task};
-use crate::train::{train_supervised, Epoch, Progress, Settings};
-use crate::weak::train_weak;
+use crate::train::{fit, Epoch, Learner, Progress, Settings, State, TrainError};
+use crate::weak::Constrained;
 use burn::module::Module;
 use burn::prelude::Device;
+use skilang_data::rng::Rng;
 use skilang_data::{Data, Values};
 use skilang_lang::check::{ConstraintInfo, Engine, Program, Training};
 use skilang_lang::source::Span;
@@ -38,6 +41,15 @@ pub enum RunError {
     /// The spec does not fit its data, or asks what its data cannot give.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<TrainError> for RunError {
+    fn from(e: TrainError) -> RunError {
+        match e {
+            TrainError::Learn(e) => e.into(),
+            TrainError::Checkpoint(m) => RunError::Data(m),
+        }
+    }
 }
 
 impl From<WeakError> for RunError {
@@ -196,27 +208,33 @@ impl Run {
     }
 
     /// Trains `nets` by the plan: each on its output column, or all together from the examples'
-    /// constraints with the plan's objectives.
+    /// constraints with the plan's objectives. With `checkpoints`, every epoch's end is saved
+    /// there, and training continues from the checkpoint they were resumed from.
     pub fn train(
         &self,
         nets: Vec<Net>,
         device: &Device,
         progress: &mut dyn FnMut(&str, Progress),
         note: &mut dyn FnMut(Note),
+        mut checkpoints: Option<&mut Checkpoints>,
     ) -> Result<Trained<'_>, RunError> {
         let started = Instant::now();
-        let (mut curves, mut kept) = (BTreeMap::new(), BTreeMap::new());
+        let before = checkpoints.as_ref().map_or(0.0, |c| c.seconds_before());
+        let mut phases = Phases { finished: Vec::new(), checkpoints: checkpoints.take(), started, before };
         let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false));
         let Some((prepare, objectives)) = plan else {
-            let mut trained_nets = Vec::new();
+            let mut trained = Vec::new();
             for (t, net) in self.tasks.iter().zip(nets) {
-                let trained = train_supervised(t, net, &self.settings, device, &mut |e| progress(&t.learnable, e));
-                curves.insert(t.learnable.clone(), trained.epochs);
-                kept.insert(t.learnable.clone(), trained.kept);
-                trained_nets.push(trained.net);
+                let mut rng = Rng::new(self.settings.seed);
+                let learner = Supervised::new(t, &self.settings, &mut rng, device);
+                let name = &t.learnable;
+                let net =
+                    phases.run(&learner, name, vec![net], rng, &self.settings, device, &mut |e| progress(name, e))?;
+                trained.extend(net);
             }
-            let figures = figures(curves, kept, started, None);
-            return Ok(Trained { nets: trained_nets, figures, examples: None });
+            let kept = phases.finished.iter().map(|(p, _)| (p.name.clone(), p.kept)).collect();
+            let figures = phases.figures(kept, None);
+            return Ok(Trained { nets: trained, figures, examples: None });
         };
         let grounding = Instant::now();
         let examples = self.examples(Some(&prepare))?;
@@ -237,28 +255,25 @@ impl Run {
         });
         let name = self.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
         let readers: Vec<Reader> = self.tasks.iter().map(|t| reader(t, &t.train)).collect();
-        let trained = train_weak(
-            &readers,
-            nets,
-            &examples.train,
-            &examples.valid,
-            &objectives,
-            &self.settings,
+        let learner = Constrained {
+            readers: &readers,
+            train: &examples.train,
+            valid: &examples.valid,
+            objectives: &objectives,
             device,
-            &mut |e| progress(&name, e),
-        )?;
-        for t in &self.tasks {
-            kept.insert(t.learnable.clone(), trained.kept);
-        }
-        curves.insert(name, trained.epochs);
+        };
+        let rng = Rng::new(self.settings.seed);
+        let nets = phases.run(&learner, &name, nets, rng, &self.settings, device, &mut |e| progress(&name, e))?;
+        let phase = &phases.finished[0].0;
+        let kept = self.tasks.iter().map(|t| (t.learnable.clone(), phase.kept)).collect();
         let grounding = Grounding {
             train_examples: examples.train.len(),
-            impossible_train_examples: trained.impossible,
+            impossible_train_examples: phase.impossible,
             grounding_seconds,
             largest_diagram_nodes: largest,
         };
-        let figures = figures(curves, kept, started, Some(grounding));
-        Ok(Trained { nets: trained.nets, figures, examples: Some(examples) })
+        let figures = phases.figures(kept, Some(grounding));
+        Ok(Trained { nets, figures, examples: Some(examples) })
     }
 
     /// The test figures of `nets`, and each constraint's satisfaction on the test set (`test`:
@@ -334,6 +349,7 @@ impl Run {
             macro_f1: mean(&macro_f1s),
             per_class_accuracy: per_class,
             per_class_f1,
+            weights_sha256: self.tasks.iter().zip(nets).map(|(t, n)| (t.learnable.clone(), n.checksum())).collect(),
             constraints,
             test_examples,
             device: "cpu (burn flex)",
@@ -344,14 +360,62 @@ impl Run {
     }
 }
 
-fn figures(
-    curves: BTreeMap<String, Vec<Epoch>>,
-    kept: BTreeMap<String, usize>,
+/// The phases a run has trained, and where it saves them.
+struct Phases<'c> {
+    /// Each finished phase, and how many networks it trained.
+    finished: Vec<(Phase, usize)>,
+    checkpoints: Option<&'c mut Checkpoints>,
     started: Instant,
-    grounding: Option<Grounding>,
-) -> TrainingFigures {
-    let epochs = curves.values().map(Vec::len).max().unwrap_or(0);
-    TrainingFigures { epochs, kept_epoch: kept, train_seconds: started.elapsed().as_secs_f64(), curves, grounding }
+    /// Seconds trained before the checkpoint this run resumed from.
+    before: f64,
+}
+
+impl Phases<'_> {
+    /// Trains `nets` with `learner` as the next phase, from the checkpoint when it holds this
+    /// phase; the networks kept.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        learner: &dyn Learner,
+        name: &str,
+        nets: Vec<Net>,
+        rng: Rng,
+        s: &Settings,
+        device: &Device,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Net>, RunError> {
+        let phase = self.finished.len();
+        let count = nets.len();
+        let state = match self.checkpoints.as_deref() {
+            Some(c) => match c.finished(phase) {
+                Some(done) => {
+                    let (done, nets) = (done.clone(), c.kept(phase, nets).map_err(RunError::Invalid)?);
+                    self.finished.push((done, count));
+                    return Ok(nets);
+                }
+                None => c.state(phase, nets, rng, s).map_err(RunError::Invalid)?,
+            },
+            None => State::new(nets, rng, s),
+        };
+        let (finished, started, before) = (&self.finished, self.started, self.before);
+        let mut checkpoints = self.checkpoints.as_deref_mut();
+        let mut save = |state: &State| match checkpoints.as_deref_mut() {
+            Some(c) => c.save(finished, name, state, before + started.elapsed().as_secs_f64()),
+            None => Ok(()),
+        };
+        let state = fit(learner, state, s, device, progress, &mut save)?;
+        let (epochs, impossible) = (state.epochs.clone(), state.impossible);
+        let (nets, kept) = state.kept();
+        self.finished.push((Phase { name: name.to_string(), epochs, kept, impossible }, count));
+        Ok(nets)
+    }
+
+    fn figures(self, kept_epoch: BTreeMap<String, usize>, grounding: Option<Grounding>) -> TrainingFigures {
+        let curves: BTreeMap<String, Vec<Epoch>> = self.finished.into_iter().map(|(p, _)| (p.name, p.epochs)).collect();
+        let epochs = curves.values().map(Vec::len).max().unwrap_or(0);
+        let train_seconds = self.before + self.started.elapsed().as_secs_f64();
+        TrainingFigures { epochs, kept_epoch, train_seconds, curves, grounding }
+    }
 }
 
 /// A split's inputs, without its labels, for learning from constraints.

@@ -1,16 +1,16 @@
-//! The training loop: seeded shuffling and initialisation, mini-batches, the optimiser step,
-//! validation each epoch, early stopping that keeps the best network.
+//! The one training loop, for every plan: seeded shuffling, mini-batches, the optimiser steps,
+//! validation each epoch, early stopping that keeps the best networks, and the state at each
+//! epoch's end, from which a killed run continues exactly. What a batch trains is the plan's
+//! [`Learner`]: the labelled rows ([`crate::supervised`]) or the examples' constraints
+//! ([`crate::weak`]).
 
-use crate::input::input_tensor;
-use crate::metrics::evaluate;
+use crate::examples::WeakError;
 use crate::model::Net;
-use crate::task::{Split, Task};
-use burn::nn::loss::CrossEntropyLossConfig;
+use crate::objective::Stats;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use skilang_data::rng::Rng;
 use skilang_lang::spec::{Optimization, Optimizer};
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ impl Settings {
 }
 
 /// What one epoch measured.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Epoch {
     pub epoch: usize,
     pub loss: f64,
@@ -59,7 +59,7 @@ pub struct Epoch {
     pub validation_accuracy: Option<f64>,
     pub seconds: f64,
     /// Fuzzy training: per constraint (its index, from 1), the mean violation 1 − truth.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub constraint_violations: BTreeMap<usize, f64>,
 }
 
@@ -67,13 +67,6 @@ pub struct Epoch {
 pub enum Progress<'a> {
     Batch { epoch: usize, done: usize, total: usize, loss: f64 },
     Epoch(&'a Epoch),
-}
-
-pub struct Trained {
-    pub net: Net,
-    pub epochs: Vec<Epoch>,
-    /// The epoch whose network was kept (the best on validation, else the last).
-    pub kept: usize,
 }
 
 pub(crate) fn optimizer(s: &Settings) -> ModuleOptimizer {
@@ -90,76 +83,127 @@ pub(crate) fn optimizer(s: &Settings) -> ModuleOptimizer {
     }
 }
 
-/// Trains `net` on the task's labelled training rows with cross-entropy on the gold classes.
-pub fn train_supervised(
-    task: &Task,
-    mut net: Net,
+/// What one batch measured.
+#[derive(Default)]
+pub struct Measured {
+    pub stats: Stats,
+    /// Items the networks got right (labelled rows predicted, examples whose constraints hold).
+    pub correct: usize,
+}
+
+/// What a plan trains on, one batch at a time: the loop's only seam.
+pub trait Learner {
+    /// The items an epoch visits (labelled rows, or examples).
+    fn items(&self) -> usize;
+
+    /// Trains `nets` (one optimiser each) on the items `batch`.
+    fn step(
+        &self,
+        nets: Vec<Net>,
+        optims: &mut [ModuleOptimizer],
+        learning_rate: f64,
+        batch: &[usize],
+    ) -> Result<(Vec<Net>, Measured), WeakError>;
+
+    /// The validation accuracy of `nets`, when the plan holds a validation split out.
+    fn validate(&self, nets: &[Net]) -> Option<f64>;
+}
+
+/// Everything training has reached at the end of an epoch: what a checkpoint saves, and what a
+/// resumed run starts from.
+#[derive(Clone)]
+pub struct State {
+    pub nets: Vec<Net>,
+    pub optims: Vec<ModuleOptimizer>,
+    /// The shuffling generator, where the next epoch draws its order.
+    pub rng: Rng,
+    pub epochs: Vec<Epoch>,
+    pub best: Best<Vec<Net>>,
+    /// Training examples skipped as impossible in the last epoch.
+    pub impossible: usize,
+    /// The last epoch ran, or patience ran out.
+    pub done: bool,
+}
+
+impl State {
+    /// Before the first epoch.
+    pub fn new(nets: Vec<Net>, rng: Rng, s: &Settings) -> State {
+        let optims = nets.iter().map(|_| optimizer(s)).collect();
+        State { nets, optims, rng, epochs: Vec::new(), best: Best::new(s.patience), impossible: 0, done: s.epochs == 0 }
+    }
+
+    /// The networks to keep (the best on validation, else the last) and their epoch.
+    pub fn kept(self) -> (Vec<Net>, usize) {
+        let epochs = self.epochs.len();
+        self.best.kept(self.nets, epochs)
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Learn(#[from] WeakError),
+    #[error("{0}")]
+    Checkpoint(String),
+}
+
+/// The training loop: from `state` (a fresh one, or a checkpoint's) to the end of training.
+/// `checkpoint` sees the state at every epoch's end.
+pub fn fit(
+    learner: &dyn Learner,
+    mut state: State,
     s: &Settings,
     device: &Device,
     progress: &mut dyn FnMut(Progress),
-) -> Trained {
-    let mut rng = Rng::new(s.seed);
-    // A validation split needs at least one row on each side.
-    let train = task.labelled_train();
-    let (fit, valid): (Split, Option<Split>) = if s.validation > 0.0 && train.len() >= 2 {
-        let order = rng.permutation(train.len());
-        let n_valid = ((train.len() as f64 * s.validation).round() as usize).clamp(1, train.len() - 1);
-        let (v, f) = order.split_at(n_valid);
-        (train.select(f), Some(train.select(v)))
-    } else {
-        (train, None)
-    };
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
-    let mut optim = optimizer(s);
-    let mut epochs = Vec::new();
-    let mut best = Best::new(s.patience);
-    let batches = fit.len().div_ceil(s.batch_size);
-    for epoch in 1..=s.epochs {
+    checkpoint: &mut dyn FnMut(&State) -> Result<(), String>,
+) -> Result<State, TrainError> {
+    let items = learner.items();
+    let batches = items.div_ceil(s.batch_size);
+    while !state.done {
+        let epoch = state.epochs.len() + 1;
         let start = std::time::Instant::now();
-        let order = rng.permutation(fit.len());
-        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        // Dropout draws from the device's generator: seeded per epoch, a resumed run draws what
+        // the uninterrupted one drew.
+        device.seed(s.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let order = state.rng.permutation(items);
+        let (mut stats, mut correct, mut seen) = (Stats::default(), 0usize, 0usize);
         for (b, index) in order.chunks(s.batch_size).enumerate() {
-            let (values, labels) = fit.batch(index);
-            let x = input_tensor(task.input, values, index.len(), device);
-            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [index.len()]), device);
-            let logits = net.forward(x);
-            let hits =
-                logits.clone().argmax(1).reshape([index.len()]).equal(y.clone()).int().sum().into_scalar::<i64>();
-            correct += hits as usize;
-            let loss = loss_fn.forward(logits, y);
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            loss_sum += value * index.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(s.learning_rate, net, grads);
-            progress(Progress::Batch {
-                epoch,
-                done: b + 1,
-                total: batches,
-                loss: loss_sum / ((b * s.batch_size + index.len()) as f64),
-            });
+            let (nets, measured) =
+                learner.step(std::mem::take(&mut state.nets), &mut state.optims, s.learning_rate, index)?;
+            state.nets = nets;
+            stats.add(measured.stats);
+            correct += measured.correct;
+            seen += index.len();
+            progress(Progress::Batch { epoch, done: b + 1, total: batches, loss: stats.loss / seen as f64 });
         }
-        let validation_accuracy = valid.as_ref().map(|v| evaluate(&net.valid(), task, v, device).accuracy);
+        let validation_accuracy = learner.validate(&state.nets);
         let record = Epoch {
             epoch,
-            loss: loss_sum / fit.len() as f64,
-            train_accuracy: correct as f64 / fit.len() as f64,
+            loss: stats.loss / items.max(1) as f64,
+            train_accuracy: correct as f64 / items.max(1) as f64,
             validation_accuracy,
             seconds: start.elapsed().as_secs_f64(),
-            constraint_violations: BTreeMap::new(),
+            constraint_violations: stats
+                .violations
+                .into_iter()
+                .map(|(c, (v, n))| (c.number(), v / n.max(1) as f64))
+                .collect(),
         };
         progress(Progress::Epoch(&record));
-        epochs.push(record);
-        if best.stop_after(epoch, validation_accuracy, &net) {
-            break;
-        }
+        state.epochs.push(record);
+        state.impossible = stats.impossible;
+        state.done = state.best.stop_after(epoch, validation_accuracy, &state.nets) || epoch >= s.epochs;
+        checkpoint(&state).map_err(TrainError::Checkpoint)?;
     }
-    let (net, kept) = best.kept(net, epochs.len());
-    Trained { net, epochs, kept }
+    Ok(state)
 }
 
 /// Early stopping: keeps what was trained at the best validation epoch.
-pub(crate) struct Best<T> {
-    best: Option<(f64, T, usize)>,
+#[derive(Clone)]
+pub struct Best<T> {
+    /// The best validation score, what was trained then, and its epoch.
+    pub(crate) best: Option<(f64, T, usize)>,
     patience: Option<usize>,
 }
 

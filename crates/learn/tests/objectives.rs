@@ -17,8 +17,8 @@ use skilang_learn::objective::fuzzy::Fuzzy;
 use skilang_learn::objective::reasoned::{Em, SemanticLoss};
 use skilang_learn::objective::{Batch, Objective, Targets};
 use skilang_learn::task::Inputs;
-use skilang_learn::train::Settings;
-use skilang_learn::weak::train_weak;
+use skilang_learn::train::{fit, Settings, State};
+use skilang_learn::weak::Constrained;
 use skilang_logic::engine::exact::Exact;
 use skilang_logic::{Atom, Cmp, Engine, Event, Form, Formula, FuzzyEvent, Grounded, Logic, VarRef, NODE_LIMIT};
 
@@ -183,8 +183,11 @@ fn em_with_two_m_steps_differs_from_the_semantic_loss_after_one_batch() {
     let layer = Layer::Linear { input: None, units: None, activation: None, dropout: None };
     let initial = Net::new("digit", &[layer], InputShape::Vector(4), CLASSES, &device).unwrap();
     let trained = |objective: Box<dyn Objective>| {
-        let net = initial.clone();
-        let out = train_weak(&[reader], vec![net], &ex, &[], &[objective], &settings, &device, &mut |_| {}).unwrap();
+        let objectives = [objective];
+        let learner =
+            Constrained { readers: &[reader], train: &ex, valid: &[], objectives: &objectives, device: &device };
+        let state = State::new(vec![initial.clone()], Rng::new(1), &settings);
+        let out = fit(&learner, state, &settings, &device, &mut |_| {}, &mut |_| Ok(())).unwrap();
         let x = Tensor::<4>::from_data(TensorData::new(inputs.rows(&[0, 1, 2]), [3, 4, 1, 1]), &device);
         out.nets[0].forward(x).into_data().try_to_vec::<f32>().unwrap()
     };

@@ -43,7 +43,7 @@ pub fn train(run: &str, spec: &str, data: &OsString, args: &[String]) -> serde_j
     let r = Run::new(checked, program, &mut load, &mut |_| {}).unwrap_or_else(|e| panic!("{run}: {e}"));
     let device = skilang_learn::device(r.settings.seed);
     let nets = r.build(&device).unwrap_or_else(|e| panic!("{run}: {e}"));
-    let trained = r.train(nets, &device, &mut |_, _| {}, &mut |_| {}).unwrap_or_else(|e| panic!("{run}: {e}"));
+    let trained = r.train(nets, &device, &mut |_, _| {}, &mut |_| {}, None).unwrap_or_else(|e| panic!("{run}: {e}"));
     let source = Source::new(Path::new(spec), outcome.file.text(), &overrides);
     let mut report =
         r.report(source, &trained.nets, trained.examples.as_ref(), &device).unwrap_or_else(|e| panic!("{run}: {e}"));
