@@ -1,0 +1,74 @@
+//! The `optimization` section.
+
+use super::Reader;
+use crate::diag::Diagnostic;
+use crate::spec::model::*;
+use crate::yaml::{key_text, Node, NodeKind};
+
+const OPTIMIZATION_KEYS: &[&str] = &[
+    "injection",
+    "inference",
+    "optimizer",
+    "semantics",
+    "implication",
+    "loss",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "momentum",
+    "seed",
+    "hard",
+    "m_steps",
+    "samples",
+    "top_k",
+    "patience",
+    "validation",
+    "metrics",
+];
+
+impl Reader<'_> {
+    pub(super) fn optimization(&mut self, node: &Node) -> Optimization {
+        let Some(m) = self.map(node, "`optimization`", OPTIMIZATION_KEYS) else {
+            return Optimization::default();
+        };
+        let mut o = Optimization::default();
+        for e in m.entries {
+            let v = &e.value;
+            match key_text(&e.key) {
+                "injection" => o.injection = self.keyword(v, "injection", Injection::SPELLINGS),
+                "inference" => o.inference = self.keyword(v, "inference engine", Inference::SPELLINGS),
+                "optimizer" => o.optimizer = self.keyword(v, "optimizer", Optimizer::SPELLINGS),
+                "semantics" => o.semantics = self.keyword(v, "fuzzy semantics", Semantics::SPELLINGS),
+                "implication" => o.implication = self.keyword(v, "fuzzy implication", Implication::SPELLINGS),
+                "loss" => o.loss = self.keyword(v, "loss", TruthLoss::SPELLINGS),
+                "epochs" => o.epochs = self.uint(v, "`epochs`", 1),
+                "batch_size" => o.batch_size = self.uint(v, "`batch_size`", 1),
+                "learning_rate" => o.learning_rate = self.number_in(v, "`learning_rate`", 0.0, f64::INFINITY, true),
+                "weight_decay" => o.weight_decay = self.number_in(v, "`weight_decay`", 0.0, f64::INFINITY, false),
+                "momentum" => o.momentum = self.number_in(v, "`momentum`", 0.0, 1.0, false),
+                "seed" => o.seed = self.uint(v, "`seed`", 0),
+                "hard" => o.hard = self.boolean(v, "`hard`"),
+                "m_steps" => o.m_steps = self.uint(v, "`m_steps`", 1),
+                "samples" => o.samples = self.uint(v, "`samples`", 1),
+                "top_k" => o.top_k = self.uint(v, "`top_k`", 1),
+                "patience" => o.patience = self.uint(v, "`patience`", 1),
+                "metrics" => {
+                    let items = match &v.kind {
+                        NodeKind::Seq(items) => items.as_slice(),
+                        _ => std::slice::from_ref(v),
+                    };
+                    o.metrics = items.iter().filter_map(|i| self.keyword(i, "metric", Metric::SPELLINGS)).collect();
+                }
+                "validation" => {
+                    o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
+                    if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
+                        self.error(Diagnostic::error(v.span, "`validation` must leave some training data"));
+                    }
+                }
+                _ => {} // reported by `map`
+            }
+        }
+        o
+    }
+}

@@ -1,0 +1,410 @@
+//! Symbolic arithmetic and comparison: observed integers are exact, latent ones are linear sums of
+//! per-variable tables where possible (the compiler prunes them by bounds and divisibility), else
+//! tables over the few variables they combine.
+
+use super::*;
+
+impl Builder<'_, '_> {
+    /// A condition as the integer 0 or 1 (for `count`).
+    pub(super) fn as_number(&mut self, v: G, span: Span) -> Result<G, GroundError> {
+        match v {
+            G::Bool(b) => Ok(G::Int(BigInt::from(b as u8))),
+            G::Prop(_) => Ok(self.joint(v, span)?.into_g()),
+            other => fail(span, format!("`count` needs conditions, found {}", describe(&other))),
+        }
+    }
+
+    pub(super) fn arith(&mut self, op: BinOp, l: G, r: G, span: Span) -> Result<G, GroundError> {
+        if let (Some(a), Some(b)) = (int(&l), int(&r)) {
+            return int_op(op, &a, &b).map(G::Int).ok_or(GroundError {
+                span,
+                message: match op {
+                    BinOp::Pow => "an exponent must be a small non-negative integer".into(),
+                    _ => "division by zero".into(),
+                },
+            });
+        }
+        if !l.latent() && !r.latent() {
+            let (Some(a), Some(b)) = (real(&l), real(&r)) else {
+                return fail(span, format!("cannot apply `{}` to {} and {}", op.symbol(), describe(&l), describe(&r)));
+            };
+            return Ok(G::Real(match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                BinOp::Div => a / b,
+                BinOp::FloorDiv => (a / b).floor(),
+                BinOp::Mod => a - b * (a / b).floor(),
+                BinOp::Pow => a.powf(b),
+                _ => return fail(span, format!("`{}` needs conditions", op.symbol())),
+            }));
+        }
+        if matches!(l, G::Real(_)) || matches!(r, G::Real(_)) || op == BinOp::Div {
+            return fail(
+                span,
+                "exact reasoning does integer arithmetic on latent values; use `//` or integer constants",
+            );
+        }
+        // Linear where possible: sums, differences, and scaling by an observed integer.
+        match (op, self.linear(&l), self.linear(&r)) {
+            (BinOp::Add | BinOp::Sub, Some(a), Some(b)) => {
+                let sign = if op == BinOp::Sub { -BigInt::one() } else { BigInt::one() };
+                return Ok(G::Lin(a.plus(&b, &sign)));
+            }
+            (BinOp::Mul, Some(a), Some(b)) if a.terms.is_empty() || b.terms.is_empty() => {
+                let (c, x) = if a.terms.is_empty() { (a.constant, b) } else { (b.constant, a) };
+                return Ok(G::Lin(x.scaled(&c)));
+            }
+            _ => {}
+        }
+        let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
+        let mut bad = false;
+        let j = self.combine(&[a, b], span, |xs| {
+            int_op(op, &xs[0], &xs[1]).unwrap_or_else(|| {
+                bad = true;
+                BigInt::zero()
+            })
+        })?;
+        if bad {
+            return fail(span, format!("`{}` is undefined for some values (division by zero)", op.symbol()));
+        }
+        Ok(G::Ints(j).simplified_ints())
+    }
+
+    /// A latent or observed integer as a linear sum, when it is one.
+    pub(super) fn linear(&self, v: &G) -> Option<Lin> {
+        match v {
+            G::Int(i) => Some(Lin { terms: BTreeMap::new(), constant: i.clone() }),
+            G::Bool(b) => Some(Lin { terms: BTreeMap::new(), constant: BigInt::from(*b as u8) }),
+            G::Var(x) => {
+                let table = self.domain_of(*x).iter().map(value_int).collect::<Option<Vec<_>>>()?;
+                Some(Lin { terms: BTreeMap::from([(*x, table)]), constant: BigInt::zero() })
+            }
+            G::Lin(l) => Some(l.clone()),
+            G::Ints(j) if j.vars.len() == 1 => {
+                Some(Lin { terms: BTreeMap::from([(j.vars[0], j.values.clone())]), constant: BigInt::zero() })
+            }
+            _ => None,
+        }
+    }
+
+    /// Any latent integer or condition as a table over its variables.
+    pub(super) fn joint(&mut self, v: G, span: Span) -> Result<Joint<BigInt>, GroundError> {
+        Ok(match v {
+            G::Int(i) => Joint { vars: Vec::new(), values: vec![i] },
+            G::Bool(b) => Joint { vars: Vec::new(), values: vec![BigInt::from(b as u8)] },
+            G::Ints(j) => j,
+            G::Var(x) => match self.domain_of(x).iter().map(value_int).collect::<Option<Vec<_>>>() {
+                Some(values) => Joint { vars: vec![x], values },
+                None => return fail(span, "arithmetic needs a learnable whose values are integers"),
+            },
+            G::Lin(l) => {
+                let vars: Vec<usize> = l.terms.keys().copied().collect();
+                let tables: Vec<&Vec<BigInt>> = l.terms.values().collect();
+                self.tabulate(&vars, span, |z| tables.iter().zip(z).map(|(t, &x)| &t[x]).sum::<BigInt>() + &l.constant)?
+            }
+            G::Prop(f) => {
+                let mut atoms = Vec::new();
+                f.atoms(&mut atoms);
+                let mut vars: Vec<usize> = atoms.iter().flat_map(|&a| self.atoms[a].vars()).collect();
+                vars.sort();
+                vars.dedup();
+                let n = self.vars.len();
+                // The atoms lend themselves to the event for the evaluation, and come back.
+                let event = Event {
+                    domains: self.vars.iter().map(|v| self.g.domains[v.learnable].len()).collect(),
+                    atoms: std::mem::take(&mut self.atoms),
+                    formula: f,
+                };
+                let table = self.tabulate(&vars, span, |z| {
+                    let mut full = vec![0; n];
+                    for (&v, &x) in vars.iter().zip(z) {
+                        full[v] = x;
+                    }
+                    BigInt::from(event.holds(&full) as u8)
+                });
+                self.atoms = event.atoms;
+                table?
+            }
+            other => return fail(span, format!("expected a number, found {}", describe(&other))),
+        })
+    }
+
+    /// The values of `f` for every joint assignment of `vars` (row-major).
+    fn tabulate(
+        &self,
+        vars: &[usize],
+        span: Span,
+        mut f: impl FnMut(&[usize]) -> BigInt,
+    ) -> Result<Joint<BigInt>, GroundError> {
+        let sizes: Vec<usize> = vars.iter().map(|&v| self.domain_of(v).len()).collect();
+        let total = sizes.iter().try_fold(1usize, |a, &s| a.checked_mul(s).filter(|&t| t <= JOINT_LIMIT));
+        let Some(total) = total else {
+            return fail(
+                span,
+                format!(
+                    "this expression combines {} latent values non-linearly ({} joint assignments, the limit is {JOINT_LIMIT}); write it as a sum, or use approximate inference",
+                    vars.len(),
+                    sizes.iter().map(|&s| s as f64).product::<f64>()
+                ),
+            );
+        };
+        let mut z = vec![0; vars.len()];
+        let mut values = Vec::with_capacity(total);
+        for _ in 0..total {
+            values.push(f(&z));
+            for k in (0..z.len()).rev() {
+                z[k] += 1;
+                if z[k] < sizes[k] {
+                    break;
+                }
+                z[k] = 0;
+            }
+        }
+        Ok(Joint { vars: vars.to_vec(), values })
+    }
+
+    /// Combines tables pointwise over the union of their variables.
+    pub(super) fn combine<T: Clone>(
+        &self,
+        parts: &[Joint<BigInt>],
+        span: Span,
+        mut f: impl FnMut(&[BigInt]) -> T,
+    ) -> Result<Joint<T>, GroundError> {
+        let mut vars: Vec<usize> = parts.iter().flat_map(|p| p.vars.iter().copied()).collect();
+        vars.sort();
+        vars.dedup();
+        let positions: Vec<Vec<usize>> =
+            parts.iter().map(|p| p.vars.iter().map(|v| vars.binary_search(v).unwrap_or(0)).collect()).collect();
+        let mut out = Vec::new();
+        let table = self.tabulate(&vars, span, |z| {
+            let xs: Vec<BigInt> = parts
+                .iter()
+                .zip(&positions)
+                .map(|(p, pos)| {
+                    let i = pos.iter().zip(&p.vars).fold(0, |i, (&k, &v)| i * self.domain_of(v).len() + z[k]);
+                    p.values[i].clone()
+                })
+                .collect();
+            out.push(f(&xs));
+            BigInt::zero()
+        })?;
+        Ok(Joint { vars: table.vars, values: out })
+    }
+
+    pub(super) fn compare(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
+        if matches!(op, CmpOp::In | CmpOp::NotIn) {
+            let G::List(items) = r else {
+                return fail(span, format!("`{}` needs a list on its right, found {}", op.symbol(), describe(&r)));
+            };
+            let parts =
+                items.into_iter().map(|i| self.compare(CmpOp::Eq, l.clone(), i, span)).collect::<Result<_, _>>()?;
+            let any = Formula::or(parts);
+            return Ok(if op == CmpOp::In { any } else { Formula::negate(any) });
+        }
+        if !l.latent() && !r.latent() {
+            return Ok(Formula::Const(observed_compare(op, &l, &r).ok_or(GroundError {
+                span,
+                message: format!("cannot compare {} with {}", describe(&l), describe(&r)),
+            })?));
+        }
+        // A class compared with a value, or two classes: a table.
+        let class_like = |g: &G| matches!(g, G::Var(_) | G::Str(_) | G::Int(_));
+        if (is_var(&l) || is_var(&r)) && class_like(&l) && class_like(&r) {
+            return self.compare_classes(op, l, r, span);
+        }
+        if let (G::Prop(_) | G::Bool(_), G::Prop(_) | G::Bool(_)) = (&l, &r) {
+            let (a, b) = (self.truth(l, span)?, self.truth(r, span)?);
+            return match op {
+                CmpOp::Eq => Ok(Formula::iff(a, b)),
+                CmpOp::Ne => Ok(Formula::negate(Formula::iff(a, b))),
+                _ => fail(span, "conditions compare with `==` and `!=` only"),
+            };
+        }
+        let cmp = |op: CmpOp, rhs: BigInt| -> (Cmp, BigInt) {
+            match op {
+                CmpOp::Eq => (Cmp::Eq, rhs),
+                CmpOp::Ne => (Cmp::Ne, rhs),
+                CmpOp::Le => (Cmp::Le, rhs),
+                CmpOp::Lt => (Cmp::Le, rhs - 1),
+                CmpOp::Ge => (Cmp::Ge, rhs),
+                _ => (Cmp::Ge, rhs + 1),
+            }
+        };
+        if let (Some(a), Some(b)) = (self.linear(&l), self.linear(&r)) {
+            let d = a.plus(&b, &-BigInt::one());
+            let (c, rhs) = cmp(op, -d.constant);
+            let terms: Vec<(usize, Vec<BigInt>)> = d.terms.into_iter().collect();
+            if terms.is_empty() {
+                return Ok(Formula::Const(c.holds(&BigInt::zero(), &rhs)));
+            }
+            return Ok(self.atom(Atom::Sum { terms, cmp: c, rhs }));
+        }
+        if matches!(l, G::Real(_)) || matches!(r, G::Real(_)) {
+            return fail(span, "exact reasoning compares latent values with integers, not reals");
+        }
+        let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
+        let j = self.combine(&[a, b], span, |xs| cmp_ok(op, xs[0].cmp(&xs[1])))?;
+        Ok(self.atom(Atom::Table { vars: j.vars, allowed: j.values }))
+    }
+
+    /// `net(x) == flush`, `net(x) != 3`, `net(x1) == net(x2)`.
+    fn compare_classes(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
+        let matches = |a: &Value, b: &G| match (a, b) {
+            (Value::Int(i), G::Int(j)) => &BigInt::from(*i) == j,
+            (Value::Str(s), G::Str(t)) => s == t,
+            (v, G::Str(t)) => &v.to_string() == t,
+            _ => false,
+        };
+        let ordered = |a: &Value, b: &Value| -> Option<std::cmp::Ordering> {
+            match (a, b) {
+                (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+                _ => None,
+            }
+        };
+        let allowed = match (&l, &r) {
+            (G::Var(a), G::Var(b)) if a == b => {
+                let n = self.domain_of(*a).len();
+                let same = cmp_ok(op, std::cmp::Ordering::Equal);
+                return Ok(self.atom(Atom::Table { vars: vec![*a], allowed: vec![same; n] }));
+            }
+            (G::Var(a), G::Var(b)) => {
+                let (da, db) = (self.domain_of(*a).to_vec(), self.domain_of(*b).to_vec());
+                let mut allowed = Vec::with_capacity(da.len() * db.len());
+                for x in &da {
+                    for y in &db {
+                        let o = if x == y { Some(std::cmp::Ordering::Equal) } else { ordered(x, y) };
+                        match o {
+                            Some(o) => allowed.push(cmp_ok(op, o)),
+                            None if matches!(op, CmpOp::Ne) => allowed.push(true),
+                            None if matches!(op, CmpOp::Eq) => allowed.push(false),
+                            None => return fail(span, "only integer classes can be ordered"),
+                        }
+                    }
+                }
+                return Ok(self.atom(Atom::Table { vars: vec![*a, *b], allowed }));
+            }
+            (G::Var(v), other) | (other, G::Var(v)) => {
+                let flipped = matches!(r, G::Var(_)) && !matches!(l, G::Var(_));
+                let mut allowed = Vec::new();
+                for x in self.domain_of(*v).to_vec() {
+                    let o = if matches(&x, other) {
+                        Some(std::cmp::Ordering::Equal)
+                    } else {
+                        match (&x, other) {
+                            (Value::Int(i), G::Int(j)) => Some(BigInt::from(*i).cmp(j)),
+                            _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => Some(std::cmp::Ordering::Less),
+                            _ => None,
+                        }
+                    };
+                    let Some(o) = o else { return fail(span, "only integer classes can be ordered") };
+                    allowed.push(cmp_ok(op, if flipped { o.reverse() } else { o }));
+                }
+                (vec![*v], allowed)
+            }
+            _ => return fail(span, format!("cannot compare {} with {}", describe(&l), describe(&r))),
+        };
+        Ok(self.atom(Atom::Table { vars: allowed.0, allowed: allowed.1 }))
+    }
+}
+
+impl Lin {
+    fn plus(&self, other: &Lin, sign: &BigInt) -> Lin {
+        let mut terms = self.terms.clone();
+        for (v, t) in &other.terms {
+            let entry = terms.entry(*v).or_insert_with(|| vec![BigInt::zero(); t.len()]);
+            for (a, b) in entry.iter_mut().zip(t) {
+                *a += b * sign;
+            }
+        }
+        Lin { terms, constant: &self.constant + &other.constant * sign }
+    }
+
+    fn scaled(&self, c: &BigInt) -> Lin {
+        Lin {
+            terms: self.terms.iter().map(|(v, t)| (*v, t.iter().map(|x| x * c).collect())).collect(),
+            constant: &self.constant * c,
+        }
+    }
+}
+
+impl Joint<BigInt> {
+    pub(super) fn into_g(self) -> G {
+        if self.vars.is_empty() {
+            G::Int(self.values[0].clone())
+        } else {
+            G::Ints(self)
+        }
+    }
+}
+
+fn value_int(v: &Value) -> Option<BigInt> {
+    match v {
+        Value::Int(i) => Some(BigInt::from(*i)),
+        Value::Str(_) => None,
+    }
+}
+
+pub(super) fn int(g: &G) -> Option<BigInt> {
+    match g {
+        G::Int(i) => Some(i.clone()),
+        G::Bool(b) => Some(BigInt::from(*b as u8)),
+        _ => None,
+    }
+}
+
+pub(super) fn real(g: &G) -> Option<f64> {
+    match g {
+        G::Real(x) => Some(*x),
+        _ => int(g).and_then(|i| i.to_f64()),
+    }
+}
+
+/// Python's integer arithmetic: floor division and modulo round towards negative infinity.
+fn int_op(op: BinOp, a: &BigInt, b: &BigInt) -> Option<BigInt> {
+    Some(match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::FloorDiv if !b.is_zero() => a.div_floor(b),
+        BinOp::Mod if !b.is_zero() => a.mod_floor(b),
+        // Results beyond a million bits are refused rather than computed.
+        BinOp::Pow => {
+            let e = b.to_usize().filter(|&e| e <= 100_000 && (a.bits() as u128) * (e as u128) <= 1 << 20)?;
+            num_traits::pow(a.clone(), e)
+        }
+        _ => return None,
+    })
+}
+
+fn observed_compare(op: CmpOp, l: &G, r: &G) -> Option<bool> {
+    use std::cmp::Ordering;
+    let o: Ordering = match (l, r) {
+        (G::Str(a), G::Str(b)) => a.cmp(b),
+        (G::List(a), G::List(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            return Some((a == b) == (op == CmpOp::Eq));
+        }
+        _ => match (int(l), int(r)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => match (real(l), real(r)) {
+                (Some(a), Some(b)) => a.partial_cmp(&b)?,
+                // A name and a number (`ace` and the rank 2 of one column) are simply different.
+                _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => return Some(op == CmpOp::Ne),
+                _ => return None,
+            },
+        },
+    };
+    Some(cmp_ok(op, o))
+}
+
+fn cmp_ok(op: CmpOp, o: std::cmp::Ordering) -> bool {
+    match op {
+        CmpOp::Eq => o.is_eq(),
+        CmpOp::Ne => o.is_ne(),
+        CmpOp::Lt => o.is_lt(),
+        CmpOp::Le => o.is_le(),
+        CmpOp::Gt => o.is_gt(),
+        CmpOp::Ge => o.is_ge(),
+        CmpOp::In | CmpOp::NotIn => false,
+    }
+}
