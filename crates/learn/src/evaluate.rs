@@ -35,25 +35,29 @@ pub struct Satisfaction {
 }
 
 /// Evaluates the constraints on the test examples (and the column-wise ones on the whole test
-/// set, under `logic`) with hard predictions.
+/// set, under `logic`), each network taking its most likely class: `predicted[learnable][row]`
+/// over the rows of the test split, with `classes[learnable]` classes.
 pub fn satisfaction(
-    nets: &[Net],
-    readers: &[Reader],
+    predicted: &[Vec<u32>],
+    classes: &[usize],
     test: &TestExamples,
     columns: Option<(&Columns, Logic)>,
     device: &Device,
 ) -> Result<Satisfaction, WeakError> {
     let mut tally = Tally::default();
     for chunk in test.chunks() {
-        tally.add(nets, readers, &chunk?, device);
+        for e in &chunk? {
+            tally.record(e, |_, c| {
+                c.grounded.vars.iter().map(|v| predicted[v.learnable][e.rows[v.slot]] as usize).collect()
+            });
+        }
     }
     let task_accuracy = tally.accuracy();
     let instance = tally.per_constraint;
     let mut column = BTreeMap::new();
     if let Some((cols, logic)) = columns.filter(|(c, _)| !c.constraints.is_empty()) {
-        // Hard predictions as one-hot distributions, over every row of the split.
-        let rows: Vec<usize> = (0..readers.first().map_or(0, |r| r.inputs.len())).collect();
-        let probs = nets.iter().zip(readers).map(|(net, r)| Some(one_hot_predictions(net, r, &rows, device))).collect();
+        let rows: Vec<usize> = (0..predicted.first().map_or(0, Vec::len)).collect();
+        let probs = predicted.iter().zip(classes).map(|(p, &k)| Some(one_hot(p, k, device))).collect();
         for (c, _, outcome) in cols.outcomes(logic, &rows, probs, device)? {
             let (truth, lhs) = match outcome {
                 Some(o) => (scalar_value(o.truth), o.lhs),
@@ -75,11 +79,10 @@ fn predicted(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Vec<usiz
     out
 }
 
-/// A network's most likely class on each of `rows`, one-hot.
-fn one_hot_predictions(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Tensor<2> {
-    let classes = predicted(net, r, rows, device);
-    let onehot = classes.iter().flat_map(|&best| (0..r.classes).map(move |j| (j == best) as u8 as f32)).collect();
-    Tensor::<2>::from_data(TensorData::new(onehot, [rows.len(), r.classes]), device)
+/// Classes `predicted` as one-hot distributions over `classes`.
+fn one_hot(predicted: &[u32], classes: usize, device: &Device) -> Tensor<2> {
+    let onehot = predicted.iter().flat_map(|&best| (0..classes).map(move |j| (j == best as usize) as u8 as f32));
+    Tensor::<2>::from_data(TensorData::new(onehot.collect(), [predicted.len(), classes]), device)
 }
 
 /// Examples whose constraints all hold under each network's most likely classes, and per
@@ -92,23 +95,19 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) {
-        let refs: Vec<&Example> = examples.iter().collect();
-        let at = BatchRows::new(&refs, nets.len(), false);
-        let classes: Vec<Vec<usize>> =
-            nets.iter().zip(readers).zip(&at.rows).map(|((net, r), rows)| predicted(net, r, rows, device)).collect();
-        for (e, at) in examples.iter().zip(&at.at) {
-            let mut all = true;
-            for (c, at) in e.constraints.iter().zip(at) {
-                let ok = holds(c, at, |l, i| classes[l][i]);
-                let entry = self.per_constraint.entry(c.constraint).or_default();
-                entry.0 += 1;
-                entry.1 += ok as usize;
-                all &= ok;
-            }
-            self.hits += all as usize;
+    /// Records an example, whose `j`-th constraint `c` holds for the classes `classes(j, c)` of
+    /// its variables.
+    fn record(&mut self, e: &Example, classes: impl Fn(usize, &Constraint) -> Vec<usize>) {
+        let mut all = true;
+        for (j, c) in e.constraints.iter().enumerate() {
+            let ok = c.grounded.event.holds(&classes(j, c));
+            let entry = self.per_constraint.entry(c.constraint).or_default();
+            entry.0 += 1;
+            entry.1 += ok as usize;
+            all &= ok;
         }
-        self.examples += examples.len();
+        self.hits += all as usize;
+        self.examples += 1;
     }
 
     fn accuracy(&self) -> f64 {
@@ -118,7 +117,13 @@ impl Tally {
 
 /// Share of examples whose constraints all hold under each network's most likely classes.
 pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
+    let refs: Vec<&Example> = examples.iter().collect();
+    let at = BatchRows::new(&refs, nets.len(), false);
+    let classes: Vec<Vec<usize>> =
+        nets.iter().zip(readers).zip(&at.rows).map(|((net, r), rows)| predicted(net, r, rows, device)).collect();
     let mut tally = Tally::default();
-    tally.add(nets, readers, examples, device);
+    for (e, at) in examples.iter().zip(&at.at) {
+        tally.record(e, |j, _| at[j].iter().map(|&(l, i)| classes[l][i]).collect());
+    }
     tally.accuracy()
 }

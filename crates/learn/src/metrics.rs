@@ -68,11 +68,6 @@ pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u3
     out
 }
 
-/// Test accuracy and friends of a trained network.
-pub fn test_metrics(net: &Net, task: &Task, device: &Device) -> Metrics {
-    evaluate(&net.valid(), task, &task.test, device)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::columnwise::columns;
 use crate::evaluate::{satisfaction, Satisfaction};
 use crate::examples::{examples, Examples, Prepare, WeakError};
 use crate::input::InputShape;
-use crate::metrics::test_metrics;
+use crate::metrics::{from_predictions, predict};
 use crate::model::{expand, Net};
 use crate::objective;
 use crate::report::{ConstraintReport, FuzzySettings, Grounding, Report, Source, TrainingFigures};
@@ -288,8 +288,12 @@ impl Run {
         let (mut symbol, mut per_class, mut per_class_f1) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let (mut accuracies, mut macro_f1s) = (Vec::new(), Vec::new());
         let by_class = |values: &[(String, Option<f64>)]| values.iter().cloned().collect::<BTreeMap<_, _>>();
-        for (t, net) in self.tasks.iter().zip(nets) {
-            let m = test_metrics(net, t, device);
+        let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
+        // Each network's most likely class on every test row: its metrics, and the constraints'.
+        let predicted: Vec<Vec<u32>> =
+            self.tasks.iter().zip(&valid).map(|(t, n)| predict(n, t, &t.test, device)).collect();
+        for (t, predicted) in self.tasks.iter().zip(&predicted) {
+            let m = from_predictions(&t.classes, &t.test.labels, predicted);
             accuracies.push(m.accuracy);
             macro_f1s.push(m.macro_f1);
             symbol.insert(t.learnable.clone(), m.accuracy);
@@ -306,8 +310,6 @@ impl Run {
             None => self.examples(None).ok(),
         };
         let test = test.or(grounded.as_ref());
-        let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
-        let readers: Vec<Reader> = self.tasks.iter().map(|t| reader(t, &t.test)).collect();
         let satisfied = match test {
             Some(test) => {
                 let logic = match self.program.training {
@@ -316,7 +318,8 @@ impl Run {
                 };
                 let cols = columns(&self.spec, &self.program, &self.data, true);
                 let cols = cols.as_ref().map(|c| (c, logic));
-                Some(satisfaction(&valid, &readers, &test.test, cols, device)?)
+                let classes: Vec<usize> = self.tasks.iter().map(|t| t.classes.len()).collect();
+                Some(satisfaction(&predicted, &classes, &test.test, cols, device)?)
             }
             None => None,
         };

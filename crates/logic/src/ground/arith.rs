@@ -16,7 +16,7 @@ impl Builder<'_, '_> {
 
     pub(super) fn arith(&mut self, op: BinOp, l: G, r: G, span: Span) -> Result<G, GroundError> {
         if let (Some(a), Some(b)) = (int(&l), int(&r)) {
-            return int_op(op, &a, &b).map(G::Int).ok_or(GroundError {
+            return int_op(op, &a, &b).map(G::Int).ok_or_else(|| GroundError {
                 span,
                 message: match op {
                     BinOp::Pow => "an exponent must be a small non-negative integer".into(),
@@ -203,7 +203,7 @@ impl Builder<'_, '_> {
             return Ok(if op == CmpOp::In { any } else { Formula::negate(any) });
         }
         if !l.latent() && !r.latent() {
-            return Ok(Formula::Const(observed_compare(op, &l, &r).ok_or(GroundError {
+            return Ok(Formula::Const(observed_compare(op, &l, &r).ok_or_else(|| GroundError {
                 span,
                 message: format!("cannot compare {} with {}", describe(&l), describe(&r)),
             })?));
@@ -380,6 +380,7 @@ fn int_op(op: BinOp, a: &BigInt, b: &BigInt) -> Option<BigInt> {
 fn observed_compare(op: CmpOp, l: &G, r: &G) -> Option<bool> {
     use std::cmp::Ordering;
     let o: Ordering = match (l, r) {
+        (G::Int(a), G::Int(b)) => a.cmp(b),
         (G::Str(a), G::Str(b)) => a.cmp(b),
         (G::List(a), G::List(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
             return Some((a == b) == (op == CmpOp::Eq));

@@ -107,7 +107,8 @@ impl Builder<'_, '_> {
             ),
             "range" => {
                 let ints = values.iter().enumerate().map(|(i, v)| int_arg(v, i)).collect::<Result<Vec<_>, _>>()?;
-                let small = |b: &BigInt| b.to_i64().ok_or(GroundError { span, message: "range too large".into() });
+                let small =
+                    |b: &BigInt| b.to_i64().ok_or_else(|| GroundError { span, message: "range too large".into() });
                 let (start, stop, step) = match ints.as_slice() {
                     [stop] => (0, small(stop)?, 1),
                     [a, b] => (small(a)?, small(b)?, 1),

@@ -436,10 +436,18 @@ impl<'g, 'o> Builder<'g, 'o> {
                 let mut parts = Vec::new();
                 for (op, op_span, right) in rest {
                     let r = self.eval(right, scope)?;
-                    parts.push(self.compare(*op, left, r.clone(), *op_span)?);
+                    match self.compare(*op, left, r.clone(), *op_span)? {
+                        // Like Python's chains, the first comparison that fails decides.
+                        Formula::Const(false) => return Ok(G::Bool(false)),
+                        Formula::Const(true) => {}
+                        part => parts.push(part),
+                    }
                     left = r;
                 }
-                G::Prop(Formula::and(parts)).simplified()
+                match parts.is_empty() {
+                    true => G::Bool(true),
+                    false => G::Prop(Formula::and(parts)).simplified(),
+                }
             }
             ExprKind::IfElse { cond, then, otherwise } => match self.eval(cond, scope)? {
                 G::Bool(true) => self.eval(then, scope)?,
