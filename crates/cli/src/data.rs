@@ -1,7 +1,8 @@
 //! `skilang data`: writes datasets that are generated rather than downloaded.
 
 use crate::exit;
-use crate::train::{data_dir, Failure};
+use crate::exit::Failure;
+use crate::train::data_dir;
 use skilang_data::poker;
 use std::path::{Path, PathBuf};
 

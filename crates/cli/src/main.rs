@@ -109,11 +109,24 @@ pub enum Format {
     Json,
 }
 
-/// Exit statuses: 0 success, 1 an invalid spec, 2 a usage or I/O error.
+/// How a command ends: exit statuses (0 success, 1 an invalid spec, 2 a usage or I/O error), and a
+/// failure with its status and message.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const INVALID: u8 = 1;
     pub const USAGE: u8 = 2;
+
+    /// A failure with its exit status and message.
+    pub struct Failure {
+        pub code: u8,
+        pub message: String,
+    }
+
+    impl Failure {
+        pub fn new(code: u8, message: impl Into<String>) -> Failure {
+            Failure { code, message: message.into() }
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -152,7 +165,7 @@ pub fn print_out(text: &str) -> Result<(), u8> {
     }
 }
 
-fn finish(result: Result<(), train::Failure>) -> u8 {
+fn finish(result: Result<(), exit::Failure>) -> u8 {
     match result {
         Ok(()) => exit::OK,
         Err(f) => {

@@ -5,7 +5,7 @@
 //! killed run leaves it behind, and `--resume` claims it again.
 
 use crate::exit;
-use crate::train::Failure;
+use crate::exit::Failure;
 use std::path::{Path, PathBuf};
 
 /// What a run writes into its folder; a folder holding anything else is not a previous run.

@@ -1,6 +1,6 @@
 //! `skilang train` and `skilang eval`.
 
-use crate::exit;
+use crate::exit::{self, Failure};
 use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use skilang_data::{catalog, dir, fetch, npm, Data, DataError};
@@ -14,18 +14,6 @@ use skilang_learn::report::{Report, Source};
 use skilang_learn::run::{Note, Run, RunError};
 use skilang_learn::train::{Epoch, Progress};
 use std::path::{Path, PathBuf};
-
-/// A failure with its exit status and message.
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into() }
-    }
-}
 
 fn fail(code: u8, message: impl Into<String>) -> Failure {
     Failure::new(code, message)

@@ -8,7 +8,8 @@
 
 use crate::model::Net;
 use crate::report::Source;
-use crate::train::{optimizer, Epoch, Settings, State};
+use crate::settings::Settings;
+use crate::train::{optimizer, Epoch, State};
 use burn::module::Module;
 use burn::optim::OptimizerRecord;
 use serde::{Deserialize, Serialize};

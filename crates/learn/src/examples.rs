@@ -3,7 +3,7 @@
 //! prepared for what the examples are for.
 
 use crate::observations::Observations;
-use crate::train::Settings;
+use crate::settings::Settings;
 use rayon::prelude::*;
 use skilang_data::{tuples, Data, Table};
 use skilang_lang::check::{ConstraintId, Program, Scope};

@@ -18,6 +18,7 @@ pub mod observations;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod settings;
 pub mod supervised;
 pub mod task;
 pub mod train;

@@ -7,47 +7,14 @@
 use crate::examples::WeakError;
 use crate::model::Net;
 use crate::objective::Stats;
+use crate::settings::Settings;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use skilang_data::rng::Rng;
-use skilang_lang::spec::{Optimization, Optimizer};
+use skilang_lang::spec::Optimizer;
 use std::collections::BTreeMap;
-
-/// The optimisation settings of a spec, with defaults.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    pub optimizer: Optimizer,
-    pub weight_decay: f64,
-    pub momentum: f64,
-    pub seed: u64,
-    /// Share of the training split held out to validate each epoch.
-    pub validation: f64,
-    /// Stop after this many epochs without a better validation accuracy.
-    pub patience: Option<usize>,
-}
-
-impl Settings {
-    pub fn from_spec(o: &Optimization) -> Settings {
-        let patience = o.patience.as_ref().map(|p| p.value as usize);
-        Settings {
-            epochs: o.epochs.as_ref().map_or(10, |e| e.value as usize),
-            batch_size: o.batch_size.as_ref().map_or(64, |b| b.value as usize),
-            learning_rate: o.learning_rate.as_ref().map_or(1e-3, |l| l.value),
-            optimizer: o.optimizer.as_ref().map_or(Optimizer::Adam, |x| x.value),
-            weight_decay: o.weight_decay.as_ref().map_or(0.0, |w| w.value),
-            momentum: o.momentum.as_ref().map_or(0.0, |m| m.value),
-            seed: o.seed.as_ref().map_or(1, |s| s.value),
-            // Early stopping needs a validation split; 10% unless the spec says otherwise.
-            validation: o.validation.as_ref().map_or(if patience.is_some() { 0.1 } else { 0.0 }, |v| v.value),
-            patience,
-        }
-    }
-}
 
 /// What one epoch measured.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

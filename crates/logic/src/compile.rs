@@ -7,8 +7,8 @@
 //! or between two of their steps, are decided at once. Two N-digit numbers with an observed sum thus keep a few live
 //! targets per digit position (the carry) and compile to O(N) nodes.
 
-use crate::engine::{Posterior, TooLarge};
 use crate::event::{Atom, Cmp, Event};
+use crate::event::{Posterior, TooLarge};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{Signed, Zero};

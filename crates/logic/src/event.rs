@@ -4,8 +4,10 @@
 //! into its learnable's output values). Two kinds of atoms cover everything grounding produces:
 //! a comparison of a sum of per-variable integer tables with a constant (linear arithmetic over
 //! digits, counts of conditions) and a relation over a few variables given by its table.
+//! What inference answers about an event ([`Posterior`]), or why it refuses one ([`TooLarge`]),
+//! is said here too: every engine and the diagram compiler speak of events in these terms.
 
-use num_bigint::BigInt;
+use num_bigint::{BigInt, BigUint};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cmp {
@@ -157,4 +159,27 @@ impl Event {
     pub fn table_index(&self, vars: &[usize], value: impl Fn(usize) -> usize) -> usize {
         vars.iter().fold(0, |i, &v| i * self.domains[v] + value(v))
     }
+}
+
+/// The posterior given the event: its log-probability and every variable's marginal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Posterior {
+    pub log_prob: f64,
+    /// `marginals[v][value] = P(z_v = value | event)`.
+    pub marginals: Vec<Vec<f64>>,
+}
+
+/// An event an engine will not prepare, and what it would need.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TooLarge {
+    #[error(
+        "the event is too large for exact inference (more than {limit} decision nodes over {variables} variables); \
+         events of this size need approximate inference (belief propagation, sampling or top-k proofs)"
+    )]
+    Nodes { limit: usize, variables: usize },
+    #[error(
+        "enumeration would visit {assignments} assignments of {variables} variables, more than its limit of {limit}; \
+         `inference: exact` compiles such events"
+    )]
+    Assignments { assignments: BigUint, variables: usize, limit: usize },
 }

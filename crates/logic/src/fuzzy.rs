@@ -9,7 +9,7 @@
 //! agrees with boolean evaluation.
 
 use crate::compile::{compile, Diagram};
-use crate::engine::TooLarge;
+use crate::event::TooLarge;
 use crate::event::{Event, Formula};
 use crate::ground::{Form, Grounded};
 use skilang_lang::spec::{Implication, Semantics};

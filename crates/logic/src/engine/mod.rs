@@ -8,31 +8,9 @@
 pub mod enumerate;
 pub mod exact;
 
+pub use crate::event::{Posterior, TooLarge};
+
 use crate::event::Event;
-use num_bigint::BigUint;
-
-/// The posterior given the event: its log-probability and every variable's marginal.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Posterior {
-    pub log_prob: f64,
-    /// `marginals[v][value] = P(z_v = value | event)`.
-    pub marginals: Vec<Vec<f64>>,
-}
-
-/// An event an engine will not prepare, and what it would need.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum TooLarge {
-    #[error(
-        "the event is too large for exact inference (more than {limit} decision nodes over {variables} variables); \
-         events of this size need approximate inference (belief propagation, sampling or top-k proofs)"
-    )]
-    Nodes { limit: usize, variables: usize },
-    #[error(
-        "enumeration would visit {assignments} assignments of {variables} variables, more than its limit of {limit}; \
-         `inference: exact` compiles such events"
-    )]
-    Assignments { assignments: BigUint, variables: usize, limit: usize },
-}
 
 /// Prepares grounded events for inference.
 pub trait Engine: Sync {

@@ -215,7 +215,7 @@ impl<'a> Grounder<'a> {
         memo: &mut Memo,
     ) -> Result<Crisp, GroundError> {
         let mut b = Builder::new(self, observe, memo);
-        let mut scope: Scope = bindings.iter().map(|&(name, slot)| (name.to_string(), G::Instance(slot))).collect();
+        let mut scope: Scope = bindings.iter().map(|&(name, slot)| (name, G::Instance(slot))).collect();
         match b.eval(expr, &mut scope)? {
             G::Bool(v) => Ok(Crisp::Bool(v)),
             G::Int(i) => Ok(Crisp::Number(i.to_f64().unwrap_or(f64::NAN))),
@@ -251,7 +251,8 @@ struct Builder<'g, 'o> {
     terms: usize,
 }
 
-type Scope = Vec<(String, G)>;
+/// The names bound where an expression is evaluated (rule arguments, comprehension targets).
+type Scope<'e> = Vec<(&'e str, G)>;
 
 impl<'g, 'o> Builder<'g, 'o> {
     fn new(g: &'g Grounder<'g>, observe: &'o dyn Fn(usize, &str) -> Option<Observed>, memo: &'o mut Memo) -> Self {
@@ -340,7 +341,7 @@ impl<'g, 'o> Builder<'g, 'o> {
         Formula::Atom(self.atoms.len() - 1)
     }
 
-    fn eval(&mut self, e: &Expr, scope: &mut Scope) -> Result<G, GroundError> {
+    fn eval<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e>) -> Result<G, GroundError> {
         let span = e.span;
         Ok(match &e.kind {
             ExprKind::Int { text, value } => G::Int(match value {
@@ -377,7 +378,7 @@ impl<'g, 'o> Builder<'g, 'o> {
             }
             ExprKind::Slice { base, lower, upper, step } => {
                 let items = self.list(base, scope)?;
-                let mut bound = |x: &Option<Box<Expr>>| -> Result<Option<i64>, GroundError> {
+                let mut bound = |x: &'e Option<Box<Expr>>| -> Result<Option<i64>, GroundError> {
                     match x {
                         None => Ok(None),
                         Some(x) => match self.eval(x, scope)? {
@@ -478,7 +479,7 @@ impl<'g, 'o> Builder<'g, 'o> {
     }
 
     fn name(&mut self, n: &str, span: Span, scope: &Scope) -> Result<G, GroundError> {
-        if let Some((_, v)) = scope.iter().rev().find(|(k, _)| k == n) {
+        if let Some((_, v)) = scope.iter().rev().find(|(k, _)| *k == n) {
             return Ok(v.clone());
         }
         match self.g.slots.get(n) {
@@ -493,18 +494,18 @@ impl<'g, 'o> Builder<'g, 'o> {
         }
     }
 
-    fn list(&mut self, e: &Expr, scope: &mut Scope) -> Result<Vec<G>, GroundError> {
+    fn list<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e>) -> Result<Vec<G>, GroundError> {
         match self.eval(e, scope)? {
             G::List(items) => Ok(items),
             other => fail(e.span, format!("expected a list, found {}", describe(&other))),
         }
     }
 
-    fn comprehension(
+    fn comprehension<'e>(
         &mut self,
-        element: &Expr,
-        clauses: &[CompFor],
-        scope: &mut Scope,
+        element: &'e Expr,
+        clauses: &'e [CompFor],
+        scope: &mut Scope<'e>,
         out: &mut Vec<G>,
     ) -> Result<(), GroundError> {
         let Some((clause, rest)) = clauses.split_first() else {
@@ -535,7 +536,7 @@ impl<'g, 'o> Builder<'g, 'o> {
         Ok(())
     }
 
-    fn call(&mut self, func: &Expr, args: &[Expr], span: Span, scope: &mut Scope) -> Result<G, GroundError> {
+    fn call<'e>(&mut self, func: &Expr, args: &'e [Expr], span: Span, scope: &mut Scope<'e>) -> Result<G, GroundError> {
         let ExprKind::Name(name) = &func.kind else { return fail(func.span, "only named functions can be called") };
         let mut values = Vec::with_capacity(args.len());
         for a in args {
@@ -562,7 +563,7 @@ impl<'g, 'o> Builder<'g, 'o> {
             }
             let rule = &self.g.spec.rules[r];
             // A rule sees its arguments only.
-            let mut inner: Scope = rule.args.iter().map(|a| a.name.clone()).zip(values.iter().cloned()).collect();
+            let mut inner: Scope = rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()).collect();
             let v = self.eval(&rule.clause.expr, &mut inner)?;
             if observed && !v.latent() {
                 self.memo.0.push((r, values, v.clone()));
@@ -593,9 +594,9 @@ fn is_var(g: &G) -> bool {
     matches!(g, G::Var(_))
 }
 
-fn bind(target: &Target, value: G, scope: &mut Scope) -> Result<(), GroundError> {
+fn bind<'e>(target: &'e Target, value: G, scope: &mut Scope<'e>) -> Result<(), GroundError> {
     match target {
-        Target::Name(n) => scope.push((n.name.clone(), value)),
+        Target::Name(n) => scope.push((&n.name, value)),
         Target::Tuple(parts, span) => {
             let G::List(items) = value else { return fail(*span, "cannot unpack a single value") };
             if items.len() != parts.len() {
