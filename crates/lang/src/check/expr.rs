@@ -1,6 +1,7 @@
 //! Typing of formula expressions.
 
 use super::builtins;
+use super::program::Callee;
 use super::types::*;
 use super::{Checker, Global};
 use crate::diag::{suggest, Diagnostic};
@@ -169,7 +170,7 @@ impl<'s> Checker<'s> {
                     let ty = if domains.len() == 1 { Type::Category(domains[0]) } else { Type::Symbol(n.to_string()) };
                     return Typed { ty, latent: false, constant: Some(Value::Str(n.to_string())) };
                 }
-                if let Some((_, _, sig)) = builtins::lookup(n) {
+                if let Some((_, _, _, sig)) = builtins::Builtin::lookup(n) {
                     self.report(Diagnostic::error(span, format!("`{n}` is a built-in function; call it: `{sig}`")));
                     return Typed::unknown();
                 }
@@ -385,8 +386,12 @@ impl<'s> Checker<'s> {
             return self.err(func.span, format!("`{name}` is a variable here, not a function"));
         }
         match self.globals.get(name).cloned() {
-            Some(Global::Learnable(l)) => self.apply_learnable(l, name, &typed, &spans, span),
+            Some(Global::Learnable(l)) => {
+                self.calls.insert(func.id, Callee::Learnable(l));
+                self.apply_learnable(l, name, &typed, &spans, span)
+            }
             Some(Global::Rule(r)) => {
+                self.calls.insert(func.id, Callee::Rule(r));
                 self.used_rules.insert(r);
                 let arity = self.spec.rules[r].args.len();
                 if typed.len() != arity {
@@ -409,8 +414,9 @@ impl<'s> Checker<'s> {
                 Typed::unknown()
             }
             Some(_) => self.err(func.span, format!("`{name}` is not a function")),
-            None => match builtins::lookup(name) {
-                Some((min, max, sig)) => {
+            None => match builtins::Builtin::lookup(name) {
+                Some((builtin, min, max, sig)) => {
+                    self.calls.insert(func.id, Callee::Builtin(builtin));
                     if typed.len() < min || max.is_some_and(|m| typed.len() > m) {
                         self.report(
                             Diagnostic::error(

@@ -8,6 +8,7 @@ mod rule_roles;
 mod training;
 mod types;
 
+pub use builtins::Builtin;
 pub use program::*;
 pub use rule_roles::{rule_roles, RuleRefusal, RuleRole};
 pub use training::{Engine, Reasoning, Training};
@@ -78,6 +79,8 @@ pub struct Checker<'s> {
     /// Set when a formula refers to something that failed earlier, so its type is partly unknown.
     poisoned: bool,
     types: HashMap<crate::formula::ExprId, Typed>,
+    /// What each called name resolved to, by the name's expression.
+    calls: HashMap<crate::formula::ExprId, Callee>,
     /// Names declared twice (reported once, at the second declaration).
     clashed: HashSet<String>,
 }
@@ -103,6 +106,7 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
         record: false,
         poisoned: false,
         types: HashMap::new(),
+        calls: HashMap::new(),
         clashed: HashSet::new(),
     };
     c.declare_globals();
@@ -141,7 +145,7 @@ impl<'s> Checker<'s> {
     }
 
     fn declare(&mut self, name: &Ident, what: Global) {
-        if let Some((_, _, sig)) = builtins::lookup(&name.name) {
+        if let Some((_, _, _, sig)) = builtins::Builtin::lookup(&name.name) {
             self.report(
                 Diagnostic::error(name.span, format!("`{}` is a built-in function and cannot be redefined", name.name))
                     .with_note(format!("built-in: {sig}")),
@@ -825,6 +829,7 @@ impl<'s> Checker<'s> {
             rules,
             constraints,
             types: std::mem::take(&mut self.types),
+            calls: std::mem::take(&mut self.calls),
         }
     }
 }

@@ -20,6 +20,20 @@ pub struct Program {
     /// The type of every sub-expression of every constraint formula.
     #[serde(skip)]
     pub types: HashMap<ExprId, Typed>,
+    /// What every function called in a formula resolved to, by the called name's expression: back
+    /// ends look calls up here rather than resolving names again.
+    #[serde(skip)]
+    pub calls: HashMap<ExprId, Callee>,
+}
+
+/// What a called name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// The learnable at this position in the spec.
+    Learnable(usize),
+    /// The knowledge rule at this position in the spec.
+    Rule(usize),
+    Builtin(super::Builtin),
 }
 
 fn injection_name<S: serde::Serializer>(t: &super::training::Training, s: S) -> Result<S::Ok, S::Error> {

@@ -6,11 +6,12 @@ use super::*;
 impl Builder<'_, '_> {
     pub(super) fn builtin(
         &mut self,
-        name: &str,
+        builtin: Builtin,
         mut values: Vec<G>,
         args: &[Expr],
         span: Span,
     ) -> Result<G, GroundError> {
+        let name = builtin.name();
         // `max(a, b)` or `max(items)`.
         let items = |values: Vec<G>| -> Result<Vec<G>, GroundError> {
             match values.as_slice() {
@@ -23,11 +24,11 @@ impl Builder<'_, '_> {
             G::Int(i) => Ok(i.clone()),
             _ => fail(args.get(at).map_or(span, |a| a.span), format!("`{name}` needs an observed integer here")),
         };
-        Ok(match name {
-            "sum" => items(values)?
+        Ok(match builtin {
+            Builtin::Sum => items(values)?
                 .into_iter()
                 .try_fold(G::Int(BigInt::zero()), |a, x| self.arith(BinOp::Add, a, x, span))?,
-            "count" => {
+            Builtin::Count => {
                 let mut total = G::Int(BigInt::zero());
                 for c in items(values)? {
                     let n = self.as_number(c, span)?;
@@ -35,21 +36,21 @@ impl Builder<'_, '_> {
                 }
                 total
             }
-            "exactly" | "at_least" | "at_most" => {
+            Builtin::Exactly | Builtin::AtLeast | Builtin::AtMost => {
                 let k = int_arg(&values[0], 0)?;
-                let count = self.builtin("count", vec![values.remove(1)], &args[1..], span)?;
-                let op = match name {
-                    "exactly" => CmpOp::Eq,
-                    "at_least" => CmpOp::Ge,
+                let count = self.builtin(Builtin::Count, vec![values.remove(1)], &args[1..], span)?;
+                let op = match builtin {
+                    Builtin::Exactly => CmpOp::Eq,
+                    Builtin::AtLeast => CmpOp::Ge,
                     _ => CmpOp::Le,
                 };
                 G::Prop(self.compare(op, count, G::Int(k), span)?).simplified()
             }
-            "all" | "any" => {
+            Builtin::All | Builtin::Any => {
                 let parts = items(values)?.into_iter().map(|c| self.truth(c, span)).collect::<Result<Vec<_>, _>>()?;
-                G::Prop(if name == "all" { Formula::and(parts) } else { Formula::or(parts) }).simplified()
+                G::Prop(if builtin == Builtin::All { Formula::and(parts) } else { Formula::or(parts) }).simplified()
             }
-            "all_different" => {
+            Builtin::AllDifferent => {
                 let items = items(values)?;
                 let mut parts = Vec::new();
                 for i in 0..items.len() {
@@ -59,38 +60,38 @@ impl Builder<'_, '_> {
                 }
                 G::Prop(Formula::and(parts)).simplified()
             }
-            "max" | "min" | "abs" => {
-                let items = if name == "abs" { values } else { items(values)? };
+            Builtin::Max | Builtin::Min | Builtin::Abs => {
+                let items = if builtin == Builtin::Abs { values } else { items(values)? };
                 if items.is_empty() {
                     return fail(span, format!("`{name}` of an empty list"));
                 }
                 if items.iter().all(|i| matches!(i, G::Real(_) | G::Int(_) | G::Bool(_))) {
                     let nums: Vec<f64> = items.iter().map(|i| real(i).unwrap_or(0.0)).collect();
                     if let Some(ints) = items.iter().map(int).collect::<Option<Vec<BigInt>>>() {
-                        G::Int(match name {
-                            "max" => ints.into_iter().max().unwrap_or_default(),
-                            "min" => ints.into_iter().min().unwrap_or_default(),
+                        G::Int(match builtin {
+                            Builtin::Max => ints.into_iter().max().unwrap_or_default(),
+                            Builtin::Min => ints.into_iter().min().unwrap_or_default(),
                             _ => ints[0].abs(),
                         })
                     } else {
-                        G::Real(match name {
-                            "max" => nums.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-                            "min" => nums.iter().cloned().fold(f64::INFINITY, f64::min),
+                        G::Real(match builtin {
+                            Builtin::Max => nums.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                            Builtin::Min => nums.iter().cloned().fold(f64::INFINITY, f64::min),
                             _ => nums[0].abs(),
                         })
                     }
                 } else {
                     let joints = items.into_iter().map(|i| self.joint(i, span)).collect::<Result<Vec<_>, _>>()?;
-                    let combined = self.combine(&joints, span, |xs| match name {
-                        "max" => xs.iter().max().cloned().unwrap_or_default(),
-                        "min" => xs.iter().min().cloned().unwrap_or_default(),
+                    let combined = self.combine(&joints, span, |xs| match builtin {
+                        Builtin::Max => xs.iter().max().cloned().unwrap_or_default(),
+                        Builtin::Min => xs.iter().min().cloned().unwrap_or_default(),
                         _ => xs[0].abs(),
                     })?;
                     G::Ints(combined)
                 }
             }
-            "len" => G::Int(BigInt::from(items(values)?.len())),
-            "mean" => {
+            Builtin::Len => G::Int(BigInt::from(items(values)?.len())),
+            Builtin::Mean => {
                 let items = items(values)?;
                 let nums = items.iter().map(real).collect::<Option<Vec<f64>>>();
                 match nums {
@@ -98,14 +99,14 @@ impl Builder<'_, '_> {
                     _ => return fail(span, "exact reasoning takes `mean` of observed numbers only"),
                 }
             }
-            "enumerate" => G::List(
+            Builtin::Enumerate => G::List(
                 items(values)?
                     .into_iter()
                     .enumerate()
                     .map(|(i, x)| G::List(vec![G::Int(BigInt::from(i)), x]))
                     .collect(),
             ),
-            "range" => {
+            Builtin::Range => {
                 let ints = values.iter().enumerate().map(|(i, v)| int_arg(v, i)).collect::<Result<Vec<_>, _>>()?;
                 let small =
                     |b: &BigInt| b.to_i64().ok_or_else(|| GroundError { span, message: "range too large".into() });
@@ -127,7 +128,7 @@ impl Builder<'_, '_> {
                 }
                 G::List(out)
             }
-            "zip" => {
+            Builtin::Zip => {
                 let lists = values
                     .into_iter()
                     .map(|v| match v {
@@ -138,7 +139,7 @@ impl Builder<'_, '_> {
                 let n = lists.iter().map(Vec::len).min().unwrap_or(0);
                 G::List((0..n).map(|i| G::List(lists.iter().map(|l| l[i].clone()).collect())).collect())
             }
-            "sorted" => {
+            Builtin::Sorted => {
                 let mut items = items(values)?;
                 if items.iter().any(G::latent) {
                     return fail(span, "`sorted` of latent values is not supported by exact reasoning");
@@ -149,7 +150,7 @@ impl Builder<'_, '_> {
                 });
                 G::List(items)
             }
-            "combinations" => {
+            Builtin::Combinations => {
                 let k = int_arg(&values[1], 1)?.to_usize().unwrap_or(usize::MAX);
                 let items = items(vec![values.swap_remove(0)])?;
                 self.spend(combinations_len(items.len(), k), span)?;
@@ -157,7 +158,6 @@ impl Builder<'_, '_> {
                 combinations(&items, k, 0, &mut Vec::new(), &mut out);
                 G::List(out.into_iter().map(G::List).collect())
             }
-            other => return fail(span, format!("`{other}` is not supported by exact reasoning")),
         })
     }
 }

@@ -15,7 +15,7 @@ use builtins::slice;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
-use skilang_lang::check::{ConstraintId, Program};
+use skilang_lang::check::{Builtin, Callee, ConstraintId, Program};
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
 use skilang_lang::limits::{combinations_len, range_len, MAX_GROUND_TERMS};
 use skilang_lang::source::Span;
@@ -130,10 +130,11 @@ impl G {
 /// Grounds the constraints of one checked spec.
 pub struct Grounder<'a> {
     spec: &'a Spec,
-    learnables: HashMap<&'a str, usize>,
+    /// What each called name resolved to, by the name's expression id (the checker's answers,
+    /// indexed for speed: a grounding calls rules millions of times).
+    calls: Vec<Option<Callee>>,
     /// Per learnable, its output values.
     domains: Vec<Vec<Value>>,
-    rules: HashMap<&'a str, usize>,
     slots: HashMap<&'a str, Slots>,
     /// Instances per example.
     pub width: usize,
@@ -164,14 +165,16 @@ impl<'a> Grounder<'a> {
             .iter()
             .map(|l| program.domains.iter().find(|d| d.name == l.output).map(|d| d.raw.clone()).unwrap_or_default())
             .collect();
-        Grounder {
-            spec,
-            learnables: spec.learnables.iter().enumerate().map(|(i, l)| (l.name.name.as_str(), i)).collect(),
-            domains,
-            rules: spec.rules.iter().enumerate().map(|(i, r)| (r.name.name.as_str(), i)).collect(),
-            slots,
-            width,
+        let mut calls = vec![None; program.calls.keys().map(|id| id.0 as usize + 1).max().unwrap_or(0)];
+        for (id, &callee) in &program.calls {
+            calls[id.0 as usize] = Some(callee);
         }
+        Grounder { spec, calls, domains, slots, width }
+    }
+
+    /// What the called name `func` is.
+    fn callee(&self, func: &Expr) -> Option<Callee> {
+        self.calls.get(func.id.0 as usize).copied().flatten()
     }
 
     /// The output values of learnable `l`, in class order.
@@ -537,40 +540,45 @@ impl<'g, 'o> Builder<'g, 'o> {
     }
 
     fn call<'e>(&mut self, func: &Expr, args: &'e [Expr], span: Span, scope: &mut Scope<'e>) -> Result<G, GroundError> {
-        let ExprKind::Name(name) = &func.kind else { return fail(func.span, "only named functions can be called") };
+        let Some(callee) = self.g.callee(func) else { return fail(func.span, "only named functions can be called") };
         let mut values = Vec::with_capacity(args.len());
         for a in args {
             values.push(self.eval(a, scope)?);
         }
-        if let Some(&l) = self.g.learnables.get(name.as_str()) {
-            let Some(G::Instance(slot)) = values.first() else {
-                return fail(span, format!("learnable `{name}` takes one instance"));
-            };
-            let key = VarRef { learnable: l, slot: *slot };
-            let next = self.vars.len();
-            let v = *self.var_of.entry(key).or_insert(next);
-            if v == next {
-                self.vars.push(key);
-            }
-            return Ok(G::Var(v));
-        }
-        if let Some(&r) = self.g.rules.get(name.as_str()) {
-            let observed = !values.iter().any(G::latent);
-            if observed {
-                if let Some((_, _, v)) = self.memo.0.iter().find(|(k, a, _)| *k == r && *a == values) {
-                    return Ok(v.clone());
+        match callee {
+            Callee::Learnable(l) => {
+                let Some(G::Instance(slot)) = values.first() else {
+                    return fail(
+                        span,
+                        format!("learnable `{}` takes one instance", self.g.spec.learnables[l].name.name),
+                    );
+                };
+                let key = VarRef { learnable: l, slot: *slot };
+                let next = self.vars.len();
+                let v = *self.var_of.entry(key).or_insert(next);
+                if v == next {
+                    self.vars.push(key);
                 }
+                Ok(G::Var(v))
             }
-            let rule = &self.g.spec.rules[r];
-            // A rule sees its arguments only.
-            let mut inner: Scope = rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()).collect();
-            let v = self.eval(&rule.clause.expr, &mut inner)?;
-            if observed && !v.latent() {
-                self.memo.0.push((r, values, v.clone()));
+            Callee::Rule(r) => {
+                let observed = !values.iter().any(G::latent);
+                if observed {
+                    if let Some((_, _, v)) = self.memo.0.iter().find(|(k, a, _)| *k == r && *a == values) {
+                        return Ok(v.clone());
+                    }
+                }
+                let rule = &self.g.spec.rules[r];
+                // A rule sees its arguments only.
+                let mut inner: Scope = rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()).collect();
+                let v = self.eval(&rule.clause.expr, &mut inner)?;
+                if observed && !v.latent() {
+                    self.memo.0.push((r, values, v.clone()));
+                }
+                Ok(v)
             }
-            return Ok(v);
+            Callee::Builtin(b) => self.builtin(b, values, args, span),
         }
-        self.builtin(name, values, args, span)
     }
 }
 
