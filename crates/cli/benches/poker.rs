@@ -33,6 +33,8 @@ struct Run {
     accuracy: f64,
     macro_f1: f64,
     seconds: f64,
+    /// Evaluating the test hands: predictions and every hand's constraints.
+    eval_seconds: f64,
     peak_mib: f64,
 }
 
@@ -66,6 +68,7 @@ fn main() {
                     accuracy: report["symbol_accuracy"]["classify"].as_f64().unwrap_or(f64::NAN),
                     macro_f1: report["macro_f1"].as_f64().unwrap_or(f64::NAN),
                     seconds: report["train_seconds"].as_f64().unwrap_or(f64::NAN),
+                    eval_seconds: report["evaluation_seconds"].as_f64().unwrap_or(f64::NAN),
                     peak_mib: report["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
                 });
             }
@@ -78,15 +81,16 @@ fn main() {
     }
     println!("tested on {test_hands} hands, {} seed(s): mean ± half the range; CPU (burn flex)", seeds.len());
     println!(
-        "{:>8}  {:>12}  {:>15}  {:>15}  {:>9}  {:>8}",
-        share, "injection", "accuracy", "macro-F1", "train s", "peak MiB"
+        "{:>8}  {:>12}  {:>15}  {:>15}  {:>9}  {:>8}  {:>8}",
+        share, "injection", "accuracy", "macro-F1", "train s", "test s", "peak MiB"
     );
     for (fraction, injection, runs) in &rows {
         println!(
-            "{fraction:>8}  {injection:>12}  {:>15}  {:>15}  {:>9.1}  {:>8.0}",
+            "{fraction:>8}  {injection:>12}  {:>15}  {:>15}  {:>9.1}  {:>8.1}  {:>8.0}",
             cell(runs.iter().map(|r| r.accuracy).collect()),
             cell(runs.iter().map(|r| r.macro_f1).collect()),
             stats(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>()).0,
+            stats(&runs.iter().map(|r| r.eval_seconds).collect::<Vec<_>>()).0,
             runs.iter().map(|r| r.peak_mib).fold(0.0, f64::max),
         );
     }

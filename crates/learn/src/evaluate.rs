@@ -44,14 +44,14 @@ pub fn satisfaction(
     columns: Option<(&Columns, Logic)>,
     device: &Device,
 ) -> Result<Satisfaction, WeakError> {
-    let mut tally = Tally::default();
-    for chunk in test.chunks() {
-        for e in &chunk? {
+    let tally = test.fold(
+        |tally: &mut Tally, e| {
             tally.record(e, |_, c| {
                 c.grounded.vars.iter().map(|v| predicted[v.learnable][e.rows[v.slot]] as usize).collect()
-            });
-        }
-    }
+            })
+        },
+        Tally::join,
+    )?;
     let task_accuracy = tally.accuracy();
     let instance = tally.per_constraint;
     let mut column = BTreeMap::new();
@@ -108,6 +108,17 @@ impl Tally {
         }
         self.hits += all as usize;
         self.examples += 1;
+    }
+
+    fn join(mut self, other: Tally) -> Tally {
+        self.examples += other.examples;
+        self.hits += other.hits;
+        for (c, (n, holds)) in other.per_constraint {
+            let entry = self.per_constraint.entry(c).or_default();
+            entry.0 += n;
+            entry.1 += holds;
+        }
+        self
     }
 
     fn accuracy(&self) -> f64 {

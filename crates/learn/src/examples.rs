@@ -80,8 +80,8 @@ pub struct Examples<'a> {
     pub test: TestExamples<'a>,
 }
 
-/// Test examples grounded a chunk at a time when they are evaluated: a million grounded
-/// examples (the Poker test set) would not fit in memory.
+/// Test examples, grounded one at a time when they are evaluated and dropped after: a million
+/// grounded examples (the Poker test set) would not fit in memory.
 pub struct TestExamples<'a> {
     grounder: Grounder<'a>,
     knowledge: Knowledge,
@@ -98,10 +98,21 @@ impl TestExamples<'_> {
         self.tuples.is_empty()
     }
 
-    pub(crate) fn chunks(&self) -> impl Iterator<Item = Result<Vec<Example>, WeakError>> + '_ {
+    /// Grounds every test example, in parallel, and folds each into an accumulator with `visit`;
+    /// the accumulators of the threads are then joined with `join`.
+    pub(crate) fn fold<T: Default + Send>(
+        &self,
+        visit: impl Fn(&mut T, &Example) + Sync,
+        join: impl Fn(T, T) -> T + Sync,
+    ) -> Result<T, WeakError> {
         self.tuples
-            .chunks(1 << 16)
-            .map(|t| prepare_examples(&self.grounder, &self.knowledge, &self.observations, t, &Prepare::Crisp))
+            .par_iter()
+            .try_fold(T::default, |mut acc, rows| {
+                let e = example(&self.grounder, &self.knowledge, &self.observations, rows, &Prepare::Crisp)?;
+                visit(&mut acc, &e);
+                Ok(acc)
+            })
+            .try_reduce(T::default, |a, b| Ok(join(a, b)))
     }
 }
 
@@ -193,24 +204,31 @@ pub fn prepare_examples(
     tuples: &[Vec<usize>],
     prepare: &Prepare,
 ) -> Result<Vec<Example>, WeakError> {
-    tuples
-        .par_iter()
-        .map(|rows| {
-            let observe = |slot: usize, column: &str| observations.value(rows[slot], column);
-            let (mut constraints, mut memo) = (Vec::new(), Memo::default());
-            for &(c, share) in &knowledge.constraints {
-                let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {
-                    continue;
-                };
-                let too_large = |reason| WeakError::TooLarge { constraint: c, reason };
-                let prepared = match prepare {
-                    Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
-                    Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
-                    Prepare::Crisp => Prepared::Crisp,
-                };
-                constraints.push(Constraint { constraint: c, share, grounded, prepared });
-            }
-            Ok(Example { rows: rows.clone(), constraints })
-        })
-        .collect()
+    tuples.par_iter().map(|rows| example(grounder, knowledge, observations, rows, prepare)).collect()
+}
+
+/// The example of the instances in `rows`: each constraint whose guard selects it, grounded and
+/// prepared.
+fn example(
+    grounder: &Grounder,
+    knowledge: &Knowledge,
+    observations: &Observations,
+    rows: &[usize],
+    prepare: &Prepare,
+) -> Result<Example, WeakError> {
+    let observe = |slot: usize, column: &str| observations.value(rows[slot], column);
+    let (mut constraints, mut memo) = (Vec::new(), Memo::default());
+    for &(c, share) in &knowledge.constraints {
+        let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {
+            continue;
+        };
+        let too_large = |reason| WeakError::TooLarge { constraint: c, reason };
+        let prepared = match prepare {
+            Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
+            Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
+            Prepare::Crisp => Prepared::Crisp,
+        };
+        constraints.push(Constraint { constraint: c, share, grounded, prepared });
+    }
+    Ok(Example { rows: rows.to_vec(), constraints })
 }

@@ -32,6 +32,9 @@ pub struct Report {
     pub constraints: Vec<ConstraintReport>,
     pub test_examples: usize,
     pub device: &'static str,
+    /// Seconds the test figures took: the networks' predictions, and every test example's
+    /// constraints under them.
+    pub evaluation_seconds: f64,
     pub peak_rss_bytes: Option<u64>,
     /// What training measured (absent from an evaluation).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]

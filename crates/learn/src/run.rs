@@ -286,6 +286,7 @@ impl Run {
         test: Option<&Examples>,
         device: &Device,
     ) -> Result<Report, RunError> {
+        let started = Instant::now();
         let (mut symbol, mut per_class, mut per_class_f1) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let (mut accuracies, mut macro_f1s) = (Vec::new(), Vec::new());
         let by_class = |values: &[(String, Option<f64>)]| values.iter().cloned().collect::<BTreeMap<_, _>>();
@@ -357,6 +358,7 @@ impl Run {
             constraints,
             test_examples,
             device: "cpu (burn flex)",
+            evaluation_seconds: started.elapsed().as_secs_f64(),
             peak_rss_bytes: peak_rss_bytes(),
             training: None,
             model: None,

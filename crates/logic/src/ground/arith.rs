@@ -2,13 +2,14 @@
 //! per-variable tables where possible (the compiler prunes them by bounds and divisibility), else
 //! tables over the few variables they combine.
 
+use super::int::big_op;
 use super::*;
 
 impl Builder<'_, '_> {
     /// A condition as the integer 0 or 1 (for `count`).
     pub(super) fn as_number(&mut self, v: G, span: Span) -> Result<G, GroundError> {
         match v {
-            G::Bool(b) => Ok(G::Int(BigInt::from(b as u8))),
+            G::Bool(b) => Ok(G::Int(Int::from(b as i64))),
             G::Prop(_) => Ok(self.joint(v, span)?.into_g()),
             other => fail(span, format!("`count` needs conditions, found {}", describe(&other))),
         }
@@ -16,7 +17,7 @@ impl Builder<'_, '_> {
 
     pub(super) fn arith(&mut self, op: BinOp, l: G, r: G, span: Span) -> Result<G, GroundError> {
         if let (Some(a), Some(b)) = (int(&l), int(&r)) {
-            return int_op(op, &a, &b).map(G::Int).ok_or_else(|| GroundError {
+            return Int::op(op, &a, &b).map(G::Int).ok_or_else(|| GroundError {
                 span,
                 message: match op {
                     BinOp::Pow => "an exponent must be a small non-negative integer".into(),
@@ -60,7 +61,7 @@ impl Builder<'_, '_> {
         let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
         let mut bad = false;
         let j = self.combine(&[a, b], span, |xs| {
-            int_op(op, &xs[0], &xs[1]).unwrap_or_else(|| {
+            big_op(op, &xs[0], &xs[1]).unwrap_or_else(|| {
                 bad = true;
                 BigInt::zero()
             })
@@ -74,7 +75,7 @@ impl Builder<'_, '_> {
     /// A latent or observed integer as a linear sum, when it is one.
     pub(super) fn linear(&self, v: &G) -> Option<Lin> {
         match v {
-            G::Int(i) => Some(Lin { terms: BTreeMap::new(), constant: i.clone() }),
+            G::Int(i) => Some(Lin { terms: BTreeMap::new(), constant: i.to_big() }),
             G::Bool(b) => Some(Lin { terms: BTreeMap::new(), constant: BigInt::from(*b as u8) }),
             G::Var(x) => {
                 let table = self.domain_of(*x).iter().map(value_int).collect::<Option<Vec<_>>>()?;
@@ -91,7 +92,7 @@ impl Builder<'_, '_> {
     /// Any latent integer or condition as a table over its variables.
     pub(super) fn joint(&mut self, v: G, span: Span) -> Result<Joint<BigInt>, GroundError> {
         Ok(match v {
-            G::Int(i) => Joint { vars: Vec::new(), values: vec![i] },
+            G::Int(i) => Joint { vars: Vec::new(), values: vec![i.to_big()] },
             G::Bool(b) => Joint { vars: Vec::new(), values: vec![BigInt::from(b as u8)] },
             G::Ints(j) => j,
             G::Var(x) => match self.domain_of(x).iter().map(value_int).collect::<Option<Vec<_>>>() {
@@ -251,7 +252,7 @@ impl Builder<'_, '_> {
     /// `net(x) == flush`, `net(x) != 3`, `net(x1) == net(x2)`.
     fn compare_classes(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
         let matches = |a: &Value, b: &G| match (a, b) {
-            (Value::Int(i), G::Int(j)) => &BigInt::from(*i) == j,
+            (Value::Int(i), G::Int(j)) => Int::from(*i) == *j,
             (Value::Str(s), G::Str(t)) => s == t,
             (v, G::Str(t)) => &v.to_string() == t,
             _ => false,
@@ -292,7 +293,7 @@ impl Builder<'_, '_> {
                         Some(std::cmp::Ordering::Equal)
                     } else {
                         match (&x, other) {
-                            (Value::Int(i), G::Int(j)) => Some(BigInt::from(*i).cmp(j)),
+                            (Value::Int(i), G::Int(j)) => Some(Int::from(*i).cmp(j)),
                             _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => Some(std::cmp::Ordering::Less),
                             _ => None,
                         }
@@ -331,7 +332,7 @@ impl Lin {
 impl Joint<BigInt> {
     pub(super) fn into_g(self) -> G {
         if self.vars.is_empty() {
-            G::Int(self.values[0].clone())
+            G::Int(Int::from(self.values[0].clone()))
         } else {
             G::Ints(self)
         }
@@ -345,10 +346,10 @@ fn value_int(v: &Value) -> Option<BigInt> {
     }
 }
 
-pub(super) fn int(g: &G) -> Option<BigInt> {
+pub(super) fn int(g: &G) -> Option<Int> {
     match g {
         G::Int(i) => Some(i.clone()),
-        G::Bool(b) => Some(BigInt::from(*b as u8)),
+        G::Bool(b) => Some(Int::from(*b as i64)),
         _ => None,
     }
 }
@@ -358,23 +359,6 @@ pub(super) fn real(g: &G) -> Option<f64> {
         G::Real(x) => Some(*x),
         _ => int(g).and_then(|i| i.to_f64()),
     }
-}
-
-/// Python's integer arithmetic: floor division and modulo round towards negative infinity.
-fn int_op(op: BinOp, a: &BigInt, b: &BigInt) -> Option<BigInt> {
-    Some(match op {
-        BinOp::Add => a + b,
-        BinOp::Sub => a - b,
-        BinOp::Mul => a * b,
-        BinOp::FloorDiv if !b.is_zero() => a.div_floor(b),
-        BinOp::Mod if !b.is_zero() => a.mod_floor(b),
-        // Results beyond a million bits are refused rather than computed.
-        BinOp::Pow => {
-            let e = b.to_usize().filter(|&e| e <= 100_000 && (a.bits() as u128) * (e as u128) <= 1 << 20)?;
-            num_traits::pow(a.clone(), e)
-        }
-        _ => return None,
-    })
 }
 
 fn observed_compare(op: CmpOp, l: &G, r: &G) -> Option<bool> {

@@ -25,11 +25,11 @@ impl Builder<'_, '_> {
             _ => fail(args.get(at).map_or(span, |a| a.span), format!("`{name}` needs an observed integer here")),
         };
         Ok(match builtin {
-            Builtin::Sum => items(values)?
-                .into_iter()
-                .try_fold(G::Int(BigInt::zero()), |a, x| self.arith(BinOp::Add, a, x, span))?,
+            Builtin::Sum => {
+                items(values)?.into_iter().try_fold(G::Int(Int::zero()), |a, x| self.arith(BinOp::Add, a, x, span))?
+            }
             Builtin::Count => {
-                let mut total = G::Int(BigInt::zero());
+                let mut total = G::Int(Int::zero());
                 for c in items(values)? {
                     let n = self.as_number(c, span)?;
                     total = self.arith(BinOp::Add, total, n, span)?;
@@ -67,10 +67,10 @@ impl Builder<'_, '_> {
                 }
                 if items.iter().all(|i| matches!(i, G::Real(_) | G::Int(_) | G::Bool(_))) {
                     let nums: Vec<f64> = items.iter().map(|i| real(i).unwrap_or(0.0)).collect();
-                    if let Some(ints) = items.iter().map(int).collect::<Option<Vec<BigInt>>>() {
+                    if let Some(ints) = items.iter().map(int).collect::<Option<Vec<Int>>>() {
                         G::Int(match builtin {
-                            Builtin::Max => ints.into_iter().max().unwrap_or_default(),
-                            Builtin::Min => ints.into_iter().min().unwrap_or_default(),
+                            Builtin::Max => ints.into_iter().max().unwrap_or_else(Int::zero),
+                            Builtin::Min => ints.into_iter().min().unwrap_or_else(Int::zero),
                             _ => ints[0].abs(),
                         })
                     } else {
@@ -90,7 +90,7 @@ impl Builder<'_, '_> {
                     G::Ints(combined)
                 }
             }
-            Builtin::Len => G::Int(BigInt::from(items(values)?.len())),
+            Builtin::Len => G::Int(Int::from(items(values)?.len())),
             Builtin::Mean => {
                 let items = items(values)?;
                 let nums = items.iter().map(real).collect::<Option<Vec<f64>>>();
@@ -100,16 +100,11 @@ impl Builder<'_, '_> {
                 }
             }
             Builtin::Enumerate => G::List(
-                items(values)?
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, x)| G::List(vec![G::Int(BigInt::from(i)), x]))
-                    .collect(),
+                items(values)?.into_iter().enumerate().map(|(i, x)| G::List(vec![G::Int(Int::from(i)), x])).collect(),
             ),
             Builtin::Range => {
                 let ints = values.iter().enumerate().map(|(i, v)| int_arg(v, i)).collect::<Result<Vec<_>, _>>()?;
-                let small =
-                    |b: &BigInt| b.to_i64().ok_or_else(|| GroundError { span, message: "range too large".into() });
+                let small = |b: &Int| b.to_i64().ok_or_else(|| GroundError { span, message: "range too large".into() });
                 let (start, stop, step) = match ints.as_slice() {
                     [stop] => (0, small(stop)?, 1),
                     [a, b] => (small(a)?, small(b)?, 1),
@@ -123,7 +118,7 @@ impl Builder<'_, '_> {
                 let mut out = Vec::with_capacity(len as usize);
                 let mut i = start;
                 while (step > 0 && i < stop) || (step < 0 && i > stop) {
-                    out.push(G::Int(BigInt::from(i)));
+                    out.push(G::Int(Int::from(i)));
                     i += step;
                 }
                 G::List(out)

@@ -8,13 +8,14 @@
 
 mod arith;
 mod builtins;
+mod int;
 
 use crate::event::{Atom, Cmp, Event, Formula};
 use arith::{int, real};
 use builtins::slice;
+use int::Int;
 use num_bigint::BigInt;
-use num_integer::Integer;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, Signed, Zero};
 use skilang_lang::check::{Builtin, Callee, ConstraintId, Program};
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
 use skilang_lang::limits::{combinations_len, range_len, MAX_GROUND_TERMS};
@@ -102,7 +103,7 @@ struct Joint<T> {
 
 #[derive(Clone, Debug, PartialEq)]
 enum G {
-    Int(BigInt),
+    Int(Int),
     Real(f64),
     Bool(bool),
     Str(String),
@@ -348,10 +349,12 @@ impl<'g, 'o> Builder<'g, 'o> {
         let span = e.span;
         Ok(match &e.kind {
             ExprKind::Int { text, value } => G::Int(match value {
-                Some(v) => BigInt::from(*v),
-                None => {
-                    text.replace('_', "").parse().map_err(|_| GroundError { span, message: "bad integer".into() })?
-                }
+                Some(v) => Int::from(*v),
+                None => Int::from(
+                    text.replace('_', "")
+                        .parse::<BigInt>()
+                        .map_err(|_| GroundError { span, message: "bad integer".into() })?,
+                ),
             }),
             ExprKind::Float(x) => G::Real(*x),
             ExprKind::Str(s) => G::Str(s.clone()),
@@ -408,7 +411,7 @@ impl<'g, 'o> Builder<'g, 'o> {
                     UnaryOp::Pos => v,
                     UnaryOp::Neg => match v {
                         G::Real(x) => G::Real(-x),
-                        v => self.arith(BinOp::Sub, G::Int(BigInt::zero()), v, span)?,
+                        v => self.arith(BinOp::Sub, G::Int(Int::zero()), v, span)?,
                     },
                 }
             }
@@ -620,11 +623,11 @@ fn bind<'e>(target: &'e Target, value: G, scope: &mut Scope<'e>) -> Result<(), G
 
 fn observed(o: Observed) -> Option<G> {
     Some(match o {
-        Observed::Int(i) => G::Int(BigInt::from(i)),
+        Observed::Int(i) => G::Int(Int::from(i)),
         Observed::Real(x) => G::Real(x),
         Observed::Bool(b) => G::Bool(b),
         Observed::Str(s) => match s.parse::<BigInt>() {
-            Ok(i) => G::Int(i),
+            Ok(i) => G::Int(Int::from(i)),
             Err(_) => G::Str(s),
         },
         Observed::Unknown => return None,
