@@ -217,11 +217,17 @@ impl Run {
         device: &Device,
         progress: &mut dyn FnMut(&str, Progress),
         note: &mut dyn FnMut(Note),
-        mut checkpoints: Option<&mut Checkpoints>,
+        checkpoints: Option<&mut Checkpoints>,
     ) -> Result<Trained<'_>, RunError> {
-        let started = Instant::now();
         let before = checkpoints.as_ref().map_or(0.0, |c| c.seconds_before());
-        let mut phases = Phases { finished: Vec::new(), checkpoints: checkpoints.take(), started, before };
+        let mut phases = Phases {
+            settings: &self.settings,
+            device,
+            finished: Vec::new(),
+            checkpoints,
+            started: Instant::now(),
+            before,
+        };
         let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false));
         let Some((prepare, objectives)) = plan else {
             let mut trained = Vec::new();
@@ -229,9 +235,7 @@ impl Run {
                 let mut rng = Rng::new(self.settings.seed);
                 let learner = Supervised::new(t, &self.settings, &mut rng, device);
                 let name = &t.learnable;
-                let net =
-                    phases.run(&learner, name, vec![net], rng, &self.settings, device, &mut |e| progress(name, e))?;
-                trained.extend(net);
+                trained.extend(phases.run(&learner, name, vec![net], rng, &mut |e| progress(name, e))?);
             }
             let kept = phases.finished.iter().map(|(p, _)| (p.name.clone(), p.kept)).collect();
             let figures = phases.figures(kept, None);
@@ -264,7 +268,7 @@ impl Run {
             device,
         };
         let rng = Rng::new(self.settings.seed);
-        let nets = phases.run(&learner, &name, nets, rng, &self.settings, device, &mut |e| progress(&name, e))?;
+        let nets = phases.run(&learner, &name, nets, rng, &mut |e| progress(&name, e))?;
         let phase = &phases.finished[0].0;
         let kept = self.tasks.iter().map(|t| (t.learnable.clone(), phase.kept)).collect();
         let grounding = Grounding {
@@ -367,10 +371,12 @@ impl Run {
 }
 
 /// The phases a run has trained, and where it saves them.
-struct Phases<'c> {
+struct Phases<'r> {
+    settings: &'r Settings,
+    device: &'r Device,
     /// Each finished phase, and how many networks it trained.
     finished: Vec<(Phase, usize)>,
-    checkpoints: Option<&'c mut Checkpoints>,
+    checkpoints: Option<&'r mut Checkpoints>,
     started: Instant,
     /// Seconds trained before the checkpoint this run resumed from.
     before: f64,
@@ -379,17 +385,15 @@ struct Phases<'c> {
 impl Phases<'_> {
     /// Trains `nets` with `learner` as the next phase, from the checkpoint when it holds this
     /// phase; the networks kept.
-    #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
         learner: &dyn Learner,
         name: &str,
         nets: Vec<Net>,
         rng: Rng,
-        s: &Settings,
-        device: &Device,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Net>, RunError> {
+        let s = self.settings;
         let phase = self.finished.len();
         let count = nets.len();
         let state = match self.checkpoints.as_deref() {
@@ -409,7 +413,7 @@ impl Phases<'_> {
             Some(c) => c.save(finished, name, state, before + started.elapsed().as_secs_f64()),
             None => Ok(()),
         };
-        let state = fit(learner, state, s, device, progress, &mut save)?;
+        let state = fit(learner, state, s, self.device, progress, &mut save)?;
         let (epochs, impossible) = (state.epochs.clone(), state.impossible);
         let (nets, kept) = state.kept();
         self.finished.push((Phase { name: name.to_string(), epochs, kept, impossible }, count));
