@@ -196,7 +196,14 @@ impl Run {
     /// The examples of learning from constraints, the training ones prepared as `train_as` says
     /// (`None`: the test examples alone).
     pub fn examples(&self, train_as: Option<&Prepare>) -> Result<Examples<'_>, RunError> {
-        Ok(examples(&self.spec, &self.program, &self.data, &self.settings, train_as)?)
+        examples(&self.spec, &self.program, &self.data, &self.settings, train_as).map_err(|e| match e {
+            // An example too large for the engine is the constraint's: point at it.
+            WeakError::TooLarge { constraint, reason } => RunError::Located {
+                span: self.spec.constraints[constraint.position()].span,
+                message: format!("constraint {constraint} grounds an example too large to prepare: {reason}"),
+            },
+            e => e.into(),
+        })
     }
 
     /// Grounds the training examples as training would (nothing for the plans without them), and
