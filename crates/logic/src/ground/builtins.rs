@@ -13,10 +13,10 @@ impl Builder<'_, '_> {
     ) -> Result<G, GroundError> {
         let name = builtin.name();
         // `max(a, b)` or `max(items)`.
-        let items = |values: Vec<G>| -> Result<Vec<G>, GroundError> {
-            match values.as_slice() {
-                [G::List(items)] => Ok(items.clone()),
-                [one] if values.len() == 1 => fail(span, format!("`{name}` needs a list, found {}", describe(one))),
+        let items = |mut values: Vec<G>| -> Result<Vec<G>, GroundError> {
+            match values.as_mut_slice() {
+                [G::List(items)] => Ok(std::mem::take(items)),
+                [one] => fail(span, format!("`{name}` needs a list, found {}", describe(one))),
                 _ => Ok(values),
             }
         };
