@@ -30,6 +30,8 @@ pub struct Phase {
     pub kept: usize,
     /// Training examples skipped as impossible in its last epoch.
     pub impossible: usize,
+    /// How many networks it trained.
+    pub nets: usize,
 }
 
 /// The phase under way at the last epoch's end.
@@ -53,8 +55,6 @@ struct Saved {
     /// Seconds of training up to this checkpoint.
     train_seconds: f64,
     finished: Vec<Phase>,
-    /// How many networks each finished phase trained.
-    finished_nets: Vec<usize>,
     current: Option<Current>,
 }
 
@@ -128,14 +128,6 @@ impl Checkpoints {
         self.saved.as_ref().and_then(|s| s.finished.get(phase))
     }
 
-    /// The networks finished phase `phase` kept, loaded into `nets`.
-    pub(crate) fn kept(&self, phase: usize, nets: Vec<Net>) -> Result<Vec<Net>, String> {
-        match self.finished(phase) {
-            Some(p) => self.load_nets(phase, p.kept, nets),
-            None => Err(format!("the checkpoint in {} has no phase {phase}", self.dir.display())),
-        }
-    }
-
     /// Phase `phase`'s state at the checkpoint, when it was under way (its networks loaded into
     /// `nets`); else a fresh state.
     pub(crate) fn state(&self, phase: usize, nets: Vec<Net>, rng: Rng, s: &Settings) -> Result<State, String> {
@@ -158,7 +150,8 @@ impl Checkpoints {
         Ok(state)
     }
 
-    fn load_nets(&self, phase: usize, epoch: usize, nets: Vec<Net>) -> Result<Vec<Net>, String> {
+    /// The networks phase `phase` had at the end of `epoch`, loaded into `nets`.
+    pub(crate) fn load_nets(&self, phase: usize, epoch: usize, nets: Vec<Net>) -> Result<Vec<Net>, String> {
         let load = |(i, net): (usize, Net)| {
             let file = self.dir.join(net_file(phase, epoch, i));
             net.try_load_file(&file).map_err(|e| format!("cannot read {}: {e:?}", file.display()))
@@ -170,7 +163,7 @@ impl Checkpoints {
     /// ran), and `state` of phase `name`, after `train_seconds` of training.
     pub(crate) fn save(
         &mut self,
-        finished: &[(Phase, usize)],
+        finished: &[Phase],
         name: &str,
         state: &State,
         train_seconds: f64,
@@ -191,8 +184,7 @@ impl Checkpoints {
             spec_sha256: self.source.spec_sha256.clone(),
             overrides: self.source.overrides.clone(),
             train_seconds,
-            finished: finished.iter().map(|(p, _)| p.clone()).collect(),
-            finished_nets: finished.iter().map(|&(_, n)| n).collect(),
+            finished: finished.to_vec(),
             current: Some(Current {
                 name: name.to_string(),
                 epochs: state.epochs.clone(),
@@ -224,8 +216,8 @@ impl Saved {
     /// The files this checkpoint reads.
     fn needed(&self) -> BTreeSet<String> {
         let mut files = BTreeSet::new();
-        for (phase, (p, &n)) in self.finished.iter().zip(&self.finished_nets).enumerate() {
-            files.extend((0..n).map(|i| net_file(phase, p.kept, i)));
+        for (phase, p) in self.finished.iter().enumerate() {
+            files.extend((0..p.nets).map(|i| net_file(phase, p.kept, i)));
         }
         if let Some(c) = &self.current {
             let (phase, last) = (self.finished.len(), c.epochs.len());

@@ -244,7 +244,7 @@ impl Run {
                 let name = &t.learnable;
                 trained.extend(phases.run(&learner, name, vec![net], rng, &mut |e| progress(name, e))?);
             }
-            let kept = phases.finished.iter().map(|(p, _)| (p.name.clone(), p.kept)).collect();
+            let kept = phases.finished.iter().map(|p| (p.name.clone(), p.kept)).collect();
             let figures = phases.figures(kept, None);
             return Ok(Trained { nets: trained, figures, examples: None });
         };
@@ -276,7 +276,7 @@ impl Run {
         };
         let rng = Rng::new(self.settings.seed);
         let nets = phases.run(&learner, &name, nets, rng, &mut |e| progress(&name, e))?;
-        let phase = &phases.finished[0].0;
+        let phase = &phases.finished[0];
         let kept = self.tasks.iter().map(|t| (t.learnable.clone(), phase.kept)).collect();
         let grounding = Grounding {
             train_examples: examples.train.len(),
@@ -381,8 +381,7 @@ impl Run {
 struct Phases<'r> {
     settings: &'r Settings,
     device: &'r Device,
-    /// Each finished phase, and how many networks it trained.
-    finished: Vec<(Phase, usize)>,
+    finished: Vec<Phase>,
     checkpoints: Option<&'r mut Checkpoints>,
     started: Instant,
     /// Seconds trained before the checkpoint this run resumed from.
@@ -402,12 +401,11 @@ impl Phases<'_> {
     ) -> Result<Vec<Net>, RunError> {
         let s = self.settings;
         let phase = self.finished.len();
-        let count = nets.len();
         let state = match self.checkpoints.as_deref() {
             Some(c) => match c.finished(phase) {
                 Some(done) => {
-                    let (done, nets) = (done.clone(), c.kept(phase, nets).map_err(RunError::Invalid)?);
-                    self.finished.push((done, count));
+                    let nets = c.load_nets(phase, done.kept, nets).map_err(RunError::Invalid)?;
+                    self.finished.push(done.clone());
                     return Ok(nets);
                 }
                 None => c.state(phase, nets, rng, s).map_err(RunError::Invalid)?,
@@ -423,12 +421,12 @@ impl Phases<'_> {
         let state = fit(learner, state, s, self.device, progress, &mut save)?;
         let (epochs, impossible) = (state.epochs.clone(), state.impossible);
         let (nets, kept) = state.kept();
-        self.finished.push((Phase { name: name.to_string(), epochs, kept, impossible }, count));
+        self.finished.push(Phase { name: name.to_string(), epochs, kept, impossible, nets: nets.len() });
         Ok(nets)
     }
 
     fn figures(self, kept_epoch: BTreeMap<String, usize>, grounding: Option<Grounding>) -> TrainingFigures {
-        let curves: BTreeMap<String, Vec<Epoch>> = self.finished.into_iter().map(|(p, _)| (p.name, p.epochs)).collect();
+        let curves: BTreeMap<String, Vec<Epoch>> = self.finished.into_iter().map(|p| (p.name, p.epochs)).collect();
         let epochs = curves.values().map(Vec::len).max().unwrap_or(0);
         let train_seconds = self.before + self.started.elapsed().as_secs_f64();
         TrainingFigures { epochs, kept_epoch, train_seconds, curves, grounding }

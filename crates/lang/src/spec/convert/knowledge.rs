@@ -10,17 +10,31 @@ const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
 const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "weight", "name"];
 
 impl Reader<'_> {
-    pub(super) fn rules(&mut self, node: &Node) -> Vec<Rule> {
+    /// The items of a section that is a list; anything else is reported (a mapping with `help`)
+    /// and the section is remembered as unreadable.
+    fn section_items<'n>(
+        &mut self,
+        node: &'n Node,
+        section: &'static str,
+        expected: &str,
+        help: &str,
+    ) -> Option<&'n [Node]> {
         if matches!(node.kind, NodeKind::Map(_)) {
-            self.unreadable.sections.insert("knowledge");
-            self.error(
-                Diagnostic::error(node.span, "`knowledge` must be a list of rules, found a mapping")
-                    .with_help("write each rule as a list item: `- rule: Flush` with `args: [h]` and `clause: ...`"),
-            );
-            return Vec::new();
+            self.unreadable.sections.insert(section);
+            let message = format!("`{section}` must be {expected}, found a mapping");
+            self.error(Diagnostic::error(node.span, message).with_help(help));
+            return None;
         }
-        let Some(items) = self.list(node, "`knowledge`") else {
-            self.unreadable.sections.insert("knowledge");
+        let items = self.list(node, &format!("`{section}`"));
+        if items.is_none() {
+            self.unreadable.sections.insert(section);
+        }
+        items
+    }
+
+    pub(super) fn rules(&mut self, node: &Node) -> Vec<Rule> {
+        let help = "write each rule as a list item: `- rule: Flush` with `args: [h]` and `clause: ...`";
+        let Some(items) = self.section_items(node, "knowledge", "a list of rules", help) else {
             return Vec::new();
         };
         let mut rules = Vec::new();
@@ -77,16 +91,8 @@ impl Reader<'_> {
     }
 
     pub(super) fn constraints(&mut self, node: &Node) -> Vec<Constraint> {
-        if matches!(node.kind, NodeKind::Map(_)) {
-            self.unreadable.sections.insert("constraints");
-            self.error(
-                Diagnostic::error(node.span, "`constraints` must be a list, found a mapping")
-                    .with_help("write each constraint as a list item: `- always: FORMULA`"),
-            );
-            return Vec::new();
-        }
-        let Some(items) = self.list(node, "`constraints`") else {
-            self.unreadable.sections.insert("constraints");
+        let help = "write each constraint as a list item: `- always: FORMULA`";
+        let Some(items) = self.section_items(node, "constraints", "a list", help) else {
             return Vec::new();
         };
         let constraints: Vec<Constraint> = items.iter().filter_map(|i| self.constraint(i)).collect();
