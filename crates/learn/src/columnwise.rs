@@ -18,7 +18,7 @@ use skilang_lang::check::{self, ConstraintId, Program};
 use skilang_lang::formula::{BinOp, CmpOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Implication, Semantics, Spec, Value};
-use skilang_logic::{GroundError, Grounder, Logic, Observed};
+use skilang_logic::{Formulas, GroundError, Logic, Observed};
 use std::collections::HashMap;
 
 const UNKNOWN: &str =
@@ -94,7 +94,7 @@ pub fn columns<'a>(
         program.constraints.iter().filter(|c| c.scope == check::Scope::ColumnWise).map(|c| (c.id, c.share)).collect();
     let dataset = spec.datasets.iter().find(|d| !d.instances.is_empty())?;
     let table = data.get(&dataset.name.name)?;
-    let grounder = Grounder::new(spec, program);
+    let grounder = Formulas::new(spec, program);
     Some(Columns {
         spec,
         constraints,

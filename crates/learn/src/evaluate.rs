@@ -44,11 +44,11 @@ pub fn satisfaction(
     columns: Option<(&Columns, Logic)>,
     device: &Device,
 ) -> Result<Satisfaction, WeakError> {
+    let class = |l: usize, row: usize| predicted[l][row] as usize;
     let tally = test.fold(
-        |tally: &mut Tally, e| {
-            tally.record(e, |_, c| {
-                c.grounded.vars.iter().map(|v| predicted[v.learnable][e.rows[v.slot]] as usize).collect()
-            })
+        &class,
+        |tally: &mut Tally, outcomes| {
+            tally.record(outcomes.iter().filter_map(|&(c, holds)| holds.map(|h| (c, h))));
         },
         Tally::join,
     )?;
@@ -95,13 +95,11 @@ struct Tally {
 }
 
 impl Tally {
-    /// Records an example, whose `j`-th constraint `c` holds for the classes `classes(j, c)` of
-    /// its variables.
-    fn record(&mut self, e: &Example, classes: impl Fn(usize, &Constraint) -> Vec<usize>) {
+    /// Records an example: whether each constraint grounded for it holds.
+    fn record(&mut self, outcomes: impl Iterator<Item = (ConstraintId, bool)>) {
         let mut all = true;
-        for (j, c) in e.constraints.iter().enumerate() {
-            let ok = c.grounded.event.holds(&classes(j, c));
-            let entry = self.per_constraint.entry(c.constraint).or_default();
+        for (c, ok) in outcomes {
+            let entry = self.per_constraint.entry(c).or_default();
             entry.0 += 1;
             entry.1 += ok as usize;
             all &= ok;
@@ -134,7 +132,10 @@ pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], dev
         nets.iter().zip(readers).zip(&at.rows).map(|((net, r), rows)| predicted(net, r, rows, device)).collect();
     let mut tally = Tally::default();
     for (e, at) in examples.iter().zip(&at.at) {
-        tally.record(e, |j, _| at[j].iter().map(|&(l, i)| classes[l][i]).collect());
+        tally.record(e.constraints.iter().zip(at).map(|(c, at)| {
+            let z: Vec<usize> = at.iter().map(|&(l, i)| classes[l][i]).collect();
+            (c.constraint, c.grounded.event.holds(&z))
+        }));
     }
     tally.accuracy()
 }

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use skilang_data::{tuples, Data, Table};
 use skilang_lang::check::{ConstraintId, Program, Scope};
 use skilang_lang::spec::{Dataset, Spec};
-use skilang_logic::{Engine, FuzzyEvent, GroundError, Grounded, Grounder, Inference, Memo, TooLarge, NODE_LIMIT};
+use skilang_logic::{Engine, Formulas, FuzzyEvent, GroundError, Grounded, Inference, Memo, TooLarge, NODE_LIMIT};
 use std::collections::HashMap;
 
 /// The instance-wise constraints, each with its share of the section's weight.
@@ -32,7 +32,7 @@ pub enum Prepared {
     /// An inference engine's form of the event.
     Inference(Box<dyn Inference>),
     Fuzzy(FuzzyEvent),
-    /// Nothing: validation and test examples are only evaluated under the networks' most likely
+    /// Nothing: validation examples are only evaluated under the networks' most likely
     /// classes, which the grounded event answers by itself.
     Crisp,
 }
@@ -80,10 +80,10 @@ pub struct Examples<'a> {
     pub test: TestExamples<'a>,
 }
 
-/// Test examples, grounded one at a time when they are evaluated and dropped after: a million
-/// grounded examples (the Poker test set) would not fit in memory.
+/// Test examples, evaluated one at a time under given classes: their constraints are only ever
+/// true or false there, so nothing is grounded or compiled.
 pub struct TestExamples<'a> {
-    grounder: Grounder<'a>,
+    formulas: Formulas<'a>,
     knowledge: Knowledge,
     observations: Observations<'a>,
     tuples: Vec<Vec<usize>>,
@@ -98,20 +98,35 @@ impl TestExamples<'_> {
         self.tuples.is_empty()
     }
 
-    /// Grounds every test example, in parallel, and folds each into an accumulator with `visit`;
-    /// the accumulators of the threads are then joined with `join`.
+    /// Evaluates every test example, in parallel, when learnable `l` takes class `class(l, row)`
+    /// on each dataset row, and folds each into an accumulator with `visit`, which receives per
+    /// instance-wise constraint whether it holds (`None`: it does not apply to the example); the
+    /// accumulators of the threads are then joined with `join`.
     pub(crate) fn fold<T: Default + Send>(
         &self,
-        visit: impl Fn(&mut T, &Example) + Sync,
+        class: &(dyn Fn(usize, usize) -> usize + Sync),
+        visit: impl Fn(&mut T, &[(ConstraintId, Option<bool>)]) + Sync,
         join: impl Fn(T, T) -> T + Sync,
     ) -> Result<T, WeakError> {
         self.tuples
             .par_iter()
-            .try_fold(T::default, |mut acc, rows| {
-                let e = example(&self.grounder, &self.knowledge, &self.observations, rows, &Prepare::Crisp)?;
-                visit(&mut acc, &e);
-                Ok(acc)
-            })
+            .try_fold(
+                || (T::default(), Vec::new()),
+                |(mut acc, mut outcomes), rows| {
+                    let observe = |slot: usize, column: &str| self.observations.value(rows[slot], column);
+                    let class_of = |l: usize, slot: usize| class(l, rows[slot]);
+                    let mut memo = Memo::default();
+                    outcomes.clear();
+                    for &(c, _) in &self.knowledge.constraints {
+                        let holds =
+                            self.formulas.holds(c, &observe, &class_of, &mut memo).map_err(WeakError::Ground)?;
+                        outcomes.push((c, holds));
+                    }
+                    visit(&mut acc, &outcomes);
+                    Ok((acc, outcomes))
+                },
+            )
+            .map(|r| r.map(|(acc, _)| acc))
             .try_reduce(T::default, |a, b| Ok(join(a, b)))
     }
 }
@@ -164,9 +179,9 @@ pub fn examples<'a>(
     // constraints are held per batch (`crate::columnwise`).
     let instance = program.constraints.iter().filter(|c| c.scope != Scope::ColumnWise);
     let knowledge = Knowledge { constraints: instance.map(|c| (c.id, c.share)).collect() };
-    let grounder = Grounder::new(spec, program);
+    let grounder = Formulas::new(spec, program);
     let test = TestExamples {
-        grounder: Grounder::new(spec, program),
+        formulas: Formulas::new(spec, program),
         knowledge: knowledge.clone(),
         observations: Observations::new(dataset, &table.test, None),
         // In row order: what evaluation counts does not depend on it, and the columns are then
@@ -198,7 +213,7 @@ pub fn examples<'a>(
 /// Grounds every constraint for every tuple, in parallel, and prepares it for what the examples
 /// are for.
 pub fn prepare_examples(
-    grounder: &Grounder,
+    grounder: &Formulas,
     knowledge: &Knowledge,
     observations: &Observations,
     tuples: &[Vec<usize>],
@@ -210,7 +225,7 @@ pub fn prepare_examples(
 /// The example of the instances in `rows`: each constraint whose guard selects it, grounded and
 /// prepared.
 fn example(
-    grounder: &Grounder,
+    grounder: &Formulas,
     knowledge: &Knowledge,
     observations: &Observations,
     rows: &[usize],

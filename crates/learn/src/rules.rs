@@ -17,7 +17,7 @@ use burn::tensor::activation;
 use rayon::prelude::*;
 use skilang_data::Table;
 use skilang_lang::spec::Dataset;
-use skilang_logic::{GroundError, Grounder, Node, RuleNet};
+use skilang_logic::{Formulas, GroundError, Node, RuleNet};
 
 /// The weight scale of a unit's inputs: σ(±ω/2) ≈ 0.98 / 0.02 for a rule that holds or not.
 pub const OMEGA: f32 = 8.0;
@@ -27,7 +27,7 @@ pub const LINK: f32 = 8.0;
 /// The leaves' truths for every row of `table`, row after row (computed in parallel).
 pub fn leaf_values(
     rules: &RuleNet,
-    grounder: &Grounder,
+    grounder: &Formulas,
     dataset: &Dataset,
     table: &Table,
 ) -> Result<Vec<f32>, GroundError> {

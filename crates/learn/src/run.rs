@@ -26,7 +26,7 @@ use skilang_lang::check::{ConstraintInfo, Engine, Program, Training};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{Dataset, Injection, Model, Spec};
 use skilang_logic::rulenet::rule_net;
-use skilang_logic::{Grounder, Logic, RuleNet};
+use skilang_logic::{Formulas, Logic, RuleNet};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
@@ -132,7 +132,7 @@ impl Run {
         }
         let (mut structure, mut embedded) = (None, 0);
         if let Some(rules) = rules {
-            let grounder = Grounder::new(&spec, &program);
+            let grounder = Formulas::new(&spec, &program);
             for (t, info) in tasks.iter_mut().zip(&program.learnables) {
                 let (d, loaded) = (dataset(&info.dataset)?, &data[&info.dataset]);
                 let leaves = |table| {

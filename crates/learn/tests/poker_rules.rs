@@ -5,7 +5,7 @@ use skilang_data::Data;
 use skilang_lang::check::{ConstraintId, Program};
 use skilang_lang::spec::{Spec, Value};
 use skilang_learn::observations::Observations;
-use skilang_logic::{Atom, Grounder, Memo, Observed};
+use skilang_logic::{Atom, Formulas, Memo, Observed};
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> PathBuf {
@@ -35,7 +35,7 @@ fn poker() -> (Spec, Program, Data) {
 fn the_rules_classify_every_training_hand() {
     let (spec, program, data) = poker();
     let dataset = &spec.datasets[0];
-    let grounder = Grounder::new(&spec, &program);
+    let grounder = Formulas::new(&spec, &program);
     let classes = grounder.domain(0).to_vec();
     let mut hands = 0;
     for table in [&data.train, &data.test] {
@@ -72,7 +72,7 @@ fn rule_units_classify_every_training_hand_before_training() {
     let (spec, program, data) = poker();
     let dataset = &spec.datasets[0];
     let rules = skilang_logic::rulenet::rule_net(&spec, &program, "structuring").unwrap();
-    let grounder = Grounder::new(&spec, &program);
+    let grounder = Formulas::new(&spec, &program);
     let device = skilang_learn::device(1);
     let classes = grounder.domain(0).len();
     let learnable = &spec.learnables[0];

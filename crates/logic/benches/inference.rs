@@ -6,7 +6,7 @@
 
 use skilang_lang::check::ConstraintId;
 use skilang_lang::overrides::Override;
-use skilang_logic::{compile, Grounder, Observed, NODE_LIMIT};
+use skilang_logic::{compile, Formulas, Observed, NODE_LIMIT};
 use std::time::Instant;
 
 /// A small deterministic generator, so that runs compare.
@@ -34,7 +34,7 @@ fn main() {
         let set: Override = format!("data.mnist.instances.a={n}").parse().expect("override");
         let outcome = skilang_lang::check_source_with(path, text.clone(), &[set]).expect("applies");
         let (spec, program) = (outcome.spec.expect("reads"), outcome.program.expect("checks"));
-        let grounder = Grounder::new(&spec, &program);
+        let grounder = Formulas::new(&spec, &program);
         let examples = if n >= 1000 { 5 } else { 20 };
         let (mut nodes, mut compile_s, mut posterior_s) = (0, 0.0, 0.0);
         for _ in 0..examples {

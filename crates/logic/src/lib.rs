@@ -5,6 +5,7 @@
 
 pub mod compile;
 pub mod engine;
+pub mod eval;
 pub mod event;
 pub mod fuzzy;
 pub mod ground;
@@ -12,7 +13,8 @@ pub mod rulenet;
 
 pub use compile::{argmax, compile, Diagram, NODE_LIMIT};
 pub use engine::{engine, Engine, Inference, Posterior, TooLarge};
+pub use eval::{Crisp, Formulas, GroundError, Memo, Observed};
 pub use event::{Atom, Cmp, Event, Formula};
 pub use fuzzy::{FuzzyEvent, Logic, Truth};
-pub use ground::{Crisp, Form, GroundError, Grounded, Grounder, Memo, Observed, VarRef};
+pub use ground::{Form, Grounded, Sym, VarRef};
 pub use rulenet::{Gate, Guard, Leaf, Node, RuleNet, RuleNetError, Unit};

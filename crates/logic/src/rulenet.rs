@@ -9,7 +9,7 @@
 //! crisply and appends their truths to the network's input; structuring turns each unit into a
 //! trainable neuron whose weights start at the rule.
 
-use crate::ground::{Crisp, GroundError, Grounder, Memo, Observed};
+use crate::eval::{Crisp, Formulas, GroundError, Memo, Observed};
 use skilang_lang::check::{rule_roles, ConstraintId, Program, RuleRefusal, RuleRole};
 use skilang_lang::formula::{unparse, BinOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::spec::{ConstraintKind, Spec};
@@ -182,7 +182,7 @@ impl RuleNet {
     /// The leaves' truths (0 or 1) for one example.
     pub fn leaf_values(
         &self,
-        grounder: &Grounder,
+        formulas: &Formulas,
         observe: &dyn Fn(usize, &str) -> Option<Observed>,
     ) -> Result<Vec<f32>, GroundError> {
         let mut memo = Memo::default();
@@ -190,7 +190,7 @@ impl RuleNet {
             .iter()
             .map(|leaf| {
                 let bindings: Vec<(&str, usize)> = leaf.bindings.iter().map(|(n, s)| (n.as_str(), *s)).collect();
-                match grounder.evaluate(&leaf.expr, &bindings, observe, &mut memo)? {
+                match formulas.evaluate(&leaf.expr, &bindings, observe, &mut memo)? {
                     Crisp::Bool(b) => Ok(b as u8 as f32),
                     Crisp::Number(_) => Err(GroundError {
                         span: leaf.expr.span,

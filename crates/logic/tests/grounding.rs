@@ -1,9 +1,10 @@
-//! Grounding checked constraints: the events it builds hold exactly where the formula does.
+//! Grounding checked constraints: the events it builds hold exactly where the formula does, and
+//! where crisp evaluation of the same formula under the same classes says it does.
 
 use skilang_lang::check::ConstraintId;
 use skilang_lang::check_source;
 use skilang_lang::overrides::Override;
-use skilang_logic::{compile, Grounder, Observed, NODE_LIMIT};
+use skilang_logic::{compile, Formulas, Memo, Observed, NODE_LIMIT};
 
 mod common;
 
@@ -28,7 +29,7 @@ fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
     let outcome = check_source("t.yaml", text);
     assert!(outcome.is_valid(), "{formula}: {:?}", outcome.diagnostics);
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
-    let g = Grounder::new(&spec, &program);
+    let g = Formulas::new(&spec, &program);
     let observe = |slot: usize, column: &str| (column == "value").then(|| Observed::Int(gold[slot]));
     let grounded = g.ground(ConstraintId::at(0), &observe).unwrap().unwrap();
     let slots: Vec<usize> = grounded.vars.iter().map(|v| v.slot).collect();
@@ -42,6 +43,9 @@ fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
                     continue;
                 }
                 assert_eq!(grounded.event.holds(&z), expected(digits), "{formula} at {digits:?}");
+                let class = |_: usize, slot: usize| digits[slot] as usize;
+                let crisp = g.holds(ConstraintId::at(0), &observe, &class, &mut Memo::default()).unwrap();
+                assert_eq!(crisp, Some(expected(digits)), "{formula} evaluated crisply at {digits:?}");
             }
         }
     }
@@ -104,7 +108,7 @@ fn spec(path: &str, sets: &[&str]) -> (skilang_lang::spec::Spec, skilang_lang::c
 #[test]
 fn events_depend_on_the_sum_only() {
     let (spec, program) = spec("mnist-sum.yaml", &[]);
-    let g = Grounder::new(&spec, &program);
+    let g = Formulas::new(&spec, &program);
     let event = |digits: [i64; 2]| {
         let observe = move |slot: usize, _: &str| Some(Observed::Int(digits[slot]));
         g.ground(ConstraintId::at(0), &observe).unwrap().unwrap()
@@ -121,7 +125,7 @@ fn events_depend_on_the_sum_only() {
 fn multi_digit_addition_grounds_to_one_linear_atom_and_compiles_small() {
     for n in [1usize, 2, 15, 100] {
         let (spec, program) = spec("mnist-addition.yaml", &[&format!("data.mnist.instances.a={n}")]);
-        let g = Grounder::new(&spec, &program);
+        let g = Formulas::new(&spec, &program);
         assert_eq!(g.width, 2 * n);
         // a = 99…9, b = 0…01: the sum is 10^n.
         let observe =
@@ -151,7 +155,7 @@ fn an_unknown_observed_value_leaves_the_constraint_out() {
     let text = format!("{HEAD}  - always: digit(x1) == x1.value\n  - if: x2.value > 4\n    then: digit(x1) == 0\n  - always: digit(x3) != 3\n");
     let outcome = check_source("t.yaml", text);
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
-    let g = Grounder::new(&spec, &program);
+    let g = Formulas::new(&spec, &program);
     // Every digit's value is 7 except the hidden one's.
     let hidden = |at: usize| {
         move |slot: usize, column: &str| {

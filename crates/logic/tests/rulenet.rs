@@ -4,7 +4,7 @@
 
 use skilang_lang::check_source;
 use skilang_logic::rulenet::rule_net;
-use skilang_logic::{Grounder, Node, Observed};
+use skilang_logic::{Formulas, Node, Observed};
 
 const SPEC: &str = "data:
   t:
@@ -47,7 +47,7 @@ fn sigmoid(x: f32) -> f32 {
 fn units_compute_the_guards_crisply_and_as_initial_neurons() {
     let (spec, program) = spec(GUARDED);
     let net = rule_net(&spec, &program, "structuring").unwrap();
-    let grounder = Grounder::new(&spec, &program);
+    let grounder = Formulas::new(&spec, &program);
     assert_eq!(net.guards.iter().map(|g| g.class).collect::<Vec<_>>(), [0, 1, 1, 3]);
     // Rules called by several guards have one unit.
     assert_eq!(net.units.iter().filter(|u| u.name == "same").count(), 1);

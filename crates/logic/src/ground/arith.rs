@@ -2,45 +2,24 @@
 //! per-variable tables where possible (the compiler prunes them by bounds and divisibility), else
 //! tables over the few variables they combine.
 
-use super::int::big_op;
 use super::*;
+use crate::eval::big_op;
 
-impl Builder<'_, '_> {
+impl Builder<'_> {
     /// A condition as the integer 0 or 1 (for `count`).
     pub(super) fn as_number(&mut self, v: G, span: Span) -> Result<G, GroundError> {
         match v {
-            G::Bool(b) => Ok(G::Int(Int::from(b as i64))),
-            G::Prop(_) => Ok(self.joint(v, span)?.into_g()),
-            other => fail(span, format!("`count` needs conditions, found {}", describe(&other))),
+            Value::Bool(b) => Ok(Value::Int(Int::from(b as i64))),
+            Value::Latent(Sym::Prop(_)) => Ok(latent_int(self.joint(v, span)?)),
+            other => fail(span, format!("`count` needs conditions, found {}", other.describe())),
         }
     }
 
     pub(super) fn arith(&mut self, op: BinOp, l: G, r: G, span: Span) -> Result<G, GroundError> {
-        if let (Some(a), Some(b)) = (int(&l), int(&r)) {
-            return Int::op(op, &a, &b).map(G::Int).ok_or_else(|| GroundError {
-                span,
-                message: match op {
-                    BinOp::Pow => "an exponent must be a small non-negative integer".into(),
-                    _ => "division by zero".into(),
-                },
-            });
-        }
         if !l.latent() && !r.latent() {
-            let (Some(a), Some(b)) = (real(&l), real(&r)) else {
-                return fail(span, format!("cannot apply `{}` to {} and {}", op.symbol(), describe(&l), describe(&r)));
-            };
-            return Ok(G::Real(match op {
-                BinOp::Add => a + b,
-                BinOp::Sub => a - b,
-                BinOp::Mul => a * b,
-                BinOp::Div => a / b,
-                BinOp::FloorDiv => (a / b).floor(),
-                BinOp::Mod => a - b * (a / b).floor(),
-                BinOp::Pow => a.powf(b),
-                _ => return fail(span, format!("`{}` needs conditions", op.symbol())),
-            }));
+            return crisp::arith(op, &l, &r, span);
         }
-        if matches!(l, G::Real(_)) || matches!(r, G::Real(_)) || op == BinOp::Div {
+        if matches!(l, Value::Real(_)) || matches!(r, Value::Real(_)) || op == BinOp::Div {
             return fail(
                 span,
                 "exact reasoning does integer arithmetic on latent values; use `//` or integer constants",
@@ -50,11 +29,11 @@ impl Builder<'_, '_> {
         match (op, self.linear(&l), self.linear(&r)) {
             (BinOp::Add | BinOp::Sub, Some(a), Some(b)) => {
                 let sign = if op == BinOp::Sub { -BigInt::one() } else { BigInt::one() };
-                return Ok(G::Lin(a.plus(&b, &sign)));
+                return Ok(Value::Latent(Sym::Lin(a.plus(&b, &sign))));
             }
             (BinOp::Mul, Some(a), Some(b)) if a.terms.is_empty() || b.terms.is_empty() => {
                 let (c, x) = if a.terms.is_empty() { (a.constant, b) } else { (b.constant, a) };
-                return Ok(G::Lin(x.scaled(&c)));
+                return Ok(Value::Latent(Sym::Lin(x.scaled(&c))));
             }
             _ => {}
         }
@@ -69,20 +48,20 @@ impl Builder<'_, '_> {
         if bad {
             return fail(span, format!("`{}` is undefined for some values (division by zero)", op.symbol()));
         }
-        Ok(G::Ints(j).simplified_ints())
+        Ok(latent_int(j))
     }
 
     /// A latent or observed integer as a linear sum, when it is one.
     pub(super) fn linear(&self, v: &G) -> Option<Lin> {
         match v {
-            G::Int(i) => Some(Lin { terms: BTreeMap::new(), constant: i.to_big() }),
-            G::Bool(b) => Some(Lin { terms: BTreeMap::new(), constant: BigInt::from(*b as u8) }),
-            G::Var(x) => {
+            Value::Int(i) => Some(Lin { terms: BTreeMap::new(), constant: i.to_big() }),
+            Value::Bool(b) => Some(Lin { terms: BTreeMap::new(), constant: BigInt::from(*b as u8) }),
+            Value::Latent(Sym::Var(x)) => {
                 let table = self.domain_of(*x).iter().map(value_int).collect::<Option<Vec<_>>>()?;
                 Some(Lin { terms: BTreeMap::from([(*x, table)]), constant: BigInt::zero() })
             }
-            G::Lin(l) => Some(l.clone()),
-            G::Ints(j) if j.vars.len() == 1 => {
+            Value::Latent(Sym::Lin(l)) => Some(l.clone()),
+            Value::Latent(Sym::Ints(j)) if j.vars.len() == 1 => {
                 Some(Lin { terms: BTreeMap::from([(j.vars[0], j.values.clone())]), constant: BigInt::zero() })
             }
             _ => None,
@@ -92,19 +71,19 @@ impl Builder<'_, '_> {
     /// Any latent integer or condition as a table over its variables.
     pub(super) fn joint(&mut self, v: G, span: Span) -> Result<Joint<BigInt>, GroundError> {
         Ok(match v {
-            G::Int(i) => Joint { vars: Vec::new(), values: vec![i.to_big()] },
-            G::Bool(b) => Joint { vars: Vec::new(), values: vec![BigInt::from(b as u8)] },
-            G::Ints(j) => j,
-            G::Var(x) => match self.domain_of(x).iter().map(value_int).collect::<Option<Vec<_>>>() {
+            Value::Int(i) => Joint { vars: Vec::new(), values: vec![i.to_big()] },
+            Value::Bool(b) => Joint { vars: Vec::new(), values: vec![BigInt::from(b as u8)] },
+            Value::Latent(Sym::Ints(j)) => j,
+            Value::Latent(Sym::Var(x)) => match self.domain_of(x).iter().map(value_int).collect::<Option<Vec<_>>>() {
                 Some(values) => Joint { vars: vec![x], values },
                 None => return fail(span, "arithmetic needs a learnable whose values are integers"),
             },
-            G::Lin(l) => {
+            Value::Latent(Sym::Lin(l)) => {
                 let vars: Vec<usize> = l.terms.keys().copied().collect();
                 let tables: Vec<&Vec<BigInt>> = l.terms.values().collect();
                 self.tabulate(&vars, span, |z| tables.iter().zip(z).map(|(t, &x)| &t[x]).sum::<BigInt>() + &l.constant)?
             }
-            G::Prop(f) => {
+            Value::Latent(Sym::Prop(f)) => {
                 let mut atoms = Vec::new();
                 f.atoms(&mut atoms);
                 let mut vars: Vec<usize> = atoms.iter().flat_map(|&a| self.atoms[a].vars()).collect();
@@ -113,7 +92,7 @@ impl Builder<'_, '_> {
                 let n = self.vars.len();
                 // The atoms lend themselves to the event for the evaluation, and come back.
                 let event = Event {
-                    domains: self.vars.iter().map(|v| self.g.domains[v.learnable].len()).collect(),
+                    domains: self.vars.iter().map(|v| self.g.domain(v.learnable).len()).collect(),
                     atoms: std::mem::take(&mut self.atoms),
                     formula: f,
                 };
@@ -127,7 +106,7 @@ impl Builder<'_, '_> {
                 self.atoms = event.atoms;
                 table?
             }
-            other => return fail(span, format!("expected a number, found {}", describe(&other))),
+            other => return fail(span, format!("expected a number, found {}", other.describe())),
         })
     }
 
@@ -193,29 +172,27 @@ impl Builder<'_, '_> {
         Ok(Joint { vars: table.vars, values: out })
     }
 
-    pub(super) fn compare(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
+    pub(super) fn condition(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
         if matches!(op, CmpOp::In | CmpOp::NotIn) {
-            let G::List(items) = r else {
-                return fail(span, format!("`{}` needs a list on its right, found {}", op.symbol(), describe(&r)));
+            let Value::List(items) = r else {
+                return fail(span, format!("`{}` needs a list on its right, found {}", op.symbol(), r.describe()));
             };
             let parts =
-                items.into_iter().map(|i| self.compare(CmpOp::Eq, l.clone(), i, span)).collect::<Result<_, _>>()?;
+                items.into_iter().map(|i| self.condition(CmpOp::Eq, l.clone(), i, span)).collect::<Result<_, _>>()?;
             let any = Formula::or(parts);
             return Ok(if op == CmpOp::In { any } else { Formula::negate(any) });
         }
         if !l.latent() && !r.latent() {
-            return Ok(Formula::Const(observed_compare(op, &l, &r).ok_or_else(|| GroundError {
-                span,
-                message: format!("cannot compare {} with {}", describe(&l), describe(&r)),
-            })?));
+            return crisp::compare(op, &l, &r, span).map(Formula::Const);
         }
         // A class compared with a value, or two classes: a table.
-        let class_like = |g: &G| matches!(g, G::Var(_) | G::Str(_) | G::Int(_));
+        let class_like = |g: &G| matches!(g, Value::Latent(Sym::Var(_)) | Value::Str(_) | Value::Int(_));
+        let is_var = |g: &G| matches!(g, Value::Latent(Sym::Var(_)));
         if (is_var(&l) || is_var(&r)) && class_like(&l) && class_like(&r) {
             return self.compare_classes(op, l, r, span);
         }
-        if let (G::Prop(_) | G::Bool(_), G::Prop(_) | G::Bool(_)) = (&l, &r) {
-            let (a, b) = (self.truth(l, span)?, self.truth(r, span)?);
+        if let (Value::Latent(Sym::Prop(_)) | Value::Bool(_), Value::Latent(Sym::Prop(_)) | Value::Bool(_)) = (&l, &r) {
+            let (a, b) = (truth(l, span)?, truth(r, span)?);
             return match op {
                 CmpOp::Eq => Ok(Formula::iff(a, b)),
                 CmpOp::Ne => Ok(Formula::negate(Formula::iff(a, b))),
@@ -241,42 +218,42 @@ impl Builder<'_, '_> {
             }
             return Ok(self.atom(Atom::Sum { terms, cmp: c, rhs }));
         }
-        if matches!(l, G::Real(_)) || matches!(r, G::Real(_)) {
+        if matches!(l, Value::Real(_)) || matches!(r, Value::Real(_)) {
             return fail(span, "exact reasoning compares latent values with integers, not reals");
         }
         let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
-        let j = self.combine(&[a, b], span, |xs| cmp_ok(op, xs[0].cmp(&xs[1])))?;
+        let j = self.combine(&[a, b], span, |xs| crisp::holds(op, xs[0].cmp(&xs[1])))?;
         Ok(self.atom(Atom::Table { vars: j.vars, allowed: j.values }))
     }
 
     /// `net(x) == flush`, `net(x) != 3`, `net(x1) == net(x2)`.
     fn compare_classes(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
-        let matches = |a: &Value, b: &G| match (a, b) {
-            (Value::Int(i), G::Int(j)) => Int::from(*i) == *j,
-            (Value::Str(s), G::Str(t)) => s == t,
-            (v, G::Str(t)) => &v.to_string() == t,
+        let matches = |a: &ClassValue, b: &G| match (a, b) {
+            (ClassValue::Int(i), Value::Int(j)) => Int::from(*i) == *j,
+            (ClassValue::Str(s), Value::Str(t)) => s == t,
+            (v, Value::Str(t)) => &v.to_string() == t,
             _ => false,
         };
-        let ordered = |a: &Value, b: &Value| -> Option<std::cmp::Ordering> {
+        let ordered = |a: &ClassValue, b: &ClassValue| -> Option<std::cmp::Ordering> {
             match (a, b) {
-                (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+                (ClassValue::Int(x), ClassValue::Int(y)) => Some(x.cmp(y)),
                 _ => None,
             }
         };
         let allowed = match (&l, &r) {
-            (G::Var(a), G::Var(b)) if a == b => {
+            (Value::Latent(Sym::Var(a)), Value::Latent(Sym::Var(b))) if a == b => {
                 let n = self.domain_of(*a).len();
-                let same = cmp_ok(op, std::cmp::Ordering::Equal);
+                let same = crisp::holds(op, std::cmp::Ordering::Equal);
                 return Ok(self.atom(Atom::Table { vars: vec![*a], allowed: vec![same; n] }));
             }
-            (G::Var(a), G::Var(b)) => {
+            (Value::Latent(Sym::Var(a)), Value::Latent(Sym::Var(b))) => {
                 let (da, db) = (self.domain_of(*a).to_vec(), self.domain_of(*b).to_vec());
                 let mut allowed = Vec::with_capacity(da.len() * db.len());
                 for x in &da {
                     for y in &db {
                         let o = if x == y { Some(std::cmp::Ordering::Equal) } else { ordered(x, y) };
                         match o {
-                            Some(o) => allowed.push(cmp_ok(op, o)),
+                            Some(o) => allowed.push(crisp::holds(op, o)),
                             None if matches!(op, CmpOp::Ne) => allowed.push(true),
                             None if matches!(op, CmpOp::Eq) => allowed.push(false),
                             None => return fail(span, "only integer classes can be ordered"),
@@ -285,25 +262,25 @@ impl Builder<'_, '_> {
                 }
                 return Ok(self.atom(Atom::Table { vars: vec![*a, *b], allowed }));
             }
-            (G::Var(v), other) | (other, G::Var(v)) => {
-                let flipped = matches!(r, G::Var(_)) && !matches!(l, G::Var(_));
+            (Value::Latent(Sym::Var(v)), other) | (other, Value::Latent(Sym::Var(v))) => {
+                let flipped = matches!(r, Value::Latent(Sym::Var(_))) && !matches!(l, Value::Latent(Sym::Var(_)));
                 let mut allowed = Vec::new();
                 for x in self.domain_of(*v).to_vec() {
                     let o = if matches(&x, other) {
                         Some(std::cmp::Ordering::Equal)
                     } else {
                         match (&x, other) {
-                            (Value::Int(i), G::Int(j)) => Some(Int::from(*i).cmp(j)),
+                            (ClassValue::Int(i), Value::Int(j)) => Some(Int::from(*i).cmp(j)),
                             _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => Some(std::cmp::Ordering::Less),
                             _ => None,
                         }
                     };
                     let Some(o) = o else { return fail(span, "only integer classes can be ordered") };
-                    allowed.push(cmp_ok(op, if flipped { o.reverse() } else { o }));
+                    allowed.push(crisp::holds(op, if flipped { o.reverse() } else { o }));
                 }
                 (vec![*v], allowed)
             }
-            _ => return fail(span, format!("cannot compare {} with {}", describe(&l), describe(&r))),
+            _ => return fail(span, format!("cannot compare {} with {}", l.describe(), r.describe())),
         };
         Ok(self.atom(Atom::Table { vars: allowed.0, allowed: allowed.1 }))
     }
@@ -329,67 +306,9 @@ impl Lin {
     }
 }
 
-impl Joint<BigInt> {
-    pub(super) fn into_g(self) -> G {
-        if self.vars.is_empty() {
-            G::Int(Int::from(self.values[0].clone()))
-        } else {
-            G::Ints(self)
-        }
-    }
-}
-
-fn value_int(v: &Value) -> Option<BigInt> {
+fn value_int(v: &ClassValue) -> Option<BigInt> {
     match v {
-        Value::Int(i) => Some(BigInt::from(*i)),
-        Value::Str(_) => None,
-    }
-}
-
-pub(super) fn int(g: &G) -> Option<Int> {
-    match g {
-        G::Int(i) => Some(i.clone()),
-        G::Bool(b) => Some(Int::from(*b as i64)),
-        _ => None,
-    }
-}
-
-pub(super) fn real(g: &G) -> Option<f64> {
-    match g {
-        G::Real(x) => Some(*x),
-        _ => int(g).and_then(|i| i.to_f64()),
-    }
-}
-
-fn observed_compare(op: CmpOp, l: &G, r: &G) -> Option<bool> {
-    use std::cmp::Ordering;
-    let o: Ordering = match (l, r) {
-        (G::Int(a), G::Int(b)) => a.cmp(b),
-        (G::Str(a), G::Str(b)) => a.cmp(b),
-        (G::List(a), G::List(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
-            return Some((a == b) == (op == CmpOp::Eq));
-        }
-        _ => match (int(l), int(r)) {
-            (Some(a), Some(b)) => a.cmp(&b),
-            _ => match (real(l), real(r)) {
-                (Some(a), Some(b)) => a.partial_cmp(&b)?,
-                // A name and a number (`ace` and the rank 2 of one column) are simply different.
-                _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => return Some(op == CmpOp::Ne),
-                _ => return None,
-            },
-        },
-    };
-    Some(cmp_ok(op, o))
-}
-
-fn cmp_ok(op: CmpOp, o: std::cmp::Ordering) -> bool {
-    match op {
-        CmpOp::Eq => o.is_eq(),
-        CmpOp::Ne => o.is_ne(),
-        CmpOp::Lt => o.is_lt(),
-        CmpOp::Le => o.is_le(),
-        CmpOp::Gt => o.is_gt(),
-        CmpOp::Ge => o.is_ge(),
-        CmpOp::In | CmpOp::NotIn => false,
+        ClassValue::Int(i) => Some(BigInt::from(*i)),
+        ClassValue::Str(_) => None,
     }
 }

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 /// An integer; `Big` only holds values outside `i64`, so equal values have equal forms.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Int {
+pub enum Int {
     Small(i64),
     Big(BigInt),
 }
@@ -28,7 +28,7 @@ impl Int {
         }
     }
 
-    pub(crate) fn to_i64(&self) -> Option<i64> {
+    pub fn to_i64(&self) -> Option<i64> {
         match self {
             Int::Small(x) => Some(*x),
             Int::Big(_) => None,
@@ -39,7 +39,7 @@ impl Int {
         self.to_i64().and_then(|x| usize::try_from(x).ok())
     }
 
-    pub(crate) fn to_f64(&self) -> Option<f64> {
+    pub fn to_f64(&self) -> Option<f64> {
         match self {
             Int::Small(x) => Some(*x as f64),
             Int::Big(x) => x.to_f64(),

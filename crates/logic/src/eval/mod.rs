@@ -1,0 +1,555 @@
+//! The one evaluator of checked formulas (DESIGN.md §2). The structure of the language — names
+//! and scopes, instances and their observed columns, lists, indexing, slicing, comprehensions,
+//! calls of knowledge rules, Python's short-circuits — and the meaning of observed values
+//! ([`crisp`]) live here once. What a *latent* value is, and how it combines, is a [`Domain`]:
+//! - events over the networks' categorical variables, for inference ([`crate::ground`]);
+//! - the networks' chosen classes, for crisp evaluation ([`classes`]);
+//! - fuzzy truths on tensors, for column-wise constraints (in `learn`).
+//!
+//! A domain is only asked about an operation when one of its operands is latent.
+
+mod classes;
+pub(crate) mod crisp;
+mod int;
+
+pub use classes::Crisp;
+pub(crate) use int::big_op;
+pub use int::Int;
+
+use num_bigint::BigInt;
+use skilang_lang::check::{Builtin, Callee};
+use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
+use skilang_lang::limits::MAX_GROUND_TERMS;
+use skilang_lang::source::Span;
+use skilang_lang::spec::{Spec, Value as ClassValue};
+use std::collections::HashMap;
+
+/// A value of a formula: observed (known on the data), an instance of the example, a list, or
+/// the domain's latent value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<L> {
+    Int(Int),
+    Real(f64),
+    Bool(bool),
+    /// A category's value name.
+    Str(String),
+    List(Vec<Value<L>>),
+    Instance(usize),
+    Latent(L),
+}
+
+/// What a domain's latent values are.
+pub trait Latent: Clone + PartialEq {
+    /// For messages: "a latent condition".
+    fn describe(&self) -> &'static str;
+}
+
+/// An uninhabited latent type: a domain where every value is known.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Known {}
+
+impl Latent for Known {
+    fn describe(&self) -> &'static str {
+        match *self {}
+    }
+}
+
+impl<L: Latent> Value<L> {
+    /// Whether the value is or holds a latent value.
+    pub fn latent(&self) -> bool {
+        match self {
+            Value::Latent(_) => true,
+            Value::List(items) => items.iter().any(Value::latent),
+            _ => false,
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "an integer",
+            Value::Real(_) => "a real number",
+            Value::Bool(_) => "a boolean",
+            Value::Str(_) => "a value name",
+            Value::List(_) => "a list",
+            Value::Instance(_) => "an instance",
+            Value::Latent(l) => l.describe(),
+        }
+    }
+
+    /// A learnable's class value.
+    pub fn class(v: &ClassValue) -> Value<L> {
+        match v {
+            ClassValue::Int(i) => Value::Int(Int::from(*i)),
+            ClassValue::Str(s) => Value::Str(s.clone()),
+        }
+    }
+}
+
+/// An observed value of an instance's column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    /// A category's value name.
+    Str(String),
+    /// A column the example has but whose value is not known (the target of an unlabelled row):
+    /// a constraint that reads it does not apply to the example.
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct GroundError {
+    pub span: Span,
+    pub message: String,
+}
+
+pub(crate) fn fail<T>(span: Span, message: impl Into<String>) -> Result<T, GroundError> {
+    Err(GroundError { span, message: message.into() })
+}
+
+/// Where the instances of an example sit: `x1` is one slot, a group `a: 4` four.
+#[derive(Clone, Debug)]
+enum Slots {
+    One(usize),
+    Group(std::ops::Range<usize>),
+}
+
+/// What formulas refer to, resolved once per spec: instance slots, the checker's answer for every
+/// called name, the learnables' classes.
+pub struct Formulas<'a> {
+    pub spec: &'a Spec,
+    /// What each called name resolved to, by the name's expression id (indexed for speed: an
+    /// evaluation calls rules millions of times).
+    calls: Vec<Option<Callee>>,
+    /// Per learnable, its output values.
+    domains: Vec<Vec<ClassValue>>,
+    slots: HashMap<&'a str, Slots>,
+    /// Instances per example.
+    pub width: usize,
+}
+
+impl<'a> Formulas<'a> {
+    /// Instances are numbered in declaration order over the datasets that declare them.
+    pub fn new(spec: &'a Spec, program: &'a skilang_lang::check::Program) -> Formulas<'a> {
+        let mut slots = HashMap::new();
+        let mut width = 0;
+        for d in &spec.datasets {
+            for i in &d.instances {
+                match &i.count {
+                    None => {
+                        slots.insert(i.name.name.as_str(), Slots::One(width));
+                        width += 1;
+                    }
+                    Some(c) => {
+                        let n = c.value as usize;
+                        slots.insert(i.name.name.as_str(), Slots::Group(width..width + n));
+                        width += n;
+                    }
+                }
+            }
+        }
+        let domains = program
+            .learnables
+            .iter()
+            .map(|l| program.domains.iter().find(|d| d.name == l.output).map(|d| d.raw.clone()).unwrap_or_default())
+            .collect();
+        let mut calls = vec![None; program.calls.keys().map(|id| id.0 as usize + 1).max().unwrap_or(0)];
+        for (id, &callee) in &program.calls {
+            calls[id.0 as usize] = Some(callee);
+        }
+        Formulas { spec, calls, domains, slots, width }
+    }
+
+    /// The output values of learnable `l`, in class order.
+    pub fn domain(&self, l: usize) -> &[ClassValue] {
+        &self.domains[l]
+    }
+
+    /// What the called name `func` is.
+    fn callee(&self, func: &Expr) -> Option<Callee> {
+        self.calls.get(func.id.0 as usize).copied().flatten()
+    }
+}
+
+/// What latent values are and how they combine. Every method but [`Domain::observe`] is called
+/// with at least one latent operand (or, from a domain's own code, with any).
+pub trait Domain {
+    type Latent: Latent;
+
+    /// Column `column` of the instance in `slot`; `None` where the example has no such column.
+    fn observe(&mut self, slot: usize, column: &str) -> Option<Observed>;
+
+    /// A whole dataset named in a formula.
+    fn dataset(&mut self, name: &str, span: Span) -> Result<V<Self>, GroundError> {
+        fail(
+            span,
+            format!("`{name}` is a whole dataset: column-wise constraints are not grounded per example (they need `injection: fuzzy`)"),
+        )
+    }
+
+    /// `base.column` on a latent base.
+    fn attr(&mut self, base: Self::Latent, column: &str, span: Span) -> Result<V<Self>, GroundError> {
+        fail(span, format!("`.{column}` needs an instance, found {}", base.describe()))
+    }
+
+    /// Learnable `l` applied to `args`.
+    fn learnable(&mut self, l: usize, args: Vec<V<Self>>, span: Span) -> Result<V<Self>, GroundError>;
+
+    /// `not v`.
+    fn not(&mut self, v: Self::Latent, span: Span) -> Result<V<Self>, GroundError>;
+
+    /// Arithmetic, or `and` / `or` / `^` of conditions.
+    fn binary(&mut self, op: BinOp, l: V<Self>, r: V<Self>, span: Span) -> Result<V<Self>, GroundError>;
+
+    fn compare(&mut self, op: CmpOp, l: V<Self>, r: V<Self>, span: Span) -> Result<V<Self>, GroundError>;
+
+    /// The conjunction of a comparison chain's latent parts.
+    fn all(&mut self, parts: Vec<Self::Latent>, span: Span) -> Result<V<Self>, GroundError>;
+
+    /// `then if cond else otherwise` on a latent condition.
+    fn if_else(
+        &mut self,
+        cond: Self::Latent,
+        then: V<Self>,
+        otherwise: V<Self>,
+        span: Span,
+    ) -> Result<V<Self>, GroundError>;
+
+    /// `base[index]` where `base` is not a list.
+    fn index(&mut self, base: V<Self>, index: V<Self>, span: Span) -> Result<V<Self>, GroundError> {
+        let _ = index;
+        fail(span, format!("expected a list, found {}", base.describe()))
+    }
+
+    /// A built-in that computes on values (`sum`, `count`, `all_different`, …) with latent ones
+    /// among `values` (lists are unpacked as `max(a, b)` or `max(items)` take them).
+    fn builtin(
+        &mut self,
+        builtin: Builtin,
+        values: Vec<V<Self>>,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<V<Self>, GroundError>;
+}
+
+/// A value of domain `D`.
+pub type V<D> = Value<<D as Domain>::Latent>;
+
+/// Knowledge rules already evaluated on observed arguments for one example: rules such as
+/// `ranks(h)` are called by many constraints, and evaluating them once is most of the work.
+pub struct Memo<L>(Vec<(usize, Vec<Value<L>>, Value<L>)>);
+
+impl<L> Default for Memo<L> {
+    fn default() -> Self {
+        Memo(Vec::new())
+    }
+}
+
+/// The names bound where an expression is evaluated (rule arguments, comprehension targets).
+pub type Scope<'e, L> = Vec<(&'e str, Value<L>)>;
+
+/// Evaluates formulas of one example in domain `D`.
+pub struct Evaluator<'f, 'm, D: Domain> {
+    formulas: &'f Formulas<'f>,
+    pub domain: D,
+    memo: &'m mut Memo<D::Latent>,
+    /// Set when an observed value the formula reads is unknown.
+    pub unknown: bool,
+    /// Terms created so far for this example, against [`MAX_GROUND_TERMS`].
+    terms: usize,
+}
+
+impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
+    pub fn new(formulas: &'f Formulas<'f>, domain: D, memo: &'m mut Memo<D::Latent>) -> Self {
+        Evaluator { formulas, domain, memo, unknown: false, terms: 0 }
+    }
+
+    /// Counts `n` more terms against the budget, before they are created.
+    fn spend(&mut self, n: u128, span: Span) -> Result<(), GroundError> {
+        let total = (self.terms as u128).saturating_add(n);
+        if total > MAX_GROUND_TERMS as u128 {
+            return fail(
+                span,
+                format!("grounding one example here needs more than {MAX_GROUND_TERMS} terms (the budget per example); bound this expansion"),
+            );
+        }
+        self.terms = total as usize;
+        Ok(())
+    }
+
+    pub fn eval<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<V<D>, GroundError> {
+        let span = e.span;
+        Ok(match &e.kind {
+            ExprKind::Int { text, value } => Value::Int(match value {
+                Some(v) => Int::from(*v),
+                None => Int::from(
+                    text.replace('_', "")
+                        .parse::<BigInt>()
+                        .map_err(|_| GroundError { span, message: "bad integer".into() })?,
+                ),
+            }),
+            ExprKind::Float(x) => Value::Real(*x),
+            ExprKind::Str(s) => Value::Str(s.clone()),
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Name(n) => self.name(n, span, scope)?,
+            ExprKind::Attr { base, attr } => match self.eval(base, scope)? {
+                Value::Instance(slot) => match self.domain.observe(slot, &attr.name).map(observed) {
+                    Some(Some(v)) => v,
+                    Some(None) => {
+                        self.unknown = true;
+                        return fail(span, format!("`.{}` is not known for this example", attr.name));
+                    }
+                    None => return fail(span, format!("the example has no value for `.{}`", attr.name)),
+                },
+                Value::Latent(l) => self.domain.attr(l, &attr.name, span)?,
+                other => return fail(span, format!("`.{}` needs an instance, found {}", attr.name, other.describe())),
+            },
+            ExprKind::Index { base, index } => {
+                let b = self.eval(base, scope)?;
+                let i = self.eval(index, scope)?;
+                let items = match b {
+                    Value::List(items) => items,
+                    b @ Value::Latent(_) => return self.domain.index(b, i, index.span),
+                    other => return fail(base.span, format!("expected a list, found {}", other.describe())),
+                };
+                let Value::Int(i) = i else { return fail(index.span, "an index must be an observed integer") };
+                let n = items.len() as i64;
+                let k = i.to_i64().map(|k| if k < 0 { k + n } else { k }).filter(|k| (0..n).contains(k));
+                match k {
+                    Some(k) => items.into_iter().nth(k as usize).expect("an index in range"),
+                    None => return fail(index.span, format!("index {i} is out of range for {n} items")),
+                }
+            }
+            ExprKind::Slice { base, lower, upper, step } => {
+                let items = self.list(base, scope)?;
+                let mut bound = |x: &'e Option<Box<Expr>>| -> Result<Option<i64>, GroundError> {
+                    match x {
+                        None => Ok(None),
+                        Some(x) => match self.eval(x, scope)? {
+                            Value::Int(i) => Ok(i.to_i64()),
+                            _ => fail(x.span, "a slice bound must be an observed integer"),
+                        },
+                    }
+                };
+                let (lo, hi, st) = (bound(lower)?, bound(upper)?, bound(step)?.unwrap_or(1));
+                if st == 0 {
+                    return fail(span, "a slice step cannot be zero");
+                }
+                Value::List(crisp::slice(&items, lo, hi, st))
+            }
+            ExprKind::Call { func, args } => self.call(func, args, span, scope)?,
+            ExprKind::Unary { op, operand } => {
+                let v = self.eval(operand, scope)?;
+                match (op, v) {
+                    (UnaryOp::Not | UnaryOp::Invert, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOp::Not | UnaryOp::Invert, Value::Latent(l)) => self.domain.not(l, span)?,
+                    (UnaryOp::Not | UnaryOp::Invert, other) => {
+                        return fail(span, format!("`not` needs a condition, found {}", other.describe()))
+                    }
+                    (UnaryOp::Pos, v) => v,
+                    (UnaryOp::Neg, Value::Real(x)) => Value::Real(-x),
+                    (UnaryOp::Neg, v) => self.binary(BinOp::Sub, Value::Int(Int::zero()), v, span)?,
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.eval(lhs, scope)?;
+                // `and` / `or` skip their right side when the left decides, as in Python.
+                match (op, &l) {
+                    (BinOp::And, Value::Bool(false)) | (BinOp::Or, Value::Bool(true)) => return Ok(l),
+                    _ => {}
+                }
+                let r = self.eval(rhs, scope)?;
+                match (l, r) {
+                    (l @ Value::Bool(_), r) if crisp::is_logical(*op) && !r.latent() => {
+                        Value::Bool(crisp::logical(*op, l, r, rhs.span)?)
+                    }
+                    (l, r) => self.binary(*op, l, r, span)?,
+                }
+            }
+            ExprKind::Compare { first, rest } => {
+                let mut left = self.eval(first, scope)?;
+                let mut parts = Vec::new();
+                for (op, op_span, right) in rest {
+                    let r = self.eval(right, scope)?;
+                    let c = match left.latent() || r.latent() {
+                        true => self.domain.compare(*op, left, r.clone(), *op_span)?,
+                        false => Value::Bool(crisp::compare(*op, &left, &r, *op_span)?),
+                    };
+                    match c {
+                        // Like Python's chains, the first comparison that fails decides.
+                        Value::Bool(false) => return Ok(Value::Bool(false)),
+                        Value::Bool(true) => {}
+                        Value::Latent(part) => parts.push(part),
+                        other => return fail(*op_span, format!("expected a condition, found {}", other.describe())),
+                    }
+                    left = r;
+                }
+                match parts.is_empty() {
+                    true => Value::Bool(true),
+                    false => self.domain.all(parts, span)?,
+                }
+            }
+            ExprKind::IfElse { cond, then, otherwise } => match self.eval(cond, scope)? {
+                Value::Bool(true) => self.eval(then, scope)?,
+                Value::Bool(false) => self.eval(otherwise, scope)?,
+                Value::Latent(c) => {
+                    let t = self.eval(then, scope)?;
+                    let o = self.eval(otherwise, scope)?;
+                    self.domain.if_else(c, t, o, span)?
+                }
+                other => return fail(cond.span, format!("expected a condition, found {}", other.describe())),
+            },
+            ExprKind::List(items) | ExprKind::Tuple(items) => {
+                self.spend(items.len() as u128, span)?;
+                Value::List(items.iter().map(|i| self.eval(i, scope)).collect::<Result<_, _>>()?)
+            }
+            ExprKind::Comprehension { element, clauses, .. } => {
+                let mut out = Vec::new();
+                self.comprehension(element, clauses, scope, &mut out)?;
+                Value::List(out)
+            }
+            ExprKind::Error => return fail(span, "this formula did not parse"),
+        })
+    }
+
+    /// Arithmetic or logic on two values, crisp where both are observed.
+    fn binary(&mut self, op: BinOp, l: V<D>, r: V<D>, span: Span) -> Result<V<D>, GroundError> {
+        match l.latent() || r.latent() {
+            true => self.domain.binary(op, l, r, span),
+            false => crisp::arith(op, &l, &r, span),
+        }
+    }
+
+    fn name(&mut self, n: &str, span: Span, scope: &Scope<D::Latent>) -> Result<V<D>, GroundError> {
+        if let Some((_, v)) = scope.iter().rev().find(|(k, _)| *k == n) {
+            return Ok(v.clone());
+        }
+        match self.formulas.slots.get(n) {
+            Some(Slots::One(s)) => Ok(Value::Instance(*s)),
+            Some(Slots::Group(r)) => Ok(Value::List(r.clone().map(Value::Instance).collect())),
+            None if self.formulas.spec.datasets.iter().any(|d| d.name.name == n) => self.domain.dataset(n, span),
+            // The checker resolved every other name to a value of a category.
+            None => Ok(Value::Str(n.to_string())),
+        }
+    }
+
+    fn list<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<Vec<V<D>>, GroundError> {
+        match self.eval(e, scope)? {
+            Value::List(items) => Ok(items),
+            other => fail(e.span, format!("expected a list, found {}", other.describe())),
+        }
+    }
+
+    fn comprehension<'e>(
+        &mut self,
+        element: &'e Expr,
+        clauses: &'e [CompFor],
+        scope: &mut Scope<'e, D::Latent>,
+        out: &mut Vec<V<D>>,
+    ) -> Result<(), GroundError> {
+        let Some((clause, rest)) = clauses.split_first() else {
+            self.spend(1, element.span)?;
+            out.push(self.eval(element, scope)?);
+            return Ok(());
+        };
+        for item in self.list(&clause.iter, scope)? {
+            let depth = scope.len();
+            bind(&clause.target, item, scope)?;
+            let mut keep = true;
+            for c in &clause.conds {
+                match self.eval(c, scope)? {
+                    Value::Bool(b) => keep &= b,
+                    _ => {
+                        return fail(
+                            c.span,
+                            "a condition on a latent value cannot filter a comprehension; count or test it instead (e.g. `count(...)`, `any(...)`)",
+                        )
+                    }
+                }
+            }
+            if keep {
+                self.comprehension(element, rest, scope, out)?;
+            }
+            scope.truncate(depth);
+        }
+        Ok(())
+    }
+
+    fn call<'e>(
+        &mut self,
+        func: &Expr,
+        args: &'e [Expr],
+        span: Span,
+        scope: &mut Scope<'e, D::Latent>,
+    ) -> Result<V<D>, GroundError> {
+        let Some(callee) = self.formulas.callee(func) else {
+            return fail(func.span, "only named functions can be called");
+        };
+        let mut values = Vec::with_capacity(args.len());
+        for a in args {
+            values.push(self.eval(a, scope)?);
+        }
+        match callee {
+            Callee::Learnable(l) => self.domain.learnable(l, values, span),
+            Callee::Rule(r) => {
+                let observed = !values.iter().any(Value::latent);
+                if observed {
+                    if let Some((_, _, v)) = self.memo.0.iter().find(|(k, a, _)| *k == r && *a == values) {
+                        return Ok(v.clone());
+                    }
+                }
+                let rule = &self.formulas.spec.rules[r];
+                // A rule sees its arguments only.
+                let mut inner: Scope<D::Latent> =
+                    rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()).collect();
+                let v = self.eval(&rule.clause.expr, &mut inner)?;
+                if observed && !v.latent() {
+                    self.memo.0.push((r, values, v.clone()));
+                }
+                Ok(v)
+            }
+            Callee::Builtin(b) => self.builtin(b, values, args, span),
+        }
+    }
+
+    fn builtin(&mut self, builtin: Builtin, values: Vec<V<D>>, args: &[Expr], span: Span) -> Result<V<D>, GroundError> {
+        if crisp::structural(builtin) {
+            crisp::structure(builtin, values, args, span, &mut |n| self.spend(n, span))
+        } else if values.iter().any(Value::latent) {
+            self.domain.builtin(builtin, values, args, span)
+        } else {
+            crisp::builtin(builtin, values, args, span)
+        }
+    }
+}
+
+fn bind<'e, L>(target: &'e Target, value: Value<L>, scope: &mut Scope<'e, L>) -> Result<(), GroundError> {
+    match target {
+        Target::Name(n) => scope.push((&n.name, value)),
+        Target::Tuple(parts, span) => {
+            let Value::List(items) = value else { return fail(*span, "cannot unpack a single value") };
+            if items.len() != parts.len() {
+                return fail(*span, format!("cannot unpack {} values into {}", items.len(), parts.len()));
+            }
+            for (t, v) in parts.iter().zip(items) {
+                bind(t, v, scope)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn observed<L>(o: Observed) -> Option<Value<L>> {
+    Some(match o {
+        Observed::Int(i) => Value::Int(Int::from(i)),
+        Observed::Real(x) => Value::Real(x),
+        Observed::Bool(b) => Value::Bool(b),
+        Observed::Str(s) => match s.parse::<BigInt>() {
+            Ok(i) => Value::Int(Int::from(i)),
+            Err(_) => Value::Str(s),
+        },
+        Observed::Unknown => return None,
+    })
+}
