@@ -8,14 +8,15 @@ use skilang_lang::check::ConstraintId;
 use skilang_lang::spec::{Semantics, Value};
 use skilang_learn::columnwise::{scalar_value, Batch};
 use skilang_learn::observations::Observations;
-use skilang_logic::Logic;
+use skilang_logic::{Formulas, Logic};
 
 #[test]
 fn statistical_parity_on_a_hand_made_batch() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/adult-fairness.yaml"));
     let outcome = skilang_lang::check_file(path).unwrap();
     assert!(outcome.is_valid());
-    let spec = outcome.spec.unwrap();
+    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let formulas = Formulas::new(&spec, &program);
     let dataset = &spec.datasets[0];
     // Races by their index among the declared values: 4 = White, 2 = Black, 1 = Asian-Pac-Islander.
     let table = Table {
@@ -31,14 +32,13 @@ fn statistical_parity_on_a_hand_made_batch() {
     let positive = [0.9f32, 0.5, 0.1, 0.2, 0.4];
     let flat: Vec<f32> = positive.iter().flat_map(|&p| [1.0 - p, p]).collect();
     let probs = Tensor::<2>::from_data(TensorData::new(flat, [5, 2]), &device).require_grad();
-    let domains = vec![vec![Value::Str("<=50K".into()), Value::Str(">50K".into())]];
+    assert_eq!(formulas.domain(0), [Value::Str("<=50K".into()), Value::Str(">50K".into())]);
     let rows: Vec<usize> = (0..5).collect();
     let batch = Batch {
-        spec: &spec,
+        formulas: &formulas,
         observations: &observations,
         rows: &rows,
         probs: vec![Some(probs.clone())],
-        domains: &domains,
         logic: Logic::new(Semantics::Product, None),
         device: &device,
     };

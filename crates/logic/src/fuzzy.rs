@@ -38,54 +38,124 @@ impl Logic {
         Logic::new(Semantics::Product, None)
     }
 
-    /// `T(xs)` and `∂T/∂x_i`.
-    fn and(self, xs: &[f64]) -> (f64, Vec<f64>) {
+    /// The t-norm: `a ∧ b`.
+    pub fn and<D: Degree>(self, a: D, b: D) -> D {
         match self.semantics {
-            Semantics::Product => {
-                let t = xs.iter().product();
-                let grad = (0..xs.len())
-                    .map(|i| xs.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, x)| x).product())
-                    .collect();
-                (t, grad)
-            }
-            Semantics::Goedel => {
-                let i = (0..xs.len()).fold(0, |m, i| if xs[i] < xs[m] { i } else { m });
-                (xs[i], one_hot(xs.len(), i))
-            }
-            Semantics::Lukasiewicz => {
-                let s = xs.iter().sum::<f64>() - (xs.len() as f64 - 1.0);
-                (s.max(0.0), vec![if s > 0.0 { 1.0 } else { 0.0 }; xs.len()])
-            }
+            Semantics::Product => a.times(b),
+            Semantics::Goedel => a.min(b),
+            // max(0, a + b − 1), its gradient zero where it is 0.
+            Semantics::Lukasiewicz => a.constant(0.0).max(a.clone().plus(b).minus(a.constant(1.0))),
         }
     }
 
-    /// `S(xs)` (the dual t-conorm, `1 − T(1 − xs)`) and `∂S/∂x_i`.
-    fn or(self, xs: &[f64]) -> (f64, Vec<f64>) {
-        let negated: Vec<f64> = xs.iter().map(|x| 1.0 - x).collect();
-        let (t, grad) = self.and(&negated);
-        (1.0 - t, grad)
+    /// The dual t-conorm: `a ∨ b = 1 − (1 − a) ∧ (1 − b)`.
+    pub fn or<D: Degree>(self, a: D, b: D) -> D {
+        Logic::not(self.and(Logic::not(a), Logic::not(b)))
     }
 
-    /// `I(a, b)` and its partial derivatives.
-    fn implies(self, a: f64, b: f64) -> (f64, [f64; 2]) {
+    pub fn not<D: Degree>(a: D) -> D {
+        a.constant(1.0).minus(a)
+    }
+
+    /// The implication `a → b`.
+    pub fn implies<D: Degree>(self, a: D, b: D) -> D {
+        let one = a.constant(1.0);
         match self.implication {
-            Implication::Reichenbach => (1.0 - a + a * b, [b - 1.0, a]),
-            Implication::Goedel if a <= b => (1.0, [0.0, 0.0]),
-            Implication::Goedel => (b, [0.0, 1.0]),
-            Implication::Lukasiewicz if 1.0 - a + b >= 1.0 => (1.0, [0.0, 0.0]),
-            Implication::Lukasiewicz => (1.0 - a + b, [-1.0, 1.0]),
-            Implication::KleeneDienes if 1.0 - a >= b => (1.0 - a, [-1.0, 0.0]),
-            Implication::KleeneDienes => (b, [0.0, 1.0]),
-            Implication::Material => {
-                let (s, g) = self.or(&[1.0 - a, b]);
-                (s, [-g[0], g[1]])
-            }
+            Implication::Reichenbach => Logic::not(a.clone()).plus(a.times(b)),
+            Implication::Goedel => a.where_le(b.clone(), one, b),
+            // min(1, 1 − a + b), its gradient zero where it is 1.
+            Implication::Lukasiewicz => one.min(Logic::not(a).plus(b)),
+            Implication::KleeneDienes => Logic::not(a).max(b),
+            Implication::Material => self.or(Logic::not(a), b),
         }
+    }
+
+    /// `a ↔ b` as `(a → b) ∧ (b → a)`.
+    pub fn iff<D: Degree>(self, a: D, b: D) -> D {
+        let there = self.implies(a.clone(), b.clone());
+        self.and(there, self.implies(b, a))
     }
 }
 
-fn one_hot(n: usize, i: usize) -> Vec<f64> {
-    (0..n).map(|j| (j == i) as u8 as f64).collect()
+/// A truth degree, over which the connectives are written once: one number with its gradient
+/// ([`Dual`], for grounded constraints) or a column of numbers on tensors (in `learn`, for
+/// column-wise constraints).
+pub trait Degree: Clone {
+    /// The constant `x`, shaped like `self`.
+    fn constant(&self, x: f64) -> Self;
+    fn plus(self, other: Self) -> Self;
+    fn minus(self, other: Self) -> Self;
+    fn times(self, other: Self) -> Self;
+    /// The smaller of the two; `self` on a tie.
+    fn min(self, other: Self) -> Self;
+    /// The larger of the two; `self` on a tie.
+    fn max(self, other: Self) -> Self;
+    /// `then` where `self <= other`, else `otherwise`.
+    fn where_le(self, other: Self, then: Self, otherwise: Self) -> Self;
+}
+
+/// A number and its gradient with respect to some inputs (forward-mode differentiation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dual {
+    pub value: f64,
+    pub grad: Vec<f64>,
+}
+
+impl Dual {
+    /// Input `i` of `n`.
+    pub fn input(value: f64, i: usize, n: usize) -> Dual {
+        Dual { value, grad: (0..n).map(|j| (j == i) as u8 as f64).collect() }
+    }
+
+    fn zip(self, other: Dual, value: f64, da: f64, db: f64) -> Dual {
+        let grad = self.grad.iter().zip(&other.grad).map(|(x, y)| da * x + db * y).collect();
+        Dual { value, grad }
+    }
+}
+
+impl Degree for Dual {
+    fn constant(&self, x: f64) -> Dual {
+        Dual { value: x, grad: vec![0.0; self.grad.len()] }
+    }
+
+    fn plus(self, other: Dual) -> Dual {
+        let v = self.value + other.value;
+        self.zip(other, v, 1.0, 1.0)
+    }
+
+    fn minus(self, other: Dual) -> Dual {
+        let v = self.value - other.value;
+        self.zip(other, v, 1.0, -1.0)
+    }
+
+    fn times(self, other: Dual) -> Dual {
+        let (a, b) = (self.value, other.value);
+        self.zip(other, a * b, b, a)
+    }
+
+    fn min(self, other: Dual) -> Dual {
+        if other.value < self.value {
+            other
+        } else {
+            self
+        }
+    }
+
+    fn max(self, other: Dual) -> Dual {
+        if other.value > self.value {
+            other
+        } else {
+            self
+        }
+    }
+
+    fn where_le(self, other: Dual, then: Dual, otherwise: Dual) -> Dual {
+        if self.value <= other.value {
+            then
+        } else {
+            otherwise
+        }
+    }
 }
 
 /// How one atom's probability is computed.
@@ -142,32 +212,15 @@ impl FuzzyEvent {
     /// The truth degree given each variable's class probabilities `p[v]`.
     pub fn truth(&self, logic: Logic, p: &[Vec<f64>]) -> Truth {
         let atoms: Vec<(f64, Vec<Vec<f64>>)> = self.atoms.iter().map(|a| atom_truth(a, p)).collect();
-        let values: Vec<f64> = atoms.iter().map(|a| a.0).collect();
-        let mut upstream = vec![0.0; atoms.len()];
-        let value = match &self.form {
-            Form::Plain => eval(&self.formula, logic, &values, &mut upstream),
-            Form::Implies(a, b) | Form::Iff(a, b) => {
-                let mut ga = vec![0.0; atoms.len()];
-                let mut gb = vec![0.0; atoms.len()];
-                let x = eval(a, logic, &values, &mut ga);
-                let y = eval(b, logic, &values, &mut gb);
-                let (t, [dx, dy]) = if matches!(self.form, Form::Implies(..)) {
-                    logic.implies(x, y)
-                } else {
-                    // a ↔ b as (a → b) ∧ (b → a).
-                    let (i1, d1) = logic.implies(x, y);
-                    let (i2, d2) = logic.implies(y, x);
-                    let (t, g) = logic.and(&[i1, i2]);
-                    (t, [g[0] * d1[0] + g[1] * d2[1], g[0] * d1[1] + g[1] * d2[0]])
-                };
-                for i in 0..atoms.len() {
-                    upstream[i] = dx * ga[i] + dy * gb[i];
-                }
-                t
-            }
+        let inputs: Vec<Dual> = atoms.iter().enumerate().map(|(i, a)| Dual::input(a.0, i, atoms.len())).collect();
+        let t = match &self.form {
+            Form::Plain => eval(&self.formula, logic, &inputs),
+            Form::Implies(a, b) => logic.implies(eval(a, logic, &inputs), eval(b, logic, &inputs)),
+            Form::Iff(a, b) => logic.iff(eval(a, logic, &inputs), eval(b, logic, &inputs)),
         };
+        // The chain rule from the atoms down to the variables' class probabilities.
         let mut grad: Vec<Vec<f64>> = self.domains.iter().map(|&d| vec![0.0; d]).collect();
-        for ((_, g), u) in atoms.iter().zip(&upstream) {
+        for ((_, g), u) in atoms.iter().zip(&t.grad) {
             if *u != 0.0 {
                 for (acc, gv) in grad.iter_mut().zip(g) {
                     for (a, x) in acc.iter_mut().zip(gv) {
@@ -176,7 +229,7 @@ impl FuzzyEvent {
                 }
             }
         }
-        Truth { value, grad }
+        Truth { value: t.value, grad }
     }
 }
 
@@ -205,28 +258,18 @@ fn atom_truth(a: &AtomProb, p: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
     }
 }
 
-/// The formula's truth; adds `∂truth/∂atom` into `grad`.
-fn eval(f: &Formula, logic: Logic, atoms: &[f64], grad: &mut [f64]) -> f64 {
+/// The formula's truth degree, with its gradient with respect to the atoms' truths.
+fn eval(f: &Formula, logic: Logic, atoms: &[Dual]) -> Dual {
+    let constant = |b: bool| Dual { value: b as u8 as f64, grad: vec![0.0; atoms.len()] };
     match f {
-        Formula::Const(b) => *b as u8 as f64,
-        Formula::Atom(a) => {
-            grad[*a] += 1.0;
-            atoms[*a]
-        }
-        Formula::Not(inner) => {
-            let mut g = vec![0.0; atoms.len()];
-            let v = eval(inner, logic, atoms, &mut g);
-            grad.iter_mut().zip(g).for_each(|(a, x)| *a -= x);
-            1.0 - v
-        }
+        Formula::Const(b) => constant(*b),
+        Formula::Atom(a) => atoms[*a].clone(),
+        Formula::Not(inner) => Logic::not(eval(inner, logic, atoms)),
         Formula::And(parts) | Formula::Or(parts) => {
-            let mut grads = vec![vec![0.0; atoms.len()]; parts.len()];
-            let values: Vec<f64> = parts.iter().zip(&mut grads).map(|(p, g)| eval(p, logic, atoms, g)).collect();
-            let (t, local) = if matches!(f, Formula::And(_)) { logic.and(&values) } else { logic.or(&values) };
-            for (g, d) in grads.iter().zip(local) {
-                grad.iter_mut().zip(g).for_each(|(a, x)| *a += d * x);
-            }
-            t
+            let and = matches!(f, Formula::And(_));
+            let mut parts = parts.iter().map(|p| eval(p, logic, atoms));
+            let first = parts.next().unwrap_or_else(|| constant(and));
+            parts.fold(first, |a, b| if and { logic.and(a, b) } else { logic.or(a, b) })
         }
     }
 }

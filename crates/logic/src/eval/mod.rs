@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 /// A value of a formula: observed (known on the data), an instance of the example, a list, or
 /// the domain's latent value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Value<L> {
     Int(Int),
     Real(f64),
@@ -38,8 +38,24 @@ pub enum Value<L> {
     Latent(L),
 }
 
+/// Observed values compare as Python's do. Latent values are never equal here: their equality is
+/// a condition, which their domain builds (and rules are only remembered on observed arguments).
+impl<L> PartialEq for Value<L> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Real(a), Value::Real(b)) => a == b,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::List(a), Value::List(b)) => a == b,
+            (Value::Instance(a), Value::Instance(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 /// What a domain's latent values are.
-pub trait Latent: Clone + PartialEq {
+pub trait Latent: Clone {
     /// For messages: "a latent condition".
     fn describe(&self) -> &'static str;
 }
@@ -73,6 +89,15 @@ impl<L: Latent> Value<L> {
             Value::List(_) => "a list",
             Value::Instance(_) => "an instance",
             Value::Latent(l) => l.describe(),
+        }
+    }
+
+    /// An observed number (not a boolean) as a real.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => i.to_f64(),
+            Value::Real(x) => Some(*x),
+            _ => None,
         }
     }
 
@@ -515,7 +540,10 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
     }
 
     fn builtin(&mut self, builtin: Builtin, values: Vec<V<D>>, args: &[Expr], span: Span) -> Result<V<D>, GroundError> {
-        if crisp::structural(builtin) {
+        // A latent value where a structural built-in needs a list or an integer: the domain says
+        // what it can make of it.
+        let latent_argument = values.iter().any(|v| matches!(v, Value::Latent(_)));
+        if crisp::structural(builtin) && !latent_argument {
             crisp::structure(builtin, values, args, span, &mut |n| self.spend(n, span))
         } else if values.iter().any(Value::latent) {
             self.domain.builtin(builtin, values, args, span)

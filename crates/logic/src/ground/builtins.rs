@@ -63,7 +63,10 @@ impl Builder<'_> {
             }
             Builtin::Mean => return fail(span, "exact reasoning takes `mean` of observed numbers only"),
             Builtin::Sorted => return fail(span, "`sorted` of latent values is not supported by exact reasoning"),
-            _ => unreachable!("`{}` is structural", builtin.name()),
+            _ => {
+                let found = values.iter().find(|v| v.latent()).map_or("a latent value", Value::describe);
+                return fail(span, format!("`{}` needs observed lists and integers, found {found}", builtin.name()));
+            }
         })
     }
 }
