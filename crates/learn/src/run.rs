@@ -24,7 +24,7 @@ use skilang_data::rng::Rng;
 use skilang_data::{Data, Values};
 use skilang_lang::check::{ConstraintInfo, Engine, Program, Training};
 use skilang_lang::source::Span;
-use skilang_lang::spec::{Dataset, Injection, Model, Spec};
+use skilang_lang::spec::{Column, Dataset, Injection, Model, Spec};
 use skilang_logic::rulenet::rule_net;
 use skilang_logic::{Formulas, Logic, RuleNet};
 use std::collections::{BTreeMap, HashMap};
@@ -109,24 +109,17 @@ impl Run {
             _ => None,
         };
         let settings = Settings::from_spec(&spec.optimization);
-        let dataset = |name: &str| {
-            spec.datasets
-                .iter()
-                .find(|d| d.name.name == name)
-                .ok_or_else(|| RunError::Invalid(format!("unknown dataset `{name}`")))
-        };
         let mut data: HashMap<String, Data> = HashMap::new();
         let mut tasks = Vec::new();
         for (learnable, info) in spec.learnables.iter().zip(&program.learnables) {
-            let d = dataset(&info.dataset)?;
-            if !data.contains_key(&info.dataset) {
+            let d = info.output_column.dataset(&spec);
+            if !data.contains_key(&d.name.name) {
                 let loaded = load(d, settings.seed).map_err(RunError::Data)?;
                 loaded.notes.iter().for_each(|n| note(Note::Data(n)));
-                data.insert(info.dataset.clone(), loaded);
+                data.insert(d.name.name.clone(), loaded);
             }
-            let strip = |s: &str| s.split_once('.').map_or(s.to_string(), |(_, c)| c.to_string());
-            let inputs: Vec<String> = info.inputs.iter().map(|c| strip(&c.name)).collect();
-            let t = task(learnable, d, &data[&info.dataset], &inputs, &strip(&info.output))
+            let inputs: Vec<&Column> = info.input_columns.iter().map(|c| c.column(&spec)).collect();
+            let t = task(learnable, d, &data[&d.name.name], &inputs, info.output_column.column(&spec))
                 .map_err(|e| RunError::Invalid(e.to_string()))?;
             tasks.push(t);
         }
@@ -134,7 +127,8 @@ impl Run {
         if let Some(rules) = rules {
             let grounder = Formulas::new(&spec, &program);
             for (t, info) in tasks.iter_mut().zip(&program.learnables) {
-                let (d, loaded) = (dataset(&info.dataset)?, &data[&info.dataset]);
+                let d = info.output_column.dataset(&spec);
+                let loaded = &data[&d.name.name];
                 let leaves = |table| {
                     leaf_values(&rules, &grounder, d, table)
                         .map_err(|e| RunError::Located { span: e.span, message: e.message })

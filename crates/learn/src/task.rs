@@ -4,7 +4,7 @@ use crate::input::InputShape;
 use skilang_data::encode::Encoder;
 use skilang_data::table::gather;
 use skilang_data::{Data, Table, Values};
-use skilang_lang::spec::{ColumnType, Dataset, Learnable};
+use skilang_lang::spec::{Column, ColumnType, Dataset, Learnable};
 
 /// The inputs of one split, ready to batch.
 #[derive(Clone, Debug)]
@@ -133,23 +133,24 @@ pub fn task(
     learnable: &Learnable,
     dataset: &Dataset,
     data: &Data,
-    inputs: &[String],
-    output: &str,
+    inputs: &[&Column],
+    output: &Column,
 ) -> Result<Task, TaskError> {
     let fail = |reason: String| TaskError { learnable: learnable.name.name.clone(), reason };
-    let column = |name: &str| dataset.features.iter().chain(&dataset.targets).find(|c| c.name.name == name);
-    let out = column(output).ok_or_else(|| fail(format!("no column `{output}`")))?;
-    let ColumnType::Category(values) = &out.ty else { return Err(fail(format!("`{output}` is not categorical"))) };
+    let ColumnType::Category(values) = &output.ty else {
+        return Err(fail(format!("`{}` is not categorical", output.name.name)));
+    };
+    let output = output.name.name.as_str();
     let classes: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
     let labels = |t: &Table| match t.column(output) {
         Some(Values::Categories(v)) => Ok(v.clone()),
         _ => Err(fail(format!("the data has no labels for `{output}`"))),
     };
-    let images = inputs.len() == 1 && column(&inputs[0]).is_some_and(|c| matches!(c.ty, ColumnType::Image { .. }));
+    let images = matches!(inputs, [c] if matches!(c.ty, ColumnType::Image { .. }));
     let (input, train_inputs, test_inputs) = if images {
-        let images = |t: &Table| match t.column(&inputs[0]) {
+        let images = |t: &Table| match t.column(&inputs[0].name.name) {
             Some(Values::Images { shape, pixels }) => Ok((*shape, pixels.clone())),
-            _ => Err(fail(format!("the data has no images for `{}`", inputs[0]))),
+            _ => Err(fail(format!("the data has no images for `{}`", inputs[0].name.name))),
         };
         let (shape, train_pixels) = images(&data.train)?;
         let (mean, std) = channel_statistics(shape, &train_pixels);
@@ -162,8 +163,8 @@ pub fn task(
         )
     } else {
         let mut described = Vec::new();
-        for name in inputs {
-            let c = column(name).ok_or_else(|| fail(format!("no column `{name}`")))?;
+        for c in inputs {
+            let name = &c.name.name;
             match &c.ty {
                 ColumnType::Category(v) => described.push((name.clone(), Some(v.len()))),
                 ColumnType::Int | ColumnType::Real | ColumnType::Bool => described.push((name.clone(), None)),

@@ -76,8 +76,9 @@ fn rule_units_classify_every_training_hand_before_training() {
     let device = skilang_learn::device(1);
     let classes = grounder.domain(0).len();
     let learnable = &spec.learnables[0];
-    let inputs: Vec<String> = program.learnables[0].inputs.iter().map(|c| c.name.replace("poker.", "")).collect();
-    let task = skilang_learn::task::task(learnable, dataset, &data, &inputs, "hand").unwrap();
+    let info = &program.learnables[0];
+    let inputs: Vec<_> = info.input_columns.iter().map(|c| c.column(&spec)).collect();
+    let task = skilang_learn::task::task(learnable, dataset, &data, &inputs, info.output_column.column(&spec)).unwrap();
     let width = task.train.inputs.width() + rules.leaves.len();
     let net = Net::structured(
         &learnable.name.name,

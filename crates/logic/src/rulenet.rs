@@ -10,7 +10,7 @@
 //! trainable neuron whose weights start at the rule.
 
 use crate::eval::{Crisp, Formulas, GroundError, Memo, Observed};
-use skilang_lang::check::{rule_roles, ConstraintId, Program, RuleRefusal, RuleRole};
+use skilang_lang::check::{rule_roles, Callee, ConstraintId, Program, RuleRefusal, RuleRole};
 use skilang_lang::formula::{unparse, BinOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::spec::{ConstraintKind, Spec};
 use std::collections::HashMap;
@@ -67,8 +67,14 @@ pub type RuleNetError = RuleRefusal;
 
 /// Builds the rule network of every constraint of `spec`; `what` names the injection in errors.
 pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, RuleNetError> {
-    let mut b =
-        Builder { spec, leaves: Vec::new(), leaf_of: HashMap::new(), units: Vec::new(), rule_unit: HashMap::new() };
+    let mut b = Builder {
+        spec,
+        program,
+        leaves: Vec::new(),
+        leaf_of: HashMap::new(),
+        units: Vec::new(),
+        rule_unit: HashMap::new(),
+    };
     let mut guards = Vec::new();
     for (info, role) in program.constraints.iter().zip(rule_roles(spec, program, what)) {
         let RuleRole::Guard { learnable, instance, class } = role? else {
@@ -91,6 +97,7 @@ pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, R
 
 struct Builder<'s> {
     spec: &'s Spec,
+    program: &'s Program,
     leaves: Vec<Leaf>,
     leaf_of: HashMap<(String, Vec<(String, usize)>), usize>,
     units: Vec<Unit>,
@@ -130,8 +137,7 @@ impl Builder<'_> {
 
     /// The unit of a knowledge rule called on instances, unfolded once per instance tuple.
     fn rule_call(&mut self, func: &Expr, args: &[Expr], env: &Env) -> Option<usize> {
-        let ExprKind::Name(name) = &func.kind else { return None };
-        let r = self.spec.rules.iter().position(|r| r.name.name == *name)?;
+        let Some(&Callee::Rule(r)) = self.program.calls.get(&func.id) else { return None };
         let slots: Vec<usize> = args
             .iter()
             .map(|a| match &a.kind {

@@ -31,9 +31,10 @@ enum Global {
 
 /// A learnable after resolution: which dataset it reads, which categorical column it predicts.
 #[derive(Clone, Debug)]
-struct Net {
+struct Net<'s> {
     dataset: usize,
     domain: DomainId,
+    output: &'s Column,
 }
 
 /// What checking a formula found out besides its type.
@@ -68,7 +69,7 @@ pub struct Checker<'s> {
     columns: Vec<HashMap<String, Type>>,
     /// Value names usable bare in formulas (`flush`, `White`) and the categories they belong to.
     symbols: HashMap<String, Vec<DomainId>>,
-    nets: Vec<Option<Net>>,
+    nets: Vec<Option<Net<'s>>>,
     cyclic: HashSet<usize>,
     used_rules: HashSet<usize>,
     memo: HashMap<(usize, Vec<Typed>), (Typed, Effects)>,
@@ -323,7 +324,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn resolve_learnable(&mut self, l: &'s Learnable) -> Option<Net> {
+    fn resolve_learnable(&mut self, l: &'s Learnable) -> Option<Net<'s>> {
         let mut dataset = None;
         let mut inputs: Vec<&Column> = Vec::new();
         let mut complete = true;
@@ -409,7 +410,7 @@ impl<'s> Checker<'s> {
             }
         }
         self.check_model(l, &inputs, d, domain);
-        Some(Net { dataset: d, domain })
+        Some(Net { dataset: d, domain, output: col })
     }
 
     /// Checks that need no tensor shapes: image layers on images, the output layer's size.
@@ -763,21 +764,28 @@ impl<'s> Checker<'s> {
             .zip(&self.nets)
             .filter_map(|(l, net)| {
                 let net = net.as_ref()?;
-                let inputs = l
+                let d = &spec.datasets[net.dataset];
+                let read: Vec<&Column> = l
                     .input
                     .iter()
                     .flat_map(|f| match &f.expr.kind {
                         ExprKind::Attr { attr, .. } if attr.name != "features" => {
-                            spec.datasets[net.dataset].features.iter().filter(|c| c.name.name == attr.name).collect()
+                            d.features.iter().filter(|c| c.name.name == attr.name).collect()
                         }
                         _ => spec_features(spec, net.dataset),
                     })
-                    .map(|c| ColumnInfo {
-                        name: format!("{}.{}", spec.datasets[net.dataset].name.name, c.name.name),
-                        ty: self.show_column(c),
-                    })
+                    .collect();
+                let id = |c: &Column| ColumnId {
+                    dataset: net.dataset,
+                    column: d.columns().position(|x| x.name.name == c.name.name).expect("a column of the dataset"),
+                };
+                let inputs = read
+                    .iter()
+                    .map(|c| ColumnInfo { name: format!("{}.{}", d.name.name, c.name.name), ty: self.show_column(c) })
                     .collect();
                 Some(LearnableInfo {
+                    input_columns: read.iter().map(|c| id(c)).collect(),
+                    output_column: id(net.output),
                     name: l.name.name.clone(),
                     dataset: self.dataset_names[net.dataset].clone(),
                     inputs,

@@ -2,6 +2,7 @@
 
 use super::types::{Domain, Typed};
 use crate::formula::ExprId;
+use crate::spec::{Column, Dataset, Spec};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -66,6 +67,30 @@ pub struct LearnableInfo {
     pub output: String,
     pub classes: usize,
     pub model: String,
+    /// The columns it reads, resolved.
+    #[serde(skip)]
+    pub input_columns: Vec<ColumnId>,
+    /// The column it predicts, resolved.
+    #[serde(skip)]
+    pub output_column: ColumnId,
+}
+
+/// A column of a dataset as the checker resolved it: the dataset's place in the `data` section
+/// and the column's among its features, then its targets ([`Dataset::columns`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ColumnId {
+    pub dataset: usize,
+    pub column: usize,
+}
+
+impl ColumnId {
+    pub fn dataset(self, spec: &Spec) -> &Dataset {
+        &spec.datasets[self.dataset]
+    }
+
+    pub fn column(self, spec: &Spec) -> &Column {
+        self.dataset(spec).columns().nth(self.column).expect("the checker resolved this column")
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -173,6 +173,11 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Its columns: the features, then the targets (a column's place here is its id's).
+    pub fn columns(&self) -> impl Iterator<Item = &Column> {
+        self.features.iter().chain(&self.targets)
+    }
+
     /// Instances per example: one per variable, `n` per group of `n`.
     pub fn tuple_size(&self) -> usize {
         self.instances.iter().map(|i| i.count.as_ref().map_or(1, |c| c.value as usize)).sum::<usize>().max(1)
