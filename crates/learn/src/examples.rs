@@ -111,11 +111,11 @@ impl TestExamples<'_> {
         self.tuples
             .par_iter()
             .try_fold(
-                || (T::default(), Vec::new()),
-                |(mut acc, mut outcomes), rows| {
+                || (T::default(), Vec::new(), Memo::default()),
+                |(mut acc, mut outcomes, mut memo), rows| {
                     let observe = |slot: usize, column: &str| self.observations.value(rows[slot], column);
                     let class_of = |l: usize, slot: usize| class(l, rows[slot]);
-                    let mut memo = Memo::default();
+                    memo.clear();
                     outcomes.clear();
                     for &(c, _) in &self.knowledge.constraints {
                         let holds =
@@ -123,10 +123,10 @@ impl TestExamples<'_> {
                         outcomes.push((c, holds));
                     }
                     visit(&mut acc, &outcomes);
-                    Ok((acc, outcomes))
+                    Ok((acc, outcomes, memo))
                 },
             )
-            .map(|r| r.map(|(acc, _)| acc))
+            .map(|r| r.map(|(acc, _, _)| acc))
             .try_reduce(T::default, |a, b| Ok(join(a, b)))
     }
 }

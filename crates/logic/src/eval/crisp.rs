@@ -207,10 +207,11 @@ pub(crate) fn structure<L: Latent>(
         Builtin::Combinations => {
             let k = int_arg(builtin, &values[1], args, 1, span)?.to_usize().unwrap_or(usize::MAX);
             let items = items(builtin, vec![values.swap_remove(0)], span)?;
-            spend(combinations_len(items.len(), k))?;
-            let mut out = Vec::new();
-            combinations(&items, k, 0, &mut Vec::new(), &mut out);
-            Value::List(out.into_iter().map(Value::List).collect())
+            let n = combinations_len(items.len(), k);
+            spend(n)?;
+            let mut out = Vec::with_capacity(n as usize);
+            combinations(&items, k, 0, &mut Vec::with_capacity(k), &mut out);
+            Value::List(out)
         }
         _ => unreachable!("`{}` is not structural", builtin.name()),
     })
@@ -323,9 +324,15 @@ pub(crate) fn slice<T: Clone>(items: &[T], lo: Option<i64>, hi: Option<i64>, ste
     out
 }
 
-fn combinations<T: Clone>(items: &[T], k: usize, from: usize, current: &mut Vec<T>, out: &mut Vec<Vec<T>>) {
+fn combinations<L: Clone>(
+    items: &[Value<L>],
+    k: usize,
+    from: usize,
+    current: &mut Vec<Value<L>>,
+    out: &mut Vec<Value<L>>,
+) {
     if current.len() == k {
-        out.push(current.clone());
+        out.push(Value::List(current.clone()));
         return;
     }
     for i in from..items.len() {

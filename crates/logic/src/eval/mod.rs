@@ -264,16 +264,37 @@ pub type V<D> = Value<<D as Domain>::Latent>;
 
 /// Knowledge rules already evaluated on observed arguments for one example: rules such as
 /// `ranks(h)` are called by many constraints, and evaluating them once is most of the work.
-pub struct Memo<L>(Vec<(usize, Vec<Value<L>>, Value<L>)>);
+pub struct Memo<L> {
+    /// Per rule, the arguments it was called on and what it gave.
+    results: Vec<Vec<Call<L>>>,
+    /// The arguments of the calls being evaluated, on one stack kept from formula to formula: a
+    /// rule found in `results` (most calls) then costs no allocation.
+    arguments: Vec<Value<L>>,
+}
+
+/// A rule's arguments and its result.
+type Call<L> = (Vec<Value<L>>, Value<L>);
 
 impl<L> Default for Memo<L> {
     fn default() -> Self {
-        Memo(Vec::new())
+        Memo { results: Vec::new(), arguments: Vec::new() }
     }
 }
 
-/// The names bound where an expression is evaluated (rule arguments, comprehension targets).
+impl<L> Memo<L> {
+    /// Forgets every result, to serve another example (keeping the memory).
+    pub fn clear(&mut self) {
+        self.results.iter_mut().for_each(Vec::clear);
+        self.arguments.clear();
+    }
+}
+
+/// The names bound where an expression is evaluated (rule arguments, comprehension targets). A
+/// rule's body is evaluated above a [`BARRIER`], on the same stack: it sees its arguments only.
 pub type Scope<'e, L> = Vec<(&'e str, Value<L>)>;
+
+/// The name that ends a rule's scope (no name is empty).
+const BARRIER: &str = "";
 
 /// Evaluates formulas of one example in domain `D`.
 pub struct Evaluator<'f, 'm, D: Domain> {
@@ -304,7 +325,10 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         Ok(())
     }
 
-    pub fn eval<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<V<D>, GroundError> {
+    pub fn eval<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<V<D>, GroundError>
+    where
+        'f: 'e,
+    {
         let span = e.span;
         Ok(match &e.kind {
             ExprKind::Int { text, value } => Value::Int(match value {
@@ -448,7 +472,7 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
     }
 
     fn name(&mut self, n: &str, span: Span, scope: &Scope<D::Latent>) -> Result<V<D>, GroundError> {
-        if let Some((_, v)) = scope.iter().rev().find(|(k, _)| *k == n) {
+        if let Some((_, v)) = scope.iter().rev().take_while(|(k, _)| *k != BARRIER).find(|(k, _)| *k == n) {
             return Ok(v.clone());
         }
         match self.formulas.slots.get(n) {
@@ -460,7 +484,10 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         }
     }
 
-    fn list<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<Vec<V<D>>, GroundError> {
+    fn list<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<Vec<V<D>>, GroundError>
+    where
+        'f: 'e,
+    {
         match self.eval(e, scope)? {
             Value::List(items) => Ok(items),
             other => fail(e.span, format!("expected a list, found {}", other.describe())),
@@ -473,13 +500,18 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         clauses: &'e [CompFor],
         scope: &mut Scope<'e, D::Latent>,
         out: &mut Vec<V<D>>,
-    ) -> Result<(), GroundError> {
+    ) -> Result<(), GroundError>
+    where
+        'f: 'e,
+    {
         let Some((clause, rest)) = clauses.split_first() else {
             self.spend(1, element.span)?;
             out.push(self.eval(element, scope)?);
             return Ok(());
         };
-        for item in self.list(&clause.iter, scope)? {
+        let items = self.list(&clause.iter, scope)?;
+        out.reserve(items.len());
+        for item in items {
             let depth = scope.len();
             bind(&clause.target, item, scope)?;
             let mut keep = true;
@@ -508,30 +540,50 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         args: &'e [Expr],
         span: Span,
         scope: &mut Scope<'e, D::Latent>,
-    ) -> Result<V<D>, GroundError> {
+    ) -> Result<V<D>, GroundError>
+    where
+        'f: 'e,
+    {
         let Some(callee) = self.formulas.callee(func) else {
             return fail(func.span, "only named functions can be called");
         };
-        let mut values = Vec::with_capacity(args.len());
+        let base = self.memo.arguments.len();
         for a in args {
-            values.push(self.eval(a, scope)?);
+            match self.eval(a, scope) {
+                Ok(v) => self.memo.arguments.push(v),
+                Err(e) => {
+                    self.memo.arguments.truncate(base);
+                    return Err(e);
+                }
+            }
         }
+        if let Callee::Rule(r) = callee {
+            let given = &self.memo.arguments[base..];
+            if !given.iter().any(Value::latent) {
+                let known = self.memo.results.get(r).and_then(|k| k.iter().find(|(a, _)| a.as_slice() == given));
+                if let Some((_, v)) = known {
+                    self.memo.arguments.truncate(base);
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let values: Vec<V<D>> = self.memo.arguments.drain(base..).collect();
         match callee {
             Callee::Learnable(l) => self.domain.learnable(l, values, span),
             Callee::Rule(r) => {
                 let observed = !values.iter().any(Value::latent);
-                if observed {
-                    if let Some((_, _, v)) = self.memo.0.iter().find(|(k, a, _)| *k == r && *a == values) {
-                        return Ok(v.clone());
-                    }
-                }
                 let rule = &self.formulas.spec.rules[r];
-                // A rule sees its arguments only.
-                let mut inner: Scope<D::Latent> =
-                    rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()).collect();
-                let v = self.eval(&rule.clause.expr, &mut inner)?;
+                let depth = scope.len();
+                scope.push((BARRIER, Value::Bool(false)));
+                scope.extend(rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()));
+                let v = self.eval(&rule.clause.expr, scope);
+                scope.truncate(depth);
+                let v = v?;
                 if observed && !v.latent() {
-                    self.memo.0.push((r, values, v.clone()));
+                    if self.memo.results.len() <= r {
+                        self.memo.results.resize_with(r + 1, Vec::new);
+                    }
+                    self.memo.results[r].push((values, v.clone()));
                 }
                 Ok(v)
             }
