@@ -119,7 +119,8 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
     c.check_optimization();
     let mut program = c.program(constraints);
     let mut diags = c.diags;
-    diags.extend(training::plan(spec, &mut program));
+    let resolved = !spec.unreadable.any && !diags.iter().any(Diagnostic::is_error);
+    diags.extend(training::plan(spec, &mut program, resolved));
     let ok = !diags.iter().any(Diagnostic::is_error);
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     (ok.then_some(program), diags)

@@ -110,8 +110,9 @@ const TRAINED: &[Injection] = &[
 ];
 
 /// Sets the program's injection and each constraint's `supervises` and `trained`; returns the
-/// problems with the choice.
-pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
+/// problems with the choice. `resolved`: the spec had no error so far (where it had, the datasets
+/// and learnables the examples need may be what failed, and that was reported).
+pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let o = &spec.optimization;
     let injection = o.injection_or_default(!spec.constraints.is_empty());
@@ -175,7 +176,52 @@ pub(super) fn plan(spec: &Spec, program: &mut Program) -> Vec<Diagnostic> {
     if matches!(injection, Injection::Embedding | Injection::Structuring) {
         diags.extend(rule_refusals(spec, program, injection.name()));
     }
+    if resolved && matches!(program.training, Training::Reasoned { .. } | Training::Fuzzy { .. }) {
+        diags.extend(example_refusals(spec, program));
+    }
     diags
+}
+
+/// Learning from constraints draws its examples as tuples of one dataset's rows: the dataset
+/// that declares `instances`, which every learnable must read.
+fn example_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
+    let Some(first) = spec.constraints.first() else { return Vec::new() };
+    let with: Vec<usize> = (0..spec.datasets.len()).filter(|&d| !spec.datasets[d].instances.is_empty()).collect();
+    match with.as_slice() {
+        [] => vec![Diagnostic::error(
+            first.span,
+            "learning from constraints draws its examples as tuples of a dataset's rows, and no dataset declares `instances`",
+        )
+        .with_help("declare the instances the constraints are about, e.g. `instances: [x1, x2]` or `instance_name: x`")],
+        // A learnable that failed was reported.
+        [_] if program.learnables.len() != spec.learnables.len() => Vec::new(),
+        [d] => {
+            let drawn = &spec.datasets[*d].name.name;
+            spec.learnables
+                .iter()
+                .zip(&program.learnables)
+                .filter(|(_, info)| info.output_column.dataset != *d)
+                .map(|(l, info)| {
+                    Diagnostic::error(
+                        l.name.span,
+                        format!("learnable `{}` reads `{}`, but the examples are drawn from `{drawn}`", info.name, info.dataset),
+                    )
+                    .with_note(format!("`{drawn}` is the dataset that declares `instances`"))
+                })
+                .collect()
+        }
+        [a, b, ..] => {
+            let (a, b) = (&spec.datasets[*a], &spec.datasets[*b]);
+            vec![Diagnostic::error(
+                b.instances[0].name.span,
+                format!(
+                    "learning from constraints draws its examples from one dataset, and both `{}` and `{}` declare `instances`",
+                    a.name.name, b.name.name
+                ),
+            )
+            .with_help("declare the instances on one dataset")]
+        }
+    }
 }
 
 /// Refuses `inference: enumerate` (at `at`) when a constraint could need more assignments than
