@@ -198,8 +198,9 @@ impl<'a> Formulas<'a> {
     }
 }
 
-/// What latent values are and how they combine. Every method but [`Domain::observe`] is called
-/// with at least one latent operand (or, from a domain's own code, with any).
+/// What latent values are and how they combine. The evaluator calls an operation (`learnable`
+/// and `observe` aside) only when one of its operands is latent; a domain's own code may call
+/// them with any.
 pub trait Domain {
     type Latent: Latent;
 
