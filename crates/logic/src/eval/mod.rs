@@ -344,51 +344,9 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Bool(b) => Value::Bool(*b),
             ExprKind::Name(n) => self.name(n, span, scope)?,
-            ExprKind::Attr { base, attr } => match self.eval(base, scope)? {
-                Value::Instance(slot) => match self.domain.observe(slot, &attr.name).map(observed) {
-                    Some(Some(v)) => v,
-                    Some(None) => {
-                        self.unknown = true;
-                        return fail(span, format!("`.{}` is not known for this example", attr.name));
-                    }
-                    None => return fail(span, format!("the example has no value for `.{}`", attr.name)),
-                },
-                Value::Latent(l) => self.domain.attr(l, &attr.name, span)?,
-                other => return fail(span, format!("`.{}` needs an instance, found {}", attr.name, other.describe())),
-            },
-            ExprKind::Index { base, index } => {
-                let b = self.eval(base, scope)?;
-                let i = self.eval(index, scope)?;
-                let items = match b {
-                    Value::List(items) => items,
-                    b @ Value::Latent(_) => return self.domain.index(b, i, index.span),
-                    other => return fail(base.span, format!("expected a list, found {}", other.describe())),
-                };
-                let Value::Int(i) = i else { return fail(index.span, "an index must be an observed integer") };
-                let n = items.len() as i64;
-                let k = i.to_i64().map(|k| if k < 0 { k + n } else { k }).filter(|k| (0..n).contains(k));
-                match k {
-                    Some(k) => items.into_iter().nth(k as usize).expect("an index in range"),
-                    None => return fail(index.span, format!("index {i} is out of range for {n} items")),
-                }
-            }
-            ExprKind::Slice { base, lower, upper, step } => {
-                let items = self.list(base, scope)?;
-                let mut bound = |x: &'e Option<Box<Expr>>| -> Result<Option<i64>, GroundError> {
-                    match x {
-                        None => Ok(None),
-                        Some(x) => match self.eval(x, scope)? {
-                            Value::Int(i) => Ok(i.to_i64()),
-                            _ => fail(x.span, "a slice bound must be an observed integer"),
-                        },
-                    }
-                };
-                let (lo, hi, st) = (bound(lower)?, bound(upper)?, bound(step)?.unwrap_or(1));
-                if st == 0 {
-                    return fail(span, "a slice step cannot be zero");
-                }
-                Value::List(crisp::slice(&items, lo, hi, st))
-            }
+            ExprKind::Attr { base, attr } => self.attr(base, &attr.name, span, scope)?,
+            ExprKind::Index { base, index } => self.index(base, index, scope)?,
+            ExprKind::Slice { base, lower, upper, step } => self.slice(base, [lower, upper, step], span, scope)?,
             ExprKind::Call { func, args } => self.call(func, args, span, scope)?,
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand, scope)?;
@@ -418,29 +376,7 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
                     (l, r) => self.binary(*op, l, r, span)?,
                 }
             }
-            ExprKind::Compare { first, rest } => {
-                let mut left = self.eval(first, scope)?;
-                let mut parts = Vec::new();
-                for (op, op_span, right) in rest {
-                    let r = self.eval(right, scope)?;
-                    let c = match left.latent() || r.latent() {
-                        true => self.domain.compare(*op, left, r.clone(), *op_span)?,
-                        false => Value::Bool(crisp::compare(*op, &left, &r, *op_span)?),
-                    };
-                    match c {
-                        // Like Python's chains, the first comparison that fails decides.
-                        Value::Bool(false) => return Ok(Value::Bool(false)),
-                        Value::Bool(true) => {}
-                        Value::Latent(part) => parts.push(part),
-                        other => return fail(*op_span, format!("expected a condition, found {}", other.describe())),
-                    }
-                    left = r;
-                }
-                match parts.is_empty() {
-                    true => Value::Bool(true),
-                    false => self.domain.all(parts, span)?,
-                }
-            }
+            ExprKind::Compare { first, rest } => self.compare(first, rest, span, scope)?,
             ExprKind::IfElse { cond, then, otherwise } => match self.eval(cond, scope)? {
                 Value::Bool(true) => self.eval(then, scope)?,
                 Value::Bool(false) => self.eval(otherwise, scope)?,
@@ -462,6 +398,121 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
             }
             ExprKind::Error => return fail(span, "this formula did not parse"),
         })
+    }
+
+    /// `base.column`.
+    fn attr<'e>(
+        &mut self,
+        base: &'e Expr,
+        column: &str,
+        span: Span,
+        scope: &mut Scope<'e, D::Latent>,
+    ) -> Result<V<D>, GroundError>
+    where
+        'f: 'e,
+    {
+        match self.eval(base, scope)? {
+            Value::Instance(slot) => match self.domain.observe(slot, column).map(observed) {
+                Some(Some(v)) => Ok(v),
+                Some(None) => {
+                    self.unknown = true;
+                    fail(span, format!("`.{column}` is not known for this example"))
+                }
+                None => fail(span, format!("the example has no value for `.{column}`")),
+            },
+            Value::Latent(l) => self.domain.attr(l, column, span),
+            other => fail(span, format!("`.{column}` needs an instance, found {}", other.describe())),
+        }
+    }
+
+    /// `base[index]`.
+    #[inline(never)]
+    fn index<'e>(
+        &mut self,
+        base: &'e Expr,
+        index: &'e Expr,
+        scope: &mut Scope<'e, D::Latent>,
+    ) -> Result<V<D>, GroundError>
+    where
+        'f: 'e,
+    {
+        let b = self.eval(base, scope)?;
+        let i = self.eval(index, scope)?;
+        let items = match b {
+            Value::List(items) => items,
+            b @ Value::Latent(_) => return self.domain.index(b, i, index.span),
+            other => return fail(base.span, format!("expected a list, found {}", other.describe())),
+        };
+        let Value::Int(i) = i else { return fail(index.span, "an index must be an observed integer") };
+        let n = items.len() as i64;
+        let k = i.to_i64().map(|k| if k < 0 { k + n } else { k }).filter(|k| (0..n).contains(k));
+        match k {
+            Some(k) => Ok(items.into_iter().nth(k as usize).expect("an index in range")),
+            None => fail(index.span, format!("index {i} is out of range for {n} items")),
+        }
+    }
+
+    /// `base[lower:upper:step]`.
+    #[inline(never)]
+    fn slice<'e>(
+        &mut self,
+        base: &'e Expr,
+        bounds: [&'e Option<Box<Expr>>; 3],
+        span: Span,
+        scope: &mut Scope<'e, D::Latent>,
+    ) -> Result<V<D>, GroundError>
+    where
+        'f: 'e,
+    {
+        let items = self.list(base, scope)?;
+        let mut values = [None, None, None];
+        for (value, bound) in values.iter_mut().zip(bounds) {
+            if let Some(x) = bound {
+                *value = match self.eval(x, scope)? {
+                    Value::Int(i) => i.to_i64(),
+                    _ => return fail(x.span, "a slice bound must be an observed integer"),
+                };
+            }
+        }
+        let [lo, hi, step] = values;
+        let step = step.unwrap_or(1);
+        if step == 0 {
+            return fail(span, "a slice step cannot be zero");
+        }
+        Ok(Value::List(crisp::slice(&items, lo, hi, step)))
+    }
+
+    /// A comparison chain: like Python's, the first comparison that fails decides.
+    fn compare<'e>(
+        &mut self,
+        first: &'e Expr,
+        rest: &'e [(CmpOp, Span, Expr)],
+        span: Span,
+        scope: &mut Scope<'e, D::Latent>,
+    ) -> Result<V<D>, GroundError>
+    where
+        'f: 'e,
+    {
+        let mut left = self.eval(first, scope)?;
+        let mut parts = Vec::new();
+        for (op, op_span, right) in rest {
+            let r = self.eval(right, scope)?;
+            let c = match left.latent() || r.latent() {
+                true => self.domain.compare(*op, left, r.clone(), *op_span)?,
+                false => Value::Bool(crisp::compare(*op, &left, &r, *op_span)?),
+            };
+            match c {
+                Value::Bool(false) => return Ok(Value::Bool(false)),
+                Value::Bool(true) => {}
+                Value::Latent(part) => parts.push(part),
+                other => return fail(*op_span, format!("expected a condition, found {}", other.describe())),
+            }
+            left = r;
+        }
+        match parts.is_empty() {
+            true => Ok(Value::Bool(true)),
+            false => self.domain.all(parts, span),
+        }
     }
 
     /// Arithmetic or logic on two values, crisp where both are observed.
