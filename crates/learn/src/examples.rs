@@ -141,15 +141,9 @@ pub fn examples<'a>(
     s: &Settings,
     train_as: Option<&Prepare>,
 ) -> Result<Examples<'a>, WeakError> {
+    // `check` refuses column-wise constraints under an inference engine, and these two cases when
+    // the run learns from constraints; a supervised run's report still draws test examples here.
     let setup = |m: String| WeakError::Setup(m);
-    let column_wise = program.constraints.iter().find(|c| c.scope == Scope::ColumnWise);
-    if let (Some(c), Some(Prepare::Infer(engine))) = (column_wise, train_as) {
-        return Err(setup(format!(
-            "constraint {} is column-wise; `inference: {}` reasons per example (column-wise constraints need `injection: fuzzy`)",
-            c.id,
-            engine.name()
-        )));
-    }
     let with_instances: Vec<&Dataset> = spec.datasets.iter().filter(|d| !d.instances.is_empty()).collect();
     let [dataset] = with_instances.as_slice() else {
         return Err(setup(format!(
