@@ -8,6 +8,7 @@ use crate::input::input_tensor;
 use crate::model::Net;
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use rayon::prelude::*;
 use skilang_lang::check::ConstraintId;
 use skilang_logic::{argmax, Logic};
 use std::collections::BTreeMap;
@@ -53,7 +54,7 @@ pub fn satisfaction(
         Tally::join,
     )?;
     let task_accuracy = tally.accuracy();
-    let instance = tally.per_constraint;
+    let instance = tally.per_constraint();
     let mut column = BTreeMap::new();
     if let Some((cols, logic)) = columns.filter(|(c, _)| !c.constraints.is_empty()) {
         let rows: Vec<usize> = (0..predicted.first().map_or(0, Vec::len)).collect();
@@ -71,12 +72,15 @@ pub fn satisfaction(
 
 /// A network's most likely class on each of `rows`, in large batches.
 fn predicted(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Vec<usize> {
-    let mut out = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(4096) {
-        let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
-        out.extend(logits.argmax(1).into_data().iter::<i64>().map(|c| c as usize));
-    }
-    out
+    // Chunks in parallel, as `metrics::predict` does.
+    let chunks: Vec<Vec<usize>> = rows
+        .par_chunks(4096)
+        .map(|chunk| {
+            let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
+            logits.argmax(1).into_data().iter::<i64>().map(|c| c as usize).collect()
+        })
+        .collect();
+    chunks.concat()
 }
 
 /// Classes `predicted` as one-hot distributions over `classes`.
@@ -86,12 +90,12 @@ fn one_hot(predicted: &[u32], classes: usize, device: &Device) -> Tensor<2> {
 }
 
 /// Examples whose constraints all hold under each network's most likely classes, and per
-/// constraint (from 0) the examples it was grounded for and where it holds.
+/// constraint (by its position) the examples it was grounded for and where it holds.
 #[derive(Default)]
 struct Tally {
     examples: usize,
     hits: usize,
-    per_constraint: BTreeMap<ConstraintId, (usize, usize)>,
+    per_constraint: Vec<(usize, usize)>,
 }
 
 impl Tally {
@@ -99,7 +103,7 @@ impl Tally {
     fn record(&mut self, outcomes: impl Iterator<Item = (ConstraintId, bool)>) {
         let mut all = true;
         for (c, ok) in outcomes {
-            let entry = self.per_constraint.entry(c).or_default();
+            let entry = self.at(c.position());
             entry.0 += 1;
             entry.1 += ok as usize;
             all &= ok;
@@ -108,15 +112,28 @@ impl Tally {
         self.examples += 1;
     }
 
+    fn at(&mut self, position: usize) -> &mut (usize, usize) {
+        if self.per_constraint.len() <= position {
+            self.per_constraint.resize(position + 1, (0, 0));
+        }
+        &mut self.per_constraint[position]
+    }
+
     fn join(mut self, other: Tally) -> Tally {
         self.examples += other.examples;
         self.hits += other.hits;
-        for (c, (n, holds)) in other.per_constraint {
-            let entry = self.per_constraint.entry(c).or_default();
+        for (position, (n, holds)) in other.per_constraint.into_iter().enumerate() {
+            let entry = self.at(position);
             entry.0 += n;
             entry.1 += holds;
         }
         self
+    }
+
+    /// The constraints grounded for some example.
+    fn per_constraint(&self) -> BTreeMap<ConstraintId, (usize, usize)> {
+        let grounded = self.per_constraint.iter().enumerate().filter(|(_, (n, _))| *n > 0);
+        grounded.map(|(position, &counts)| (ConstraintId::at(position), counts)).collect()
     }
 
     fn accuracy(&self) -> f64 {

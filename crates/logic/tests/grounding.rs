@@ -95,6 +95,27 @@ fn conditions_and_counting() {
     });
 }
 
+/// A comprehension over `combinations` makes each combination as it binds it: same pairs, in the
+/// same order, as the list `combinations` returns, under a tuple or a name, filtered or not.
+#[test]
+fn comprehensions_over_combinations() {
+    let xs = "[x1, x2, x3]";
+    check(&format!("count(digit(a) == digit(b) for a, b in combinations({xs}, 2)) == 1"), [0; 3], |[a, b, c]| {
+        [a == b, a == c, b == c].iter().filter(|&&x| x).count() == 1
+    });
+    check(&format!("all(digit(p[0]) < digit(p[1]) for p in combinations({xs}, 2))"), [0; 3], |[a, b, c]| {
+        a < b && b < c
+    });
+    check(
+        &format!("count(digit(a) > digit(b) for a, b in combinations({xs}, 2) if a.value > 0) == 2"),
+        [1, 0, 2],
+        |[a, b, c]| a > b && a > c,
+    );
+    check(&format!("sum(digit(t[2]) for t in combinations({xs}, 3)) == 4"), [0; 3], |[_, _, c]| c == 4);
+    // No combination of four of three instances.
+    check(&format!("any(digit(x1) > 7 for t in combinations({xs}, 4)) or digit(x2) == 1"), [0; 3], |[_, b, _]| b == 1);
+}
+
 fn spec(path: &str, sets: &[&str]) -> (skilang_lang::spec::Spec, skilang_lang::check::Program) {
     let text = std::fs::read_to_string(format!("{}/../../examples/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();

@@ -93,7 +93,8 @@ impl Formulas<'_> {
         memo: &mut Memo<Known>,
     ) -> Result<Option<bool>, GroundError> {
         let mut ev = Evaluator::new(self, Classes { formulas: self, observe, class: Some(class), read: false }, memo);
-        let truth = |ev: &mut Evaluator<Classes>, e: &Expr| match ev.eval(e, &mut Vec::new())? {
+        // Room for a few rule arguments and comprehension targets: growing it cost more.
+        let truth = |ev: &mut Evaluator<Classes>, e: &Expr| match ev.eval(e, &mut Vec::with_capacity(8))? {
             Value::Bool(b) => Ok(b),
             other => fail(e.span, format!("expected a condition, found {}", other.describe())),
         };

@@ -268,11 +268,12 @@ pub(crate) fn builtin<L: Latent>(
             if items.is_empty() {
                 return fail(span, format!("`{name}` of an empty list"));
             }
-            if let Some(ints) = items.iter().map(int).collect::<Option<Vec<Int>>>() {
+            if items.iter().all(|v| matches!(v, Value::Int(_) | Value::Bool(_))) {
+                let ints = items.iter().filter_map(int);
                 Value::Int(match builtin {
-                    Builtin::Max => ints.into_iter().max().unwrap_or_else(Int::zero),
-                    Builtin::Min => ints.into_iter().min().unwrap_or_else(Int::zero),
-                    _ => ints[0].abs(),
+                    Builtin::Max => ints.max().unwrap_or_else(Int::zero),
+                    Builtin::Min => ints.min().unwrap_or_else(Int::zero),
+                    _ => int(&items[0]).unwrap_or_else(Int::zero).abs(),
                 })
             } else if let Some(nums) = items.iter().map(real).collect::<Option<Vec<f64>>>() {
                 Value::Real(match builtin {

@@ -19,10 +19,9 @@ pub use int::Int;
 use num_bigint::BigInt;
 use skilang_lang::check::{Builtin, Callee};
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
-use skilang_lang::limits::MAX_GROUND_TERMS;
+use skilang_lang::limits::{combinations_len, MAX_GROUND_TERMS};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{Spec, Value as ClassValue};
-use std::collections::HashMap;
 
 /// A value of a formula: observed (known on the data), an instance of the example, a list, or
 /// the domain's latent value.
@@ -150,7 +149,8 @@ pub struct Formulas<'a> {
     calls: Vec<Option<Callee>>,
     /// Per learnable, its output values.
     domains: Vec<Vec<ClassValue>>,
-    slots: HashMap<&'a str, Slots>,
+    /// Per instance name, its slots (a few names: a scan beats hashing).
+    slots: Vec<(&'a str, Slots)>,
     /// Instances per example.
     pub width: usize,
 }
@@ -158,18 +158,18 @@ pub struct Formulas<'a> {
 impl<'a> Formulas<'a> {
     /// Instances are numbered in declaration order over the datasets that declare them.
     pub fn new(spec: &'a Spec, program: &'a skilang_lang::check::Program) -> Formulas<'a> {
-        let mut slots = HashMap::new();
+        let mut slots = Vec::new();
         let mut width = 0;
         for d in &spec.datasets {
             for i in &d.instances {
                 match &i.count {
                     None => {
-                        slots.insert(i.name.name.as_str(), Slots::One(width));
+                        slots.push((i.name.name.as_str(), Slots::One(width)));
                         width += 1;
                     }
                     Some(c) => {
                         let n = c.value as usize;
-                        slots.insert(i.name.name.as_str(), Slots::Group(width..width + n));
+                        slots.push((i.name.name.as_str(), Slots::Group(width..width + n)));
                         width += n;
                     }
                 }
@@ -266,27 +266,44 @@ pub type V<D> = Value<<D as Domain>::Latent>;
 /// Knowledge rules already evaluated on observed arguments for one example: rules such as
 /// `ranks(h)` are called by many constraints, and evaluating them once is most of the work.
 pub struct Memo<L> {
-    /// Per rule, the arguments it was called on and what it gave.
-    results: Vec<Vec<Call<L>>>,
-    /// The arguments of the calls being evaluated, on one stack kept from formula to formula: a
-    /// rule found in `results` (most calls) then costs no allocation.
+    /// Per rule, where its arguments sit in `keys`, and what it gave on them.
+    results: Vec<Vec<(std::ops::Range<usize>, Value<L>)>>,
+    /// The arguments of the remembered calls, end to end (one buffer for the example: a call
+    /// remembered costs no allocation).
+    keys: Vec<Value<L>>,
+    /// The arguments of the calls being evaluated, on one stack kept from formula to formula.
     arguments: Vec<Value<L>>,
 }
 
-/// A rule's arguments and its result.
-type Call<L> = (Vec<Value<L>>, Value<L>);
-
 impl<L> Default for Memo<L> {
     fn default() -> Self {
-        Memo { results: Vec::new(), arguments: Vec::new() }
+        Memo { results: Vec::new(), keys: Vec::new(), arguments: Vec::new() }
     }
 }
 
-impl<L> Memo<L> {
+impl<L: Latent> Memo<L> {
     /// Forgets every result, to serve another example (keeping the memory).
     pub fn clear(&mut self) {
         self.results.iter_mut().for_each(Vec::clear);
+        self.keys.clear();
         self.arguments.clear();
+    }
+
+    /// What rule `r` gave on the arguments from `base` on the stack, if it was called on them.
+    fn recall(&self, r: usize, base: usize) -> Option<&Value<L>> {
+        let given = &self.arguments[base..];
+        let calls = self.results.get(r)?;
+        calls.iter().find(|(at, _)| &self.keys[at.clone()] == given).map(|(_, v)| v)
+    }
+
+    /// Remembers that rule `r` gave `v` on the arguments from `base` on the stack.
+    fn remember(&mut self, r: usize, base: usize, v: Value<L>) {
+        if self.results.len() <= r {
+            self.results.resize_with(r + 1, Vec::new);
+        }
+        let start = self.keys.len();
+        self.keys.extend(self.arguments[base..].iter().cloned());
+        self.results[r].push((start..self.keys.len(), v));
     }
 }
 
@@ -296,6 +313,13 @@ pub type Scope<'e, L> = Vec<(&'e str, Value<L>)>;
 
 /// The name that ends a rule's scope (no name is empty).
 const BARRIER: &str = "";
+
+/// What a comprehension clause iterates over.
+enum Iterable<V> {
+    Items(Vec<V>),
+    /// The `k`-combinations of the items, made one at a time.
+    Combinations(Vec<V>, usize),
+}
 
 /// Evaluates formulas of one example in domain `D`.
 pub struct Evaluator<'f, 'm, D: Domain> {
@@ -527,7 +551,7 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         if let Some((_, v)) = scope.iter().rev().take_while(|(k, _)| *k != BARRIER).find(|(k, _)| *k == n) {
             return Ok(v.clone());
         }
-        match self.formulas.slots.get(n) {
+        match self.formulas.slots.iter().find(|(name, _)| *name == n).map(|(_, s)| s) {
             Some(Slots::One(s)) => Ok(Value::Instance(*s)),
             Some(Slots::Group(r)) => Ok(Value::List(r.clone().map(Value::Instance).collect())),
             None if self.formulas.spec.datasets.iter().any(|d| d.name.name == n) => self.domain.dataset(n, span),
@@ -561,29 +585,90 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
             out.push(self.eval(element, scope)?);
             return Ok(());
         };
-        let items = self.list(&clause.iter, scope)?;
-        out.reserve(items.len());
-        for item in items {
-            let depth = scope.len();
-            bind(&clause.target, item, scope)?;
-            let mut keep = true;
-            for c in &clause.conds {
-                match self.eval(c, scope)? {
-                    Value::Bool(b) => keep &= b,
-                    _ => {
-                        return fail(
-                            c.span,
-                            "a condition on a latent value cannot filter a comprehension; count or test it instead (e.g. `count(...)`, `any(...)`)",
-                        )
+        match self.iterable(&clause.iter, scope)? {
+            Iterable::Items(items) => {
+                out.reserve(items.len());
+                for item in items {
+                    let depth = scope.len();
+                    bind(&clause.target, item, scope)?;
+                    self.filtered(element, clause, rest, scope, out)?;
+                    scope.truncate(depth);
+                }
+            }
+            Iterable::Combinations(items, k) => {
+                out.reserve(combinations_len(items.len(), k) as usize); // within the budget `iterable` spent
+                                                                        // The combinations in Python's order: `at` holds the chosen positions.
+                let mut at: Vec<usize> = (0..k).collect();
+                while k <= items.len() {
+                    let depth = scope.len();
+                    bind_parts(&clause.target, at.iter().map(|&i| items[i].clone()), k, scope)?;
+                    self.filtered(element, clause, rest, scope, out)?;
+                    scope.truncate(depth);
+                    let Some(j) = (0..k).rev().find(|&j| at[j] < items.len() - k + j) else { break };
+                    at[j] += 1;
+                    for m in j + 1..k {
+                        at[m] = at[m - 1] + 1;
                     }
                 }
             }
-            if keep {
-                self.comprehension(element, rest, scope, out)?;
-            }
-            scope.truncate(depth);
         }
         Ok(())
+    }
+
+    /// The rest of a comprehension for one binding of a clause's target, if its conditions hold.
+    fn filtered<'e>(
+        &mut self,
+        element: &'e Expr,
+        clause: &'e CompFor,
+        rest: &'e [CompFor],
+        scope: &mut Scope<'e, D::Latent>,
+        out: &mut Vec<V<D>>,
+    ) -> Result<(), GroundError>
+    where
+        'f: 'e,
+    {
+        let mut keep = true;
+        for c in &clause.conds {
+            match self.eval(c, scope)? {
+                Value::Bool(b) => keep &= b,
+                _ => {
+                    return fail(
+                        c.span,
+                        "a condition on a latent value cannot filter a comprehension; count or test it instead (e.g. `count(...)`, `any(...)`)",
+                    )
+                }
+            }
+        }
+        match keep {
+            true => self.comprehension(element, rest, scope, out),
+            false => Ok(()),
+        }
+    }
+
+    /// What a comprehension clause iterates over. `combinations(items, k)` over a list is not
+    /// made into a list of lists first: comparing pairs this way is the common case, and making
+    /// each pair was most of its cost.
+    fn iterable<'e>(&mut self, e: &'e Expr, scope: &mut Scope<'e, D::Latent>) -> Result<Iterable<V<D>>, GroundError>
+    where
+        'f: 'e,
+    {
+        let ExprKind::Call { func, args } = &e.kind else { return self.list(e, scope).map(Iterable::Items) };
+        let (Some(Callee::Builtin(Builtin::Combinations)), [items, k]) = (self.formulas.callee(func), args.as_slice())
+        else {
+            return self.list(e, scope).map(Iterable::Items);
+        };
+        let (items, k) = (self.eval(items, scope)?, self.eval(k, scope)?);
+        match (items, k) {
+            (Value::List(items), Value::Int(k)) => {
+                let k = k.to_usize().unwrap_or(usize::MAX);
+                self.spend(combinations_len(items.len(), k), e.span)?;
+                Ok(Iterable::Combinations(items, k))
+            }
+            (items, k) => match self.builtin(Builtin::Combinations, vec![items, k], args, e.span)? {
+                Value::List(items) => Ok(Iterable::Items(items)),
+                other => fail(e.span, format!("expected a list, found {}", other.describe())),
+            },
+        }
     }
 
     fn call<'e>(
@@ -609,38 +694,38 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
                 }
             }
         }
-        if let Callee::Rule(r) = callee {
-            let given = &self.memo.arguments[base..];
-            if !given.iter().any(Value::latent) {
-                let known = self.memo.results.get(r).and_then(|k| k.iter().find(|(a, _)| a.as_slice() == given));
-                if let Some((_, v)) = known {
-                    self.memo.arguments.truncate(base);
-                    return Ok(v.clone());
-                }
+        let r = match callee {
+            Callee::Rule(r) => r,
+            Callee::Learnable(l) => {
+                let values = self.memo.arguments.drain(base..).collect();
+                return self.domain.learnable(l, values, span);
+            }
+            Callee::Builtin(b) => {
+                let values = self.memo.arguments.drain(base..).collect();
+                return self.builtin(b, values, args, span);
+            }
+        };
+        // The arguments stay on the stack while the rule's body is evaluated (its own calls push
+        // above them), and are its key in the memo.
+        let observed = !self.memo.arguments[base..].iter().any(Value::latent);
+        let remembered = if observed { self.memo.recall(r, base).cloned() } else { None };
+        if let Some(v) = remembered {
+            self.memo.arguments.truncate(base);
+            return Ok(v);
+        }
+        let rule = &self.formulas.spec.rules[r];
+        let depth = scope.len();
+        scope.push((BARRIER, Value::Bool(false)));
+        scope.extend(rule.args.iter().map(|a| a.name.as_str()).zip(self.memo.arguments[base..].iter().cloned()));
+        let v = self.eval(&rule.clause.expr, scope);
+        scope.truncate(depth);
+        if let Ok(v) = &v {
+            if observed && !v.latent() {
+                self.memo.remember(r, base, v.clone());
             }
         }
-        let values: Vec<V<D>> = self.memo.arguments.drain(base..).collect();
-        match callee {
-            Callee::Learnable(l) => self.domain.learnable(l, values, span),
-            Callee::Rule(r) => {
-                let observed = !values.iter().any(Value::latent);
-                let rule = &self.formulas.spec.rules[r];
-                let depth = scope.len();
-                scope.push((BARRIER, Value::Bool(false)));
-                scope.extend(rule.args.iter().map(|a| a.name.as_str()).zip(values.iter().cloned()));
-                let v = self.eval(&rule.clause.expr, scope);
-                scope.truncate(depth);
-                let v = v?;
-                if observed && !v.latent() {
-                    if self.memo.results.len() <= r {
-                        self.memo.results.resize_with(r + 1, Vec::new);
-                    }
-                    self.memo.results[r].push((values, v.clone()));
-                }
-                Ok(v)
-            }
-            Callee::Builtin(b) => self.builtin(b, values, args, span),
-        }
+        self.memo.arguments.truncate(base);
+        v
     }
 
     fn builtin(&mut self, builtin: Builtin, values: Vec<V<D>>, args: &[Expr], span: Span) -> Result<V<D>, GroundError> {
@@ -658,14 +743,31 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
 }
 
 fn bind<'e, L>(target: &'e Target, value: Value<L>, scope: &mut Scope<'e, L>) -> Result<(), GroundError> {
+    match (target, value) {
+        (Target::Name(n), value) => scope.push((&n.name, value)),
+        (Target::Tuple(..), Value::List(items)) => {
+            let n = items.len();
+            bind_parts(target, items.into_iter(), n, scope)?
+        }
+        (Target::Tuple(_, span), _) => return fail(*span, "cannot unpack a single value"),
+    }
+    Ok(())
+}
+
+/// Binds the `n` values of `parts` to `target`, unpacking them where it is a tuple.
+fn bind_parts<'e, L>(
+    target: &'e Target,
+    parts: impl Iterator<Item = Value<L>>,
+    n: usize,
+    scope: &mut Scope<'e, L>,
+) -> Result<(), GroundError> {
     match target {
-        Target::Name(n) => scope.push((&n.name, value)),
-        Target::Tuple(parts, span) => {
-            let Value::List(items) = value else { return fail(*span, "cannot unpack a single value") };
-            if items.len() != parts.len() {
-                return fail(*span, format!("cannot unpack {} values into {}", items.len(), parts.len()));
-            }
-            for (t, v) in parts.iter().zip(items) {
+        Target::Name(name) => scope.push((&name.name, Value::List(parts.collect()))),
+        Target::Tuple(targets, span) if targets.len() != n => {
+            return fail(*span, format!("cannot unpack {n} values into {}", targets.len()))
+        }
+        Target::Tuple(targets, _) => {
+            for (t, v) in targets.iter().zip(parts) {
                 bind(t, v, scope)?;
             }
         }
