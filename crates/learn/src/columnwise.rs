@@ -15,7 +15,7 @@ use crate::observations::Observations;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use skilang_data::Data;
-use skilang_lang::check::{self, Builtin, ConstraintId, Program};
+use skilang_lang::check::{self, Builtin, ColumnId, ConstraintId, Program};
 use skilang_lang::formula::{BinOp, CmpOp, Expr, ExprKind};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Spec, Value as ClassValue};
@@ -84,15 +84,15 @@ pub fn columns<'a>(
 ) -> Option<Columns<'a>> {
     let constraints =
         program.constraints.iter().filter(|c| c.scope == check::Scope::ColumnWise).map(|c| (c.id, c.share)).collect();
-    let dataset = spec.datasets.iter().find(|d| !d.instances.is_empty())?;
-    let table = data.get(&dataset.name.name)?;
+    let d = spec.datasets.iter().position(|d| !d.instances.is_empty())?;
+    let table = data.get(&spec.datasets[d].name.name)?;
     Some(Columns {
         formulas: Formulas::new(spec, program),
         constraints,
         observations: if test {
-            Observations::new(dataset, &table.test, None)
+            Observations::new(spec, d, &table.test, None)
         } else {
-            Observations::new(dataset, &table.train, table.labelled.as_deref())
+            Observations::new(spec, d, &table.train, table.labelled.as_deref())
         },
     })
 }
@@ -336,7 +336,7 @@ impl Domain for &Batch<'_> {
     type Latent = Col;
 
     /// Column-wise formulas read columns of a dataset, not instances.
-    fn observe(&mut self, _: usize, _: &str) -> Option<Observed> {
+    fn observe(&mut self, _: usize, _: ColumnId) -> Option<Observed> {
         None
     }
 
@@ -344,10 +344,12 @@ impl Domain for &Batch<'_> {
         Ok(Value::Latent(Col::Dataset))
     }
 
-    fn attr(&mut self, base: Col, column: &str, span: Span) -> Result<V, GroundError> {
+    fn attr(&mut self, base: Col, _: &str, columns: &[ColumnId], span: Span) -> Result<V, GroundError> {
         match base {
+            // `observations` are of the one dataset a batch's rows come from; a column of another
+            // reads as not known.
             Col::Dataset => Ok(Value::Latent(Col::Observed(
-                self.rows.iter().map(|&r| self.observations.value(r, column)).collect(),
+                self.rows.iter().map(|&r| columns.iter().find_map(|&c| self.observations.value(r, c))).collect(),
             ))),
             _ => fail(span, "a column-wise constraint reads columns as `dataset.column`"),
         }

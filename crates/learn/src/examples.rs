@@ -6,8 +6,8 @@ use crate::observations::Observations;
 use crate::settings::Settings;
 use rayon::prelude::*;
 use skilang_data::{tuples, Data, Table};
-use skilang_lang::check::{ConstraintId, Program, Scope};
-use skilang_lang::spec::{Dataset, Spec};
+use skilang_lang::check::{ColumnId, ConstraintId, Program, Scope};
+use skilang_lang::spec::Spec;
 use skilang_logic::{Engine, Formulas, FuzzyEvent, GroundError, Grounded, Inference, Memo, TooLarge, NODE_LIMIT};
 use std::collections::HashMap;
 
@@ -113,7 +113,7 @@ impl TestExamples<'_> {
             .try_fold(
                 || (T::default(), Vec::new(), Memo::default()),
                 |(mut acc, mut outcomes, mut memo), rows| {
-                    let observe = |slot: usize, column: &str| self.observations.value(rows[slot], column);
+                    let observe = |slot: usize, column: ColumnId| self.observations.value(rows[slot], column);
                     let class_of = |l: usize, slot: usize| class(l, rows[slot]);
                     memo.clear();
                     outcomes.clear();
@@ -144,13 +144,15 @@ pub fn examples<'a>(
     // `check` refuses column-wise constraints under an inference engine, and these two cases when
     // the run learns from constraints; a supervised run's report still draws test examples here.
     let setup = |m: String| WeakError::Setup(m);
-    let with_instances: Vec<&Dataset> = spec.datasets.iter().filter(|d| !d.instances.is_empty()).collect();
-    let [dataset] = with_instances.as_slice() else {
+    let with_instances: Vec<usize> =
+        (0..spec.datasets.len()).filter(|&d| !spec.datasets[d].instances.is_empty()).collect();
+    let [d] = *with_instances.as_slice() else {
         return Err(setup(format!(
             "learning from constraints needs exactly one dataset with `instances:` (examples are tuples of its rows); found {}",
             with_instances.len()
         )));
     };
+    let dataset = &spec.datasets[d];
     if let Some(l) = program.learnables.iter().find(|l| l.dataset != dataset.name.name) {
         return Err(setup(format!(
             "learnable `{}` reads `{}`, but the examples are drawn from `{}`",
@@ -177,7 +179,7 @@ pub fn examples<'a>(
     let test = TestExamples {
         formulas: Formulas::new(spec, program),
         knowledge: knowledge.clone(),
-        observations: Observations::new(dataset, &table.test, None),
+        observations: Observations::new(spec, d, &table.test, None),
         // In row order: what evaluation counts does not depend on it, and the columns are then
         // read in order (a million shuffled rows miss the cache at every value).
         tuples: draw(&table.test, None, s.seed ^ 0x7E57).map(|mut t| {
@@ -196,7 +198,7 @@ pub fn examples<'a>(
         0
     };
     let valid_tuples = tuples.split_off(tuples.len() - n_valid);
-    let observations = Observations::new(dataset, &table.train, table.labelled.as_deref());
+    let observations = Observations::new(spec, d, &table.train, table.labelled.as_deref());
     Ok(Examples {
         train: prepare_examples(&grounder, &knowledge, &observations, &tuples, train_as)?,
         valid: prepare_examples(&grounder, &knowledge, &observations, &valid_tuples, &Prepare::Crisp)?,
@@ -225,7 +227,7 @@ fn example(
     rows: &[usize],
     prepare: &Prepare,
 ) -> Result<Example, WeakError> {
-    let observe = |slot: usize, column: &str| observations.value(rows[slot], column);
+    let observe = |slot: usize, column: ColumnId| observations.value(rows[slot], column);
     let (mut constraints, mut memo) = (Vec::new(), Memo::default());
     for &(c, share) in &knowledge.constraints {
         let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {

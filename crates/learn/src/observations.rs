@@ -2,40 +2,45 @@
 //! `labelled` leaves without labels.
 
 use skilang_data::{Table, Values};
-use skilang_lang::spec::{ColumnType, Dataset, Value};
+use skilang_lang::check::ColumnId;
+use skilang_lang::spec::{ColumnType, Spec, Value};
 use skilang_logic::Observed;
 
 /// Observed values of a dataset's rows, as formulas see them.
 pub struct Observations<'a> {
-    columns: Vec<(&'a str, &'a ColumnType, &'a Values)>,
-    targets: Vec<&'a str>,
+    /// The dataset's place in the `data` section.
+    dataset: usize,
+    /// Its columns as [`skilang_lang::spec::Dataset::columns`] orders them (`None`: not in the table).
+    columns: Vec<Option<(&'a ColumnType, &'a Values)>>,
+    /// Columns from this position on are targets.
+    targets: usize,
     /// Per row, whether its targets are known, when not all are.
     labelled: Option<Vec<bool>>,
 }
 
 impl<'a> Observations<'a> {
-    /// The rows of `table`, whose targets are known only on the rows `labelled` lists (when given).
-    pub fn new(dataset: &'a Dataset, table: &'a Table, labelled: Option<&[usize]>) -> Observations<'a> {
-        let columns = dataset
-            .features
-            .iter()
-            .chain(&dataset.targets)
-            .filter_map(|c| Some((c.name.name.as_str(), &c.ty, table.column(&c.name.name)?)))
-            .collect();
+    /// The rows of `table` of dataset `dataset` of `spec`, whose targets are known only on the
+    /// rows `labelled` lists (when given).
+    pub fn new(spec: &'a Spec, dataset: usize, table: &'a Table, labelled: Option<&[usize]>) -> Observations<'a> {
+        let d = &spec.datasets[dataset];
+        let columns = d.columns().map(|c| Some((&c.ty, table.column(&c.name.name)?))).collect();
         let labelled = labelled.map(|rows| {
             let mut known = vec![false; table.rows];
             rows.iter().for_each(|&r| known[r] = true);
             known
         });
-        let targets = dataset.targets.iter().map(|c| c.name.name.as_str()).collect();
-        Observations { columns, targets, labelled }
+        Observations { dataset, columns, targets: d.features.len(), labelled }
     }
 
-    pub fn value(&self, row: usize, column: &str) -> Option<Observed> {
-        if self.labelled.as_ref().is_some_and(|known| !known[row]) && self.targets.contains(&column) {
+    /// Column `column` of row `row`; `None` where the table has no such column.
+    pub fn value(&self, row: usize, column: ColumnId) -> Option<Observed> {
+        if column.dataset != self.dataset {
+            return None;
+        }
+        if column.column >= self.targets && self.labelled.as_ref().is_some_and(|known| !known[row]) {
             return Some(Observed::Unknown);
         }
-        let (_, ty, values) = self.columns.iter().find(|(n, _, _)| *n == column)?;
+        let (ty, values) = (*self.columns.get(column.column)?)?;
         match (ty, values) {
             (ColumnType::Category(declared), Values::Categories(v)) => {
                 Some(match &declared.get(v[row] as usize)?.value {

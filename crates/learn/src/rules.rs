@@ -16,7 +16,8 @@ use burn::prelude::*;
 use burn::tensor::activation;
 use rayon::prelude::*;
 use skilang_data::Table;
-use skilang_lang::spec::Dataset;
+use skilang_lang::check::ColumnId;
+use skilang_lang::spec::Spec;
 use skilang_logic::{Formulas, GroundError, Node, RuleNet};
 
 /// The weight scale of a unit's inputs: σ(±ω/2) ≈ 0.98 / 0.02 for a rule that holds or not.
@@ -28,13 +29,14 @@ pub const LINK: f32 = 8.0;
 pub fn leaf_values(
     rules: &RuleNet,
     grounder: &Formulas,
-    dataset: &Dataset,
+    spec: &Spec,
+    dataset: usize,
     table: &Table,
 ) -> Result<Vec<f32>, GroundError> {
-    let observations = Observations::new(dataset, table, None);
+    let observations = Observations::new(spec, dataset, table, None);
     let rows: Vec<Vec<f32>> = (0..table.rows)
         .into_par_iter()
-        .map(|row| rules.leaf_values(grounder, &|_, column: &str| observations.value(row, column)))
+        .map(|row| rules.leaf_values(grounder, &|_, column: ColumnId| observations.value(row, column)))
         .collect::<Result<_, _>>()?;
     Ok(rows.concat())
 }

@@ -127,10 +127,10 @@ impl Run {
         if let Some(rules) = rules {
             let grounder = Formulas::new(&spec, &program);
             for (t, info) in tasks.iter_mut().zip(&program.learnables) {
-                let d = info.output_column.dataset(&spec);
-                let loaded = &data[&d.name.name];
+                let d = info.output_column.dataset;
+                let loaded = &data[&spec.datasets[d].name.name];
                 let leaves = |table| {
-                    leaf_values(&rules, &grounder, d, table)
+                    leaf_values(&rules, &grounder, &spec, d, table)
                         .map_err(|e| RunError::Located { span: e.span, message: e.message })
                 };
                 let (train, test) = (leaves(&loaded.train)?, leaves(&loaded.test)?);

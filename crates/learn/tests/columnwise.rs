@@ -17,7 +17,6 @@ fn statistical_parity_on_a_hand_made_batch() {
     assert!(outcome.is_valid());
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
     let formulas = Formulas::new(&spec, &program);
-    let dataset = &spec.datasets[0];
     // Races by their index among the declared values: 4 = White, 2 = Black, 1 = Asian-Pac-Islander.
     let table = Table {
         rows: 5,
@@ -26,7 +25,7 @@ fn statistical_parity_on_a_hand_made_batch() {
             ("income".into(), Values::Categories(vec![1, 0, 0, 0, 1])),
         ],
     };
-    let observations = Observations::new(dataset, &table, None);
+    let observations = Observations::new(&spec, 0, &table, None);
     let device = skilang_learn::device(1);
     // P(>50K) per person: White 0.9, 0.5, 0.1 (mean 0.5); the rest 0.2, 0.4 (mean 0.3).
     let positive = [0.9f32, 0.5, 0.1, 0.2, 0.4];

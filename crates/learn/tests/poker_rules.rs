@@ -2,7 +2,7 @@
 //! hands: for every hand exactly one guard holds, and its constraint names the hand's class.
 
 use skilang_data::Data;
-use skilang_lang::check::{ConstraintId, Program};
+use skilang_lang::check::{ColumnId, ConstraintId, Program};
 use skilang_lang::spec::{Spec, Value};
 use skilang_learn::observations::Observations;
 use skilang_logic::{Atom, Formulas, Memo, Observed};
@@ -34,14 +34,13 @@ fn poker() -> (Spec, Program, Data) {
 #[test]
 fn the_rules_classify_every_training_hand() {
     let (spec, program, data) = poker();
-    let dataset = &spec.datasets[0];
     let grounder = Formulas::new(&spec, &program);
     let classes = grounder.domain(0).to_vec();
     let mut hands = 0;
     for table in [&data.train, &data.test] {
-        let observations = Observations::new(dataset, table, None);
+        let observations = Observations::new(&spec, 0, table, None);
         for row in 0..table.rows {
-            let observe = |_: usize, column: &str| observations.value(row, column);
+            let observe = |_: usize, column: ColumnId| observations.value(row, column);
             let (mut named, mut memo) = (Vec::new(), Memo::default());
             // Constraint 0 is the supervision; the other ten are the rules.
             for c in 1..spec.constraints.len() {
@@ -52,7 +51,9 @@ fn the_rules_classify_every_training_hand() {
                 }
             }
             assert_eq!(named.len(), 1, "hand {row}: guards name classes {named:?}");
-            let Some(Observed::Str(gold)) = observations.value(row, "hand") else { panic!("hand {row} has no class") };
+            let Some(Observed::Str(gold)) = observations.value(row, program.learnables[0].output_column) else {
+                panic!("hand {row} has no class")
+            };
             assert_eq!(classes[named[0]], Value::Str(gold), "hand {row}");
             hands += 1;
         }
@@ -92,7 +93,7 @@ fn rule_units_classify_every_training_hand_before_training() {
     .unwrap();
     let mut hands = 0;
     for (table, split) in [(&data.train, &task.train), (&data.test, &task.test)] {
-        let leaves = leaf_values(&rules, &grounder, dataset, table).unwrap();
+        let leaves = leaf_values(&rules, &grounder, &spec, 0, table).unwrap();
         let mut inputs = split.inputs.clone();
         skilang_learn::rules::append(&mut inputs, &leaves, rules.leaves.len()).unwrap();
         for (row, l) in leaves.chunks_exact(rules.leaves.len()).enumerate() {

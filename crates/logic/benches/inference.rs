@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench -p skilang-logic --bench inference`
 
-use skilang_lang::check::ConstraintId;
+use skilang_lang::check::{ColumnId, ConstraintId};
 use skilang_lang::overrides::Override;
 use skilang_logic::{compile, Formulas, Observed, NODE_LIMIT};
 use std::time::Instant;
@@ -39,7 +39,7 @@ fn main() {
         let (mut nodes, mut compile_s, mut posterior_s) = (0, 0.0, 0.0);
         for _ in 0..examples {
             let digits: Vec<i64> = (0..2 * n).map(|_| (rng.next() % 10) as i64).collect();
-            let observe = |slot: usize, _: &str| Some(Observed::Int(digits[slot]));
+            let observe = |slot: usize, _: ColumnId| Some(Observed::Int(digits[slot]));
             let grounded = grounder.ground(ConstraintId::at(0), &observe).expect("grounds").expect("applies");
             let logw: Vec<Vec<f64>> = (0..2 * n)
                 .map(|_| {

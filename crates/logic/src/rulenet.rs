@@ -10,7 +10,7 @@
 //! trainable neuron whose weights start at the rule.
 
 use crate::eval::{Crisp, Formulas, GroundError, Memo, Observed};
-use skilang_lang::check::{rule_roles, Callee, ConstraintId, Program, RuleRefusal, RuleRole};
+use skilang_lang::check::{rule_roles, Callee, ColumnId, ConstraintId, Program, RuleRefusal, RuleRole};
 use skilang_lang::formula::{unparse, BinOp, Expr, ExprKind, UnaryOp};
 use skilang_lang::spec::{ConstraintKind, Spec};
 use std::collections::HashMap;
@@ -189,7 +189,7 @@ impl RuleNet {
     pub fn leaf_values(
         &self,
         formulas: &Formulas,
-        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        observe: &dyn Fn(usize, ColumnId) -> Option<Observed>,
     ) -> Result<Vec<f32>, GroundError> {
         let mut memo = Memo::default();
         self.leaves

@@ -1,7 +1,7 @@
 //! Grounding checked constraints: the events it builds hold exactly where the formula does, and
 //! where crisp evaluation of the same formula under the same classes says it does.
 
-use skilang_lang::check::ConstraintId;
+use skilang_lang::check::{ColumnId, ConstraintId};
 use skilang_lang::check_source;
 use skilang_lang::overrides::Override;
 use skilang_logic::{compile, Formulas, Memo, Observed, NODE_LIMIT};
@@ -30,7 +30,7 @@ fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
     assert!(outcome.is_valid(), "{formula}: {:?}", outcome.diagnostics);
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
     let g = Formulas::new(&spec, &program);
-    let observe = |slot: usize, column: &str| (column == "value").then(|| Observed::Int(gold[slot]));
+    let observe = |slot: usize, c: ColumnId| (c.column(&spec).name.name == "value").then(|| Observed::Int(gold[slot]));
     let grounded = g.ground(ConstraintId::at(0), &observe).unwrap().unwrap();
     let slots: Vec<usize> = grounded.vars.iter().map(|v| v.slot).collect();
     for a in 0..10 {
@@ -131,7 +131,7 @@ fn events_depend_on_the_sum_only() {
     let (spec, program) = spec("mnist-sum.yaml", &[]);
     let g = Formulas::new(&spec, &program);
     let event = |digits: [i64; 2]| {
-        let observe = move |slot: usize, _: &str| Some(Observed::Int(digits[slot]));
+        let observe = move |slot: usize, _: ColumnId| Some(Observed::Int(digits[slot]));
         g.ground(ConstraintId::at(0), &observe).unwrap().unwrap()
     };
     assert_eq!(event([3, 5]), event([5, 3]));
@@ -150,7 +150,7 @@ fn multi_digit_addition_grounds_to_one_linear_atom_and_compiles_small() {
         assert_eq!(g.width, 2 * n);
         // a = 99…9, b = 0…01: the sum is 10^n.
         let observe =
-            move |slot: usize, _: &str| Some(Observed::Int(if slot < n { 9 } else { (slot == 2 * n - 1) as i64 }));
+            move |slot: usize, _: ColumnId| Some(Observed::Int(if slot < n { 9 } else { (slot == 2 * n - 1) as i64 }));
         let grounded = g.ground(ConstraintId::at(0), &observe).unwrap().unwrap();
         assert_eq!(grounded.vars.len(), 2 * n);
         assert_eq!(grounded.event.atoms.len(), 1);
@@ -178,9 +178,14 @@ fn an_unknown_observed_value_leaves_the_constraint_out() {
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
     let g = Formulas::new(&spec, &program);
     // Every digit's value is 7 except the hidden one's.
+    let spec = &spec;
     let hidden = |at: usize| {
-        move |slot: usize, column: &str| {
-            (column == "value").then_some(if slot == at { Observed::Unknown } else { Observed::Int(7) })
+        move |slot: usize, c: ColumnId| {
+            (c.column(spec).name.name == "value").then_some(if slot == at {
+                Observed::Unknown
+            } else {
+                Observed::Int(7)
+            })
         }
     };
     assert!(g.ground(ConstraintId::at(0), &hidden(0)).unwrap().is_none(), "the supervision reads x1's unknown value");

@@ -2,6 +2,7 @@
 //! are the guards' truths, KBANN's initial weights compute the same truths, and specs the units
 //! cannot express are refused with the constraint and the reason.
 
+use skilang_lang::check::ColumnId;
 use skilang_lang::check_source;
 use skilang_logic::rulenet::rule_net;
 use skilang_logic::{Formulas, Node, Observed};
@@ -53,7 +54,7 @@ fn units_compute_the_guards_crisply_and_as_initial_neurons() {
     assert_eq!(net.units.iter().filter(|u| u.name == "same").count(), 1);
     for row in 0..54 {
         let (a, b, c, d) = (row % 3, row / 3 % 3, row / 9 % 3, row / 27 == 1);
-        let observe = |_: usize, column: &str| match column {
+        let observe = |_: usize, column: ColumnId| match column.column(&spec).name.name.as_str() {
             "a" => Some(Observed::Int(a as i64)),
             "b" => Some(Observed::Int(b as i64)),
             "c" => Some(Observed::Int(c as i64)),

@@ -1,7 +1,7 @@
 //! Typing of formula expressions.
 
 use super::builtins;
-use super::program::Callee;
+use super::program::{Callee, ColumnId};
 use super::types::*;
 use super::{Checker, Global};
 use crate::diag::{suggest, Diagnostic};
@@ -39,7 +39,7 @@ impl<'s> Checker<'s> {
             ExprKind::Name(n) => self.name(n, e.span, scope),
             ExprKind::Attr { base, attr } => {
                 let b = self.expr(base, scope);
-                self.attr(&b, attr)
+                self.attr(&b, attr, e.id)
             }
             ExprKind::Index { base, index } => {
                 let b = self.expr(base, scope);
@@ -198,7 +198,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn attr(&mut self, base: &Typed, attr: &Ident) -> Typed {
+    fn attr(&mut self, base: &Typed, attr: &Ident, id: ExprId) -> Typed {
         let (dataset, column) = match &base.ty {
             Type::Instance { dataset, .. } => (*dataset, false),
             Type::Dataset(d) => (*d, true),
@@ -213,6 +213,12 @@ impl<'s> Checker<'s> {
             self.no_column(dataset, attr);
             return Typed::unknown();
         };
+        if let Some(column) = self.spec.datasets[dataset].columns().position(|c| c.name.name == attr.name) {
+            let read = self.attributes.entry(id).or_default();
+            if !read.iter().any(|c| c.dataset == dataset) {
+                read.push(ColumnId { dataset, column });
+            }
+        }
         let ty = if column { Type::Column { dataset, elem: Box::new(ty) } } else { ty };
         Typed { ty, latent: base.latent, constant: None }
     }

@@ -82,6 +82,8 @@ pub struct Checker<'s> {
     types: HashMap<crate::formula::ExprId, Typed>,
     /// What each called name resolved to, by the name's expression.
     calls: HashMap<crate::formula::ExprId, Callee>,
+    /// The columns each attribute read resolved to, by its expression.
+    attributes: HashMap<crate::formula::ExprId, Vec<ColumnId>>,
     /// Names declared twice (reported once, at the second declaration).
     clashed: HashSet<String>,
 }
@@ -108,6 +110,7 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
         poisoned: false,
         types: HashMap::new(),
         calls: HashMap::new(),
+        attributes: HashMap::new(),
         clashed: HashSet::new(),
     };
     c.declare_globals();
@@ -839,6 +842,7 @@ impl<'s> Checker<'s> {
             constraints,
             types: std::mem::take(&mut self.types),
             calls: std::mem::take(&mut self.calls),
+            attributes: std::mem::take(&mut self.attributes),
         }
     }
 }

@@ -25,6 +25,11 @@ pub struct Program {
     /// ends look calls up here rather than resolving names again.
     #[serde(skip)]
     pub calls: HashMap<ExprId, Callee>,
+    /// The column every attribute read `x.column` or `dataset.column` resolved to, by its
+    /// expression: one per dataset it was read on (a rule's body reads the instances or datasets
+    /// it is given).
+    #[serde(skip)]
+    pub attributes: HashMap<ExprId, Vec<ColumnId>>,
 }
 
 /// What a called name is.

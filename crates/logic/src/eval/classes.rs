@@ -3,7 +3,7 @@
 //! true or false, with no event built.
 
 use super::{crisp, fail, Domain, Evaluator, Formulas, GroundError, Known, Memo, Observed, Scope, Value, V};
-use skilang_lang::check::{Builtin, ConstraintId};
+use skilang_lang::check::{Builtin, ColumnId, ConstraintId};
 use skilang_lang::formula::{BinOp, CmpOp, Expr};
 use skilang_lang::source::Span;
 use skilang_lang::spec::ConstraintKind;
@@ -14,7 +14,7 @@ pub type ClassOf<'c> = &'c dyn Fn(usize, usize) -> usize;
 /// The domain where learnables take given classes.
 struct Classes<'c> {
     formulas: &'c Formulas<'c>,
-    observe: &'c dyn Fn(usize, &str) -> Option<Observed>,
+    observe: &'c dyn Fn(usize, ColumnId) -> Option<Observed>,
     /// `None` where formulas may read observed values only.
     class: Option<ClassOf<'c>>,
     /// Whether a learnable was read (a guard that reads one is a condition of the constraint,
@@ -32,7 +32,7 @@ pub enum Crisp {
 impl Domain for Classes<'_> {
     type Latent = Known;
 
-    fn observe(&mut self, slot: usize, column: &str) -> Option<Observed> {
+    fn observe(&mut self, slot: usize, column: ColumnId) -> Option<Observed> {
         (self.observe)(slot, column)
     }
 
@@ -88,7 +88,7 @@ impl Formulas<'_> {
     pub fn holds(
         &self,
         id: ConstraintId,
-        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        observe: &dyn Fn(usize, ColumnId) -> Option<Observed>,
         class: ClassOf,
         memo: &mut Memo<Known>,
     ) -> Result<Option<bool>, GroundError> {
@@ -122,7 +122,7 @@ impl Formulas<'_> {
         &self,
         expr: &Expr,
         bindings: &[(&str, usize)],
-        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        observe: &dyn Fn(usize, ColumnId) -> Option<Observed>,
         memo: &mut Memo<Known>,
     ) -> Result<Crisp, GroundError> {
         let mut ev = Evaluator::new(self, Classes { formulas: self, observe, class: None, read: false }, memo);

@@ -17,7 +17,7 @@ pub(crate) use int::big_op;
 pub use int::Int;
 
 use num_bigint::BigInt;
-use skilang_lang::check::{Builtin, Callee};
+use skilang_lang::check::{Builtin, Callee, ColumnId};
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
 use skilang_lang::limits::{combinations_len, MAX_GROUND_TERMS};
 use skilang_lang::source::Span;
@@ -149,8 +149,12 @@ pub struct Formulas<'a> {
     calls: Vec<Option<Callee>>,
     /// Per learnable, its output values.
     domains: Vec<Vec<ClassValue>>,
+    /// The columns each attribute read resolved to, by the read's expression id.
+    attributes: Vec<Vec<ColumnId>>,
     /// Per instance name, its slots (a few names: a scan beats hashing).
     slots: Vec<(&'a str, Slots)>,
+    /// Per slot, the dataset its instance is a row of.
+    datasets: Vec<usize>,
     /// Instances per example.
     pub width: usize,
 }
@@ -158,23 +162,20 @@ pub struct Formulas<'a> {
 impl<'a> Formulas<'a> {
     /// Instances are numbered in declaration order over the datasets that declare them.
     pub fn new(spec: &'a Spec, program: &'a skilang_lang::check::Program) -> Formulas<'a> {
-        let mut slots = Vec::new();
-        let mut width = 0;
-        for d in &spec.datasets {
-            for i in &d.instances {
-                match &i.count {
-                    None => {
-                        slots.push((i.name.name.as_str(), Slots::One(width)));
-                        width += 1;
-                    }
-                    Some(c) => {
-                        let n = c.value as usize;
-                        slots.push((i.name.name.as_str(), Slots::Group(width..width + n)));
-                        width += n;
-                    }
-                }
+        let (mut slots, mut datasets) = (Vec::new(), Vec::new());
+        for (d, dataset) in spec.datasets.iter().enumerate() {
+            for i in &dataset.instances {
+                let width = datasets.len();
+                let n = i.count.as_ref().map_or(1, |c| c.value as usize);
+                let at = match i.count {
+                    None => Slots::One(width),
+                    Some(_) => Slots::Group(width..width + n),
+                };
+                slots.push((i.name.name.as_str(), at));
+                datasets.extend(std::iter::repeat_n(d, n));
             }
         }
+        let width = datasets.len();
         let domains = program
             .learnables
             .iter()
@@ -184,12 +185,21 @@ impl<'a> Formulas<'a> {
         for (id, &callee) in &program.calls {
             calls[id.0 as usize] = Some(callee);
         }
-        Formulas { spec, calls, domains, slots, width }
+        let mut attributes = vec![Vec::new(); program.attributes.keys().map(|id| id.0 as usize + 1).max().unwrap_or(0)];
+        for (id, columns) in &program.attributes {
+            attributes[id.0 as usize] = columns.clone();
+        }
+        Formulas { spec, calls, domains, attributes, slots, datasets, width }
     }
 
     /// The output values of learnable `l`, in class order.
     pub fn domain(&self, l: usize) -> &[ClassValue] {
         &self.domains[l]
+    }
+
+    /// The columns the attribute read `e` resolved to, one per dataset it reads.
+    fn attribute(&self, e: &Expr) -> &[ColumnId] {
+        self.attributes.get(e.id.0 as usize).map_or(&[], Vec::as_slice)
     }
 
     /// What the called name `func` is.
@@ -205,7 +215,7 @@ pub trait Domain {
     type Latent: Latent;
 
     /// Column `column` of the instance in `slot`; `None` where the example has no such column.
-    fn observe(&mut self, slot: usize, column: &str) -> Option<Observed>;
+    fn observe(&mut self, slot: usize, column: ColumnId) -> Option<Observed>;
 
     /// A whole dataset named in a formula.
     fn dataset(&mut self, name: &str, span: Span) -> Result<V<Self>, GroundError> {
@@ -215,9 +225,17 @@ pub trait Domain {
         )
     }
 
-    /// `base.column` on a latent base.
-    fn attr(&mut self, base: Self::Latent, column: &str, span: Span) -> Result<V<Self>, GroundError> {
-        fail(span, format!("`.{column}` needs an instance, found {}", base.describe()))
+    /// `base.name` on a latent base; `columns`: the column `name` is in each dataset the checker
+    /// saw it read on.
+    fn attr(
+        &mut self,
+        base: Self::Latent,
+        name: &str,
+        columns: &[ColumnId],
+        span: Span,
+    ) -> Result<V<Self>, GroundError> {
+        let _ = columns;
+        fail(span, format!("`.{name}` needs an instance, found {}", base.describe()))
     }
 
     /// Learnable `l` applied to `args`.
@@ -368,7 +386,7 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Bool(b) => Value::Bool(*b),
             ExprKind::Name(n) => self.name(n, span, scope)?,
-            ExprKind::Attr { base, attr } => self.attr(base, &attr.name, span, scope)?,
+            ExprKind::Attr { base, attr } => self.attr(e, base, &attr.name, scope)?,
             ExprKind::Index { base, index } => self.index(base, index, scope)?,
             ExprKind::Slice { base, lower, upper, step } => self.slice(base, [lower, upper, step], span, scope)?,
             ExprKind::Call { func, args } => self.call(func, args, span, scope)?,
@@ -427,24 +445,30 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
     /// `base.column`.
     fn attr<'e>(
         &mut self,
+        e: &Expr,
         base: &'e Expr,
         column: &str,
-        span: Span,
         scope: &mut Scope<'e, D::Latent>,
     ) -> Result<V<D>, GroundError>
     where
         'f: 'e,
     {
+        let span = e.span;
+        let columns = self.formulas.attribute(e);
         match self.eval(base, scope)? {
-            Value::Instance(slot) => match self.domain.observe(slot, column).map(observed) {
-                Some(Some(v)) => Ok(v),
-                Some(None) => {
-                    self.unknown = true;
-                    fail(span, format!("`.{column}` is not known for this example"))
+            Value::Instance(slot) => {
+                let dataset = self.formulas.datasets[slot];
+                let read = columns.iter().find(|c| c.dataset == dataset).and_then(|&c| self.domain.observe(slot, c));
+                match read.map(observed) {
+                    Some(Some(v)) => Ok(v),
+                    Some(None) => {
+                        self.unknown = true;
+                        fail(span, format!("`.{column}` is not known for this example"))
+                    }
+                    None => fail(span, format!("the example has no value for `.{column}`")),
                 }
-                None => fail(span, format!("the example has no value for `.{column}`")),
-            },
-            Value::Latent(l) => self.domain.attr(l, column, span),
+            }
+            Value::Latent(l) => self.domain.attr(l, column, columns, span),
             other => fail(span, format!("`.{column}` needs an instance, found {}", other.describe())),
         }
     }

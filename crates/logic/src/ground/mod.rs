@@ -13,7 +13,7 @@ use crate::eval::{crisp, fail, Domain, Evaluator, Formulas, GroundError, Int, La
 use crate::event::{Atom, Cmp, Event, Formula};
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
-use skilang_lang::check::{Builtin, ConstraintId};
+use skilang_lang::check::{Builtin, ColumnId, ConstraintId};
 use skilang_lang::formula::{BinOp, CmpOp, Expr};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{ConstraintKind, Value as ClassValue};
@@ -97,7 +97,7 @@ impl Formulas<'_> {
     pub fn ground(
         &self,
         id: ConstraintId,
-        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        observe: &dyn Fn(usize, ColumnId) -> Option<Observed>,
     ) -> Result<Option<Grounded>, GroundError> {
         self.ground_with(id, observe, &mut Memo::default())
     }
@@ -107,7 +107,7 @@ impl Formulas<'_> {
     pub fn ground_with(
         &self,
         id: ConstraintId,
-        observe: &dyn Fn(usize, &str) -> Option<Observed>,
+        observe: &dyn Fn(usize, ColumnId) -> Option<Observed>,
         memo: &mut Memo<Sym>,
     ) -> Result<Option<Grounded>, GroundError> {
         let builder = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new() };
@@ -122,7 +122,7 @@ impl Formulas<'_> {
 /// The grounding domain: the event's variables and atoms as they are created.
 struct Builder<'g> {
     g: &'g Formulas<'g>,
-    observe: &'g dyn Fn(usize, &str) -> Option<Observed>,
+    observe: &'g dyn Fn(usize, ColumnId) -> Option<Observed>,
     atoms: Vec<Atom>,
     vars: Vec<VarRef>,
     var_of: HashMap<VarRef, usize>,
@@ -183,7 +183,7 @@ fn prop(f: Formula) -> G {
 impl Domain for Builder<'_> {
     type Latent = Sym;
 
-    fn observe(&mut self, slot: usize, column: &str) -> Option<Observed> {
+    fn observe(&mut self, slot: usize, column: ColumnId) -> Option<Observed> {
         (self.observe)(slot, column)
     }
 
