@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use skilang_data::{tuples, Data, Table};
 use skilang_lang::check::{ColumnId, ConstraintId, Program, Scope};
 use skilang_lang::spec::Spec;
+use skilang_logic::cnf::Cnf;
 use skilang_logic::{Engine, Formulas, FuzzyEvent, GroundError, Grounded, Inference, Memo, TooLarge, NODE_LIMIT};
 use std::collections::HashMap;
 
@@ -32,6 +33,8 @@ pub enum Prepared {
     /// An inference engine's form of the event.
     Inference(Box<dyn Inference>),
     Fuzzy(FuzzyEvent),
+    /// CNF over the networks' class atoms, for straight-through training.
+    Cnf(Cnf),
     /// Nothing: validation examples are only evaluated under the networks' most likely
     /// classes, which the grounded event answers by itself.
     Crisp,
@@ -42,14 +45,17 @@ pub enum Prepared {
 pub enum Prepare {
     Infer(Box<dyn Engine>),
     Fuzzy,
+    Cnf,
     Crisp,
 }
 
 impl Constraint {
-    /// The size of the engine's form (decision nodes, satisfying assignments); 0 for the others.
+    /// The size of the engine's form (decision nodes, satisfying assignments) or of the CNF
+    /// (literals); 0 for the others.
     pub fn size(&self) -> usize {
         match &self.prepared {
             Prepared::Inference(i) => i.size(),
+            Prepared::Cnf(cnf) => cnf.size(),
             Prepared::Fuzzy(_) | Prepared::Crisp => 0,
         }
     }
@@ -237,6 +243,7 @@ fn example(
         let prepared = match prepare {
             Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
             Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
+            Prepare::Cnf => Prepared::Cnf(Cnf::encode(&grounded.event).map_err(too_large)?),
             Prepare::Crisp => Prepared::Crisp,
         };
         constraints.push(Constraint { constraint: c, share, grounded, prepared });

@@ -184,7 +184,7 @@ impl Run {
 
     /// Whether the plan learns from the constraints of examples (and is scored on them).
     pub fn learns_from_constraints(&self) -> bool {
-        matches!(self.program.training, Training::Reasoned { .. } | Training::Fuzzy { .. })
+        self.program.training.learns_from_constraints()
     }
 
     /// The examples of learning from constraints, the training ones prepared as `train_as` says

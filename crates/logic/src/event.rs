@@ -182,4 +182,6 @@ pub enum TooLarge {
          `inference: exact` compiles such events"
     )]
     Assignments { assignments: BigUint, variables: usize, limit: usize },
+    #[error("its CNF would need more than {limit} literals over {variables} variables")]
+    Literals { limit: usize, variables: usize },
 }

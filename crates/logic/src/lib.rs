@@ -3,6 +3,7 @@
 //! decision-diagram compilation with caching, and enumeration) that give `log P(event)`, the
 //! posterior marginals and MAP. Plain Rust buffers; no ML dependency.
 
+pub mod cnf;
 pub mod compile;
 pub mod engine;
 pub mod eval;

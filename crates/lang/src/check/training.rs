@@ -7,7 +7,7 @@ use super::rule_roles::{rule_roles, supervised_learnable, RuleRole};
 use crate::diag::Diagnostic;
 use crate::limits::ENUMERATION_LIMIT;
 use crate::source::Span;
-use crate::spec::{ConstraintKind, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
+use crate::spec::{Binarize, ConstraintKind, Estimator, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
 
 /// How a run trains: the plan `check` validates and `train` executes, with every default of the
 /// `optimization` section in one place.
@@ -19,6 +19,9 @@ pub enum Training {
     Reasoned { objective: Reasoning, engine: Engine },
     /// Fuzzy constraining: truth degrees under `semantics`, the loss `loss(truth)`.
     Fuzzy { semantics: Semantics, implication: Option<Implication>, loss: TruthLoss },
+    /// CL-STE: the constraints as CNF over binarised outputs, the loss
+    /// `alpha · L_cnf + beta · L_bound` through a straight-through estimator.
+    Ste { binarize: Binarize, estimator: Estimator, alpha: f64, beta: f64 },
     /// Rules over observed inputs as extra features.
     Embedding,
     /// Rules over observed inputs as neurons of the network.
@@ -79,11 +82,28 @@ impl Training {
                 implication: o.implication.as_ref().map(|i| i.value),
                 loss: o.loss.as_ref().map_or(TruthLoss::Linear, |l| l.value),
             },
+            Injection::Ste => {
+                let s = o.ste.as_ref().map(|s| &s.value);
+                let number = |x: Option<&Option<crate::source::Spanned<f64>>>, default| {
+                    x.and_then(Option::as_ref).map_or(default, |v| v.value)
+                };
+                Training::Ste {
+                    binarize: s.and_then(|s| s.binarize.as_ref()).map_or(Binarize::Probability, |b| b.value),
+                    estimator: s.and_then(|s| s.estimator.as_ref()).map_or(Estimator::Identity, |e| e.value),
+                    alpha: number(s.map(|s| &s.alpha), 1.0),
+                    beta: number(s.map(|s| &s.beta), 0.01),
+                }
+            }
             Injection::Embedding => Training::Embedding,
             Injection::Structuring => Training::Structuring,
             // Refused by `plan`, at the injection.
-            Injection::Supervised | Injection::Ste | Injection::Lp => Training::Supervised,
+            Injection::Supervised | Injection::Lp => Training::Supervised,
         }
+    }
+
+    /// Whether the plan learns from the constraints of examples.
+    pub fn learns_from_constraints(self) -> bool {
+        matches!(self, Training::Reasoned { .. } | Training::Fuzzy { .. } | Training::Ste { .. })
     }
 
     /// The injection the plan carries out.
@@ -93,6 +113,7 @@ impl Training {
             Training::Reasoned { objective: Reasoning::SemanticLoss, .. } => Injection::SemanticLoss,
             Training::Reasoned { objective: Reasoning::Em { .. }, .. } => Injection::Em,
             Training::Fuzzy { .. } => Injection::Fuzzy,
+            Training::Ste { .. } => Injection::Ste,
             Training::Embedding => Injection::Embedding,
             Training::Structuring => Injection::Structuring,
         }
@@ -105,6 +126,7 @@ const TRAINED: &[Injection] = &[
     Injection::SemanticLoss,
     Injection::Em,
     Injection::Fuzzy,
+    Injection::Ste,
     Injection::Embedding,
     Injection::Structuring,
 ];
@@ -156,13 +178,14 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
             Injection::Supervised => info.supervises.is_some(),
             _ => true,
         };
-        if reasons && info.scope == Scope::ColumnWise {
+        if (reasons || injection == Injection::Ste) && info.scope == Scope::ColumnWise {
+            let per_example = match injection {
+                Injection::Ste => "`ste` encodes each example's constraints as CNF",
+                _ => "semantic loss and EM reason per example",
+            };
             diags.push(
-                Diagnostic::error(
-                    c.span,
-                    "this constraint is column-wise, and semantic loss and EM reason per example",
-                )
-                .with_help("train it with `injection: fuzzy`"),
+                Diagnostic::error(c.span, format!("this constraint is column-wise, and {per_example}"))
+                    .with_help("train it with `injection: fuzzy`"),
             );
         }
         if !info.trained {
@@ -176,7 +199,13 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     if matches!(injection, Injection::Embedding | Injection::Structuring) {
         diags.extend(rule_refusals(spec, program, injection.name()));
     }
-    if resolved && matches!(program.training, Training::Reasoned { .. } | Training::Fuzzy { .. }) {
+    if let Some(s) = o.ste.as_ref().filter(|_| injection != Injection::Ste) {
+        diags.push(
+            Diagnostic::warning(s.span, format!("`ste` is not used by the `{}` injection", injection.name()))
+                .with_note("it sets how `injection: ste` binarises and weighs its losses"),
+        );
+    }
+    if resolved && program.training.learns_from_constraints() {
         diags.extend(example_refusals(spec, program));
     }
     diags

@@ -76,6 +76,16 @@ keywords!(
 );
 
 keywords!(Inference { Exact => ["exact"], Enumerate => ["enumerate"], Bp => ["bp"], Sample => ["sample"], TopK => ["topk"] });
+keywords!(
+    /// How CL-STE reads a network's output as a truth value: its probability ≥ 0.5 (`b_p`), or
+    /// its logit ≥ 0 (`b`).
+    Binarize { Probability => ["probability", "b_p"], Logit => ["logit", "b"] }
+);
+keywords!(
+    /// How the gradient passes the binarisation: unchanged (iSTE), or only where the input is in
+    /// [−1, 1] (sSTE).
+    Estimator { Identity => ["identity", "iste"], Saturated => ["saturated", "sste"] }
+);
 keywords!(Optimizer { Adam => ["adam"], AdamW => ["adamw"], Sgd => ["sgd"] });
 keywords!(Semantics { Product => ["product"], Goedel => ["goedel", "godel"], Lukasiewicz => ["lukasiewicz"] });
 keywords!(Implication {
@@ -281,6 +291,19 @@ pub struct Optimization {
     /// Share of the training split held out for validation.
     pub validation: Option<Spanned<f64>>,
     pub metrics: Vec<Spanned<Metric>>,
+    /// `ste:`, the straight-through constraint loss's settings, where written.
+    pub ste: Option<Spanned<SteOptions>>,
+}
+
+/// `optimization.ste`: how `injection: ste` binarises and weighs (ALGORITHMS.md §3).
+#[derive(Clone, Debug, Default)]
+pub struct SteOptions {
+    pub binarize: Option<Spanned<Binarize>>,
+    pub estimator: Option<Spanned<Estimator>>,
+    /// The weight α of the CNF loss.
+    pub alpha: Option<Spanned<f64>>,
+    /// The weight β of `L_bound`, the mean squared logit.
+    pub beta: Option<Spanned<f64>>,
 }
 
 impl Optimization {

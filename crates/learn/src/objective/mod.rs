@@ -11,6 +11,7 @@
 pub mod columns;
 pub mod fuzzy;
 pub mod reasoned;
+pub mod ste;
 
 use crate::batch::BatchRows;
 use crate::columnwise::Columns;
@@ -54,12 +55,14 @@ pub enum Targets {
     /// The objective's derivative ∂loss/∂p, as the loss Σ g · p: through the softmax, it has the
     /// objective's gradient.
     Gradients(PerRow),
+    /// The objective's derivative in the logits themselves, as the loss Σ g · logit.
+    LogitGradients(PerRow),
 }
 
 impl Targets {
     /// The loss, averaged over the batch's `examples`, on `logits` (those of the batch's rows).
     pub fn loss(&self, logits: &[Tensor<2>], examples: usize, device: &Device) -> Option<Tensor<1>> {
-        let (Targets::Distributions(t) | Targets::Gradients(t)) = self;
+        let (Targets::Distributions(t) | Targets::Gradients(t) | Targets::LogitGradients(t)) = self;
         let mut total = Total::default();
         for (logits, t) in logits.iter().zip(t) {
             let [n, k] = logits.dims();
@@ -72,6 +75,7 @@ impl Targets {
                 match self {
                     Targets::Distributions(_) => (activation::log_softmax(logits.clone(), 1) * t).sum().neg(),
                     Targets::Gradients(_) => (activation::softmax(logits.clone(), 1) * t).sum(),
+                    Targets::LogitGradients(_) => (logits.clone() * t).sum(),
                 } / examples as f32,
             );
         }
@@ -194,6 +198,10 @@ pub fn of(training: Training, columns: Option<Columns>) -> Option<(Prepare, Vec<
                 objectives.push(Box::new(columns::ColumnWise { columns, logic, loss }));
             }
             Prepare::Fuzzy
+        }
+        Training::Ste { binarize, estimator, alpha, beta } => {
+            objectives.push(Box::new(ste::Ste { binarize, estimator, alpha, beta }));
+            Prepare::Cnf
         }
     };
     Some((prepare, objectives))

@@ -25,7 +25,10 @@ const OPTIMIZATION_KEYS: &[&str] = &[
     "patience",
     "validation",
     "metrics",
+    "ste",
 ];
+
+const STE_KEYS: &[&str] = &["binarize", "estimator", "alpha", "beta"];
 
 impl Reader<'_> {
     pub(super) fn optimization(&mut self, node: &Node) -> Optimization {
@@ -60,6 +63,7 @@ impl Reader<'_> {
                     };
                     o.metrics = items.iter().filter_map(|i| self.keyword(i, "metric", Metric::SPELLINGS)).collect();
                 }
+                "ste" => o.ste = self.ste(v),
                 "validation" => {
                     o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
                     if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
@@ -70,5 +74,21 @@ impl Reader<'_> {
             }
         }
         o
+    }
+
+    fn ste(&mut self, node: &Node) -> Option<crate::source::Spanned<SteOptions>> {
+        let m = self.map(node, "`ste`", STE_KEYS)?;
+        let mut s = SteOptions::default();
+        for e in m.entries {
+            let v = &e.value;
+            match key_text(&e.key) {
+                "binarize" => s.binarize = self.keyword(v, "binarisation", Binarize::SPELLINGS),
+                "estimator" => s.estimator = self.keyword(v, "straight-through estimator", Estimator::SPELLINGS),
+                "alpha" => s.alpha = self.number_in(v, "`alpha`", 0.0, f64::INFINITY, false),
+                "beta" => s.beta = self.number_in(v, "`beta`", 0.0, f64::INFINITY, false),
+                _ => {} // reported by `map`
+            }
+        }
+        Some(crate::source::Spanned { value: s, span: node.span })
     }
 }
