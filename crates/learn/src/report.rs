@@ -116,4 +116,7 @@ pub struct Grounding {
     pub grounding_seconds: f64,
     /// The exact engine's largest decision diagram.
     pub largest_diagram_nodes: Option<usize>,
+    /// `ste`: the largest CNF, in literal occurrences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub largest_cnf_literals: Option<usize>,
 }

@@ -247,12 +247,8 @@ impl Run {
         let grounding_seconds = grounding.elapsed().as_secs_f64();
         // Only decision diagrams have nodes; enumeration's size is its satisfying assignments.
         let diagrams = matches!(self.program.training, Training::Reasoned { engine: Engine::Exact, .. });
-        let largest = examples
-            .train
-            .iter()
-            .flat_map(|e| e.constraints.iter().map(|c| c.size()))
-            .max()
-            .filter(|&n| diagrams && n > 0);
+        let sizes = examples.train.iter().flat_map(|e| e.constraints.iter().map(|c| c.size())).max().filter(|&n| n > 0);
+        let largest = sizes.filter(|_| diagrams);
         note(Note::Grounded {
             train: examples.train.len(),
             test: examples.test.len(),
@@ -277,6 +273,7 @@ impl Run {
             impossible_train_examples: phase.impossible,
             grounding_seconds,
             largest_diagram_nodes: largest,
+            largest_cnf_literals: sizes.filter(|_| matches!(self.program.training, Training::Ste { .. })),
         };
         let figures = phases.figures(kept, Some(grounding));
         Ok(Trained { nets, figures, examples: Some(examples) })
