@@ -134,15 +134,15 @@ impl Cnf {
     }
 }
 
-/// CL-STE's clause losses over a batch (ALGORITHMS.md §3): `L_unsat`, the mean over the batch's
-/// violated clauses of their `unsat = Π (1 − literal)`; `L_sat`, a term of value 0 over its
-/// satisfied clauses whose gradient keeps their atoms where they are; `L_deduce`, the sum of
-/// `unsat` over unit clauses (every literal but one falsified: here, no atom is a fact).
+/// The weights of CL-STE's clause losses (ALGORITHMS.md §3): `L_unsat`, the mean of
+/// `unsat = Π (1 − literal)` over violated clauses; `L_sat`, a term of value 0 over satisfied
+/// clauses whose gradient keeps their atoms where they are; `L_deduce`, the sum of `unsat` over
+/// unit clauses (every literal but one falsified: here, no atom is a fact).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClauseWeights {
-    /// 1 / the batch's violated clauses.
+    /// 1 / the violated clauses `L_unsat` averages over.
     pub unsat: f64,
-    /// 1 / the batch's satisfied clauses.
+    /// 1 / the satisfied clauses `L_sat` averages over.
     pub sat: f64,
 }
 

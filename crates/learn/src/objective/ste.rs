@@ -7,7 +7,7 @@
 use super::{per_constraint, Batch, Objective, Signal, Targets, Total};
 use crate::examples::{Prepared, WeakError};
 use skilang_lang::spec::{Binarize, Estimator};
-use skilang_logic::cnf::{Assessment, ClauseWeights};
+use skilang_logic::cnf::{Assessment, ClauseWeights, Cnf};
 
 pub struct Ste {
     pub binarize: Binarize,
@@ -54,19 +54,18 @@ impl Objective for Ste {
                 (0..n).map(|i| flat[i * k..(i + 1) * k].iter().map(|&x| x as f64).collect()).collect()
             })
             .collect();
-        let assess = |c: &crate::examples::Constraint, at: &[(usize, usize)]| -> Option<Assessment> {
-            let Prepared::Cnf(cnf) = &c.prepared else { return None };
+        let assess = |cnf: &Cnf, at: &[(usize, usize)]| -> Assessment {
             let x = |v: usize, k: usize| {
                 let (l, i) = at[v];
                 self.input(batch.logp[l][i][k].exp(), || logits[l][i][k])
             };
             // Binarised logits are not exclusive: their exactly-one clauses join the loss.
             let exactly_one = self.binarize == Binarize::Logit;
-            Some(cnf.assess(exactly_one, |v, k| self.bit(x(v, k)), |v, k| batch.logp[at[v].0][at[v].1][k].exp()))
+            cnf.assess(exactly_one, |v, k| self.bit(x(v, k)), |v, k| batch.logp[at[v].0][at[v].1][k].exp())
         };
         let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
             let Prepared::Cnf(cnf) = &c.prepared else { unreachable!("examples trained with ste are prepared as CNF") };
-            let a = assess(c, at).expect("a CNF");
+            let a = assess(cnf, at);
             // L_unsat and L_sat are means over this grounding's violated and satisfied clauses
             // (CL-STE's published runs train on one example per step, where the batch's clauses
             // are the example's; over a whole batch, the few satisfied clauses early in training
