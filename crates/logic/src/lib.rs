@@ -5,6 +5,7 @@
 
 pub mod cnf;
 pub mod compile;
+pub mod dimacs;
 pub mod engine;
 pub mod eval;
 pub mod event;
