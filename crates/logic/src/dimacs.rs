@@ -22,8 +22,9 @@ pub struct DimacsError {
 impl Dimacs {
     pub fn parse(text: &str) -> Result<Dimacs, DimacsError> {
         let fail = |line: usize, message: String| Err(DimacsError { line, message });
-        let (mut header, mut clauses, mut open): (Option<(usize, usize)>, Vec<Vec<i64>>, Vec<i64>) =
-            (None, Vec::new(), Vec::new());
+        // The header's counts, the clauses ended so far, the clause being read.
+        let mut header: Option<(usize, usize)> = None;
+        let (mut clauses, mut open): (Vec<Vec<i64>>, Vec<i64>) = (Vec::new(), Vec::new());
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             let line = line.trim();
