@@ -14,7 +14,9 @@ mod common;
 
 use common::{cell, data_dir, list, set, train};
 
-const INJECTIONS: [&str; 2] = ["semantic_loss", "ste"];
+/// What is compared: a label, the injection, and whether STE normalises violated clauses.
+const VARIANTS: [(&str, &str, bool); 3] =
+    [("semantic_loss", "semantic_loss", false), ("ste", "ste", false), ("ste normalize", "ste", true)];
 
 fn main() {
     let data = data_dir("mnist");
@@ -28,7 +30,7 @@ fn main() {
     println!("MNIST addition, one epoch, LeNet, CPU (burn flex): semantic loss (exact inference) vs CL-STE");
     println!("{:>4} {:>14} {:>16} {:>16} {:>9}", "N", "injection", "sum acc", "digit acc", "train s");
     for (n, batch) in [(1usize, 32usize), (2, 16)].into_iter().filter(|(n, _)| wanted(*n)) {
-        for injection in INJECTIONS {
+        for (label, injection, normalize) in VARIANTS {
             let (mut sums, mut digits, mut secs) = (Vec::new(), Vec::new(), Vec::new());
             for &seed in &seeds {
                 let args = [
@@ -36,15 +38,16 @@ fn main() {
                     set("data.mnist.instances.a", n).to_vec(),
                     set("optimization.batch_size", batch).to_vec(),
                     set("optimization.injection", injection).to_vec(),
+                    set("optimization.ste.normalize", normalize).to_vec(),
                 ]
                 .concat();
-                let r = train(&format!("{injection}-{n}-{seed}"), spec, &data, &args);
+                let r = train(&format!("{label}-{n}-{seed}"), spec, &data, &args);
                 sums.push(r["task_accuracy"].as_f64().unwrap_or(f64::NAN));
                 digits.push(r["symbol_accuracy"]["digit"].as_f64().unwrap_or(f64::NAN));
                 secs.push(seconds(&r, "train_seconds"));
             }
             let mean = secs.iter().sum::<f64>() / secs.len().max(1) as f64;
-            println!("{n:>4} {injection:>14} {:>16} {:>16} {mean:>9.1}", cell(sums), cell(digits));
+            println!("{n:>4} {label:>14} {:>16} {:>16} {mean:>9.1}", cell(sums), cell(digits));
         }
     }
 
@@ -59,22 +62,23 @@ fn main() {
         "N", "injection", "examples", "prepare s", "train s", "sum acc", "largest form"
     );
     for n in [4usize, 15, 100].into_iter().filter(|&n| wanted(n)) {
-        for injection in INJECTIONS {
+        for (label, injection, normalize) in VARIANTS {
             let args = [
                 vec!["--epochs".to_string(), "1".into(), "--seed".into(), seeds[0].to_string()],
                 set("data.mnist.instances.a", n).to_vec(),
                 set("data.mnist.fraction", fraction).to_vec(),
                 set("optimization.batch_size", 1).to_vec(),
                 set("optimization.injection", injection).to_vec(),
+                set("optimization.ste.normalize", normalize).to_vec(),
             ]
             .concat();
-            let r = train(&format!("{injection}-{n}"), spec, &data, &args);
+            let r = train(&format!("{label}-{n}"), spec, &data, &args);
             let largest = match injection {
                 "ste" => format!("{} literals", r["largest_cnf_literals"].as_u64().unwrap_or(0)),
                 _ => format!("{} nodes", r["largest_diagram_nodes"].as_u64().unwrap_or(0)),
             };
             println!(
-                "{n:>4} {injection:>14} {:>9} {:>10.1} {:>9.1} {:>9.4} {largest:>16}",
+                "{n:>4} {label:>14} {:>9} {:>10.1} {:>9.1} {:>9.4} {largest:>16}",
                 r["train_examples"].as_u64().unwrap_or(0),
                 seconds(&r, "grounding_seconds"),
                 seconds(&r, "train_seconds"),

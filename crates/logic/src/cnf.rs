@@ -144,6 +144,10 @@ pub struct ClauseWeights {
     pub unsat: f64,
     /// 1 / the satisfied clauses `L_sat` averages over.
     pub sat: f64,
+    /// A violated clause's gradient divided by its relaxed truth: through long chains of
+    /// auxiliary atoms (N-digit sums) the plain gradient is a product of 2N probabilities and
+    /// vanishes.
+    pub normalize: bool,
 }
 
 /// One example's CNF under binarised network outputs.
@@ -209,11 +213,17 @@ impl Cnf {
         let sign = |l: Lit| if l.positive { 1.0 } else { -1.0 };
         let mut g = vec![0.0; self.nodes.len()];
         for (clause, &violated) in self.clauses.iter().zip(&a.violated) {
+            // Normalised: −log of the violated clause's relaxed truth r, whose gradient is that of
+            // unsat divided by r (as the semantic loss divides by P(φ)).
+            let norm = match violated && w.normalize {
+                true => 1.0 / (1.0 - clause.iter().map(|&l| 1.0 - a.soft(l)).product::<f64>()).max(1e-12),
+                false => 1.0,
+            };
             for &l in clause {
                 // ∂unsat/∂v = −sign when every other literal is false (all are, in a violated
                 // clause); ∂keep/∂v = 1 − 2v in a satisfied one.
                 g[l.node] += match violated {
-                    true => -sign(l) * w.unsat,
+                    true => -sign(l) * w.unsat * norm,
                     false => w.sat * (1.0 - 2.0 * a.values[l.node] as u8 as f64),
                 };
             }

@@ -133,9 +133,14 @@ fn the_straight_through_gradient_has_the_published_form() {
     assert!(a.violated[0], "0 + 1 is not 3");
     let violated = a.violated();
     let satisfied = a.violated.len() - violated;
-    let w = ClauseWeights { unsat: 1.0 / violated as f64, sat: 1.0 / satisfied as f64 };
+    let w = ClauseWeights { unsat: 1.0 / violated as f64, sat: 1.0 / satisfied as f64, normalize: false };
     let g = cnf.gradient(&a, w);
     let at = |v: usize, k: usize| g.iter().filter(|x| x.0 == v && x.1 == k).map(|x| x.2).sum::<f64>();
+    // Normalised, the violated clause's part is divided by its relaxed truth 1 − Π (1 − literal).
+    let normalized = cnf.gradient(&a, ClauseWeights { normalize: true, ..w });
+    let truth = 1.0 - (0..4).map(|a| 1.0 - p[0][a] * p[1][3 - a]).product::<f64>();
+    let at_normalized =
+        |v: usize, k: usize| normalized.iter().filter(|x| x.0 == v && x.1 == k).map(|x| x.2).sum::<f64>();
     // The constraint is one clause, over the ways to reach 3 (as CL-STE writes it): its
     // literals are the conjunctions z0 = a ∧ z1 = 3 − a, relaxed as p0[a] p1[3 − a]; violated,
     // each is pushed up by w.unsat.
@@ -156,6 +161,8 @@ fn the_straight_through_gradient_has_the_published_form() {
             let kept = w.sat * (1.0 - 2.0 * (p[v][k] >= 0.5) as u8 as f64) * 4.0;
             let expected = -w.unsat * numeric + kept;
             assert!((at(v, k) - expected).abs() < 1e-6, "∂/∂p{v}[{k}]: {} vs {expected}", at(v, k));
+            let expected = -w.unsat * numeric / truth + kept;
+            assert!((at_normalized(v, k) - expected).abs() < 1e-6, "normalised ∂/∂p{v}[{k}]");
         }
     }
 }

@@ -21,7 +21,7 @@ pub enum Training {
     Fuzzy { semantics: Semantics, implication: Option<Implication>, loss: TruthLoss },
     /// CL-STE: the constraints as CNF over binarised outputs, the loss
     /// `alpha · L_cnf + beta · L_bound` through a straight-through estimator.
-    Ste { binarize: Binarize, estimator: Estimator, alpha: f64, beta: f64 },
+    Ste { binarize: Binarize, estimator: Estimator, alpha: f64, beta: f64, normalize: bool },
     /// Rules over observed inputs as extra features.
     Embedding,
     /// Rules over observed inputs as neurons of the network.
@@ -92,6 +92,7 @@ impl Training {
                     estimator: s.and_then(|s| s.estimator.as_ref()).map_or(Estimator::Identity, |e| e.value),
                     alpha: number(s.map(|s| &s.alpha), 1.0),
                     beta: number(s.map(|s| &s.beta), 0.01),
+                    normalize: s.and_then(|s| s.normalize.as_ref()).is_some_and(|n| n.value),
                 }
             }
             Injection::Embedding => Training::Embedding,

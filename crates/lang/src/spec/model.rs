@@ -304,6 +304,8 @@ pub struct SteOptions {
     pub alpha: Option<Spanned<f64>>,
     /// The weight β of `L_bound`, the mean squared logit.
     pub beta: Option<Spanned<f64>>,
+    /// Divide a violated clause's gradient by its relaxed truth (an extension of CL-STE).
+    pub normalize: Option<Spanned<bool>>,
 }
 
 impl Optimization {

@@ -199,8 +199,8 @@ pub fn of(training: Training, columns: Option<Columns>) -> Option<(Prepare, Vec<
             }
             Prepare::Fuzzy
         }
-        Training::Ste { binarize, estimator, alpha, beta } => {
-            objectives.push(Box::new(ste::Ste { binarize, estimator, alpha, beta }));
+        Training::Ste { binarize, estimator, alpha, beta, normalize } => {
+            objectives.push(Box::new(ste::Ste { binarize, estimator, alpha, beta, normalize }));
             Prepare::Cnf
         }
     };

@@ -14,6 +14,7 @@ pub struct Ste {
     pub estimator: Estimator,
     pub alpha: f64,
     pub beta: f64,
+    pub normalize: bool,
 }
 
 impl Ste {
@@ -74,6 +75,7 @@ impl Objective for Ste {
             let w = ClauseWeights {
                 unsat: 1.0 / violated.max(1) as f64,
                 sat: 1.0 / (a.violated.len() - violated).max(1) as f64,
+                normalize: self.normalize,
             };
             stats.loss += self.alpha * c.share * ((violated > 0) as u8 as f64 + a.deduced(cnf) as f64);
             let constraint_violated = a.violated[..cnf.constraint_clauses].iter().any(|&v| v);

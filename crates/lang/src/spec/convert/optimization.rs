@@ -28,7 +28,7 @@ const OPTIMIZATION_KEYS: &[&str] = &[
     "ste",
 ];
 
-const STE_KEYS: &[&str] = &["binarize", "estimator", "alpha", "beta"];
+const STE_KEYS: &[&str] = &["binarize", "estimator", "alpha", "beta", "normalize"];
 
 impl Reader<'_> {
     pub(super) fn optimization(&mut self, node: &Node) -> Optimization {
@@ -86,6 +86,7 @@ impl Reader<'_> {
                 "estimator" => s.estimator = self.keyword(v, "straight-through estimator", Estimator::SPELLINGS),
                 "alpha" => s.alpha = self.number_in(v, "`alpha`", 0.0, f64::INFINITY, false),
                 "beta" => s.beta = self.number_in(v, "`beta`", 0.0, f64::INFINITY, false),
+                "normalize" => s.normalize = self.boolean(v, "`normalize`"),
                 _ => {} // reported by `map`
             }
         }
