@@ -112,6 +112,12 @@ fn comprehensions_over_combinations() {
         |[a, b, c]| a > b && a > c,
     );
     check(&format!("sum(digit(t[2]) for t in combinations({xs}, 3)) == 4"), [0; 3], |[_, _, c]| c == 4);
+    // As a list too, in the same order: the third pair is (x2, x3).
+    check(
+        &format!("digit(combinations({xs}, 2)[2][0]) == 5 and len(combinations({xs}, 2)) == 3"),
+        [0; 3],
+        |[_, b, _]| b == 5,
+    );
     // No combination of four of three instances.
     check(&format!("any(digit(x1) > 7 for t in combinations({xs}, 4)) or digit(x2) == 1"), [0; 3], |[_, b, _]| b == 1);
 }

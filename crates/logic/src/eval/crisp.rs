@@ -210,7 +210,13 @@ pub(crate) fn structure<L: Latent>(
             let n = combinations_len(items.len(), k);
             spend(n)?;
             let mut out = Vec::with_capacity(n as usize);
-            combinations(&items, k, 0, &mut Vec::with_capacity(k), &mut out);
+            let mut at: Vec<usize> = (0..k).collect();
+            while k <= items.len() {
+                out.push(Value::List(at.iter().map(|&i| items[i].clone()).collect()));
+                if !next_combination(&mut at, items.len()) {
+                    break;
+                }
+            }
             Value::List(out)
         }
         _ => unreachable!("`{}` is not structural", builtin.name()),
@@ -325,20 +331,14 @@ pub(crate) fn slice<T: Clone>(items: &[T], lo: Option<i64>, hi: Option<i64>, ste
     out
 }
 
-fn combinations<L: Clone>(
-    items: &[Value<L>],
-    k: usize,
-    from: usize,
-    current: &mut Vec<Value<L>>,
-    out: &mut Vec<Value<L>>,
-) {
-    if current.len() == k {
-        out.push(Value::List(current.clone()));
-        return;
+/// Advances `at`, the positions of a `k`-combination of `n` items, to the next combination in
+/// Python's order (`combinations`'): false after the last. Start from `0..k` (valid when k ≤ n).
+pub(crate) fn next_combination(at: &mut [usize], n: usize) -> bool {
+    let k = at.len();
+    let Some(j) = (0..k).rev().find(|&j| at[j] < n - k + j) else { return false };
+    at[j] += 1;
+    for m in j + 1..k {
+        at[m] = at[m - 1] + 1;
     }
-    for i in from..items.len() {
-        current.push(items[i].clone());
-        combinations(items, k, i + 1, current, out);
-        current.pop();
-    }
+    true
 }

@@ -620,18 +620,16 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
                 }
             }
             Iterable::Combinations(items, k) => {
-                out.reserve(combinations_len(items.len(), k) as usize); // within the budget `iterable` spent
-                                                                        // The combinations in Python's order: `at` holds the chosen positions.
+                // Within the budget `iterable` spent.
+                out.reserve(combinations_len(items.len(), k) as usize);
                 let mut at: Vec<usize> = (0..k).collect();
                 while k <= items.len() {
                     let depth = scope.len();
                     bind_parts(&clause.target, at.iter().map(|&i| items[i].clone()), k, scope)?;
                     self.filtered(element, clause, rest, scope, out)?;
                     scope.truncate(depth);
-                    let Some(j) = (0..k).rev().find(|&j| at[j] < items.len() - k + j) else { break };
-                    at[j] += 1;
-                    for m in j + 1..k {
-                        at[m] = at[m - 1] + 1;
+                    if !crisp::next_combination(&mut at, items.len()) {
+                        break;
                     }
                 }
             }
