@@ -4,11 +4,10 @@
 use crate::batch::{BatchRows, Reader};
 use crate::columnwise::{scalar_value, Columns};
 use crate::examples::{Constraint, Example, TestExamples, WeakError};
-use crate::input::input_tensor;
+use crate::metrics::most_likely;
 use crate::model::Net;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use rayon::prelude::*;
 use skilang_lang::check::ConstraintId;
 use skilang_logic::{argmax, Logic};
 use std::collections::BTreeMap;
@@ -68,19 +67,6 @@ pub fn satisfaction(
         }
     }
     Ok(Satisfaction { task_accuracy, instance, column })
-}
-
-/// A network's most likely class on each of `rows`, in large batches.
-fn predicted(net: &Net, r: &Reader, rows: &[usize], device: &Device) -> Vec<usize> {
-    // Chunks in parallel, as `metrics::predict` does.
-    let chunks: Vec<Vec<usize>> = rows
-        .par_chunks(4096)
-        .map(|chunk| {
-            let logits = net.forward(input_tensor(r.shape, r.inputs.rows(chunk), chunk.len(), device)).detach();
-            logits.argmax(1).into_data().iter::<i64>().map(|c| c as usize).collect()
-        })
-        .collect();
-    chunks.concat()
 }
 
 /// Classes `predicted` as one-hot distributions over `classes`.
@@ -145,8 +131,12 @@ impl Tally {
 pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
     let refs: Vec<&Example> = examples.iter().collect();
     let at = BatchRows::new(&refs, nets.len(), false);
-    let classes: Vec<Vec<usize>> =
-        nets.iter().zip(readers).zip(&at.rows).map(|((net, r), rows)| predicted(net, r, rows, device)).collect();
+    let classes: Vec<Vec<usize>> = nets
+        .iter()
+        .zip(readers)
+        .zip(&at.rows)
+        .map(|((net, r), rows)| most_likely(net, r.shape, r.inputs, rows, device))
+        .collect();
     let mut tally = Tally::default();
     for (e, at) in examples.iter().zip(&at.at) {
         tally.record(e.constraints.iter().zip(at).map(|(c, at)| {

@@ -1,8 +1,8 @@
 //! Accuracy, per-class accuracy and the confusion matrix of predictions against gold classes.
 
-use crate::input::input_tensor;
+use crate::input::{input_tensor, InputShape};
 use crate::model::Net;
-use crate::task::{Split, Task};
+use crate::task::{Inputs, Split, Task};
 use burn::prelude::*;
 use rayon::prelude::*;
 
@@ -56,17 +56,20 @@ pub fn evaluate(net: &Net, task: &Task, split: &Split, device: &Device) -> Metri
     from_predictions(&task.classes, &split.labels, &predicted)
 }
 
-/// Class predictions of `net` for a whole split, batch by batch.
+/// Class predictions of `net` for a whole split.
 pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u32> {
     let all: Vec<usize> = (0..split.len()).collect();
-    // Chunks in parallel: a small network's forward pass on one chunk keeps one core busy.
-    let chunks: Vec<Vec<u32>> = all
+    most_likely(net, task.input, &split.inputs, &all, device).into_iter().map(|c| c as u32).collect()
+}
+
+/// The most likely class of `net` on each of `rows` of `inputs`, in chunks run in parallel (a
+/// small network's forward pass on one chunk keeps one core busy).
+pub fn most_likely(net: &Net, shape: InputShape, inputs: &Inputs, rows: &[usize], device: &Device) -> Vec<usize> {
+    let chunks: Vec<Vec<usize>> = rows
         .par_chunks(1000)
-        .map(|index| {
-            let (values, _) = split.batch(index);
-            let logits = net.forward(input_tensor(task.input, values, index.len(), device));
-            let classes = logits.argmax(1).reshape([index.len()]).into_data();
-            classes.iter::<i64>().map(|c| c as u32).collect()
+        .map(|chunk| {
+            let logits = net.forward(input_tensor(shape, inputs.rows(chunk), chunk.len(), device)).detach();
+            logits.argmax(1).into_data().iter::<i64>().map(|c| c as usize).collect()
         })
         .collect();
     chunks.concat()
