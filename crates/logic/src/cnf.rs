@@ -128,7 +128,7 @@ impl Cnf {
         v
     }
 
-    /// Literal occurrences in the clauses the loss reads.
+    /// Literal occurrences in the constraint and exactly-one clauses (not the definitions).
     pub fn size(&self) -> usize {
         self.clauses.iter().map(Vec::len).sum()
     }
