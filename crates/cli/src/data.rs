@@ -3,7 +3,7 @@
 use crate::exit;
 use crate::exit::Failure;
 use crate::train::data_dir;
-use skilang_data::poker;
+use skilang_data::{poker, sudoku};
 use std::path::{Path, PathBuf};
 
 /// Writes `hands` poker hands (UCI layout, rule labels) to `out`, never over an existing file.
@@ -40,4 +40,71 @@ pub fn poker_hand(
     let counts: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
     eprintln!("wrote {n} hands drawn with seed {seed} to {} (classes 0–9: {})", out.display(), counts.join(" / "));
     Ok(())
+}
+
+/// Writes `count` training puzzles and a tenth as many test puzzles (at least 100) to
+/// `out/train.csv` and `out/test.csv`, never over existing files.
+pub fn sudoku(
+    count: Option<usize>,
+    givens: &str,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    dir: Option<&Path>,
+) -> Result<(), Failure> {
+    let usage = |m: String| Failure::new(exit::USAGE, m);
+    let givens = parse_givens(givens).ok_or_else(|| {
+        usage(format!(
+            "--givens {givens}: write `easy`, `hard`, a number of givens (17–81), or a range such as `24-30`"
+        ))
+    })?;
+    let out = match out {
+        Some(out) => out,
+        None => data_dir(dir)?.join("sudoku"),
+    };
+    let train_n = count.unwrap_or(sudoku::TRAIN_PUZZLES);
+    let test_n = (train_n / 10).max(100);
+    let files = [
+        ("train.csv", train_n, seed.unwrap_or(sudoku::TRAIN_SEED)),
+        ("test.csv", test_n, seed.map_or(sudoku::TEST_SEED, |s| s ^ 0x7E57)),
+    ];
+    if let Some((name, ..)) = files.iter().find(|(name, ..)| out.join(name).exists()) {
+        return Err(usage(format!("{} exists; remove it first or choose --out", out.join(name).display())));
+    }
+    let io = |e: std::io::Error, p: &Path| usage(format!("cannot write {}: {e}", p.display()));
+    std::fs::create_dir_all(&out).map_err(|e| io(e, &out))?;
+    for (name, n, seed) in files {
+        let started = std::time::Instant::now();
+        let puzzles = sudoku::generate(n, givens, seed);
+        let path = out.join(name);
+        let tmp = path.with_extension(format!("partial-{}", std::process::id()));
+        std::fs::write(&tmp, sudoku::csv(&puzzles)).map_err(|e| io(e, &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(|e| {
+            std::fs::remove_file(&tmp).ok();
+            io(e, &path)
+        })?;
+        let counts: Vec<usize> = puzzles.iter().map(|p| sudoku::count_givens(&p.quiz)).collect();
+        let (lo, hi) = (counts.iter().min().unwrap_or(&0), counts.iter().max().unwrap_or(&0));
+        let mean = counts.iter().sum::<usize>() as f64 / counts.len().max(1) as f64;
+        eprintln!(
+            "wrote {n} puzzles drawn with seed {seed} to {} (givens {lo}–{hi}, mean {mean:.1}; {:.1} s)",
+            path.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// `easy`, `hard`, `N` or `LO-HI`, within 17–81 (no 9×9 puzzle with fewer givens has a unique
+/// solution).
+fn parse_givens(text: &str) -> Option<sudoku::Givens> {
+    let n = |t: &str| t.trim().parse::<usize>().ok().filter(|n| (17..=81).contains(n));
+    match text.trim() {
+        "easy" => Some(sudoku::Givens::EASY),
+        "hard" => Some(sudoku::Givens::HARD),
+        t => match t.split_once('-') {
+            Some((lo, hi)) => Some(sudoku::Givens::Between(n(lo)?, n(hi)?))
+                .filter(|g| matches!(g, sudoku::Givens::Between(a, b) if a <= b)),
+            None => Some(sudoku::Givens::Exactly(n(t)?)),
+        },
+    }
 }

@@ -78,17 +78,23 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
-    /// Generate a dataset that is not downloaded (today: the Poker test hands).
+    /// Generate a dataset that is not downloaded: the Poker test hands, or Sudoku puzzles.
     Data {
         #[arg(value_enum)]
         dataset: Generated,
-        /// Number of hands (default: as many as the UCI test file, 1,000,000).
-        #[arg(long)]
-        hands: Option<usize>,
-        /// Seed of the draws (default: the seed of the test split used when the UCI file is absent).
+        /// Poker: hands (default: as many as the UCI test file, 1,000,000). Sudoku: training
+        /// puzzles (default 10,000; the test file gets a tenth, at least 100).
+        #[arg(long, alias = "hands")]
+        count: Option<usize>,
+        /// Sudoku: givens per puzzle: `easy` (36, like Park's set), `hard` (17–34 uniformly, like
+        /// Palm's), a number, or a range `LO-HI`.
+        #[arg(long, default_value = "easy")]
+        givens: String,
+        /// Seed of the draws (default: the seed the built-in source uses when the files are absent).
         #[arg(long)]
         seed: Option<u64>,
-        /// Where to write (default: poker_hand/poker-hand-testing.data in the data directory).
+        /// Where to write: a file for Poker (default: poker_hand/poker-hand-testing.data in the
+        /// data directory), a folder for Sudoku's train.csv and test.csv (default: sudoku/).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
@@ -101,6 +107,8 @@ enum Command {
 pub enum Generated {
     /// Uniform 5-card draws in the UCI layout, labelled by the rules of poker.
     PokerHand,
+    /// 9×9 puzzles with unique solutions, in the published `quizzes,solutions` layout.
+    Sudoku,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,8 +151,11 @@ fn main() -> ExitCode {
             finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, resume, dry_run, set }))
         }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
-        Command::Data { dataset: Generated::PokerHand, hands, seed, out, data_dir } => {
-            finish(data::poker_hand(hands, seed, out, data_dir.as_deref()))
+        Command::Data { dataset: Generated::PokerHand, count, seed, out, data_dir, .. } => {
+            finish(data::poker_hand(count, seed, out, data_dir.as_deref()))
+        }
+        Command::Data { dataset: Generated::Sudoku, count, givens, seed, out, data_dir } => {
+            finish(data::sudoku(count, &givens, seed, out, data_dir.as_deref()))
         }
     };
     ExitCode::from(code)

@@ -42,6 +42,7 @@ pub fn folder(source: BuiltinSource) -> &'static str {
         BuiltinSource::Cifar10 => "cifar10",
         BuiltinSource::Adult => "adult",
         BuiltinSource::PokerHand => "poker_hand",
+        BuiltinSource::Sudoku => "sudoku",
     }
 }
 
@@ -107,6 +108,8 @@ pub fn remotes(source: BuiltinSource) -> &'static [Remote] {
             size: 25_010 * 33,
             unpack: Unpack::As("poker-hand-training-true.data"),
         }],
+        // Generated here, when absent (`skilang data sudoku`).
+        BuiltinSource::Sudoku => &[],
     }
 }
 

@@ -36,6 +36,7 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
         .iter()
         .map(|c| match c.ty {
             ColumnType::Category(_) => Ok(Values::Categories(Vec::new())),
+            ColumnType::Grid { .. } => Ok(Values::Grid { cells: c.ty.cells(), codes: Vec::new() }),
             ColumnType::Int | ColumnType::Real | ColumnType::Bool => Ok(Values::Numbers(Vec::new())),
             _ => Err(DataError::Corrupt {
                 path: path.to_path_buf(),
@@ -45,6 +46,7 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
         .collect::<Result<_>>()?;
     let mut rows = 0;
     let mut skipped = Skipped::default();
+    let mut first = true;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('|') {
@@ -52,6 +54,9 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
         }
         let row_error = |reason: String| DataError::Row { path: path.to_path_buf(), line: n + 1, reason };
         let fields: Vec<&str> = line.split(separator).map(str::trim).collect();
+        if std::mem::take(&mut first) && is_header(&fields, columns) {
+            continue;
+        }
         if fields.len() != columns.len() {
             return Err(row_error(format!(
                 "{} values, but the spec declares {} columns ({})",
@@ -85,6 +90,20 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
                         ))
                     })? as u32)
                 }
+                (Values::Grid { cells, codes }, ColumnType::Grid { values, .. }) => {
+                    let cell_values = grid_cells(field, *cells).ok_or_else(|| {
+                        row_error(format!(
+                            "`{}` holds {cells} cells: write them as {cells} characters, or separated by spaces",
+                            column.name.name
+                        ))
+                    })?;
+                    for cell in cell_values {
+                        let code = category(cell, values).ok_or_else(|| {
+                            row_error(format!("`{cell}` is not a value of a cell of `{}`", column.name.name))
+                        })?;
+                        codes.push(code as u32);
+                    }
+                }
                 (Values::Numbers(v), ty) => {
                     v.push(number(field, ty).ok_or_else(|| {
                         row_error(format!("`{field}` in column `{}` is not a number", column.name.name))
@@ -104,6 +123,28 @@ pub fn parse(text: &str, path: &Path, columns: &[&Column], separator: &str) -> R
     }
     let columns = columns.iter().map(|c| c.name.name.clone()).zip(values).collect();
     Ok((Table { rows, columns }, skipped))
+}
+
+/// A first line none of whose fields is a value of its column names the columns (the published
+/// Sudoku files start with `quizzes,solutions`).
+fn is_header(fields: &[&str], columns: &[&Column]) -> bool {
+    fields.len() == columns.len()
+        && fields.iter().zip(columns).all(|(field, column)| match &column.ty {
+            ColumnType::Category(declared) => category(field, declared).is_none(),
+            ColumnType::Grid { values, .. } => grid_cells(field, column.ty.cells())
+                .is_none_or(|cells| cells.iter().any(|c| category(c, values).is_none())),
+            ty => number(field, ty).is_none(),
+        })
+}
+
+/// The cells of a grid field: `cells` values separated by spaces, or `cells` characters (a
+/// Sudoku board as `004300209005009001…`).
+fn grid_cells(field: &str, cells: usize) -> Option<Vec<&str>> {
+    let spaced: Vec<&str> = field.split_whitespace().collect();
+    if spaced.len() == cells {
+        return Some(spaced);
+    }
+    (field.len() == cells && field.is_ascii()).then(|| (0..cells).map(|i| &field[i..i + 1]).collect())
 }
 
 fn number(field: &str, ty: &ColumnType) -> Option<f32> {

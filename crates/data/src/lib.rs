@@ -16,6 +16,7 @@ pub mod load;
 pub mod npm;
 pub mod poker;
 pub mod rng;
+pub mod sudoku;
 pub mod table;
 pub mod tuples;
 

@@ -4,7 +4,7 @@ use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use crate::table::{Data, Table, Values};
-use crate::{catalog, cifar, csv, idx, poker};
+use crate::{catalog, cifar, csv, idx, poker, sudoku};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
@@ -255,6 +255,25 @@ fn builtin(
                     Ok((train, test))
                 }
             }
+        }
+        BuiltinSource::Sudoku => {
+            let split = |file: &str, n: usize, seed: u64, notes: &mut Vec<String>| match crate::dir::find(
+                dir, folder, file,
+            ) {
+                Some(path) => read_csv(&path, columns, ",", notes),
+                None => {
+                    let puzzles = sudoku::generate(n, sudoku::Givens::EASY, seed);
+                    let (table, _) =
+                        csv::parse(&sudoku::csv(&puzzles), Path::new("<generated sudoku puzzles>"), columns, ",")?;
+                    notes.push(format!(
+                        "sudoku: {}/sudoku/{file} is absent; using {n} 'easy' puzzles (36 givens) generated with seed {seed} (`skilang data sudoku` writes them)",
+                        dir.display()
+                    ));
+                    Ok(table)
+                }
+            };
+            let train = split("train.csv", sudoku::TRAIN_PUZZLES, sudoku::TRAIN_SEED, notes)?;
+            Ok((train, split("test.csv", sudoku::TEST_PUZZLES, sudoku::TEST_SEED, notes)?))
         }
     }
 }

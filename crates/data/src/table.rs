@@ -18,6 +18,8 @@ pub enum Values {
     Categories(Vec<u32>),
     /// Row after row of `channels × height × width` bytes.
     Images { shape: [usize; 3], pixels: Vec<u8> },
+    /// Row after row of `cells` indices into the column's declared values (a grid, row-major).
+    Grid { cells: usize, codes: Vec<u32> },
 }
 
 impl Values {
@@ -26,6 +28,7 @@ impl Values {
             Values::Numbers(v) => v.len(),
             Values::Categories(v) => v.len(),
             Values::Images { shape, pixels } => pixels.len() / shape.iter().product::<usize>().max(1),
+            Values::Grid { cells, codes } => codes.len() / cells.max(&1),
         }
     }
 
@@ -41,6 +44,7 @@ impl Values {
             Values::Images { shape, pixels } => {
                 Values::Images { shape: *shape, pixels: gather(pixels, shape.iter().product(), index) }
             }
+            Values::Grid { cells, codes } => Values::Grid { cells: *cells, codes: gather(codes, *cells, index) },
         }
     }
 }
@@ -79,6 +83,7 @@ impl Table {
                 (Values::Images { shape, pixels }, Values::Images { shape: s, pixels: p }) if *shape == s => {
                     pixels.extend(p)
                 }
+                (Values::Grid { cells, codes }, Values::Grid { cells: c, codes: e }) if *cells == c => codes.extend(e),
                 _ => return Err(format!("column `{name}` holds other values in the rows appended")),
             }
         }

@@ -11,6 +11,9 @@ pub const MAX_GROUND_TERMS: usize = 1_000_000;
 /// digits). The checker refuses the engine for a spec whose constraints could exceed it.
 pub const ENUMERATION_LIMIT: usize = 100_000;
 
+/// The largest grid (cells per instance) exact reasoning is asked to compile: a 4×4 board.
+pub const EXACT_GRID_CELLS: usize = 16;
+
 /// How many integers `range(start, stop, step)` yields (`None` when `step` is 0).
 pub fn range_len(start: i64, stop: i64, step: i64) -> Option<u128> {
     let (start, stop, step) = (start as i128, stop as i128, step as i128);

@@ -8,6 +8,7 @@ use crate::model::Net;
 use crate::task::Inputs;
 use burn::prelude::*;
 use burn::tensor::activation;
+use skilang_logic::VarRef;
 use std::collections::{HashMap, HashSet};
 
 /// What one network reads: the shape and values of its inputs, and nothing else (no gold class),
@@ -17,13 +18,16 @@ pub struct Reader<'a> {
     pub shape: InputShape,
     pub inputs: &'a Inputs,
     pub classes: usize,
+    /// Cells scored per row (a grid output's; 1 otherwise).
+    pub cells: usize,
 }
 
 /// The rows each learnable reads in a batch, and where each variable's row sits among them.
 pub struct BatchRows {
     /// Per learnable, the rows to run it on.
     pub rows: Vec<Vec<usize>>,
-    /// Per example, per constraint, per variable: (learnable, position in `rows[learnable]`).
+    /// Per example, per constraint, per variable: (learnable, row of its logits), the logits
+    /// having `cells[learnable]` rows per row of `rows[learnable]`.
     pub at: Vec<Vec<Vec<(usize, usize)>>>,
     /// The dataset rows of the batch, for column-wise constraints (empty without them).
     pub dataset_rows: Vec<usize>,
@@ -32,9 +36,11 @@ pub struct BatchRows {
 }
 
 impl BatchRows {
-    /// The rows of `examples`; with `columns`, every learnable also runs on every dataset row of
-    /// the batch, for column-wise constraints.
-    pub fn new(examples: &[&Example], learnables: usize, columns: bool) -> BatchRows {
+    /// The rows of `examples` for learnables scoring `cells[l]` cells per row; with `columns`,
+    /// every learnable also runs on every dataset row of the batch, for column-wise constraints
+    /// (which `check` allows only over learnables that score one class per row).
+    pub fn new(examples: &[&Example], cells: &[usize], columns: bool) -> BatchRows {
+        let learnables = cells.len();
         let mut rows = vec![Vec::new(); learnables];
         let mut seen: Vec<HashMap<usize, usize>> = vec![Default::default(); learnables];
         let mut position = |l: usize, row: usize| {
@@ -51,7 +57,8 @@ impl BatchRows {
                 e.constraints
                     .iter()
                     .map(|c| {
-                        c.grounded.vars.iter().map(|v| (v.learnable, position(v.learnable, e.rows[v.slot]))).collect()
+                        let mut at = |v: &VarRef| position(v.learnable, e.rows[v.slot]) * cells[v.learnable] + v.cell;
+                        c.grounded.vars.iter().map(|v| (v.learnable, at(v))).collect()
                     })
                     .collect()
             })
@@ -79,6 +86,7 @@ pub fn forward_all(nets: &[Net], readers: &[Reader], rows: &[Vec<usize>], device
             if rows.is_empty() {
                 return Tensor::zeros([0, r.classes], device);
             }
+            // One row of logits per cell: `cells` per input row.
             net.forward(input_tensor(r.shape, r.inputs.rows(rows), rows.len(), device))
         })
         .collect()

@@ -35,16 +35,16 @@ pub struct Satisfaction {
 }
 
 /// Evaluates the constraints on the test examples (and the column-wise ones on the whole test
-/// set, under `logic`), each network taking its most likely class: `predicted[learnable][row]`
-/// over the rows of the test split, with `classes[learnable]` classes.
+/// set, under `logic`), each network taking its most likely class: `predicted[learnable]` holds
+/// `cells[learnable]` classes per row of the test split (out of `classes[learnable]`).
 pub fn satisfaction(
     predicted: &[Vec<u32>],
-    classes: &[usize],
+    (classes, cells): (&[usize], &[usize]),
     test: &TestExamples,
     columns: Option<(&Columns, Logic)>,
     device: &Device,
 ) -> Result<Satisfaction, WeakError> {
-    let class = |l: usize, row: usize| predicted[l][row] as usize;
+    let class = |l: usize, row: usize, cell: usize| predicted[l][row * cells[l] + cell] as usize;
     let tally = test.fold(
         &class,
         |tally: &mut Tally, outcomes| {
@@ -130,7 +130,8 @@ impl Tally {
 /// Share of examples whose constraints all hold under each network's most likely classes.
 pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], device: &Device) -> f64 {
     let refs: Vec<&Example> = examples.iter().collect();
-    let at = BatchRows::new(&refs, nets.len(), false);
+    let cells: Vec<usize> = readers.iter().map(|r| r.cells).collect();
+    let at = BatchRows::new(&refs, &cells, false);
     let classes: Vec<Vec<usize>> = nets
         .iter()
         .zip(readers)

@@ -11,6 +11,8 @@ use skilang_lang::spec::Spec;
 use skilang_logic::cnf::Cnf;
 use skilang_logic::{Engine, Formulas, FuzzyEvent, GroundError, Grounded, Inference, Memo, TooLarge, NODE_LIMIT};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 
 /// The instance-wise constraints, each with its share of the section's weight.
 #[derive(Clone, Debug)]
@@ -18,13 +20,14 @@ pub struct Knowledge {
     pub constraints: Vec<(ConstraintId, f64)>,
 }
 
-/// One constraint grounded and prepared for one example.
+/// One constraint grounded and prepared for one example. Examples whose grounding is the same
+/// share one copy (a Sudoku's rules ground alike for every puzzle; only its givens differ).
 #[derive(Debug)]
 pub struct Constraint {
     pub constraint: ConstraintId,
     pub share: f64,
-    pub grounded: Grounded,
-    pub prepared: Prepared,
+    pub grounded: Arc<Grounded>,
+    pub prepared: Arc<Prepared>,
 }
 
 /// What a grounded constraint is prepared into.
@@ -53,7 +56,7 @@ impl Constraint {
     /// The size of the engine's form (decision nodes, satisfying assignments) or of the CNF
     /// (literals); 0 for the others.
     pub fn size(&self) -> usize {
-        match &self.prepared {
+        match &*self.prepared {
             Prepared::Inference(i) => i.size(),
             Prepared::Cnf(cnf) => cnf.size(),
             Prepared::Fuzzy(_) | Prepared::Crisp => 0,
@@ -104,13 +107,13 @@ impl TestExamples<'_> {
         self.tuples.is_empty()
     }
 
-    /// Evaluates every test example, in parallel, when learnable `l` takes class `class(l, row)`
-    /// on each dataset row, and folds each into an accumulator with `visit`, which receives per
+    /// Evaluates every test example, in parallel, when learnable `l` takes class `class(l, row, cell)`
+    /// on each dataset row (at each cell of a grid it predicts), and folds each into an accumulator with `visit`, which receives per
     /// instance-wise constraint whether it holds (`None`: it does not apply to the example); the
     /// accumulators of the threads are then joined with `join`.
     pub(crate) fn fold<T: Default + Send>(
         &self,
-        class: &(dyn Fn(usize, usize) -> usize + Sync),
+        class: &(dyn Fn(usize, usize, usize) -> usize + Sync),
         visit: impl Fn(&mut T, &[(ConstraintId, Option<bool>)]) + Sync,
         join: impl Fn(T, T) -> T + Sync,
     ) -> Result<T, WeakError> {
@@ -120,7 +123,7 @@ impl TestExamples<'_> {
                 || (T::default(), Vec::new(), Memo::default()),
                 |(mut acc, mut outcomes, mut memo), rows| {
                     let observe = |slot: usize, column: ColumnId| self.observations.value(rows[slot], column);
-                    let class_of = |l: usize, slot: usize| class(l, rows[slot]);
+                    let class_of = |l: usize, slot: usize, cell: usize| class(l, rows[slot], cell);
                     memo.clear();
                     outcomes.clear();
                     for &(c, _) in &self.knowledge.constraints {
@@ -213,7 +216,7 @@ pub fn examples<'a>(
 }
 
 /// Grounds every constraint for every tuple, in parallel, and prepares it for what the examples
-/// are for.
+/// are for: once per distinct grounding.
 pub fn prepare_examples(
     grounder: &Formulas,
     knowledge: &Knowledge,
@@ -221,17 +224,43 @@ pub fn prepare_examples(
     tuples: &[Vec<usize>],
     prepare: &Prepare,
 ) -> Result<Vec<Example>, WeakError> {
-    tuples.par_iter().map(|rows| example(grounder, knowledge, observations, rows, prepare)).collect()
+    let shared = Shared::default();
+    tuples.par_iter().map(|rows| example(grounder, knowledge, observations, rows, prepare, &shared)).collect()
+}
+
+/// The distinct groundings prepared so far, by a hash of (constraint, grounding).
+#[derive(Default)]
+struct Shared(Mutex<HashMap<u64, Vec<Ready>>>);
+
+/// A grounding and what it was prepared into.
+type Ready = (Arc<Grounded>, Arc<Prepared>);
+
+impl Shared {
+    fn key(c: ConstraintId, g: &Grounded) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        (c, g).hash(&mut h);
+        h.finish()
+    }
+
+    fn find(&self, key: u64, g: &Grounded) -> Option<Ready> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&key)?.iter().find(|(known, _)| **known == *g).cloned()
+    }
+
+    fn insert(&self, key: u64, entry: Ready) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().push(entry);
+    }
 }
 
 /// The example of the instances in `rows`: each constraint whose guard selects it, grounded and
-/// prepared.
+/// prepared (or shared with an example grounded alike).
 fn example(
     grounder: &Formulas,
     knowledge: &Knowledge,
     observations: &Observations,
     rows: &[usize],
     prepare: &Prepare,
+    shared: &Shared,
 ) -> Result<Example, WeakError> {
     let observe = |slot: usize, column: ColumnId| observations.value(rows[slot], column);
     let (mut constraints, mut memo) = (Vec::new(), Memo::default());
@@ -239,12 +268,21 @@ fn example(
         let Some(grounded) = grounder.ground_with(c, &observe, &mut memo).map_err(WeakError::Ground)? else {
             continue;
         };
-        let too_large = |reason| WeakError::TooLarge { constraint: c, reason };
-        let prepared = match prepare {
-            Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
-            Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
-            Prepare::Cnf => Prepared::Cnf(Cnf::encode(&grounded.event).map_err(too_large)?),
-            Prepare::Crisp => Prepared::Crisp,
+        let key = Shared::key(c, &grounded);
+        let (grounded, prepared) = match shared.find(key, &grounded) {
+            Some(known) => known,
+            None => {
+                let too_large = |reason| WeakError::TooLarge { constraint: c, reason };
+                let prepared = match prepare {
+                    Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
+                    Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
+                    Prepare::Cnf => Prepared::Cnf(Cnf::encode(&grounded.event).map_err(too_large)?),
+                    Prepare::Crisp => Prepared::Crisp,
+                };
+                let entry = (Arc::new(grounded), Arc::new(prepared));
+                shared.insert(key, entry.clone());
+                entry
+            }
         };
         constraints.push(Constraint { constraint: c, share, grounded, prepared });
     }

@@ -52,6 +52,10 @@ pub struct Net {
     /// The input values that are features (the rest are leaf conditions for `rules`).
     #[module(skip)]
     features: usize,
+    /// The cells it scores per input: 1, or a grid output's cells (each row of the logits is
+    /// then one cell's).
+    #[module(skip)]
+    cells: usize,
 }
 
 /// The layers of a named architecture, as if written out.
@@ -85,15 +89,17 @@ pub fn expand(model: &Model) -> Vec<Layer> {
 }
 
 impl Net {
-    /// Builds the network; its output has `classes` logits (a trailing softmax is left to the loss).
+    /// Builds the network; its output has `classes` logits for each of `cells` cells (a trailing
+    /// softmax is left to the loss).
     pub fn new(
         learnable: &str,
         layers: &[Layer],
         input: InputShape,
         classes: usize,
+        cells: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
-        Net::build(learnable, layers, input, classes, None, 0, device)
+        Net::build(learnable, layers, input, (classes, cells), None, 0, device)
     }
 
     /// Embedding: the network of [`Net::new`] over `input` values whose last `embedded` are the
@@ -107,7 +113,7 @@ impl Net {
         embedded: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
-        Net::build(learnable, layers, InputShape::Vector(input), classes, None, embedded, device)
+        Net::build(learnable, layers, InputShape::Vector(input), (classes, 1), None, embedded, device)
     }
 
     /// Structuring: the network of [`Net::new`] over the first `input − leaves` values, with the
@@ -122,18 +128,19 @@ impl Net {
         leaves: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
-        Net::build(learnable, layers, InputShape::Vector(input - leaves), classes, Some(rules), 0, device)
+        Net::build(learnable, layers, InputShape::Vector(input - leaves), (classes, 1), Some(rules), 0, device)
     }
 
     fn build(
         learnable: &str,
         layers: &[Layer],
         input: InputShape,
-        classes: usize,
+        (classes, cells): (usize, usize),
         rules: Option<RuleLayer>,
         embedded: usize,
         device: &Device,
     ) -> Result<Net, ShapeError> {
+        let scores = classes * cells;
         let features = match input {
             InputShape::Vector(n) => n,
             InputShape::Image { .. } => 0,
@@ -210,12 +217,12 @@ impl Net {
                     }
                     let size = match units {
                         Some(u) => *u as usize,
-                        None if Some(i) == last_linear => classes,
+                        None if Some(i) == last_linear => scores,
                         None => return Err(fail("only the last linear layer may leave out `units`".into())),
                     };
-                    if Some(i) == last_linear && size != classes {
+                    if Some(i) == last_linear && size != scores {
                         return Err(fail(format!(
-                            "the output layer has {size} units, but the output has {classes} values"
+                            "the output layer has {size} units, but the output has {scores} values"
                         )));
                     }
                     if let Some(p) = dropout {
@@ -250,15 +257,24 @@ impl Net {
                 Layer::Activation(a) => plan.push(Step::Activation(*a)),
             }
         }
-        if shape != InputShape::Vector(classes) {
+        // A grid's cells are scored by a last linear layer (cells × classes units) or by a
+        // feature map of one channel per class over the grid.
+        let grid_map = matches!(shape, InputShape::Image { channels, height, width }
+            if cells > 1 && channels == classes && height * width == cells);
+        if shape != InputShape::Vector(scores) && !grid_map {
+            let wanted = if cells == 1 {
+                format!("the {classes} class scores")
+            } else {
+                format!("the {classes} class scores of {cells} cells")
+            };
             return Err(ShapeError {
                 learnable: learnable.to_string(),
                 layer: layers.len(),
                 kind: "output".into(),
-                reason: format!("the network ends with {shape:?}, not the {classes} class scores"),
+                reason: format!("the network ends with {shape:?}, not {wanted}"),
             });
         }
-        Ok(Net { blocks, plan, rules, features }.initialized())
+        Ok(Net { blocks, plan, rules, features, cells }.initialized())
     }
 
     /// The network with every parameter drawn now. burn draws a parameter at its first use;
@@ -341,7 +357,16 @@ impl Net {
             }
         }
         let logits = match (x2, x4) {
+            (Some(x), _) if self.cells > 1 => {
+                let [b, n] = x.dims();
+                x.reshape([b * self.cells, n / self.cells])
+            }
             (Some(x), _) => x,
+            // A map of class channels over the grid: one row of scores per cell, row-major.
+            (None, Some(x)) if self.cells > 1 => {
+                let [b, c, h, w] = x.dims();
+                x.permute([0, 2, 3, 1]).reshape([b * h * w, c])
+            }
             (None, Some(x)) => x.flatten(1, 3),
             (None, None) => unreachable!("the forward pass always holds a value"),
         };

@@ -3,7 +3,7 @@
 
 use skilang_data::{Table, Values};
 use skilang_lang::check::ColumnId;
-use skilang_lang::spec::{ColumnType, Spec, Value};
+use skilang_lang::spec::{CategoryValue, ColumnType, Spec, Value};
 use skilang_logic::Observed;
 
 /// Observed values of a dataset's rows, as formulas see them.
@@ -41,17 +41,30 @@ impl<'a> Observations<'a> {
             return Some(Observed::Unknown);
         }
         let (ty, values) = (*self.columns.get(column.column)?)?;
+        let category = |declared: &[CategoryValue], code: u32| {
+            Some(match &declared.get(code as usize)?.value {
+                Value::Int(i) => Observed::Int(*i),
+                Value::Str(s) => Observed::Str(s.clone()),
+            })
+        };
         match (ty, values) {
-            (ColumnType::Category(declared), Values::Categories(v)) => {
-                Some(match &declared.get(v[row] as usize)?.value {
-                    Value::Int(i) => Observed::Int(*i),
-                    Value::Str(s) => Observed::Str(s.clone()),
-                })
+            (ColumnType::Category(declared), Values::Categories(v)) => category(declared, v[row]),
+            (ColumnType::Grid { shape, values: declared }, Values::Grid { cells, codes }) => {
+                let mut cell = codes[row * cells..(row + 1) * cells].iter().map(|&c| category(declared, c));
+                grid(shape, &mut cell)
             }
             (ColumnType::Int, Values::Numbers(v)) => Some(Observed::Int(v[row] as i64)),
             (ColumnType::Bool, Values::Numbers(v)) => Some(Observed::Bool(v[row] != 0.0)),
             (_, Values::Numbers(v)) => Some(Observed::Real(v[row] as f64)),
             _ => None,
         }
+    }
+}
+
+/// A grid's cells as nested lists, one per dimension (`board[r][c]`).
+fn grid(shape: &[u32], cells: &mut impl Iterator<Item = Option<Observed>>) -> Option<Observed> {
+    match shape.split_first() {
+        None => cells.next()?,
+        Some((&n, rest)) => (0..n).map(|_| grid(rest, cells)).collect::<Option<_>>().map(Observed::List),
     }
 }

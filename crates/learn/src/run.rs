@@ -170,7 +170,7 @@ impl Run {
                 (None, InputShape::Vector(width)) if self.embedded > 0 => {
                     Net::embedded(&l.name.name, &layers, width, classes, self.embedded, device)
                 }
-                _ => Net::new(&l.name.name, &layers, t.input, classes, device),
+                _ => Net::new(&l.name.name, &layers, t.input, classes, t.cells, device),
             }
             .map_err(|e| match &l.model {
                 Model::Layers(written) if e.layer <= written.len() => {
@@ -323,7 +323,8 @@ impl Run {
                 let cols = columns(&self.spec, &self.program, &self.data, true);
                 let cols = cols.as_ref().map(|c| (c, logic));
                 let classes: Vec<usize> = self.tasks.iter().map(|t| t.classes.len()).collect();
-                Some(satisfaction(&predicted, &classes, &test.test, cols, device)?)
+                let cells: Vec<usize> = self.tasks.iter().map(|t| t.cells).collect();
+                Some(satisfaction(&predicted, (&classes, &cells), &test.test, cols, device)?)
             }
             None => None,
         };
@@ -426,7 +427,7 @@ impl Phases<'_> {
 
 /// A split's inputs, without its labels, for learning from constraints.
 fn reader<'a>(t: &Task, split: &'a Split) -> Reader<'a> {
-    Reader { shape: t.input, inputs: &split.inputs, classes: t.classes.len() }
+    Reader { shape: t.input, inputs: &split.inputs, classes: t.classes.len(), cells: t.cells }
 }
 
 /// One constraint's line of the report, from how the test set meets it.

@@ -63,25 +63,29 @@ impl Inputs {
 #[derive(Clone, Debug)]
 pub struct Split {
     pub inputs: Inputs,
+    /// `cells` gold classes per row (a grid output's, row-major).
     pub labels: Vec<u32>,
+    pub cells: usize,
 }
 
 impl Split {
+    /// Rows in the split.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.labels.len() / self.cells
     }
 
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
-    /// Rows `index`, as a batch's input values and labels.
+    /// Rows `index`, as a batch's input values and labels (`cells` per row).
     pub fn batch(&self, index: &[usize]) -> (Vec<f32>, Vec<i64>) {
-        (self.inputs.rows(index), index.iter().map(|&i| self.labels[i] as i64).collect())
+        let labels = gather(&self.labels, self.cells, index);
+        (self.inputs.rows(index), labels.into_iter().map(i64::from).collect())
     }
 
     pub fn select(&self, index: &[usize]) -> Split {
-        let labels = index.iter().map(|&i| self.labels[i]).collect();
+        let labels = gather(&self.labels, self.cells, index);
         let inputs = match &self.inputs {
             Inputs::Images { shape, pixels, mean, std } => Inputs::Images {
                 shape: *shape,
@@ -93,7 +97,7 @@ impl Split {
                 Inputs::Vectors { width: *width, values: gather(values, *width, index) }
             }
         };
-        Split { inputs, labels }
+        Split { inputs, labels, cells: self.cells }
     }
 }
 
@@ -104,6 +108,8 @@ pub struct Task {
     pub input: InputShape,
     /// The names of the output's values, in class order.
     pub classes: Vec<String>,
+    /// The cells it predicts a class for per row: 1, or a grid output's cells.
+    pub cells: usize,
     /// Every training row; supervision reads only the `labelled` ones.
     pub train: Split,
     /// The training rows whose labels are known, when not all are.
@@ -137,17 +143,42 @@ pub fn task(
     output: &Column,
 ) -> Result<Task, TaskError> {
     let fail = |reason: String| TaskError { learnable: learnable.name.name.clone(), reason };
-    let ColumnType::Category(values) = &output.ty else {
+    let Some(values) = output.ty.categories() else {
         return Err(fail(format!("`{}` is not categorical", output.name.name)));
     };
+    let cells = output.ty.cells();
     let output = output.name.name.as_str();
     let classes: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
     let labels = |t: &Table| match t.column(output) {
-        Some(Values::Categories(v)) => Ok(v.clone()),
+        Some(Values::Categories(v)) if cells == 1 => Ok(v.clone()),
+        Some(Values::Grid { cells: n, codes }) if *n == cells => Ok(codes.clone()),
         _ => Err(fail(format!("the data has no labels for `{output}`"))),
     };
     let images = matches!(inputs, [c] if matches!(c.ty, ColumnType::Image { .. }));
-    let (input, train_inputs, test_inputs) = if images {
+    let grid = match inputs {
+        [c] => match &c.ty {
+            ColumnType::Grid { shape, values } if shape.len() == 2 => Some((c, [shape[0], shape[1]], values.len())),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (input, train_inputs, test_inputs) = if let Some((column, [h, w], classes)) = grid {
+        // A 2-D grid reads as an image with one channel per value, one-hot: convolutions see
+        // the board, and a linear layer its flattened one-hot cells.
+        let planes = |t: &Table| match t.column(&column.name.name) {
+            Some(Values::Grid { codes, .. }) => Ok(one_hot_planes(codes, classes, (h * w) as usize)),
+            _ => Err(fail(format!("the data has no grid for `{}`", column.name.name))),
+        };
+        let shape = [classes, h as usize, w as usize];
+        let train_pixels = planes(&data.train)?;
+        let (mean, std) = channel_statistics(shape, &train_pixels);
+        let test_pixels = planes(&data.test)?;
+        (
+            InputShape::Image { channels: classes, height: h as usize, width: w as usize },
+            Inputs::Images { shape, pixels: train_pixels, mean: mean.clone(), std: std.clone() },
+            Inputs::Images { shape, pixels: test_pixels, mean, std },
+        )
+    } else if images {
         let images = |t: &Table| match t.column(&inputs[0].name.name) {
             Some(Values::Images { shape, pixels }) => Ok((*shape, pixels.clone())),
             _ => Err(fail(format!("the data has no images for `{}`", inputs[0].name.name))),
@@ -170,7 +201,7 @@ pub fn task(
                 ColumnType::Int | ColumnType::Real | ColumnType::Bool => described.push((name.clone(), None)),
                 _ => {
                     return Err(fail(format!(
-                        "`{name}` is an image or vector; it can only be a learnable's single input"
+                        "`{name}` is an image, a vector or a grid; it can only be a learnable's single input"
                     )))
                 }
             }
@@ -187,10 +218,23 @@ pub fn task(
         learnable: learnable.name.name.clone(),
         input,
         classes,
-        train: Split { inputs: train_inputs, labels: labels(&data.train)? },
+        cells,
+        train: Split { inputs: train_inputs, labels: labels(&data.train)?, cells },
         labelled: data.labelled.clone(),
-        test: Split { inputs: test_inputs, labels: labels(&data.test)? },
+        test: Split { inputs: test_inputs, labels: labels(&data.test)?, cells },
     })
+}
+
+/// Grids of `cells` codes per row as one-hot planes: per row, `classes` planes of `cells` bytes
+/// (255 where the cell holds that class).
+fn one_hot_planes(codes: &[u32], classes: usize, cells: usize) -> Vec<u8> {
+    let mut pixels = vec![0u8; codes.len() * classes];
+    for (row, grid) in codes.chunks_exact(cells).enumerate() {
+        for (cell, &code) in grid.iter().enumerate() {
+            pixels[(row * classes + code as usize) * cells + cell] = 255;
+        }
+    }
+    pixels
 }
 
 /// Mean and standard deviation of each channel's pixel values (scaled to [0, 1]).

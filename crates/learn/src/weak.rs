@@ -39,7 +39,8 @@ impl Learner for Constrained<'_> {
         let examples: Vec<&Example> = index.iter().map(|&i| &self.train[i]).collect();
         let reads_columns = self.objectives.iter().any(|o| o.reads_columns());
         let steps = self.objectives.iter().map(|o| o.steps()).max().unwrap_or(1);
-        let rows = BatchRows::new(&examples, nets.len(), reads_columns);
+        let cells: Vec<usize> = self.readers.iter().map(|r| r.cells).collect();
+        let rows = BatchRows::new(&examples, &cells, reads_columns);
         let (mut stats, mut correct) = (Stats::default(), 0);
         let mut held: Vec<Targets> = Vec::new();
         for step in 0..steps {

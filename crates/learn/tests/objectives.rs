@@ -47,14 +47,19 @@ fn examples(sums: &[i64], fuzzy: bool) -> Vec<Example> {
             let constraints = events
                 .into_iter()
                 .map(|(c, share, event)| {
-                    let vars = (0..event.domains.len()).map(|slot| VarRef { learnable: 0, slot }).collect();
+                    let vars = (0..event.domains.len()).map(|slot| VarRef { learnable: 0, slot, cell: 0 }).collect();
                     let grounded = Grounded { event, vars, form: Form::Plain };
                     let prepared = if fuzzy {
                         Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).unwrap())
                     } else {
                         Prepared::Inference(engine.prepare(&grounded.event).unwrap())
                     };
-                    Constraint { constraint: ConstraintId::at(c), share, grounded, prepared }
+                    Constraint {
+                        constraint: ConstraintId::at(c),
+                        share,
+                        grounded: grounded.into(),
+                        prepared: prepared.into(),
+                    }
                 })
                 .collect();
             Example { rows: vec![2 * i, 2 * i + 1], constraints }
@@ -76,7 +81,7 @@ fn random_logits(n: usize, seed: u64) -> Vec<f32> {
 fn loss_and_gradient(objective: &dyn Objective, examples: &[Example], logits: &[f32]) -> (f64, Vec<f32>) {
     let device = skilang_learn::device(1);
     let refs: Vec<&Example> = examples.iter().collect();
-    let rows = BatchRows::new(&refs, 1, false);
+    let rows = BatchRows::new(&refs, &[1], false);
     assert_eq!(rows.rows[0], (0..2 * examples.len()).collect::<Vec<_>>(), "rows in order of first use");
     let n = logits.len() / CLASSES;
     let leaf = Tensor::<2>::from_data(TensorData::new(logits.to_vec(), [n, CLASSES]), &device).require_grad();
@@ -132,7 +137,7 @@ fn hard_em_targets_are_the_map_assignment() {
     let logits = random_logits(2 * ex.len(), 11);
     let device = skilang_learn::device(1);
     let refs: Vec<&Example> = ex.iter().collect();
-    let rows = BatchRows::new(&refs, 1, false);
+    let rows = BatchRows::new(&refs, &[1], false);
     let all = [Tensor::<2>::from_data(TensorData::new(logits, [2 * ex.len(), CLASSES]), &device)];
     let logp = log_probs(&all);
     let batch = Batch { examples: &refs, rows: &rows, logits: &all, logp: &logp, device: &device };
@@ -166,7 +171,7 @@ fn em_with_two_m_steps_differs_from_the_semantic_loss_after_one_batch() {
     let rows = 2 * ex.len();
     let mut rng = Rng::new(3);
     let inputs = Inputs::Vectors { width: 4, values: (0..rows * 4).map(|_| uniform(&mut rng) as f32).collect() };
-    let reader = Reader { shape: InputShape::Vector(4), inputs: &inputs, classes: CLASSES };
+    let reader = Reader { shape: InputShape::Vector(4), inputs: &inputs, classes: CLASSES, cells: 1 };
     let settings = Settings {
         epochs: 1,
         batch_size: ex.len(),
@@ -182,7 +187,7 @@ fn em_with_two_m_steps_differs_from_the_semantic_loss_after_one_batch() {
     // run beside this one, so building it three times would not give three equal networks.
     let device = skilang_learn::device(5);
     let layer = Layer::Linear { input: None, units: None, activation: None, dropout: None };
-    let initial = Net::new("digit", &[layer], InputShape::Vector(4), CLASSES, &device).unwrap();
+    let initial = Net::new("digit", &[layer], InputShape::Vector(4), CLASSES, 1, &device).unwrap();
     let trained = |objective: Box<dyn Objective>| {
         let objectives = [objective];
         let learner =

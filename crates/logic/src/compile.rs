@@ -44,6 +44,10 @@ pub struct Diagram {
 /// The default node limit: a few hundred megabytes at most.
 pub const NODE_LIMIT: usize = 4_000_000;
 
+/// The most atom states the compiler's cache may hold (its memory: 32 bytes each). An event of
+/// many atoms (a Sudoku's 972 inequalities) fills it long before it has many nodes.
+const STATE_LIMIT: usize = 1 << 25;
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum State {
     Decided(bool),
@@ -86,6 +90,8 @@ struct Compiler<'a> {
     /// Per variable, the atoms that mention it.
     atoms_of: Vec<Vec<usize>>,
     memo: HashMap<(u32, Vec<State>), Ref>,
+    /// Atom states held by `memo`, against [`STATE_LIMIT`].
+    remembered: usize,
     nodes: Vec<Node>,
     edges: Vec<Ref>,
     limit: usize,
@@ -310,6 +316,10 @@ impl Compiler<'_> {
         if let Some(&r) = self.memo.get(&key) {
             return Ok(r);
         }
+        self.remembered += key.1.len();
+        if self.remembered > STATE_LIMIT {
+            return Err(TooLarge::States { limit: STATE_LIMIT, variables: self.order.len() });
+        }
         let states = &key.1;
         let mut children = Vec::with_capacity(self.event.domains[var]);
         for value in 0..self.event.domains[var] {
@@ -374,6 +384,7 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
         table_order,
         atoms_of,
         memo: HashMap::new(),
+        remembered: 0,
         nodes: Vec::new(),
         edges: Vec::new(),
         limit,

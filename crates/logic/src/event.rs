@@ -28,7 +28,7 @@ impl Cmp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Atom {
     /// `Σ_j terms[j].1[z_{terms[j].0}]  cmp  rhs`, with each variable in at most one term.
     Sum { terms: Vec<(usize, Vec<BigInt>)>, cmp: Cmp, rhs: BigInt },
@@ -46,7 +46,7 @@ impl Atom {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Formula {
     Const(bool),
     Atom(usize),
@@ -131,7 +131,7 @@ impl Formula {
 }
 
 /// A grounded event over categorical variables.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Event {
     /// The domain size of each variable.
     pub domains: Vec<usize>,
@@ -177,6 +177,12 @@ pub enum TooLarge {
          events of this size need approximate inference (belief propagation, sampling or top-k proofs)"
     )]
     Nodes { limit: usize, variables: usize },
+    #[error(
+        "the event is too large for exact inference (its compilation would remember more than {limit} atom states \
+         over {variables} variables); events of this size need approximate inference (belief propagation, sampling \
+         or top-k proofs)"
+    )]
+    States { limit: usize, variables: usize },
     #[error(
         "enumeration would visit {assignments} assignments of {variables} variables, more than its limit of {limit}; \
          `inference: exact` compiles such events"

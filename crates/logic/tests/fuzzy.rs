@@ -40,7 +40,7 @@ fn grounded() -> impl Strategy<Value = Grounded> {
                     Form::Iff(a, b)
                 }
             };
-            let vars = (0..event.domains.len()).map(|slot| VarRef { learnable: 0, slot }).collect();
+            let vars = (0..event.domains.len()).map(|slot| VarRef { learnable: 0, slot, cell: 0 }).collect();
             Grounded { event, vars, form }
         })
 }
@@ -114,7 +114,7 @@ fn connectives_by_hand() {
     let p = vec![vec![0.2, 0.8], vec![0.7, 0.3]];
     let truth = |formula: Formula, form: Form, logic: Logic| {
         let event = Event { domains: vec![2, 2], atoms: vec![atom(0), atom(1)], formula };
-        let vars = vec![VarRef { learnable: 0, slot: 0 }, VarRef { learnable: 0, slot: 1 }];
+        let vars = vec![VarRef { learnable: 0, slot: 0, cell: 0 }, VarRef { learnable: 0, slot: 1, cell: 0 }];
         FuzzyEvent::new(&Grounded { event, vars, form }, NODE_LIMIT).unwrap().truth(logic, &p).value
     };
     let and = Formula::And(vec![Formula::Atom(0), Formula::Atom(1)]);

@@ -43,7 +43,7 @@ fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
                     continue;
                 }
                 assert_eq!(grounded.event.holds(&z), expected(digits), "{formula} at {digits:?}");
-                let class = |_: usize, slot: usize| digits[slot] as usize;
+                let class = |_: usize, slot: usize, _: usize| digits[slot] as usize;
                 let crisp = g.holds(ConstraintId::at(0), &observe, &class, &mut Memo::default()).unwrap();
                 assert_eq!(crisp, Some(expected(digits)), "{formula} evaluated crisply at {digits:?}");
             }

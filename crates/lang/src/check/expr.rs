@@ -464,7 +464,8 @@ impl<'s> Checker<'s> {
             return Typed::unknown().with_latent(true);
         };
         let dataset_name = self.dataset_names[net.dataset].clone();
-        let latent = Typed { ty: Type::Category(net.domain), latent: true, constant: None };
+        let ty = super::grid_type(&net.output.ty, Type::Category(net.domain));
+        let latent = Typed { ty, latent: true, constant: None };
         match &args[0].ty {
             Type::Instance { dataset, origin } if *dataset == net.dataset => {
                 let shown = format!("{name}({origin})");
@@ -473,6 +474,10 @@ impl<'s> Checker<'s> {
                 }
                 latent
             }
+            Type::Dataset(d) if *d == net.dataset && net.output.ty.cells() > 1 => self.err(
+                spans[0],
+                format!("`{name}` predicts a grid per instance; column-wise constraints read one class per row"),
+            ),
             Type::Dataset(d) if *d == net.dataset => {
                 let shown = format!("{name}({dataset_name})");
                 if !self.effects.latent.contains(&shown) {

@@ -218,7 +218,7 @@ impl<'s> Checker<'s> {
                     ColumnType::Bool => Type::Bool,
                     ColumnType::Image { .. } => Type::Image,
                     ColumnType::Vector(_) => Type::Vector,
-                    ColumnType::Category(values) => {
+                    ColumnType::Category(values) | ColumnType::Grid { values, .. } => {
                         let id = self.domains.len();
                         let raw: Vec<Value> = values.iter().map(|v| v.value.clone()).collect();
                         for v in &raw {
@@ -234,7 +234,7 @@ impl<'s> Checker<'s> {
                             integer: raw.iter().all(|v| matches!(v, Value::Int(_))),
                             raw,
                         });
-                        Type::Category(id)
+                        grid_type(&c.ty, Type::Category(id))
                     }
                 };
                 cols.insert(c.name.name.clone(), ty);
@@ -368,6 +368,20 @@ impl<'s> Checker<'s> {
             }
         }
         let d = dataset.filter(|_| complete)?;
+        if let Some(c) = inputs.iter().find(|c| matches!(c.ty, ColumnType::Image { .. } | ColumnType::Grid { .. })) {
+            if inputs.len() > 1 {
+                let what = if matches!(c.ty, ColumnType::Grid { .. }) { "a grid" } else { "an image" };
+                let span = l.input.first().map_or(l.name.span, |f| f.expr.span);
+                self.report(
+                    Diagnostic::error(
+                        span,
+                        format!("`{}` is {what}: it can only be a learnable's single input", c.name.name),
+                    )
+                    .with_help(format!("write `input: {}.{}`", self.dataset_names[d], c.name.name)),
+                );
+                return None;
+            }
+        }
         if let Some(stated) = l.dataset.as_ref().filter(|s| s.name != self.dataset_names[d]) {
             self.report(
                 Diagnostic::error(
@@ -394,7 +408,8 @@ impl<'s> Checker<'s> {
             return None;
         }
         let (_, col) = self.column_of(od, &attr)?;
-        let Some(Type::Category(domain)) = self.columns[od].get(&col.name.name).cloned() else {
+        let cell = self.columns[od].get(&col.name.name).map(Type::cell);
+        let Some(&Type::Category(domain)) = cell else {
             self.report(
                 Diagnostic::error(
                     l.output.expr.span,
@@ -413,14 +428,19 @@ impl<'s> Checker<'s> {
                 self.report(suggest(diag, &f.name, names.iter().copied()));
             }
         }
-        self.check_model(l, &inputs, d, domain);
+        self.check_model(l, &inputs, d, domain, col);
         Some(Net { dataset: d, domain, output: col })
     }
 
     /// Checks that need no tensor shapes: image layers on images, the output layer's size.
-    fn check_model(&mut self, l: &Learnable, inputs: &[&Column], dataset: usize, domain: DomainId) {
-        let image = inputs.len() == 1 && matches!(inputs[0].ty, ColumnType::Image { .. });
-        let classes = self.domains[domain].values.len();
+    fn check_model(&mut self, l: &Learnable, inputs: &[&Column], dataset: usize, domain: DomainId, output: &Column) {
+        let image = matches!(inputs, [c] if c.ty.spatial());
+        let (classes, cells) = (self.domains[domain].values.len(), output.ty.cells());
+        let scores = if cells == 1 {
+            format!("the {classes} classes")
+        } else {
+            format!("the {classes} classes of {cells} cells")
+        };
         match &l.model {
             Model::Architecture { name, .. } if name.value == Architecture::Lenet && !image => {
                 self.report(
@@ -450,15 +470,32 @@ impl<'s> Checker<'s> {
                             .with_help("give this layer its size, e.g. `linear: {units: 120, activation: relu}`"),
                     );
                 }
-                if linear.is_empty() {
+                // A grid's cells may be scored by a last convolution with one channel per class
+                // (the network's feature map is the grid).
+                let last_conv = match layers.last().map(|x| &x.value) {
+                    Some(Layer::Conv2d { channels, .. }) if cells > 1 => Some(*channels),
+                    _ => None,
+                };
+                if linear.is_empty() && last_conv.is_none() {
                     let span = layers.last().map_or(l.name.span, |x| x.span);
                     self.report(
-                        Diagnostic::error(
-                            span,
-                            format!("the layers end without a `linear` layer to score the {classes} classes"),
-                        )
-                        .with_help("end with `- linear: {activation: softmax}`; its size comes from the output"),
+                        Diagnostic::error(span, format!("the layers end without a `linear` layer to score {scores}"))
+                            .with_help("end with `- linear: {activation: softmax}`; its size comes from the output"),
                     );
+                }
+                if let (Some(channels), Some(last)) = (last_conv, layers.last()) {
+                    if channels as usize != classes {
+                        self.report(
+                            Diagnostic::error(
+                                last.span,
+                                format!(
+                                    "the last convolution scores the cells with {channels} channels, but `{}` has {classes} values",
+                                    self.domains[domain].name
+                                ),
+                            )
+                            .with_help(format!("write `channels: {classes}`: one per class")),
+                        );
+                    }
                 }
                 if let Some(Spanned { value: Layer::Linear { input: Some(stated), .. }, span }) = layers.first() {
                     let partial = self.spec.unreadable.any_column(&self.dataset_names[dataset]);
@@ -473,18 +510,17 @@ impl<'s> Checker<'s> {
                         );
                     }
                 }
-                let last_linear = linear.last().copied();
+                let last_linear = linear.last().copied().filter(|_| last_conv.is_none());
                 if let Some(Spanned { value: Layer::Linear { units: Some(u), .. }, span }) = last_linear {
-                    if *u as usize != classes {
+                    if *u as usize != classes * cells {
+                        let values = if cells == 1 {
+                            format!("`{}` has {classes} values", self.domains[domain].name)
+                        } else {
+                            format!("`{}` has {cells} cells of {classes} values", output.name.name)
+                        };
                         self.report(
-                            Diagnostic::error(
-                                *span,
-                                format!(
-                                    "the last linear layer has {u} units, but `{}` has {classes} values",
-                                    self.domains[domain].name
-                                ),
-                            )
-                            .with_help("leave `units` out of the last layer: its size comes from the output"),
+                            Diagnostic::error(*span, format!("the last linear layer has {u} units, but {values}"))
+                                .with_help("leave `units` out of the last layer: its size comes from the output"),
                         );
                     }
                 }
@@ -502,9 +538,11 @@ impl<'s> Checker<'s> {
         inputs
             .iter()
             .map(|c| match &c.ty {
-                ColumnType::Category(values) => {
+                ColumnType::Category(values) | ColumnType::Grid { values, .. } => {
                     let encoding = chosen.iter().find(|(f, _)| *f == c.name.name).map(|(_, e)| *e);
-                    Some(if matches!(encoding, Some(Encoding::Ordinal | Encoding::Raw)) { 1 } else { values.len() })
+                    let per_cell =
+                        if matches!(encoding, Some(Encoding::Ordinal | Encoding::Raw)) { 1 } else { values.len() };
+                    Some(per_cell * c.ty.cells())
                 }
                 ColumnType::Int | ColumnType::Real | ColumnType::Bool => Some(1),
                 ColumnType::Vector(n) => Some(*n as usize),
@@ -719,13 +757,10 @@ impl<'s> Checker<'s> {
             ColumnType::Image { channels: 1, height, width } => format!("image[{height}x{width}]"),
             ColumnType::Image { channels, height, width } => format!("image[{channels}x{height}x{width}]"),
             ColumnType::Vector(n) => format!("vector[{n}]"),
-            ColumnType::Category(values) => {
-                let shown: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
-                if shown.len() > 6 {
-                    format!("category of {} {{{}, …, {}}}", shown.len(), shown[..3].join(", "), shown[shown.len() - 1])
-                } else {
-                    format!("category {{{}}}", shown.join(", "))
-                }
+            ColumnType::Category(values) => show_values(values),
+            ColumnType::Grid { shape, values } => {
+                let dims: Vec<String> = shape.iter().map(u32::to_string).collect();
+                format!("grid[{}] of {}", dims.join("x"), show_values(values))
             }
         }
     }
@@ -795,6 +830,7 @@ impl<'s> Checker<'s> {
                     inputs,
                     output: self.domains[net.domain].name.clone(),
                     classes: self.domains[net.domain].values.len(),
+                    cells: net.output.ty.cells(),
                     model: match &l.model {
                         Model::Architecture { name, hidden } if hidden.is_empty() => name.value.name().to_string(),
                         Model::Architecture { name, hidden } => {
@@ -844,6 +880,24 @@ impl<'s> Checker<'s> {
             calls: std::mem::take(&mut self.calls),
             attributes: std::mem::take(&mut self.attributes),
         }
+    }
+}
+
+fn show_values(values: &[CategoryValue]) -> String {
+    let shown: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+    if shown.len() > 6 {
+        format!("category of {} {{{}, …, {}}}", shown.len(), shown[..3].join(", "), shown[shown.len() - 1])
+    } else {
+        format!("category {{{}}}", shown.join(", "))
+    }
+}
+
+/// The type of a value of a column whose cells are `cell`s: nested lists for a grid, one list per
+/// dimension (`board[r][c]`), the cell itself otherwise.
+pub(crate) fn grid_type(column: &ColumnType, cell: Type) -> Type {
+    match column {
+        ColumnType::Grid { shape, .. } => shape.iter().fold(cell, |t, _| Type::List(Box::new(t))),
+        _ => cell,
     }
 }
 

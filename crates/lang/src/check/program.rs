@@ -71,6 +71,8 @@ pub struct LearnableInfo {
     pub inputs: Vec<ColumnInfo>,
     pub output: String,
     pub classes: usize,
+    /// The cells it predicts a class for, per instance: 1, or a grid output's cells.
+    pub cells: usize,
     pub model: String,
     /// The columns it reads, resolved.
     #[serde(skip)]

@@ -5,7 +5,7 @@
 use super::program::{LearnableInfo, Program, Scope};
 use super::rule_roles::{rule_roles, supervised_learnable, RuleRole};
 use crate::diag::Diagnostic;
-use crate::limits::ENUMERATION_LIMIT;
+use crate::limits::{ENUMERATION_LIMIT, EXACT_GRID_CELLS};
 use crate::source::Span;
 use crate::spec::{Binarize, ConstraintKind, Estimator, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
 
@@ -169,6 +169,9 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     if let (Some(i), Training::Reasoned { engine: Engine::Enumerate, .. }) = (&o.inference, program.training) {
         diags.extend(enumeration_refusal(spec, program, i.span));
     }
+    if let Training::Reasoned { engine, .. } = program.training {
+        diags.extend(grid_refusals(spec, program, engine));
+    }
     for info in &mut program.constraints {
         let Some(c) = spec.constraints.get(info.id.position()) else { continue };
         info.supervises = match &c.kind {
@@ -262,7 +265,9 @@ fn enumeration_refusal(spec: &Spec, program: &Program, at: Span) -> Option<Diagn
     program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise).find_map(|c| {
         let reached: Vec<&LearnableInfo> =
             program.learnables.iter().filter(|l| c.latent.iter().any(|a| a.split('(').next() == Some(&l.name))).collect();
-        let bound = reached.iter().try_fold(1u128, |n, l| n.checked_mul((l.classes as u128).checked_pow(slots as u32)?));
+        let bound = reached
+            .iter()
+            .try_fold(1u128, |n, l| n.checked_mul((l.classes as u128).checked_pow((slots * l.cells) as u32)?));
         if bound.is_some_and(|b| b <= ENUMERATION_LIMIT as u128) {
             return None;
         }
@@ -280,6 +285,34 @@ fn enumeration_refusal(spec: &Spec, program: &Program, at: Span) -> Option<Diagn
             .with_help("`inference: exact` compiles such constraints into decision diagrams"),
         )
     })
+}
+
+/// Refuses exact reasoning over a constraint that reaches a learnable predicting a grid of more
+/// than [`EXACT_GRID_CELLS`] cells: the relations that tie a grid's cells together (a Sudoku's
+/// 972 inequalities) leave decision diagrams and their caches exponential in the grid's size.
+fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for c in program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise) {
+        let reached = program
+            .learnables
+            .iter()
+            .find(|l| l.cells > EXACT_GRID_CELLS && c.latent.iter().any(|a| a.split('(').next() == Some(&l.name)));
+        let (Some(l), Some(at)) = (reached, spec.constraints.get(c.id.position())) else { continue };
+        diags.push(
+            Diagnostic::error(
+                at.span,
+                format!(
+                    "`inference: {}` cannot reason over the {} cells `{}` predicts: exact reasoning grows exponentially with a grid's size",
+                    engine.name(),
+                    l.cells,
+                    l.name
+                ),
+            )
+            .with_note(format!("this version reasons exactly over grids of at most {EXACT_GRID_CELLS} cells"))
+            .with_help("train it with `injection: ste` (its constraints as CNF) or `injection: fuzzy`"),
+        );
+    }
+    diags
 }
 
 /// Every constraint embedding or structuring cannot use, and every learnable no guard names a

@@ -108,6 +108,14 @@ impl Type {
         }
     }
 
+    /// The type of a cell of nested lists (a grid's cell; the type itself when not a list).
+    pub fn cell(&self) -> &Type {
+        match self {
+            Type::List(t) => t.cell(),
+            t => t,
+        }
+    }
+
     pub fn is_bool(&self) -> bool {
         matches!(self, Type::Bool | Type::Unknown)
     }

@@ -1,7 +1,7 @@
 //! Rewrites of the SKI-lang prototype's formula spellings into the language's own, made once the
 //! whole spec is read (they depend on the names it declares).
 
-use super::model::{ColumnType, ConstraintKind, Formula, Spec, Value};
+use super::model::{ConstraintKind, Formula, Spec, Value};
 use crate::formula::{CmpOp, CompFor, Expr, ExprKind, Ident, Target};
 use std::collections::HashSet;
 
@@ -54,7 +54,7 @@ pub(super) fn bare_columns(spec: &mut Spec) {
     let mut taken = declared_names(spec);
     for d in &spec.datasets {
         for c in d.features.iter().chain(&d.targets) {
-            if let ColumnType::Category(values) = &c.ty {
+            if let Some(values) = c.ty.categories() {
                 taken.extend(values.iter().filter_map(|v| match &v.value {
                     Value::Str(s) => Some(s.clone()),
                     Value::Int(_) => None,

@@ -28,6 +28,7 @@ keywords!(
         Cifar10 => ["cifar10", "cifar-10"],
         Adult => ["adult"],
         PokerHand => ["poker-hand", "poker_hand"],
+        Sudoku => ["sudoku"],
     }
 );
 
@@ -54,6 +55,7 @@ impl BuiltinSource {
                 "income",
             ]),
             BuiltinSource::PokerHand => Some(&["s1", "c1", "s2", "c2", "s3", "c3", "s4", "c4", "s5", "c5", "hand"]),
+            BuiltinSource::Sudoku => Some(&["quizzes", "solutions"]),
             BuiltinSource::Mnist | BuiltinSource::FashionMnist | BuiltinSource::Cifar10 => None,
         }
     }
@@ -235,6 +237,38 @@ pub enum ColumnType {
         width: u32,
     },
     Vector(u32),
+    /// A grid of categorical cells (`values` + `shape: [9, 9]`): one value per cell, row-major.
+    Grid {
+        shape: Vec<u32>,
+        values: Vec<CategoryValue>,
+    },
+}
+
+impl ColumnType {
+    /// The declared values of a categorical column or of a grid's cells.
+    pub fn categories(&self) -> Option<&[CategoryValue]> {
+        match self {
+            ColumnType::Category(values) | ColumnType::Grid { values, .. } => Some(values),
+            _ => None,
+        }
+    }
+
+    /// Whether convolutions can read it: an image, or a 2-D grid (its values one-hot as channels).
+    pub fn spatial(&self) -> bool {
+        match self {
+            ColumnType::Image { .. } => true,
+            ColumnType::Grid { shape, .. } => shape.len() == 2,
+            _ => false,
+        }
+    }
+
+    /// Values per row: a grid's cells, 1 for every other column.
+    pub fn cells(&self) -> usize {
+        match self {
+            ColumnType::Grid { shape, .. } => shape.iter().map(|&d| d as usize).product(),
+            _ => 1,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -19,7 +19,7 @@ pub struct Fuzzy {
 impl Objective for Fuzzy {
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
         let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
-            let Prepared::Fuzzy(f) = &c.prepared else {
+            let Prepared::Fuzzy(f) = &*c.prepared else {
                 unreachable!("examples trained with fuzzy truth are prepared for it")
             };
             let p: Vec<Vec<f64>> =

@@ -47,7 +47,7 @@ fn reason(
     target: impl Fn(&dyn Inference, &[Vec<f64>]) -> Option<(f64, Vec<Vec<f64>>)> + Sync,
 ) -> Signal {
     let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
-        let Prepared::Inference(inference) = &c.prepared else {
+        let Prepared::Inference(inference) = &*c.prepared else {
             unreachable!("examples trained through inference are prepared by an engine")
         };
         let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| batch.logp[l][i].clone()).collect();

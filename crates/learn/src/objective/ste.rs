@@ -65,7 +65,9 @@ impl Objective for Ste {
             cnf.assess(exactly_one, |v, k| self.bit(x(v, k)), |v, k| batch.logp[at[v].0][at[v].1][k].exp())
         };
         let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
-            let Prepared::Cnf(cnf) = &c.prepared else { unreachable!("examples trained with ste are prepared as CNF") };
+            let Prepared::Cnf(cnf) = &*c.prepared else {
+                unreachable!("examples trained with ste are prepared as CNF")
+            };
             let a = assess(cnf, at);
             // L_unsat and L_sat are means over this grounding's violated and satisfied clauses
             // (CL-STE's published runs train on one example per step, where the batch's clauses

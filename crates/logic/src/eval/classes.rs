@@ -8,8 +8,9 @@ use skilang_lang::formula::{BinOp, CmpOp, Expr};
 use skilang_lang::source::Span;
 use skilang_lang::spec::ConstraintKind;
 
-/// The class of learnable `l` on the instance in `slot`: `class(l, slot)`.
-pub type ClassOf<'c> = &'c dyn Fn(usize, usize) -> usize;
+/// The class of learnable `l` on the instance in `slot`, at `cell` of the grid it predicts (0
+/// for a learnable that predicts one class): `class(l, slot, cell)`.
+pub type ClassOf<'c> = &'c dyn Fn(usize, usize, usize) -> usize;
 
 /// The domain where learnables take given classes.
 struct Classes<'c> {
@@ -42,7 +43,10 @@ impl Domain for Classes<'_> {
         };
         self.read = true;
         match args.first() {
-            Some(Value::Instance(slot)) => Ok(Value::class(&self.formulas.domain(l)[class(l, *slot)])),
+            Some(&Value::Instance(slot)) => {
+                let domain = self.formulas.domain(l);
+                Ok(super::grid(self.formulas.shape(l), &mut |cell| Value::class(&domain[class(l, slot, cell)])))
+            }
             _ => fail(span, format!("learnable `{}` takes one instance", self.formulas.spec.learnables[l].name.name)),
         }
     }
@@ -83,7 +87,7 @@ impl Domain for Classes<'_> {
 
 impl Formulas<'_> {
     /// Whether constraint `id` holds for one example when learnable `l` on the instance in `slot`
-    /// takes class `class(l, slot)`; `None` where the constraint does not apply to the example
+    /// takes class `class(l, slot, cell)`; `None` where the constraint does not apply to the example
     /// (an observed guard does not select it, or it reads a value the example does not know).
     pub fn holds(
         &self,

@@ -21,7 +21,7 @@ use skilang_lang::check::{Builtin, Callee, ColumnId};
 use skilang_lang::formula::{BinOp, CmpOp, CompFor, Expr, ExprKind, Target, UnaryOp};
 use skilang_lang::limits::{combinations_len, MAX_GROUND_TERMS};
 use skilang_lang::source::Span;
-use skilang_lang::spec::{Spec, Value as ClassValue};
+use skilang_lang::spec::{ColumnType, Spec, Value as ClassValue};
 
 /// A value of a formula: observed (known on the data), an instance of the example, a list, or
 /// the domain's latent value.
@@ -117,6 +117,8 @@ pub enum Observed {
     Bool(bool),
     /// A category's value name.
     Str(String),
+    /// A grid's cells, row-major, nested one list per dimension.
+    List(Vec<Observed>),
     /// A column the example has but whose value is not known (the target of an unlabelled row):
     /// a constraint that reads it does not apply to the example.
     Unknown,
@@ -149,6 +151,8 @@ pub struct Formulas<'a> {
     calls: Vec<Option<Callee>>,
     /// Per learnable, its output values.
     domains: Vec<Vec<ClassValue>>,
+    /// Per learnable, the shape of the grid it predicts (empty: one class per instance).
+    shapes: Vec<Vec<usize>>,
     /// The columns each attribute read resolved to, by the read's expression id.
     attributes: Vec<Vec<ColumnId>>,
     /// Per instance name, its slots (a few names: a scan beats hashing).
@@ -181,6 +185,14 @@ impl<'a> Formulas<'a> {
             .iter()
             .map(|l| program.domains.iter().find(|d| d.name == l.output).map(|d| d.raw.clone()).unwrap_or_default())
             .collect();
+        let shapes = program
+            .learnables
+            .iter()
+            .map(|l| match &l.output_column.column(spec).ty {
+                ColumnType::Grid { shape, .. } => shape.iter().map(|&d| d as usize).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         let mut calls = vec![None; program.calls.keys().map(|id| id.0 as usize + 1).max().unwrap_or(0)];
         for (id, &callee) in &program.calls {
             calls[id.0 as usize] = Some(callee);
@@ -189,12 +201,17 @@ impl<'a> Formulas<'a> {
         for (id, columns) in &program.attributes {
             attributes[id.0 as usize] = columns.clone();
         }
-        Formulas { spec, calls, domains, attributes, slots, datasets, width }
+        Formulas { spec, calls, domains, shapes, attributes, slots, datasets, width }
     }
 
     /// The output values of learnable `l`, in class order.
     pub fn domain(&self, l: usize) -> &[ClassValue] {
         &self.domains[l]
+    }
+
+    /// The shape of the grid learnable `l` predicts per instance (empty: one class).
+    pub fn shape(&self, l: usize) -> &[usize] {
+        &self.shapes[l]
     }
 
     /// The columns the attribute read `e` resolved to, one per dataset it reads.
@@ -806,6 +823,22 @@ fn observed<L>(o: Observed) -> Option<Value<L>> {
             Ok(i) => Value::Int(Int::from(i)),
             Err(_) => Value::Str(s),
         },
+        Observed::List(items) => Value::List(items.into_iter().map(observed).collect::<Option<_>>()?),
         Observed::Unknown => return None,
     })
+}
+
+/// A grid of `shape` as nested lists (one per dimension), its cells made by `cell(i)` in
+/// row-major order; one cell for an empty shape.
+pub(crate) fn grid<L>(shape: &[usize], cell: &mut impl FnMut(usize) -> Value<L>) -> Value<L> {
+    fn build<L>(shape: &[usize], next: &mut usize, cell: &mut impl FnMut(usize) -> Value<L>) -> Value<L> {
+        match shape.split_first() {
+            None => {
+                *next += 1;
+                cell(*next - 1)
+            }
+            Some((&n, rest)) => Value::List((0..n).map(|_| build(rest, next, cell)).collect()),
+        }
+    }
+    build(shape, &mut 0, cell)
 }

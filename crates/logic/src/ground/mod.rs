@@ -27,10 +27,12 @@ const JOINT_LIMIT: usize = 1 << 20;
 pub struct VarRef {
     pub learnable: usize,
     pub slot: usize,
+    /// The cell of the grid the learnable predicts (0 for one class per instance).
+    pub cell: usize,
 }
 
 /// One constraint grounded for one example.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Grounded {
     /// The constraint as one event (for probabilistic reasoning).
     pub event: Event,
@@ -43,7 +45,7 @@ pub struct Grounded {
 
 /// How a constraint's parts combine, beyond the event's boolean formula: fuzzy implications and
 /// biconditionals are not their boolean rewritings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Form {
     /// The event's formula is the constraint.
     Plain,
@@ -191,13 +193,17 @@ impl Domain for Builder<'_> {
         let Some(Value::Instance(slot)) = args.first() else {
             return fail(span, format!("learnable `{}` takes one instance", self.g.spec.learnables[l].name.name));
         };
-        let key = VarRef { learnable: l, slot: *slot };
-        let next = self.vars.len();
-        let v = *self.var_of.entry(key).or_insert(next);
-        if v == next {
-            self.vars.push(key);
-        }
-        Ok(Value::Latent(Sym::Var(v)))
+        let slot = *slot;
+        let g = self.g;
+        Ok(crate::eval::grid(g.shape(l), &mut |cell| {
+            let key = VarRef { learnable: l, slot, cell };
+            let next = self.vars.len();
+            let v = *self.var_of.entry(key).or_insert(next);
+            if v == next {
+                self.vars.push(key);
+            }
+            Value::Latent(Sym::Var(v))
+        }))
     }
 
     fn not(&mut self, v: Sym, span: Span) -> Result<G, GroundError> {

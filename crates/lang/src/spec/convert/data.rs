@@ -26,7 +26,10 @@ const DATASET_KEYS: &[&str] = &[
     "examples",
 ];
 const FILE_KEYS: &[&str] = &["file", "file_name", "uri", "unpack", "format", "type", "separator", "split"];
-const COLUMN_KEYS: &[&str] = &["name", "type", "values", "mapping"];
+const COLUMN_KEYS: &[&str] = &["name", "type", "values", "mapping", "shape"];
+
+/// The most cells a grid column may have per row.
+const MAX_CELLS: usize = 1 << 16;
 
 impl Reader<'_> {
     /// The prototype's top-level `instances: [{hand: poker-hand}]`: the instance variable of one
@@ -439,7 +442,44 @@ impl Reader<'_> {
             }
             (Some(t), values) => self.column_type(t, values, &name.name)?,
         };
+        let ty = match (m.get("shape"), ty) {
+            (None, ty) => ty,
+            (Some(shape), ColumnType::Category(values)) => ColumnType::Grid { shape: self.shape(shape)?, values },
+            (Some(shape), _) => {
+                self.error(
+                    Diagnostic::error(
+                        shape.span,
+                        format!("only a categorical column has a `shape`; `{}` is not one", name.name),
+                    )
+                    .with_help("list the cells' `values`, e.g. `{name: board, values: [0, 1, 2], shape: [9, 9]}`"),
+                );
+                return None;
+            }
+        };
         Some(Column { name, ty, span: m.span })
+    }
+
+    /// A grid's `shape`: one or more positive sizes, `[9, 9]`.
+    fn shape(&mut self, node: &Node) -> Option<Vec<u32>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.error(
+                Diagnostic::error(node.span, format!("`shape` must be a list of sizes, found {}", node.describe()))
+                    .with_help("e.g. `shape: [9, 9]`"),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.error(
+                Diagnostic::error(node.span, "`shape` needs at least one size").with_help("e.g. `shape: [9, 9]`"),
+            );
+            return None;
+        }
+        let sizes: Vec<u32> = items.iter().map(|i| self.u32(i, "a size in `shape`", 1)).collect::<Option<_>>()?;
+        if sizes.iter().try_fold(1usize, |n, &d| n.checked_mul(d as usize)).is_none_or(|n| n > MAX_CELLS) {
+            self.error(Diagnostic::error(node.span, format!("a grid has at most {MAX_CELLS} cells")));
+            return None;
+        }
+        Some(sizes)
     }
 
     fn column_type(&mut self, node: &Node, values: Option<Vec<CategoryValue>>, column: &str) -> Option<ColumnType> {
