@@ -48,7 +48,10 @@ pub enum Prepared {
 pub enum Prepare {
     Infer(Box<dyn Engine>),
     Fuzzy,
-    Cnf,
+    /// CNF, with each variable's at-most-one clauses when its classes are not exclusive.
+    Cnf {
+        at_most_one: bool,
+    },
     Crisp,
 }
 
@@ -276,7 +279,9 @@ fn example(
                 let prepared = match prepare {
                     Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
                     Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
-                    Prepare::Cnf => Prepared::Cnf(Cnf::encode(&grounded.event).map_err(too_large)?),
+                    &Prepare::Cnf { at_most_one } => {
+                        Prepared::Cnf(Cnf::encode(&grounded.event, at_most_one).map_err(too_large)?)
+                    }
                     Prepare::Crisp => Prepared::Crisp,
                 };
                 let entry = (Arc::new(grounded), Arc::new(prepared));

@@ -22,8 +22,12 @@ pub struct Report {
     /// Supervised: the mean of the learnables' test accuracies. Learning from constraints: the
     /// share of test examples whose constraints all hold under the most likely classes.
     pub task_accuracy: f64,
-    /// Per learnable, its accuracy on its output column.
+    /// Per learnable, its accuracy on its output column (per cell, for a grid).
     pub symbol_accuracy: BTreeMap<String, f64>,
+    /// Per learnable that predicts a grid: the share of test rows with every cell right (a
+    /// Sudoku's whole-board accuracy).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub grid_accuracy: BTreeMap<String, f64>,
     pub macro_f1: f64,
     pub per_class_accuracy: PerClass,
     pub per_class_f1: PerClass,

@@ -296,8 +296,14 @@ impl Run {
         // Each network's most likely class on every test row: its metrics, and the constraints'.
         let predicted: Vec<Vec<u32>> =
             self.tasks.iter().zip(&valid).map(|(t, n)| predict(n, t, &t.test, device)).collect();
+        let mut grid = BTreeMap::new();
         for (t, predicted) in self.tasks.iter().zip(&predicted) {
             let m = from_predictions(&t.classes, &t.test.labels, predicted);
+            if t.cells > 1 {
+                let rows = t.test.labels.chunks(t.cells).zip(predicted.chunks(t.cells));
+                let right = rows.filter(|(gold, guess)| gold == guess).count();
+                grid.insert(t.learnable.clone(), right as f64 / t.test.len().max(1) as f64);
+            }
             accuracies.push(m.accuracy);
             macro_f1s.push(m.macro_f1);
             symbol.insert(t.learnable.clone(), m.accuracy);
@@ -354,6 +360,7 @@ impl Run {
             fuzzy,
             task_accuracy,
             symbol_accuracy: symbol,
+            grid_accuracy: grid,
             macro_f1: mean(&macro_f1s),
             per_class_accuracy: per_class,
             per_class_f1,

@@ -54,12 +54,15 @@ impl Learner for Supervised<'_> {
     ) -> Result<(Vec<Net>, Measured), WeakError> {
         let (values, labels) = self.fit.batch(index);
         let x = input_tensor(self.task.input, values, index.len(), self.device);
-        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [index.len()]), self.device);
+        // A grid's cells are one row of logits each; a row counts as right when all its cells are.
+        let (n, cells) = (index.len(), self.fit.cells);
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [n * cells]), self.device);
         let (Ok([net]), [optim]) = (<[Net; 1]>::try_from(nets), optims) else {
             unreachable!("a supervised learner trains one network")
         };
         let logits = net.forward(x);
-        let correct = logits.clone().argmax(1).reshape([index.len()]).equal(y.clone()).int().sum();
+        let right = logits.clone().argmax(1).reshape([n * cells]).equal(y.clone()).int();
+        let correct = right.reshape([n, cells]).min_dim(1).sum();
         let correct = correct.into_scalar::<i64>() as usize;
         let loss = self.loss.forward(logits, y);
         let stats = Stats { loss: loss.clone().into_scalar::<f32>() as f64 * index.len() as f64, ..Stats::default() };

@@ -3,7 +3,8 @@
 //!
 //! The encoding (Tseitin, with structural sharing):
 //! - one atom per network output `z_v == k` of every variable the event reads, with its
-//!   exactly-one clauses (one at-least-one clause, and a pairwise at-most-one clause per pair);
+//!   at-least-one clause, and (under binarised logits, which are not exclusive) its pairwise
+//!   at-most-one clauses;
 //! - a relation atom (`Atom::Table`) is the disjunction, over the joint assignments it allows (or
 //!   the negation of the disjunction over those it forbids, when fewer), of the conjunction of
 //!   their atoms;
@@ -18,7 +19,7 @@
 //! Auxiliary atoms are defined by the network atoms (their definitional clauses are in
 //! [`Cnf::definitions`]): under binarised network outputs each has one value, so the models of
 //! the whole CNF, restricted to the network atoms, are exactly the event's. Training reads the
-//! [`Cnf::clauses`] (the constraint's and the exactly-one clauses) as CL-STE reads its CNF.
+//! [`Cnf::clauses`] (the constraint's and the variables' clauses) as CL-STE reads its CNF.
 
 use crate::event::{Atom, Cmp, Event, Formula};
 use crate::TooLarge;
@@ -30,13 +31,13 @@ use std::collections::{BTreeMap, HashMap};
 /// A node of the encoding, true or negated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Lit {
-    pub node: usize,
+    pub node: u32,
     pub positive: bool,
 }
 
 impl Lit {
     fn pos(node: usize) -> Lit {
-        Lit { node, positive: true }
+        Lit { node: node as u32, positive: true }
     }
 
     fn not(self) -> Lit {
@@ -63,15 +64,19 @@ pub const CNF_LIMIT: usize = 2_000_000;
 pub struct Cnf {
     /// Every atom; an auxiliary atom comes after the atoms it is defined from.
     pub nodes: Vec<Node>,
-    /// The constraint's clauses, then each variable's exactly-one clauses.
+    /// The constraint's clauses, then each variable's at-least-one clause, then (where asked for)
+    /// their pairwise at-most-one clauses.
     pub clauses: Vec<Vec<Lit>>,
     /// How many of `clauses` are the constraint's.
     pub constraint_clauses: usize,
 }
 
 impl Cnf {
-    /// Encodes `event`, or says how large the encoding would grow.
-    pub fn encode(event: &Event) -> Result<Cnf, TooLarge> {
+    /// Encodes `event` with each variable's at-least-one clause, and its at-most-one clauses with
+    /// `at_most_one` (a softmax's probabilities binarised at 0.5 are exclusive by themselves, but
+    /// may all be below it: a cell with no digit would satisfy every inequality); or says how large
+    /// the encoding would grow.
+    pub fn encode(event: &Event, at_most_one: bool) -> Result<Cnf, TooLarge> {
         let mut e =
             Encoder { event, nodes: Vec::new(), index: HashMap::new(), atoms: vec![None; event.atoms.len()], size: 0 };
         let mut clauses = Vec::new();
@@ -81,14 +86,50 @@ impl Cnf {
             e.nodes.iter().filter_map(|n| if let Node::Class { var, .. } = n { Some(*var) } else { None }).collect();
         vars.sort_unstable();
         vars.dedup();
-        for v in vars {
-            let atoms: Vec<Lit> = (0..event.domains[v]).map(|k| e.class(v, k)).collect();
+        let atoms: Vec<Vec<Lit>> =
+            vars.iter().map(|&v| (0..event.domains[v]).map(|k| e.class(v, k)).collect()).collect();
+        clauses.extend(atoms.iter().cloned());
+        for atoms in atoms.iter().filter(|_| at_most_one) {
             for (i, a) in atoms.iter().enumerate() {
                 clauses.extend(atoms[i + 1..].iter().map(|b| vec![a.not(), b.not()]));
             }
-            clauses.push(atoms);
         }
-        Ok(Cnf { nodes: e.nodes, clauses, constraint_clauses })
+        Ok(Cnf { nodes: e.nodes, clauses, constraint_clauses }.pruned())
+    }
+
+    /// The encoding without the auxiliary atoms no clause reads (a negated disjunction flattened
+    /// into clauses leaves its own atoms behind: a Sudoku's inequalities, nine each), renumbered.
+    fn pruned(self) -> Cnf {
+        let mut used = vec![false; self.nodes.len()];
+        for l in self.clauses.iter().flatten() {
+            used[l.node as usize] = true;
+        }
+        // An auxiliary atom comes after the atoms it is defined from.
+        for n in (0..self.nodes.len()).rev() {
+            if let (true, Node::And(lits) | Node::Or(lits)) = (used[n], &self.nodes[n]) {
+                lits.iter().for_each(|l| used[l.node as usize] = true);
+            }
+        }
+        let mut renumbered = vec![0u32; self.nodes.len()];
+        let mut next = 0;
+        for (n, &u) in used.iter().enumerate() {
+            renumbered[n] = next;
+            next += u as u32;
+        }
+        let map = |l: &Lit| Lit { node: renumbered[l.node as usize], positive: l.positive };
+        let nodes = self
+            .nodes
+            .into_iter()
+            .zip(&used)
+            .filter(|(_, &u)| u)
+            .map(|(node, _)| match node {
+                Node::And(lits) => Node::And(lits.iter().map(map).collect()),
+                Node::Or(lits) => Node::Or(lits.iter().map(map).collect()),
+                class => class,
+            })
+            .collect();
+        let clauses = self.clauses.iter().map(|c| c.iter().map(map).collect()).collect();
+        Cnf { nodes, clauses, constraint_clauses: self.constraint_clauses }
     }
 
     /// The definitional clauses of the auxiliary atoms (`a ⇔ ∧ lits`, `o ⇔ ∨ lits`).
@@ -120,15 +161,15 @@ impl Cnf {
         for node in &self.nodes {
             let value = match node {
                 Node::Class { var, class: k } => class(*var, *k),
-                Node::And(lits) => lits.iter().all(|l| v[l.node] == l.positive),
-                Node::Or(lits) => lits.iter().any(|l| v[l.node] == l.positive),
+                Node::And(lits) => lits.iter().all(|l| v[l.node as usize] == l.positive),
+                Node::Or(lits) => lits.iter().any(|l| v[l.node as usize] == l.positive),
             };
             v.push(value);
         }
         v
     }
 
-    /// Literal occurrences in the constraint and exactly-one clauses (not the definitions).
+    /// Literal occurrences in the constraint's and the variables' clauses (not the definitions).
     pub fn size(&self) -> usize {
         self.clauses.iter().map(Vec::len).sum()
     }
@@ -174,23 +215,17 @@ impl Assessment {
 
     fn soft(&self, l: Lit) -> f64 {
         if l.positive {
-            self.soft[l.node]
+            self.soft[l.node as usize]
         } else {
-            1.0 - self.soft[l.node]
+            1.0 - self.soft[l.node as usize]
         }
     }
 }
 
 impl Cnf {
     /// The CNF when network atom `z_v == k` is `bit(v, k)`, with relaxed value `p(v, k)`: the
-    /// constraint's clauses, and the exactly-one clauses with `exactly_one` (a softmax's
-    /// probabilities binarised at 0.5 are exclusive by themselves; CL-STE leaves them out there).
-    pub fn assess(
-        &self,
-        exactly_one: bool,
-        bit: impl Fn(usize, usize) -> bool,
-        p: impl Fn(usize, usize) -> f64,
-    ) -> Assessment {
+    /// clauses it holds.
+    pub fn assess(&self, bit: impl Fn(usize, usize) -> bool, p: impl Fn(usize, usize) -> f64) -> Assessment {
         let values = self.evaluate(bit);
         let mut a = Assessment { values, soft: Vec::with_capacity(self.nodes.len()), violated: Vec::new() };
         for node in &self.nodes {
@@ -201,8 +236,7 @@ impl Cnf {
             };
             a.soft.push(x);
         }
-        let read = if exactly_one { self.clauses.len() } else { self.constraint_clauses };
-        a.violated = self.clauses[..read].iter().map(|c| c.iter().all(|l| a.values[l.node] != l.positive)).collect();
+        a.violated = self.clauses.iter().map(|c| c.iter().all(|l| a.values[l.node as usize] != l.positive)).collect();
         a
     }
 
@@ -222,13 +256,13 @@ impl Cnf {
             for &l in clause {
                 // ∂unsat/∂v = −sign when every other literal is false (all are, in a violated
                 // clause); ∂keep/∂v = 1 − 2v in a satisfied one.
-                g[l.node] += match violated {
+                g[l.node as usize] += match violated {
                     true => -sign(l) * w.unsat * norm,
-                    false => w.sat * (1.0 - 2.0 * a.values[l.node] as u8 as f64),
+                    false => w.sat * (1.0 - 2.0 * a.values[l.node as usize] as u8 as f64),
                 };
             }
             if let [l] = clause.as_slice() {
-                g[l.node] -= sign(*l);
+                g[l.node as usize] -= sign(*l);
             }
         }
         let mut out = Vec::new();
@@ -252,7 +286,7 @@ impl Cnf {
             }
             let mut after = 1.0;
             for (i, &l) in lits.iter().enumerate().rev() {
-                g[l.node] += g[n] * before[i] * after * sign(l);
+                g[l.node as usize] += g[n] * before[i] * after * sign(l);
                 after *= factor(l);
             }
         }
@@ -310,7 +344,7 @@ impl Encoder<'_> {
 
     /// The value of a constant literal (an empty conjunction or disjunction).
     fn constant_value(&self, l: Lit) -> Option<bool> {
-        let value = match &self.nodes[l.node] {
+        let value = match &self.nodes[l.node as usize] {
             Node::And(lits) if lits.is_empty() => true,
             Node::Or(lits) if lits.is_empty() => false,
             _ => return None,
@@ -348,7 +382,7 @@ impl Encoder<'_> {
     /// partial-sum chain ends in a clause over its ways to reach the right total, as CL-STE's
     /// hand-written CNFs do).
     fn flatten(&self, l: Lit, out: &mut Vec<Vec<Lit>>) {
-        match (&self.nodes[l.node], l.positive) {
+        match (&self.nodes[l.node as usize], l.positive) {
             (Node::Or(lits), true) => out.push(lits.clone()),
             (Node::And(lits), false) => out.push(lits.iter().map(|l| l.not()).collect()),
             (Node::And(lits), true) => lits.iter().for_each(|&p| self.flatten(p, out)),

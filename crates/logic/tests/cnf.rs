@@ -16,7 +16,7 @@ fn bits(n: usize) -> impl Iterator<Item = Vec<bool>> {
 }
 
 fn holds(clauses: &[Vec<Lit>], values: &[bool]) -> bool {
-    clauses.iter().all(|c| c.iter().any(|l| values[l.node] == l.positive))
+    clauses.iter().all(|c| c.iter().any(|l| values[l.node as usize] == l.positive))
 }
 
 proptest! {
@@ -27,7 +27,7 @@ proptest! {
     /// are the event's.
     #[test]
     fn the_cnf_has_the_events_models(event in event()) {
-        let cnf = Cnf::encode(&event).unwrap();
+        let cnf = Cnf::encode(&event, true).unwrap();
         let definitions = cnf.definitions();
         let atoms: Vec<(usize, usize)> = cnf.nodes.iter().filter_map(|n| match n {
             Node::Class { var, class } => Some((*var, *class)),
@@ -60,7 +60,7 @@ proptest! {
     /// included) hold under the encoding's own values exactly where the event does.
     #[test]
     fn dimacs_round_trip(event in event()) {
-        let cnf = Cnf::encode(&event).unwrap();
+        let cnf = Cnf::encode(&event, true).unwrap();
         let (d, names) = cnf.dimacs();
         prop_assert_eq!(Dimacs::parse(&d.write()).unwrap(), d.clone());
         prop_assert_eq!(names.len(), d.variables);
@@ -102,7 +102,7 @@ fn multi_digit_sums_encode_linearly() {
             atoms: vec![Atom::Sum { terms: terms.collect(), cmp: Cmp::Eq, rhs }],
             formula: Formula::Atom(0),
         };
-        Cnf::encode(&event).unwrap().nodes.len()
+        Cnf::encode(&event, true).unwrap().nodes.len()
     };
     let (s15, s30, s100) = (size(15), size(30), size(100));
     assert!(s100 < 100 * 2_000, "{s100} atoms for 100 digits");
@@ -127,9 +127,9 @@ fn the_straight_through_gradient_has_the_published_form() {
         }],
         formula: Formula::Atom(0),
     };
-    let cnf = Cnf::encode(&event).unwrap();
+    let cnf = Cnf::encode(&event, true).unwrap();
     let p = [[0.7, 0.1, 0.1, 0.1], [0.2, 0.6, 0.1, 0.1]];
-    let a = cnf.assess(true, |v, k| p[v][k] >= 0.5, |v, k| p[v][k]);
+    let a = cnf.assess(|v, k| p[v][k] >= 0.5, |v, k| p[v][k]);
     assert!(a.violated[0], "0 + 1 is not 3");
     let violated = a.violated();
     let satisfied = a.violated.len() - violated;

@@ -60,9 +60,7 @@ impl Objective for Ste {
                 let (l, i) = at[v];
                 self.input(batch.logp[l][i][k].exp(), || logits[l][i][k])
             };
-            // Binarised logits are not exclusive: their exactly-one clauses join the loss.
-            let exactly_one = self.binarize == Binarize::Logit;
-            cnf.assess(exactly_one, |v, k| self.bit(x(v, k)), |v, k| batch.logp[at[v].0][at[v].1][k].exp())
+            cnf.assess(|v, k| self.bit(x(v, k)), |v, k| batch.logp[at[v].0][at[v].1][k].exp())
         };
         let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
             let Prepared::Cnf(cnf) = &*c.prepared else {

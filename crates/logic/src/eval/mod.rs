@@ -299,10 +299,14 @@ pub trait Domain {
 pub type V<D> = Value<<D as Domain>::Latent>;
 
 /// Knowledge rules already evaluated on observed arguments for one example: rules such as
-/// `ranks(h)` are called by many constraints, and evaluating them once is most of the work.
+/// `ranks(h)` are called by many constraints, and evaluating them once is most of the work. A
+/// latent result is remembered for one formula's evaluation only (its variables and atoms belong
+/// to the event being built): a Sudoku's `board(p)`, read 243 times by a constraint.
 pub struct Memo<L> {
     /// Per rule, where its arguments sit in `keys`, and what it gave on them.
     results: Vec<Vec<(std::ops::Range<usize>, Value<L>)>>,
+    /// The same for latent results, forgotten when an evaluator starts.
+    latent: Vec<Vec<(std::ops::Range<usize>, Value<L>)>>,
     /// The arguments of the remembered calls, end to end (one buffer for the example: a call
     /// remembered costs no allocation).
     keys: Vec<Value<L>>,
@@ -312,14 +316,14 @@ pub struct Memo<L> {
 
 impl<L> Default for Memo<L> {
     fn default() -> Self {
-        Memo { results: Vec::new(), keys: Vec::new(), arguments: Vec::new() }
+        Memo { results: Vec::new(), latent: Vec::new(), keys: Vec::new(), arguments: Vec::new() }
     }
 }
 
 impl<L: Latent> Memo<L> {
     /// Forgets every result, to serve another example (keeping the memory).
     pub fn clear(&mut self) {
-        self.results.iter_mut().for_each(Vec::clear);
+        self.results.iter_mut().chain(&mut self.latent).for_each(Vec::clear);
         self.keys.clear();
         self.arguments.clear();
     }
@@ -327,18 +331,19 @@ impl<L: Latent> Memo<L> {
     /// What rule `r` gave on the arguments from `base` on the stack, if it was called on them.
     fn recall(&self, r: usize, base: usize) -> Option<&Value<L>> {
         let given = &self.arguments[base..];
-        let calls = self.results.get(r)?;
-        calls.iter().find(|(at, _)| &self.keys[at.clone()] == given).map(|(_, v)| v)
+        let mut calls = self.results.get(r).into_iter().chain(self.latent.get(r)).flatten();
+        calls.find(|(at, _)| &self.keys[at.clone()] == given).map(|(_, v)| v)
     }
 
     /// Remembers that rule `r` gave `v` on the arguments from `base` on the stack.
     fn remember(&mut self, r: usize, base: usize, v: Value<L>) {
-        if self.results.len() <= r {
-            self.results.resize_with(r + 1, Vec::new);
+        let results = if v.latent() { &mut self.latent } else { &mut self.results };
+        if results.len() <= r {
+            results.resize_with(r + 1, Vec::new);
         }
         let start = self.keys.len();
         self.keys.extend(self.arguments[base..].iter().cloned());
-        self.results[r].push((start..self.keys.len(), v));
+        results[r].push((start..self.keys.len(), v));
     }
 }
 
@@ -369,6 +374,7 @@ pub struct Evaluator<'f, 'm, D: Domain> {
 
 impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
     pub fn new(formulas: &'f Formulas<'f>, domain: D, memo: &'m mut Memo<D::Latent>) -> Self {
+        memo.latent.iter_mut().for_each(Vec::clear);
         Evaluator { formulas, domain, memo, unknown: false, terms: 0 }
     }
 
@@ -759,7 +765,7 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         let v = self.eval(&rule.clause.expr, scope);
         scope.truncate(depth);
         if let Ok(v) = &v {
-            if observed && !v.latent() {
+            if observed {
                 self.memo.remember(r, base, v.clone());
             }
         }

@@ -4,6 +4,37 @@
 use super::*;
 
 impl Builder<'_> {
+    /// When `items` are n values of n classes — learnables' classes with the same n values, and
+    /// observed ones among them — all different means each value is taken: one clause per value
+    /// no observed item takes, over the latent items. Implied by the inequalities, so the event
+    /// keeps its models, but a relaxation sees it (CL-STE's Sudoku CNF states it: a binarisation
+    /// with no digit in a cell satisfies every inequality, and no value's clause).
+    fn pigeonhole(&mut self, items: &[G], span: Span) -> Result<Vec<Formula>, GroundError> {
+        let vars: Vec<usize> =
+            items.iter().filter_map(|i| if let Value::Latent(Sym::Var(v)) = i { Some(*v) } else { None }).collect();
+        let Some(&first) = vars.first() else { return Ok(Vec::new()) };
+        let values = self.domain_of(first).to_vec();
+        let observed: Vec<&G> = items.iter().filter(|i| !i.latent()).collect();
+        let is_class = |o: &G| values.iter().any(|v| Value::class(v) == *o);
+        if values.len() != items.len()
+            || vars.len() + observed.len() != items.len()
+            || vars.iter().any(|&v| self.domain_of(v) != values.as_slice())
+            || !observed.iter().all(|o| is_class(o))
+        {
+            return Ok(Vec::new());
+        }
+        let latent: Vec<G> = items.iter().filter(|i| i.latent()).cloned().collect();
+        let mut clauses = Vec::new();
+        for value in values.iter().map(Value::class).filter(|v| !observed.contains(&v)) {
+            let taken = latent
+                .iter()
+                .map(|i| self.condition(CmpOp::Eq, i.clone(), value.clone(), span))
+                .collect::<Result<_, _>>()?;
+            clauses.push(Formula::or(taken));
+        }
+        Ok(clauses)
+    }
+
     pub(super) fn latent_builtin(
         &mut self,
         builtin: Builtin,
@@ -49,6 +80,7 @@ impl Builder<'_> {
                         parts.push(self.condition(CmpOp::Ne, items[i].clone(), items[j].clone(), span)?);
                     }
                 }
+                parts.extend(self.pigeonhole(&items, span)?);
                 prop(Formula::and(parts))
             }
             Builtin::Max | Builtin::Min | Builtin::Abs => {
