@@ -48,9 +48,9 @@ pub enum Prepared {
 pub enum Prepare {
     Infer(Box<dyn Engine>),
     Fuzzy,
-    /// CNF, with each variable's at-most-one clauses when its classes are not exclusive.
+    /// CNF, with each variable's exactly-one clauses when its binarised classes are not exclusive.
     Cnf {
-        at_most_one: bool,
+        exactly_one: bool,
     },
     Crisp,
 }
@@ -279,8 +279,8 @@ fn example(
                 let prepared = match prepare {
                     Prepare::Infer(engine) => Prepared::Inference(engine.prepare(&grounded.event).map_err(too_large)?),
                     Prepare::Fuzzy => Prepared::Fuzzy(FuzzyEvent::new(&grounded, NODE_LIMIT).map_err(too_large)?),
-                    &Prepare::Cnf { at_most_one } => {
-                        Prepared::Cnf(Cnf::encode(&grounded.event, at_most_one).map_err(too_large)?)
+                    &Prepare::Cnf { exactly_one } => {
+                        Prepared::Cnf(Cnf::encode(&grounded.event, exactly_one).map_err(too_large)?)
                     }
                     Prepare::Crisp => Prepared::Crisp,
                 };

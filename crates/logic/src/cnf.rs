@@ -3,8 +3,8 @@
 //!
 //! The encoding (Tseitin, with structural sharing):
 //! - one atom per network output `z_v == k` of every variable the event reads, with its
-//!   at-least-one clause, and (under binarised logits, which are not exclusive) its pairwise
-//!   at-most-one clauses;
+//!   exactly-one clauses where asked for (binarised logits are not exclusive): one at-least-one
+//!   clause, and a pairwise at-most-one clause per pair;
 //! - a relation atom (`Atom::Table`) is the disjunction, over the joint assignments it allows (or
 //!   the negation of the disjunction over those it forbids, when fewer), of the conjunction of
 //!   their atoms;
@@ -64,19 +64,19 @@ pub const CNF_LIMIT: usize = 2_000_000;
 pub struct Cnf {
     /// Every atom; an auxiliary atom comes after the atoms it is defined from.
     pub nodes: Vec<Node>,
-    /// The constraint's clauses, then each variable's at-least-one clause, then (where asked for)
-    /// their pairwise at-most-one clauses.
+    /// The constraint's clauses, then (where asked for) each variable's exactly-one clauses: its
+    /// at-least-one clause, then its pairwise at-most-one clauses.
     pub clauses: Vec<Vec<Lit>>,
     /// How many of `clauses` are the constraint's.
     pub constraint_clauses: usize,
 }
 
 impl Cnf {
-    /// Encodes `event` with each variable's at-least-one clause, and its at-most-one clauses with
-    /// `at_most_one` (a softmax's probabilities binarised at 0.5 are exclusive by themselves, but
-    /// may all be below it: a cell with no digit would satisfy every inequality); or says how large
-    /// the encoding would grow.
-    pub fn encode(event: &Event, at_most_one: bool) -> Result<Cnf, TooLarge> {
+    /// Encodes `event`, with each variable's exactly-one clauses where `exactly_one` (a softmax's
+    /// probabilities binarised at 0.5 are exclusive by themselves, and its gradient is blind to an
+    /// at-least-one clause, which raises every class alike; CL-STE leaves them out there), or
+    /// says how large the encoding would grow.
+    pub fn encode(event: &Event, exactly_one: bool) -> Result<Cnf, TooLarge> {
         let mut e =
             Encoder { event, nodes: Vec::new(), index: HashMap::new(), atoms: vec![None; event.atoms.len()], size: 0 };
         let mut clauses = Vec::new();
@@ -88,8 +88,8 @@ impl Cnf {
         vars.dedup();
         let atoms: Vec<Vec<Lit>> =
             vars.iter().map(|&v| (0..event.domains[v]).map(|k| e.class(v, k)).collect()).collect();
-        clauses.extend(atoms.iter().cloned());
-        for atoms in atoms.iter().filter(|_| at_most_one) {
+        clauses.extend(atoms.iter().filter(|_| exactly_one).cloned());
+        for atoms in atoms.iter().filter(|_| exactly_one) {
             for (i, a) in atoms.iter().enumerate() {
                 clauses.extend(atoms[i + 1..].iter().map(|b| vec![a.not(), b.not()]));
             }

@@ -201,8 +201,8 @@ pub fn of(training: Training, columns: Option<Columns>) -> Option<(Prepare, Vec<
         }
         Training::Ste { binarize, estimator, alpha, beta, normalize } => {
             objectives.push(Box::new(ste::Ste { binarize, estimator, alpha, beta, normalize }));
-            // Binarised logits are not exclusive: their at-most-one clauses join the loss too.
-            Prepare::Cnf { at_most_one: binarize == skilang_lang::spec::Binarize::Logit }
+            // Binarised logits are not exclusive: their exactly-one clauses join the loss.
+            Prepare::Cnf { exactly_one: binarize == skilang_lang::spec::Binarize::Logit }
         }
     };
     Some((prepare, objectives))
