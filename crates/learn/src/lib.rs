@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod columnwise;
+pub mod decode;
 pub mod evaluate;
 pub mod examples;
 pub mod input;

@@ -56,8 +56,11 @@ pub fn evaluate(net: &Net, task: &Task, split: &Split, device: &Device) -> Metri
     from_predictions(&task.classes, &split.labels, &predicted)
 }
 
-/// Class predictions of `net` for a whole split.
+/// Class predictions of `net` for a whole split (every cell of a grid), decoded as the task says.
 pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u32> {
+    if let Some(decoded) = task.refill.as_ref().and_then(|r| crate::decode::predict(net, task, split, r, device)) {
+        return decoded;
+    }
     let all: Vec<usize> = (0..split.len()).collect();
     most_likely(net, task.input, &split.inputs, &all, device).into_iter().map(|c| c as u32).collect()
 }

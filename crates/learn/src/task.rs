@@ -1,10 +1,12 @@
 //! A learnable's supervised task: its inputs as tensors-to-be and its output's gold classes, per split.
 
+use crate::decode::Refill;
 use crate::input::InputShape;
 use skilang_data::encode::Encoder;
 use skilang_data::table::gather;
 use skilang_data::{Data, Table, Values};
-use skilang_lang::spec::{Column, ColumnType, Dataset, Learnable};
+use skilang_lang::check::refill;
+use skilang_lang::spec::{Column, ColumnType, Dataset, Decode, Learnable};
 
 /// The inputs of one split, ready to batch.
 #[derive(Clone, Debug)]
@@ -110,6 +112,8 @@ pub struct Task {
     pub classes: Vec<String>,
     /// The cells it predicts a class for per row: 1, or a grid output's cells.
     pub cells: usize,
+    /// How a grid is decoded iteratively, where the spec asks for it.
+    pub refill: Option<Refill>,
     /// Every training row; supervision reads only the `labelled` ones.
     pub train: Split,
     /// The training rows whose labels are known, when not all are.
@@ -147,6 +151,7 @@ pub fn task(
         return Err(fail(format!("`{}` is not categorical", output.name.name)));
     };
     let cells = output.ty.cells();
+    let output_column = output;
     let output = output.name.name.as_str();
     let classes: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
     let labels = |t: &Table| match t.column(output) {
@@ -219,6 +224,14 @@ pub fn task(
         input,
         classes,
         cells,
+        refill: match learnable.decode.as_ref().map(|d| d.value) {
+            Some(Decode::Iterative) => {
+                let (empty, fill) =
+                    refill(inputs, output_column).map_err(|r| fail(format!("`decode: iterative` needs {r}")))?;
+                Some(Refill { empty, fill })
+            }
+            _ => None,
+        },
         train: Split { inputs: train_inputs, labels: labels(&data.train)?, cells },
         labelled: data.labelled.clone(),
         test: Split { inputs: test_inputs, labels: labels(&data.test)?, cells },

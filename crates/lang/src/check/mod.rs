@@ -429,6 +429,17 @@ impl<'s> Checker<'s> {
             }
         }
         self.check_model(l, &inputs, d, domain, col);
+        if let Some(decode) = l.decode.as_ref().filter(|d| d.value == Decode::Iterative) {
+            if let Err(reason) = refill(&inputs, col) {
+                self.report(
+                    Diagnostic::error(decode.span, format!("`decode: iterative` needs {reason}"))
+                        .with_note(
+                            "it fills the input grid's empty cells one at a time with the classes predicted there",
+                        )
+                        .with_help("remove `decode`, or read one grid and predict a grid of the same shape"),
+                );
+            }
+        }
         Some(Net { dataset: d, domain, output: col })
     }
 
@@ -880,6 +891,35 @@ impl<'s> Checker<'s> {
             calls: std::mem::take(&mut self.calls),
             attributes: std::mem::take(&mut self.attributes),
         }
+    }
+}
+
+/// Iterative decoding's correspondence (`decode: iterative`): the learnable reads one grid and
+/// predicts one of the same shape, each output value is an input value, and exactly one input
+/// value is not (the empty cell's). Gives the empty value's position among the input values, and
+/// each output value's.
+pub fn refill(inputs: &[&Column], output: &Column) -> Result<(usize, Vec<usize>), String> {
+    let [input] = inputs else { return Err("one input, a grid".into()) };
+    let (ColumnType::Grid { shape: a, values: given }, ColumnType::Grid { shape: b, values: predicted }) =
+        (&input.ty, &output.ty)
+    else {
+        return Err("a grid input and a grid output".into());
+    };
+    if a != b {
+        return Err("an input grid of the output's shape".into());
+    }
+    let position = |v: &CategoryValue| given.iter().position(|g| g.value == v.value);
+    let fill: Option<Vec<usize>> = predicted.iter().map(position).collect();
+    let Some(fill) = fill else {
+        return Err(format!("every value of `{}` among the values of `{}`", output.name.name, input.name.name));
+    };
+    let empty: Vec<usize> = (0..given.len()).filter(|i| !fill.contains(i)).collect();
+    match empty.as_slice() {
+        [e] => Ok((*e, fill)),
+        _ => Err(format!(
+            "exactly one value of `{}` that `{}` does not have (the empty cell's)",
+            input.name.name, output.name.name
+        )),
     }
 }
 

@@ -115,6 +115,13 @@ keywords!(
     }
 );
 keywords!(Architecture { Mlp => ["mlp"], Lenet => ["lenet"] });
+
+keywords!(
+    /// How a learnable predicts at test time: every class at once (`direct`), or a grid filled
+    /// one cell at a time — the most confident empty cell takes its class, and the board goes back
+    /// to the network (`iterative`: Park's inference trick for Sudoku, as CL-STE tests).
+    Decode { Direct => ["direct"], Iterative => ["iterative"] }
+);
 keywords!(Activation {
     Relu => ["relu"],
     LeakyRelu => ["leaky_relu"],
@@ -366,6 +373,8 @@ pub struct Learnable {
     pub output: Formula,
     pub model: Model,
     pub encodings: Vec<(Ident, Spanned<Encoding>)>,
+    /// How it predicts at test time (`direct` where not written).
+    pub decode: Option<Spanned<Decode>>,
     pub span: Span,
 }
 

@@ -7,8 +7,19 @@ use crate::source::{Span, Spanned};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Entry, Node, NodeKind, ScalarValue};
 
-const LEARNABLE_KEYS: &[&str] =
-    &["dataset", "type", "input", "inputs", "output", "outputs", "architecture", "hidden", "layers", "encodings"];
+const LEARNABLE_KEYS: &[&str] = &[
+    "dataset",
+    "type",
+    "input",
+    "inputs",
+    "output",
+    "outputs",
+    "architecture",
+    "hidden",
+    "layers",
+    "encodings",
+    "decode",
+];
 /// The prototype's `type` of a learnable: the feed-forward network its `layers` build.
 const NETWORK_TYPES: &[&str] = &["neural_network", "feed_forward", "feed-forward"];
 const LAYER_KINDS: &[&str] =
@@ -116,7 +127,18 @@ impl Reader<'_> {
             }
         };
         let encodings = m.get("encodings").map(|n| self.encodings(n)).unwrap_or_default();
-        Some(Learnable { name, dataset, input, transforms, output: output?, model: model?, encodings, span: m.span })
+        let decode = m.get("decode").and_then(|n| self.keyword(n, "decoding", Decode::SPELLINGS));
+        Some(Learnable {
+            name,
+            dataset,
+            input,
+            transforms,
+            output: output?,
+            model: model?,
+            encodings,
+            decode,
+            span: m.span,
+        })
     }
 
     /// An item of the prototype's `inputs`/`outputs`: a formula, or `{source: FORMULA, ...}` with
