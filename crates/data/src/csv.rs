@@ -204,6 +204,51 @@ mod tests {
     }
 
     #[test]
+    fn grids_read_as_characters_or_spaced_values_after_a_header() {
+        let digits = |vs: &[i64]| {
+            vs.iter().map(|&v| CategoryValue { value: Value::Int(v), code: None, span: Span::default() }).collect()
+        };
+        let cols = [
+            col("quiz", ColumnType::Grid { shape: vec![2, 2], values: digits(&[0, 1, 2]) }),
+            col("solution", ColumnType::Grid { shape: vec![2, 2], values: digits(&[1, 2]) }),
+        ];
+        let refs: Vec<&Column> = cols.iter().collect();
+        let (t, _) = parse(
+            "quizzes,solutions
+1002,1221
+0 2 2 0, 1 2 2 1
+",
+            Path::new("s.csv"),
+            &refs,
+            ",",
+        )
+        .unwrap();
+        assert_eq!(t.rows, 2);
+        assert_eq!(t.column("quiz"), Some(&Values::Grid { cells: 4, codes: vec![1, 0, 0, 2, 0, 2, 2, 0] }));
+        assert_eq!(t.column("solution"), Some(&Values::Grid { cells: 4, codes: vec![0, 1, 1, 0, 0, 1, 1, 0] }));
+        let e = parse(
+            "100,1221
+",
+            Path::new("s.csv"),
+            &refs,
+            ",",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("s.csv:1: `quiz` holds 4 cells"), "{e}");
+        let e = parse(
+            "1003,1221
+",
+            Path::new("s.csv"),
+            &refs,
+            ",",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`3` is not a value of a cell of `quiz`"), "{e}");
+    }
+
+    #[test]
     fn wrong_rows_are_located() {
         let cols = [col("age", ColumnType::Int), col("y", values(&["a", "b"]))];
         let refs: Vec<&Column> = cols.iter().collect();

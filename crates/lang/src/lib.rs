@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod dimacs;
 pub mod formula;
 pub mod limits;
 pub mod overrides;

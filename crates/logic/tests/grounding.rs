@@ -199,3 +199,81 @@ fn an_unknown_observed_value_leaves_the_constraint_out() {
     assert!(g.ground(ConstraintId::at(2), &hidden(0)).unwrap().is_some(), "nothing observed is read");
     assert!(g.ground(ConstraintId::at(1), &hidden(1)).unwrap().is_none(), "an unknown guard selects nothing");
 }
+
+/// A learnable predicting a 2×2 grid, read with the puzzle's givens filled in: the event over its
+/// four cells holds exactly where the board is a Latin square keeping the given, as crisp
+/// evaluation says (with the clauses `all_different` adds per value, which change no model).
+#[test]
+fn grid_learnables_ground_one_variable_per_cell() {
+    let text = "data:
+  g:
+    training: {file: g.csv, format: csv}
+    features: [{name: given, values: [0, 1, 2], shape: [2, 2]}]
+    targets: [{name: solution, values: [1, 2], shape: [2, 2]}]
+    instance_name: p
+learnables:
+  solve: {input: g.given, output: g.solution, architecture: mlp}
+knowledge:
+  - rule: board
+    args: [p]
+    clause: \"[[p.given[r][c] if p.given[r][c] != 0 else solve(p)[r][c] for c in range(2)] for r in range(2)]\"
+constraints:
+  - always: all(all_different(board(p)[r]) for r in range(2)) and all(all_different([board(p)[r][c] for r in range(2)]) for c in range(2))
+";
+    let outcome = check_source("g.yaml", text.to_string());
+    assert!(outcome.is_valid(), "{:?}", outcome.diagnostics);
+    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let g = Formulas::new(&spec, &program);
+    let given = [[1, 0], [0, 0]];
+    let observe = |_: usize, c: ColumnId| {
+        (c.column(&spec).name.name == "given").then(|| {
+            Observed::List(
+                given.iter().map(|row| Observed::List(row.iter().map(|&v| Observed::Int(v)).collect())).collect(),
+            )
+        })
+    };
+    let grounded = g.ground(ConstraintId::at(0), &observe).unwrap().unwrap();
+    assert_eq!(grounded.vars.iter().map(|v| v.cell).collect::<Vec<_>>(), [0, 1, 2, 3], "one variable per cell");
+    for z in 0..16usize {
+        // Class k of a cell is the value k + 1.
+        let class = |cell: usize| (z >> cell) & 1;
+        let value = |cell: usize| {
+            if given[cell / 2][cell % 2] != 0 {
+                given[cell / 2][cell % 2] as usize
+            } else {
+                class(cell) + 1
+            }
+        };
+        let latin = value(0) != value(1) && value(2) != value(3) && value(0) != value(2) && value(1) != value(3);
+        let assignment: Vec<usize> = grounded.vars.iter().map(|v| class(v.cell)).collect();
+        assert_eq!(grounded.event.holds(&assignment), latin, "assignment {z:04b}");
+        let crisp = g.holds(ConstraintId::at(0), &observe, &|_, _, cell| class(cell), &mut Memo::default()).unwrap();
+        assert_eq!(crisp, Some(latin), "assignment {z:04b}, crisply");
+    }
+}
+
+/// A constraint given as DIMACS CNF with its atom map grounds to the event of the formula it
+/// stands for: `(d1 ∨ ¬d2) ∧ (d2 ∨ d3)` over `digit(x) == N`, an atom given by a capitalised
+/// pattern variable.
+#[test]
+fn a_dimacs_constraint_grounds_to_its_clauses() {
+    let dir = std::env::temp_dir().join(format!("skilang-cnf-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("cnf")).unwrap();
+    std::fs::write(dir.join("cnf/r.cnf"), "c two clauses\np cnf 3 2\n1 -2 0\n2 3 0\n").unwrap();
+    std::fs::write(dir.join("cnf/r.atom2idx"), r#"{"d(1)": 1, "d(2)": 2, "d(3)": 3}"#).unwrap();
+    let spec = format!(
+        "{}  - {{cnf: cnf/r.cnf, atoms: cnf/r.atom2idx, as: {{\"d(N)\": \"digit(x1) == N\"}}}}\n",
+        HEAD.replace("[x1, x2, x3]", "[x1]")
+    );
+    std::fs::write(dir.join("s.yaml"), spec).unwrap();
+    let outcome = skilang_lang::check_file_with(&dir.join("s.yaml"), &[]).unwrap();
+    assert!(outcome.is_valid(), "{:?}", outcome.diagnostics);
+    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let g = Formulas::new(&spec, &program);
+    let grounded = g.ground(ConstraintId::at(0), &|_, _| None).unwrap().unwrap();
+    for d in 0..10 {
+        let expected = (d == 1 || d != 2) && (d == 2 || d == 3);
+        assert_eq!(grounded.event.holds(&[d]), expected, "digit {d}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -307,6 +307,12 @@ pub struct Memo<L> {
     results: Vec<Vec<(std::ops::Range<usize>, Value<L>)>>,
     /// The same for latent results, forgotten when an evaluator starts.
     latent: Vec<Vec<(std::ops::Range<usize>, Value<L>)>>,
+    /// Grid columns read, by slot (a grid is 81 values to build; a DIMACS Sudoku reads one 20,000
+    /// times).
+    grids: Vec<(usize, ColumnId, Value<L>)>,
+    /// Grid learnables applied, by learnable and slot; latent, so forgotten when an evaluator
+    /// starts.
+    applications: Vec<(usize, usize, Value<L>)>,
     /// The arguments of the remembered calls, end to end (one buffer for the example: a call
     /// remembered costs no allocation).
     keys: Vec<Value<L>>,
@@ -316,7 +322,14 @@ pub struct Memo<L> {
 
 impl<L> Default for Memo<L> {
     fn default() -> Self {
-        Memo { results: Vec::new(), latent: Vec::new(), keys: Vec::new(), arguments: Vec::new() }
+        Memo {
+            results: Vec::new(),
+            latent: Vec::new(),
+            grids: Vec::new(),
+            applications: Vec::new(),
+            keys: Vec::new(),
+            arguments: Vec::new(),
+        }
     }
 }
 
@@ -324,6 +337,8 @@ impl<L: Latent> Memo<L> {
     /// Forgets every result, to serve another example (keeping the memory).
     pub fn clear(&mut self) {
         self.results.iter_mut().chain(&mut self.latent).for_each(Vec::clear);
+        self.grids.clear();
+        self.applications.clear();
         self.keys.clear();
         self.arguments.clear();
     }
@@ -375,6 +390,7 @@ pub struct Evaluator<'f, 'm, D: Domain> {
 impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
     pub fn new(formulas: &'f Formulas<'f>, domain: D, memo: &'m mut Memo<D::Latent>) -> Self {
         memo.latent.iter_mut().for_each(Vec::clear);
+        memo.applications.clear();
         Evaluator { formulas, domain, memo, unknown: false, terms: 0 }
     }
 
@@ -481,9 +497,19 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         match self.eval(base, scope)? {
             Value::Instance(slot) => {
                 let dataset = self.formulas.datasets[slot];
-                let read = columns.iter().find(|c| c.dataset == dataset).and_then(|&c| self.domain.observe(slot, c));
-                match read.map(observed) {
-                    Some(Some(v)) => Ok(v),
+                let Some(&column_id) = columns.iter().find(|c| c.dataset == dataset) else {
+                    return fail(span, format!("the example has no value for `.{column}`"));
+                };
+                if let Some((.., v)) = self.memo.grids.iter().find(|(s, c, _)| (*s, *c) == (slot, column_id)) {
+                    return Ok(v.clone());
+                }
+                match self.domain.observe(slot, column_id).map(observed) {
+                    Some(Some(v)) => {
+                        if matches!(v, Value::List(_)) {
+                            self.memo.grids.push((slot, column_id, v.clone()));
+                        }
+                        Ok(v)
+                    }
                     Some(None) => {
                         self.unknown = true;
                         fail(span, format!("`.{column}` is not known for this example"))
@@ -742,8 +768,19 @@ impl<'f, 'm, D: Domain> Evaluator<'f, 'm, D> {
         let r = match callee {
             Callee::Rule(r) => r,
             Callee::Learnable(l) => {
-                let values = self.memo.arguments.drain(base..).collect();
-                return self.domain.learnable(l, values, span);
+                let values: Vec<V<D>> = self.memo.arguments.drain(base..).collect();
+                let grid = match values.as_slice() {
+                    [Value::Instance(slot)] if !self.formulas.shape(l).is_empty() => Some(*slot),
+                    _ => None,
+                };
+                if let Some((.., v)) = grid.and_then(|s| self.memo.applications.iter().find(|a| (a.0, a.1) == (l, s))) {
+                    return Ok(v.clone());
+                }
+                let v = self.domain.learnable(l, values, span)?;
+                if let Some(slot) = grid {
+                    self.memo.applications.push((l, slot, v.clone()));
+                }
+                return Ok(v);
             }
             Callee::Builtin(b) => {
                 let values = self.memo.arguments.drain(base..).collect();

@@ -112,7 +112,14 @@ impl Formulas<'_> {
         observe: &dyn Fn(usize, ColumnId) -> Option<Observed>,
         memo: &mut Memo<Sym>,
     ) -> Result<Option<Grounded>, GroundError> {
-        let builder = Builder { g: self, observe, atoms: Vec::new(), vars: Vec::new(), var_of: HashMap::new() };
+        let builder = Builder {
+            g: self,
+            observe,
+            atoms: Vec::new(),
+            atom_of: HashMap::new(),
+            vars: Vec::new(),
+            var_of: HashMap::new(),
+        };
         let mut ev = Evaluator::new(self, builder, memo);
         match constraint(&mut ev, id) {
             Err(_) if ev.unknown => Ok(None),
@@ -126,6 +133,9 @@ struct Builder<'g> {
     g: &'g Formulas<'g>,
     observe: &'g dyn Fn(usize, ColumnId) -> Option<Observed>,
     atoms: Vec<Atom>,
+    /// Each distinct atom once (a CNF's clauses name the same few cell conditions thousands of
+    /// times).
+    atom_of: HashMap<Atom, usize>,
     vars: Vec<VarRef>,
     var_of: HashMap<VarRef, usize>,
 }
@@ -259,8 +269,12 @@ impl Builder<'_> {
                 return Formula::Const(allowed[0]);
             }
         }
-        self.atoms.push(a);
-        Formula::Atom(self.atoms.len() - 1)
+        let next = self.atoms.len();
+        let index = *self.atom_of.entry(a.clone()).or_insert(next);
+        if index == next {
+            self.atoms.push(a);
+        }
+        Formula::Atom(index)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::spec::model::*;
 use crate::yaml::{key_text, Entry, Node, NodeKind};
 
 const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
-const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "weight", "name"];
+const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "cnf", "atoms", "as", "weight", "name"];
 
 impl Reader<'_> {
     /// The items of a section that is a list; anything else is reported (a mapping with `help`)
@@ -111,7 +111,7 @@ impl Reader<'_> {
             return None;
         }
         let m = self.map(node, "a constraint", CONSTRAINT_KEYS)?;
-        let forms: Vec<&Entry> = ["always", "never", "if", "iff"].iter().filter_map(|k| m.entry(k)).collect();
+        let forms: Vec<&Entry> = ["always", "never", "if", "iff", "cnf"].iter().filter_map(|k| m.entry(k)).collect();
         if forms.len() > 1 {
             self.error(
                 Diagnostic::error(
@@ -137,6 +137,7 @@ impl Reader<'_> {
         let kind = match forms.first().map(|e| key_text(&e.key)) {
             Some("always") => ConstraintKind::Always(self.formula(&forms[0].value, "`always`")),
             Some("never") => ConstraintKind::Never(self.formula(&forms[0].value, "`never`")),
+            Some("cnf") => ConstraintKind::Always(self.cnf_constraint(&forms[0].value, &m)?),
             Some("if") => {
                 let guard = self.formula(&forms[0].value, "`if`");
                 let Some(then) = m.get("then") else {

@@ -3,6 +3,7 @@
 //! every problem. One file per section, as the grammar splits: data.rs, optimization.rs,
 //! learnables.rs, knowledge.rs (rules and constraints); here, the reader and its scalar readers.
 
+mod cnf;
 mod data;
 mod knowledge;
 mod learnables;
