@@ -169,9 +169,14 @@ impl Cnf {
         v
     }
 
-    /// Literal occurrences in the constraint's and the variables' clauses (not the definitions).
+    /// Literal occurrences in the whole encoding: its clauses, and the definitions of its
+    /// auxiliary atoms (`3·n + 1` for an atom over n literals), as [`Cnf::dimacs`] writes them.
     pub fn size(&self) -> usize {
-        self.clauses.iter().map(Vec::len).sum()
+        let definitions = self.nodes.iter().map(|n| match n {
+            Node::Class { .. } => 0,
+            Node::And(lits) | Node::Or(lits) => 3 * lits.len() + 1,
+        });
+        self.clauses.iter().map(Vec::len).sum::<usize>() + definitions.sum::<usize>()
     }
 }
 

@@ -64,6 +64,7 @@ proptest! {
         let (d, names) = cnf.dimacs();
         prop_assert_eq!(Dimacs::parse(&d.write()).unwrap(), d.clone());
         prop_assert_eq!(names.len(), d.variables);
+        prop_assert_eq!(cnf.size(), d.clauses.iter().map(Vec::len).sum::<usize>(), "the size is what DIMACS writes");
         for z in assignments(&event.domains) {
             let values = cnf.values(&z);
             let holds = d.clauses.iter().all(|c| c.iter().any(|&l| values[l.unsigned_abs() as usize - 1] == (l > 0)));
