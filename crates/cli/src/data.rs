@@ -26,17 +26,10 @@ pub fn poker_hand(
     for h in &drawn {
         counts[poker::class(h) as usize] += 1;
     }
-    let io = |e: std::io::Error, p: &Path| Failure::new(exit::USAGE, format!("cannot write {}: {e}", p.display()));
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
+        std::fs::create_dir_all(parent).map_err(|e| cannot_write(e, parent))?;
     }
-    // Written beside its place and renamed: an interrupted run leaves no truncated file behind.
-    let tmp = out.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&tmp, poker::csv(&drawn)).map_err(|e| io(e, &tmp))?;
-    std::fs::rename(&tmp, &out).map_err(|e| {
-        std::fs::remove_file(&tmp).ok();
-        io(e, &out)
-    })?;
+    write_file(&out, &poker::csv(&drawn))?;
     let counts: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
     eprintln!("wrote {n} hands drawn with seed {seed} to {} (classes 0–9: {})", out.display(), counts.join(" / "));
     Ok(())
@@ -70,18 +63,12 @@ pub fn sudoku(
     if let Some((name, ..)) = files.iter().find(|(name, ..)| out.join(name).exists()) {
         return Err(usage(format!("{} exists; remove it first or choose --out", out.join(name).display())));
     }
-    let io = |e: std::io::Error, p: &Path| usage(format!("cannot write {}: {e}", p.display()));
-    std::fs::create_dir_all(&out).map_err(|e| io(e, &out))?;
+    std::fs::create_dir_all(&out).map_err(|e| cannot_write(e, &out))?;
     for (name, n, seed) in files {
         let started = std::time::Instant::now();
         let puzzles = sudoku::generate(n, givens, seed);
         let path = out.join(name);
-        let tmp = path.with_extension(format!("partial-{}", std::process::id()));
-        std::fs::write(&tmp, sudoku::csv(&puzzles)).map_err(|e| io(e, &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            std::fs::remove_file(&tmp).ok();
-            io(e, &path)
-        })?;
+        write_file(&path, &sudoku::csv(&puzzles))?;
         let counts: Vec<usize> = puzzles.iter().map(|p| sudoku::count_givens(&p.quiz)).collect();
         let (lo, hi) = (counts.iter().min().unwrap_or(&0), counts.iter().max().unwrap_or(&0));
         let mean = counts.iter().sum::<usize>() as f64 / counts.len().max(1) as f64;
@@ -107,4 +94,18 @@ fn parse_givens(text: &str) -> Option<sudoku::Givens> {
             None => Some(sudoku::Givens::Exactly(n(t)?)),
         },
     }
+}
+
+fn cannot_write(e: std::io::Error, path: &Path) -> Failure {
+    Failure::new(exit::USAGE, format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes `text` beside `path` and renames it there: an interrupted run leaves no truncated file.
+fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    let tmp = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| cannot_write(e, &tmp))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        std::fs::remove_file(&tmp).ok();
+        cannot_write(e, path)
+    })
 }
