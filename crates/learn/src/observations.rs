@@ -4,7 +4,7 @@
 use skilang_data::{Table, Values};
 use skilang_lang::check::ColumnId;
 use skilang_lang::spec::{CategoryValue, ColumnType, Spec, Value};
-use skilang_logic::Observed;
+use skilang_logic::{nest, Observed};
 
 /// Observed values of a dataset's rows, as formulas see them.
 pub struct Observations<'a> {
@@ -50,21 +50,16 @@ impl<'a> Observations<'a> {
         match (ty, values) {
             (ColumnType::Category(declared), Values::Categories(v)) => category(declared, v[row]),
             (ColumnType::Grid { shape, values: declared }, Values::Grid { cells, codes }) => {
-                let mut cell = codes[row * cells..(row + 1) * cells].iter().map(|&c| category(declared, c));
-                grid(shape, &mut cell)
+                let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+                let row = &codes[row * cells..(row + 1) * cells];
+                // A cell whose code is no declared value makes the whole grid unreadable.
+                let list = |items: Vec<Option<Observed>>| items.into_iter().collect::<Option<_>>().map(Observed::List);
+                nest(&shape, &mut |i| category(declared, row[i]), &list)
             }
             (ColumnType::Int, Values::Numbers(v)) => Some(Observed::Int(v[row] as i64)),
             (ColumnType::Bool, Values::Numbers(v)) => Some(Observed::Bool(v[row] != 0.0)),
             (_, Values::Numbers(v)) => Some(Observed::Real(v[row] as f64)),
             _ => None,
         }
-    }
-}
-
-/// A grid's cells as nested lists, one per dimension (`board[r][c]`).
-fn grid(shape: &[u32], cells: &mut impl Iterator<Item = Option<Observed>>) -> Option<Observed> {
-    match shape.split_first() {
-        None => cells.next()?,
-        Some((&n, rest)) => (0..n).map(|_| grid(rest, cells)).collect::<Option<_>>().map(Observed::List),
     }
 }

@@ -15,7 +15,7 @@ pub mod rulenet;
 
 pub use compile::{argmax, compile, Diagram, NODE_LIMIT};
 pub use engine::{engine, Engine, Inference, Posterior, TooLarge};
-pub use eval::{Crisp, Formulas, GroundError, Memo, Observed};
+pub use eval::{nest, Crisp, Formulas, GroundError, Memo, Observed};
 pub use event::{Atom, Cmp, Event, Formula};
 pub use fuzzy::{FuzzyEvent, Logic, Truth};
 pub use ground::{Form, Grounded, Sym, VarRef};

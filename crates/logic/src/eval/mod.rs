@@ -874,14 +874,25 @@ fn observed<L>(o: Observed) -> Option<Value<L>> {
 /// A grid of `shape` as nested lists (one per dimension), its cells made by `cell(i)` in
 /// row-major order; one cell for an empty shape.
 pub(crate) fn grid<L>(shape: &[usize], cell: &mut impl FnMut(usize) -> Value<L>) -> Value<L> {
-    fn build<L>(shape: &[usize], next: &mut usize, cell: &mut impl FnMut(usize) -> Value<L>) -> Value<L> {
+    nest(shape, cell, &Value::List)
+}
+
+/// Values made by `cell(i)` in row-major order, nested by `list` one level per dimension of
+/// `shape`: a grid as formulas see it, observed or latent.
+pub fn nest<T>(shape: &[usize], cell: &mut impl FnMut(usize) -> T, list: &impl Fn(Vec<T>) -> T) -> T {
+    fn build<T>(
+        shape: &[usize],
+        next: &mut usize,
+        cell: &mut impl FnMut(usize) -> T,
+        list: &impl Fn(Vec<T>) -> T,
+    ) -> T {
         match shape.split_first() {
             None => {
                 *next += 1;
                 cell(*next - 1)
             }
-            Some((&n, rest)) => Value::List((0..n).map(|_| build(rest, next, cell)).collect()),
+            Some((&n, rest)) => list((0..n).map(|_| build(rest, next, cell, list)).collect()),
         }
     }
-    build(shape, &mut 0, cell)
+    build(shape, &mut 0, cell, list)
 }
