@@ -3,12 +3,13 @@
 //! tuples and tested on tuples of the MNIST test set. One table: sum accuracy, digit accuracy,
 //! epochs, wall minutes and peak memory, beside the published figures.
 //!
-//! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench addition`
+//! Run: `cargo bench -p skilang --bench addition`
 //! (`SKILANG_BENCH_N=4,15` runs a subset; `SKILANG_BENCH_INJECTION=em` compares EM.)
 
 mod common;
 
 use common::{data_dir, list, set, train};
+use skilang_lang::spec::BuiltinSource;
 
 /// Per N: epochs, batch size (examples), and the published figures as text. Longer numbers carry
 /// more information per example but make fewer examples: they learn best from one example per
@@ -22,7 +23,7 @@ const RUNS: [(usize, usize, usize, &str); 5] = [
 ];
 
 fn main() {
-    let data = data_dir("mnist");
+    let data = data_dir(BuiltinSource::Mnist);
     let only = list::<usize>("SKILANG_BENCH_N");
     let injection = std::env::var("SKILANG_BENCH_INJECTION").unwrap_or_else(|_| "semantic_loss".into());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-addition.yaml");

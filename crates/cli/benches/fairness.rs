@@ -4,7 +4,7 @@
 //! beside the reference figures measured on the same split, and one SVG of the accuracy–fairness
 //! trade-off.
 //!
-//! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench fairness`
+//! Run: `cargo bench -p skilang --bench fairness`
 //! (`SKILANG_BENCH_WEIGHTS=0,1` and `SKILANG_BENCH_SEEDS=1` run a subset; the plot goes to
 //! `SKILANG_BENCH_SVG`, default `target/fairness.svg`).
 
@@ -12,6 +12,7 @@ use std::fmt::Write;
 mod common;
 
 use common::{cell, data_dir, list, set, stats, train};
+use skilang_lang::spec::BuiltinSource;
 
 const WEIGHTS: [f64; 6] = [0.0, 1.0, 3.0, 10.0, 30.0, 100.0];
 const SEEDS: [u64; 3] = [1, 2, 3];
@@ -36,7 +37,7 @@ struct Run {
 }
 
 fn main() {
-    let data = data_dir("adult");
+    let data = data_dir(BuiltinSource::Adult);
     let weights = list::<f64>("SKILANG_BENCH_WEIGHTS").unwrap_or(WEIGHTS.to_vec());
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(SEEDS.to_vec());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/adult-fairness.yaml");

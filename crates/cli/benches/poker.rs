@@ -8,13 +8,14 @@
 //! Tested on the UCI test file when present, else on the 1,000,000 generated hands. One table of
 //! accuracy and macro-F1 (mean ± half the range over seeds) beside the reference figures.
 //!
-//! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench poker`
+//! Run: `cargo bench -p skilang --bench poker`
 //! (`SKILANG_BENCH_INJECTIONS=supervised,structuring`, `SKILANG_BENCH_FRACTIONS=0.01` and
 //! `SKILANG_BENCH_SEEDS=1` run a subset).
 
 mod common;
 
 use common::{cell, data_dir, list, set, stats, train};
+use skilang_lang::spec::BuiltinSource;
 
 const INJECTIONS: [&str; 4] = ["supervised", "constraining", "embedding", "structuring"];
 const FRACTIONS: [f64; 3] = [1.0, 0.1, 0.01];
@@ -39,7 +40,7 @@ struct Run {
 }
 
 fn main() {
-    let data = data_dir("poker_hand");
+    let data = data_dir(BuiltinSource::PokerHand);
     let injections = list::<String>("SKILANG_BENCH_INJECTIONS").unwrap_or(INJECTIONS.map(String::from).to_vec());
     let fractions = list::<f64>("SKILANG_BENCH_FRACTIONS").unwrap_or(FRACTIONS.to_vec());
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(SEEDS.to_vec());

@@ -7,19 +7,20 @@
 //!   seconds to prepare the examples (compile their diagrams, or encode their CNF) and to train
 //!   one epoch, and the largest prepared form, as N grows.
 //!
-//! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench ste`
+//! Run: `cargo bench -p skilang --bench ste`
 //! (`SKILANG_BENCH_N=1,15` and `SKILANG_BENCH_SEEDS=1` run a subset).
 
 mod common;
 
 use common::{cell, data_dir, list, set, train};
+use skilang_lang::spec::BuiltinSource;
 
 /// What is compared: a label, the injection, and whether STE normalises violated clauses.
 const VARIANTS: [(&str, &str, bool); 3] =
     [("semantic_loss", "semantic_loss", false), ("ste", "ste", false), ("ste normalize", "ste", true)];
 
 fn main() {
-    let data = data_dir("mnist");
+    let data = data_dir(BuiltinSource::Mnist);
     let only = list::<usize>("SKILANG_BENCH_N");
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(vec![1, 2, 3]);
     let fraction: f64 = std::env::var("SKILANG_BENCH_FRACTION").ok().and_then(|f| f.parse().ok()).unwrap_or(0.1);

@@ -2,17 +2,18 @@
 //! per epoch, training images per second, peak memory and test accuracy, beside PyTorch's figures
 //! on a machine like ours (ALGORITHMS.md §2: 2 threads, Adam; 21k / 29k images/s).
 //!
-//! Run: `SKILANG_DATA=../shared/data cargo bench -p skilang --bench train`
+//! Run: `cargo bench -p skilang --bench train`
 
 mod common;
 
 use common::{data_dir, set, train};
+use skilang_lang::spec::BuiltinSource;
 
 /// PyTorch, LeNet, Adam, 2 threads, training images per second at batch 64 and 256.
 const PYTORCH: [(usize, f64); 2] = [(64, 21_000.0), (256, 29_000.0)];
 
 fn main() {
-    let data = data_dir("mnist");
+    let data = data_dir(BuiltinSource::Mnist);
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-supervised.yaml");
     println!(
         "{:>6} {:>10} {:>10} {:>10} {:>9} {:>12} {:>8}",

@@ -4,6 +4,7 @@
 //! grounds the examples) or refused by both with the same diagnostics. A setting that leaves an
 //! accepted spec's plan as another setting made it is not trained twice.
 
+use skilang_lang::spec::BuiltinSource;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,11 +71,10 @@ fn with_few_puzzles(data: &Path) -> PathBuf {
 
 #[test]
 fn check_and_train_agree_on_every_spec_under_every_plan() {
-    let data = std::env::var("SKILANG_DATA").unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").to_string_lossy().into_owned()
-    });
-    assert!(Path::new(&data).is_dir(), "these tests read real data: set SKILANG_DATA ({data} is missing)");
-    let data = with_few_puzzles(Path::new(&data));
+    let data = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    let sources = [BuiltinSource::Mnist, BuiltinSource::Adult, BuiltinSource::PokerHand];
+    skilang_data::catalog::ensure(&sources, &data).unwrap_or_else(|e| panic!("{e}"));
+    let data = with_few_puzzles(&data);
     let data = data.to_str().unwrap();
     let settings: Vec<Option<String>> = std::iter::once(None)
         .chain(INJECTIONS.iter().map(|i| Some(format!("optimization.injection={i}"))))

@@ -1,5 +1,6 @@
 //! `skilang train` and `skilang eval` on real data, as a user runs them.
 
+use skilang_lang::spec::BuiltinSource;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,11 +13,11 @@ fn skilang(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The data directory as the tests resolve it, with MNIST and Adult in it.
 fn data_dir() -> String {
-    let dir = std::env::var_os("SKILANG_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(dir.is_dir(), "these tests read real data: set SKILANG_DATA ({} is missing)", dir.display());
+    let dir = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    skilang_data::catalog::ensure(&[BuiltinSource::Mnist, BuiltinSource::Adult], &dir)
+        .unwrap_or_else(|e| panic!("{e}"));
     dir.to_string_lossy().into_owned()
 }
 

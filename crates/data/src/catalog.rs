@@ -172,6 +172,24 @@ pub fn install(
     Ok(written)
 }
 
+/// Makes sure each of `sources` is in `dir`, downloading what is missing from its canonical
+/// files (`SKILANG_MIRROR` is honoured), or says which dataset could not be had and where its
+/// files belong: for tests and benchmarks, which have no progress bar to show.
+pub fn ensure(sources: &[BuiltinSource], dir: &Path) -> std::result::Result<(), String> {
+    let mirror = std::env::var("SKILANG_MIRROR").ok().filter(|m| !m.is_empty());
+    for &source in sources {
+        install(source, dir, mirror.as_deref(), Timeouts::default(), &mut |_, _, _| {}).map_err(|e| {
+            format!(
+                "{}: not in {} and not downloadable here ({e}); place its files in {}/ or point SKILANG_DATA at a folder that has them",
+                source.name(),
+                dir.display(),
+                dir.join(folder(source)).display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,21 @@ pub fn resolve(flag: Option<&Path>, env: Option<OsString>, home: Option<PathBuf>
     home.unwrap_or_else(|| PathBuf::from(".")).join(".cache").join("skilang")
 }
 
+/// The data directory of this repository's tests and benchmarks: `SKILANG_DATA`, else the
+/// `shared/data` folder beside the checkout where there is one, else the cache folder the command
+/// line uses (created; `catalog::ensure` fills it with the checked downloads).
+pub fn for_checkout(workspace: &Path) -> PathBuf {
+    let sibling = workspace.join("../shared/data");
+    let env = std::env::var_os("SKILANG_DATA").filter(|d| !d.is_empty());
+    let dir = match env {
+        Some(dir) => PathBuf::from(dir),
+        None if sibling.is_dir() => sibling,
+        None => resolve(None, None, std::env::var_os("HOME").map(PathBuf::from)),
+    };
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// Finds `name` (plain or `.gz`) in `dir/folder/` or directly in `dir/`.
 pub fn find(dir: &Path, folder: &str, name: &str) -> Option<PathBuf> {
     [dir.join(folder), dir.to_path_buf()]

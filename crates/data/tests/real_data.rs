@@ -1,19 +1,15 @@
-//! Reading the real datasets in `SKILANG_DATA` (CI: `../shared/data`) as the examples declare them,
-//! and refusing damaged copies of them.
+//! Reading the real datasets (`SKILANG_DATA`, else `../shared/data`, else the checked downloads)
+//! as the examples declare them, and refusing damaged copies of them.
 
 use skilang_data::{load, poker, Values};
-use skilang_lang::spec::Dataset;
+use skilang_lang::spec::{BuiltinSource, Dataset};
 use std::path::{Path, PathBuf};
 
+/// The data directory as the tests resolve it, with MNIST, Adult and Poker Hand in it.
 fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("SKILANG_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        dir.is_dir(),
-        "these tests read real data: set SKILANG_DATA to the data folder ({} is missing)",
-        dir.display()
-    );
+    let dir = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    let sources = [BuiltinSource::Mnist, BuiltinSource::Adult, BuiltinSource::PokerHand];
+    skilang_data::catalog::ensure(&sources, &dir).unwrap_or_else(|e| panic!("{e}"));
     dir
 }
 

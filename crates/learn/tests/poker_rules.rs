@@ -3,16 +3,15 @@
 
 use skilang_data::Data;
 use skilang_lang::check::{ColumnId, ConstraintId, Program};
-use skilang_lang::spec::{Spec, Value};
+use skilang_lang::spec::{BuiltinSource, Spec, Value};
 use skilang_learn::observations::Observations;
 use skilang_logic::{Atom, Formulas, Memo, Observed};
 use std::path::{Path, PathBuf};
 
+/// The data directory as the tests resolve it, with the Poker Hand training file in it.
 fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("SKILANG_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(dir.is_dir(), "this test reads real data: set SKILANG_DATA ({} is missing)", dir.display());
+    let dir = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    skilang_data::catalog::ensure(&[BuiltinSource::PokerHand], &dir).unwrap_or_else(|e| panic!("{e}"));
     dir
 }
 

@@ -4,17 +4,21 @@
 #![allow(dead_code)]
 
 use skilang_lang::overrides::Override;
+use skilang_lang::spec::BuiltinSource;
 use skilang_learn::report::Source;
 use skilang_learn::run::Run;
 use std::ffi::OsString;
 use std::path::Path;
 
-/// `SKILANG_DATA`, or exit saying which dataset the benchmark needs.
-pub fn data_dir(folder: &str) -> OsString {
-    std::env::var_os("SKILANG_DATA").unwrap_or_else(|| {
-        eprintln!("set SKILANG_DATA to the folder with {folder}/ to run this benchmark");
+/// The data directory as the tests resolve it, with `source` in it, or exit saying where the
+/// dataset belongs.
+pub fn data_dir(source: BuiltinSource) -> OsString {
+    let dir = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    if let Err(e) = skilang_data::catalog::ensure(&[source], &dir) {
+        eprintln!("{e}");
         std::process::exit(2);
-    })
+    }
+    dir.into_os_string()
 }
 
 /// Trains `spec` on `data` through the library, as `skilang train SPEC ARGS...` would (`ARGS`:
