@@ -160,7 +160,7 @@ fn number(field: &str, ty: &ColumnType) -> Option<f32> {
 
 /// The index of the declared value a field denotes: by code when the spec maps names to codes,
 /// else by the value itself; a trailing `.` is forgiven.
-fn category(field: &str, declared: &[CategoryValue]) -> Option<usize> {
+pub(crate) fn category(field: &str, declared: &[CategoryValue]) -> Option<usize> {
     let find = |f: &str| {
         declared.iter().position(|d| match (&d.value, d.code) {
             (_, Some(code)) => f.parse::<i64>().ok() == Some(code),

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod idx;
 pub mod load;
 pub mod npm;
+pub mod npz;
 pub mod poker;
 pub mod rng;
 pub mod sudoku;

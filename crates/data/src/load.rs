@@ -4,7 +4,7 @@ use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use crate::table::{Data, Table, Values};
-use crate::{catalog, cifar, csv, idx, poker, sudoku};
+use crate::{catalog, cifar, csv, idx, npz, poker, sudoku};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
@@ -137,6 +137,7 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str, notes: &mut V
             let (labels, pixels) = cifar::parse(&read_bytes(&path)?, &path)?;
             image_table(columns, [3, 32, 32], labels, pixels, name)
         }
+        FileFormat::Npz => npz::parse(&read_bytes(&path)?, &path, columns),
         FileFormat::Idx => Err(schema(
             name,
             "IDX data comes in pairs of files (images and labels): use `source: mnist` or `source: fashion-mnist`",

@@ -61,7 +61,12 @@ impl BuiltinSource {
     }
 }
 
-keywords!(FileFormat { Csv => ["csv"], Idx => ["idx"], CifarBinary => ["cifar-binary", "cifar_binary"] });
+keywords!(FileFormat {
+    Csv => ["csv"],
+    Idx => ["idx"],
+    CifarBinary => ["cifar-binary", "cifar_binary"],
+    Npz => ["npz"],
+});
 
 keywords!(
     /// How knowledge reaches the networks.
