@@ -90,7 +90,7 @@ fn values(array: &Array, rows: usize, column: &Column) -> Why<Values> {
         }
         ColumnType::Image { channels, height, width } => {
             let want = [*channels as usize, *height as usize, *width as usize];
-            let dims = &array.shape[1..];
+            let dims = array.shape.get(1..).unwrap_or_default();
             if dims != want && !(want[0] == 1 && dims == &want[1..]) {
                 return Err(format!(
                     "has shape {shape}; `{}` needs ({rows}, {}, {}, {})",
@@ -139,7 +139,7 @@ pub fn parse_npy(bytes: &[u8]) -> Why<Array> {
         .filter(|d| !d.is_empty())
         .map(|d| d.trim_end_matches('L').parse::<usize>().map_err(|_| format!("its shape has `{d}`")))
         .collect::<Why<_>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or("its shape is too large")?;
     let data = &bytes[start + header_len..];
     let (order, kind, size) = {
         let mut c = descr.chars();
@@ -147,32 +147,31 @@ pub fn parse_npy(bytes: &[u8]) -> Why<Array> {
         let kind = c.next().ok_or("an empty dtype")?;
         (order, kind, c.as_str().parse::<usize>().map_err(|_| format!("dtype `{descr}` is not understood"))?)
     };
+    if !matches!((kind, size), ('b', 1) | ('u' | 'i', 1 | 2 | 4 | 8) | ('f', 4 | 8)) {
+        return Err(format!("dtype `{descr}` is not read (integers, floats and booleans are)"));
+    }
     if order == '>' && size > 1 {
         return Err(format!("dtype `{descr}` is big-endian; save it with .astype('<{kind}{size}')"));
     }
-    if data.len() < count * size {
-        return Err(format!(
-            "it holds {} bytes, and its shape {shape:?} of `{descr}` needs {}",
-            data.len(),
-            count * size
-        ));
+    let needed = count.checked_mul(size).ok_or("its shape is too large")?;
+    if data.len() < needed {
+        return Err(format!("it holds {} bytes, and its shape {shape:?} of `{descr}` needs {needed}", data.len()));
     }
-    let words = data[..count * size].chunks_exact(size);
+    let words = data[..needed].chunks_exact(size);
     let le = |w: &[u8]| {
         let mut b = [0u8; 8];
         b[..size].copy_from_slice(w);
         b
     };
     let elements = match (kind, size) {
-        ('b', 1) => Elements::Ints(words.map(|w| (w[0] != 0) as i64).collect()),
-        ('u', 1 | 2 | 4 | 8) => Elements::Ints(words.map(|w| u64::from_le_bytes(le(w)) as i64).collect()),
-        ('i', 1 | 2 | 4 | 8) => {
+        ('b', _) => Elements::Ints(words.map(|w| (w[0] != 0) as i64).collect()),
+        ('u', _) => Elements::Ints(words.map(|w| u64::from_le_bytes(le(w)) as i64).collect()),
+        ('i', _) => {
             let shift = 64 - 8 * size as u32;
             Elements::Ints(words.map(|w| (i64::from_le_bytes(le(w)) << shift) >> shift).collect())
         }
         ('f', 4) => Elements::Floats(words.map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]) as f64).collect()),
-        ('f', 8) => Elements::Floats(words.map(|w| f64::from_le_bytes(le(w))).collect()),
-        _ => return Err(format!("dtype `{descr}` is not read (integers, floats and booleans are)")),
+        _ => Elements::Floats(words.map(|w| f64::from_le_bytes(le(w))).collect()),
     };
     Ok(Array { shape, elements })
 }

@@ -1,10 +1,12 @@
-//! Damaged and random data files fed to every reader (IDX, CIFAR binary, CSV, gzip): whatever the
+//! Damaged and random data files fed to every reader (IDX, CIFAR binary, CSV, gzip, NumPy): whatever the
 //! bytes, a reader returns the table or an error naming the file, and never panics. Inputs start
 //! from valid files and are mutated (bytes flipped, cut, inserted, header fields set to extremes).
 //! `SKILANG_FUZZ_CASES=100000` runs a long campaign.
 
+mod common;
+
 use proptest::prelude::*;
-use skilang_data::{cifar, csv, dir, idx};
+use skilang_data::{cifar, csv, dir, idx, npz};
 use skilang_lang::formula::Ident;
 use skilang_lang::source::Span;
 use skilang_lang::spec::{CategoryValue, Column, ColumnType, Value};
@@ -61,6 +63,18 @@ fn cifar_file() -> Vec<u8> {
     let mut b = vec![4u8];
     b.extend((0..cifar::RECORD - 1).map(|i| i as u8));
     b
+}
+
+/// An archive of an `int` column `age` and a 2×2 grid column `g` of values 0..3, two rows.
+fn npz_file(deflated: bool) -> Vec<u8> {
+    let age = common::npy("<i4", &[2], &[39, 0, 0, 0, 50, 0, 0, 0]);
+    let grid = common::npy("|u1", &[2, 2, 2], &[0, 1, 2, 3, 3, 2, 1, 0]);
+    common::npz(&[("age", age), ("g", grid)], deflated)
+}
+
+fn npz_columns() -> Vec<Column> {
+    let values = (0..4).map(|i| CategoryValue { value: Value::Int(i), code: None, span: Span::default() }).collect();
+    vec![column("age", ColumnType::Int), column("g", ColumnType::Grid { shape: vec![2, 2], values })]
 }
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
@@ -136,6 +150,25 @@ proptest! {
         let columns = csv_columns();
         let refs: Vec<&Column> = columns.iter().collect();
         let _ = csv::parse(&text, Path::new("f.csv"), &refs, ",");
+    }
+
+    #[test]
+    fn npz_never_panics(deflated in any::<bool>(), ms in proptest::collection::vec(mutation(), 0..6)) {
+        let bytes = mutate(npz_file(deflated), &ms);
+        let columns = npz_columns();
+        let refs: Vec<&Column> = columns.iter().collect();
+        if let Ok(table) = npz::parse(&bytes, Path::new("f.npz"), &refs) {
+            prop_assert!(table.columns.iter().all(|(_, v)| v.len() == table.rows));
+        }
+    }
+
+    #[test]
+    fn npy_never_panics(ms in proptest::collection::vec(mutation(), 0..6)) {
+        let bytes = mutate(common::npy("<i2", &[2, 3], &[7; 12]), &ms);
+        if let Ok(array) = npz::parse_npy(&bytes) {
+            let n = match array.elements { npz::Elements::Ints(v) => v.len(), npz::Elements::Floats(v) => v.len() };
+            prop_assert_eq!(n, array.shape.iter().product::<usize>());
+        }
     }
 
     #[test]
