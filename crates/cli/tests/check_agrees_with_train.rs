@@ -46,8 +46,8 @@ fn diagnostics(stderr: &str) -> &str {
     stderr.trim_end().rsplit_once('\n').map_or("", |(d, _)| d)
 }
 
-/// A data directory like `data` whose Sudoku puzzles are few: a dry run grounds every puzzle,
-/// and the built-in 11,000 would take minutes under each plan, to show nothing more.
+/// A data directory like `data` whose Sudoku puzzles are few: without files, every dry run of a
+/// Sudoku spec would generate the built-in 11,000 puzzles, to show nothing more.
 fn with_few_puzzles(data: &Path) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-agrees-data");
     let _ = std::fs::remove_dir_all(&dir);
