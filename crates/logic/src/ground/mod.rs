@@ -269,11 +269,13 @@ impl Builder<'_> {
                 return Formula::Const(allowed[0]);
             }
         }
-        let next = self.atoms.len();
-        let index = *self.atom_of.entry(a.clone()).or_insert(next);
-        if index == next {
-            self.atoms.push(a);
+        // Looked up first: most atoms of a CNF are repeats, and only a new one is copied.
+        if let Some(&index) = self.atom_of.get(&a) {
+            return Formula::Atom(index);
         }
+        let index = self.atoms.len();
+        self.atom_of.insert(a.clone(), index);
+        self.atoms.push(a);
         Formula::Atom(index)
     }
 }
