@@ -7,6 +7,7 @@
 use crate::error::{DataError, Result};
 use crate::table::{Table, Values};
 use skilang_lang::spec::{Column, ColumnType};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
@@ -63,12 +64,14 @@ fn values(array: &Array, rows: usize, column: &Column) -> Why<Values> {
     let per_row: usize = array.shape.iter().skip(1).product();
     let shape = format!("{:?}", array.shape);
     // Whole floating-point numbers are integers too (a float tensor of digits saved as it is).
+    // Integer arrays are borrowed, not copied (an image set is hundreds of megabytes).
     let ints = || match &array.elements {
-        Elements::Ints(v) => Ok(v.clone()),
+        Elements::Ints(v) => Ok(Cow::Borrowed(v.as_slice())),
         Elements::Floats(v) => v
             .iter()
             .map(|&x| (x.fract() == 0.0 && x.abs() < 2f64.powi(53)).then_some(x as i64))
             .collect::<Option<Vec<i64>>>()
+            .map(Cow::Owned)
             .ok_or_else(|| format!("holds fractional numbers; `{}` needs integers", column.name.name)),
     };
     let code = |v: i64, declared| {
