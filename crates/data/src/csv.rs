@@ -226,25 +226,10 @@ mod tests {
         assert_eq!(t.rows, 2);
         assert_eq!(t.column("quiz"), Some(&Values::Grid { cells: 4, codes: vec![1, 0, 0, 2, 0, 2, 2, 0] }));
         assert_eq!(t.column("solution"), Some(&Values::Grid { cells: 4, codes: vec![0, 1, 1, 0, 0, 1, 1, 0] }));
-        let e = parse(
-            "100,1221
-",
-            Path::new("s.csv"),
-            &refs,
-            ",",
-        )
-        .unwrap_err()
-        .to_string();
+        let refused = |text: &str| parse(text, Path::new("s.csv"), &refs, ",").unwrap_err().to_string();
+        let e = refused("100,1221\n");
         assert!(e.starts_with("s.csv:1: `quiz` holds 4 cells"), "{e}");
-        let e = parse(
-            "1003,1221
-",
-            Path::new("s.csv"),
-            &refs,
-            ",",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = refused("1003,1221\n");
         assert!(e.contains("`3` is not a value of a cell of `quiz`"), "{e}");
     }
 
