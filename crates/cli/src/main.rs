@@ -1,9 +1,12 @@
 //! `skilang`: check, train and evaluate SKI-lang specs.
 
+mod boxplot;
 mod check;
 mod curves;
 mod data;
 mod out;
+mod summary;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -78,6 +81,49 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
     },
+    /// Train a spec over a grid of settings and seeds, and summarise every metric per grid point.
+    ///
+    /// Each run is a `skilang train` with its own folder under OUT/runs/; OUT/summary.txt, .csv,
+    /// .json and .svg (box plots) summarise them. Running the same sweep again skips the finished
+    /// runs and resumes a killed one from its checkpoint.
+    Sweep {
+        /// The spec (YAML).
+        spec: PathBuf,
+        /// Seeds: `1..5` (both ends included) or `1,2,7` (default: the spec's seed).
+        #[arg(long)]
+        seeds: Option<sweep::Seeds>,
+        /// A setting to vary, `KEY=V1,V2,...`, with any key --set takes (e.g.
+        /// `optimization.injection=supervised,fuzzy`); several make a grid of every combination.
+        #[arg(long = "grid", value_name = "KEY=V1,V2,...")]
+        grid: Vec<sweep::Axis>,
+        /// The sweep's folder (default sweeps/SPEC-NAME): new, empty, or this sweep's to resume.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs at once (default: one per two cores); each shares the cores between them.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The metrics of summary.txt and summary.svg, as report keys or their prefixes (e.g.
+        /// `task_accuracy,symbol_accuracy,constraints.fairness.value`); the CSV and JSON hold all.
+        #[arg(long, value_delimiter = ',')]
+        metrics: Vec<String>,
+        /// Number of epochs of every run.
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A value every run shares, e.g. `--set optimization.batch_size=128`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+    },
+    /// Write a sweep's summary again from the reports in its folder.
+    Summary {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// The metrics of summary.txt and summary.svg (as for `sweep`).
+        #[arg(long, value_delimiter = ',')]
+        metrics: Vec<String>,
+    },
     /// Generate a dataset that is not downloaded: the Poker test hands, or Sudoku puzzles.
     Data {
         #[arg(value_enum)]
@@ -150,6 +196,12 @@ fn main() -> ExitCode {
         Command::Train { spec, epochs, seed, data_dir, out, force, resume, dry_run, set } => {
             finish(train::train(train::TrainArgs { spec, epochs, seed, data_dir, out, force, resume, dry_run, set }))
         }
+        Command::Sweep { spec, seeds, grid, out, jobs, metrics, epochs, data_dir, set } => {
+            finish(sweep::sweep(sweep::SweepArgs { spec, seeds, grid, out, jobs, metrics, epochs, data_dir, set }))
+        }
+        Command::Summary { dir, metrics } => {
+            finish(summary::write(&dir, &metrics).and_then(|table| print_all(&table, "the summary")))
+        }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
         Command::Data { dataset: Generated::PokerHand, count, seed, out, data_dir, .. } => {
             finish(data::poker_hand(count, seed, out, data_dir.as_deref()))
@@ -173,6 +225,20 @@ pub fn print_out(text: &str) -> Result<(), u8> {
             eprintln!("error: cannot write to stdout: {e}");
             Err(exit::USAGE)
         }
+    }
+}
+
+/// Which build ran, where and when, for reports.
+pub fn provenance() -> skilang_learn::report::Provenance {
+    skilang_learn::report::Provenance::here(env!("CARGO_PKG_VERSION"), env!("SKILANG_COMMIT"))
+}
+
+/// [`print_out`] for a command's result: a reader gone away is success, any other failure says
+/// that `what` was not printed in full.
+pub fn print_all(text: &str, what: &str) -> Result<(), exit::Failure> {
+    match print_out(text) {
+        Err(code) if code != exit::OK => Err(exit::Failure::new(code, format!("{what} was not printed in full"))),
+        _ => Ok(()),
     }
 }
 

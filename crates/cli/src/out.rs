@@ -90,6 +90,20 @@ fn staging_prefix(out: &Path) -> String {
     format!(".{}.partial-", out.file_name().map_or("run".into(), |n| n.to_string_lossy()))
 }
 
+/// Whether process `pid` is running, where the system lists its processes (else: no). A process
+/// that has ended but not been reaped yet (a zombie) is not running.
+pub fn is_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (name) state ...`: the name may hold spaces and parentheses, the state follows the last `)`.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X'))
+}
+
+/// Whether a killed run of `out` left a checkpoint that `--resume` continues.
+pub fn has_killed_run(out: &Path) -> bool {
+    std::path::absolute(out).is_ok_and(|o| !killed_runs(&o).is_empty())
+}
+
 /// The staging folders of `out` that hold a checkpoint and whose process has ended, the latest
 /// first.
 fn killed_runs(out: &Path) -> Vec<PathBuf> {
@@ -102,7 +116,7 @@ fn killed_runs(out: &Path) -> Vec<PathBuf> {
             let name = e.file_name().to_string_lossy().into_owned();
             let pid: u32 = name.strip_prefix(&prefix)?.parse().ok()?;
             // Where the system lists its processes, one still running is not a killed run.
-            let running = Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists();
+            let running = is_running(pid);
             let state = e.path().join("checkpoint/state.json");
             let written = std::fs::metadata(&state).and_then(|m| m.modified()).ok()?;
             (!running).then(|| (written, e.path()))

@@ -250,6 +250,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         true => crate::out::resume(&out, &args.spec, args.force)?,
         false => crate::out::claim(&out, &args.spec, args.force)?,
     };
+    crate::sweep::stop_with_parent();
     let p = prepare(&args.spec, &overrides, args.data_dir.as_deref())?;
     let source = p.source(&args.spec, &overrides);
     let saved = staging.dir().join("checkpoint");
@@ -297,6 +298,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let (epochs_run, train_seconds) = (figures.epochs, figures.train_seconds);
     let first_curve = figures.curves.values().next().cloned().unwrap_or_default();
     report.training = Some(figures);
+    report.provenance = Some(crate::provenance());
     log.finish()?;
     std::fs::remove_dir_all(&saved)
         .map_err(|e| fail(exit::USAGE, format!("cannot remove {}: {e}", saved.display())))?;
@@ -474,8 +476,6 @@ pub fn eval(spec: &Path, model: &Path, data_dir: Option<&Path>, set: &[Override]
         .collect::<Result<Vec<_>, _>>()?;
     let mut report = p.run.report(p.source(spec, &overrides), &nets, None, &device).map_err(|e| p.fail(e))?;
     report.model = Some(model.display().to_string());
-    match crate::print_out(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")) {
-        Err(code) if code != exit::OK => Err(fail(code, "the report was not written in full")),
-        _ => Ok(()),
-    }
+    report.provenance = Some(crate::provenance());
+    crate::print_all(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"), "the report")
 }

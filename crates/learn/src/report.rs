@@ -46,6 +46,64 @@ pub struct Report {
     /// The saved model an evaluation read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The build and machine that produced the figures (set by the program that ran them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Which build ran where and when: a figure means little without them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Provenance {
+    pub version: String,
+    /// The git commit built, `-dirty` when the tree had uncommitted changes, or `unknown`.
+    pub commit: String,
+    /// When the report was written, UTC, ISO 8601.
+    pub date: String,
+    pub cpu: String,
+    /// The cores the process may use.
+    pub cores: usize,
+}
+
+impl Provenance {
+    /// This process, now.
+    pub fn here(version: &str, commit: &str) -> Provenance {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, name)| name.trim().to_string())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+        Provenance {
+            version: version.to_string(),
+            commit: commit.to_string(),
+            date: utc_now(),
+            cpu,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+fn utc_now() -> String {
+    iso8601(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+}
+
+/// Seconds since 1970 as `YYYY-MM-DDTHH:MM:SSZ`.
+fn iso8601(secs: u64) -> String {
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
 }
 
 /// The spec a report is about, as the user gave it.
@@ -123,4 +181,19 @@ pub struct Grounding {
     /// `ste`: the largest CNF, in literal occurrences.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub largest_cnf_literals: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_civil_utc() {
+        for (secs, date) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_795_858_496, "2026-11-28T09:34:56Z"),
+            (4_107_542_399, "2100-02-28T23:59:59Z"),
+        ] {
+            assert_eq!(super::iso8601(secs), date);
+        }
+    }
 }

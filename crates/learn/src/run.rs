@@ -372,6 +372,7 @@ impl Run {
             peak_rss_bytes: peak_rss_bytes(),
             training: None,
             model: None,
+            provenance: None,
         })
     }
 }
