@@ -321,9 +321,11 @@ fn claim(dir: &Path) -> Result<(), Failure> {
     }
     let lock = dir.join(LOCK_FILE);
     if let Some(pid) = std::fs::read_to_string(&lock).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
-        if pid != std::process::id() && crate::out::is_running(pid) {
+        if crate::out::is_running(pid) {
             return Err(fail(exit::USAGE, format!("--out {shown}: another sweep (process {pid}) is writing it")));
         }
+        // A killed sweep's runs notice within half a second and stop, leaving their checkpoints.
+        std::thread::sleep(std::time::Duration::from_secs(1));
     }
     std::fs::create_dir_all(dir.join("runs")).map_err(|e| fail(exit::USAGE, format!("cannot create {shown}: {e}")))?;
     std::fs::write(&lock, std::process::id().to_string())
