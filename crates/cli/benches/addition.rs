@@ -1,14 +1,16 @@
 //! MNIST addition (ALGORITHMS.md §2) with exact inference: `examples/mnist-addition.yaml` for
 //! N = 1, 2, 4, 15, 100 digits per number, trained on the MNIST training set split into disjoint
-//! tuples and tested on tuples of the MNIST test set. One table: sum accuracy, digit accuracy,
-//! epochs, wall minutes and peak memory, beside the published figures.
+//! tuples and tested on tuples of the MNIST test set; one sweep per N (its epochs and batch).
+//! Per N: sum accuracy, digit accuracy, epochs, wall minutes and peak memory, beside the
+//! published figures.
 //!
 //! Run: `cargo bench -p skilang --bench addition`
-//! (`SKILANG_BENCH_N=4,15` runs a subset; `SKILANG_BENCH_INJECTION=em` compares EM.)
+//! (`SKILANG_BENCH_N=4,15` runs a subset; `SKILANG_BENCH_INJECTION=em` compares EM;
+//! `SKILANG_BENCH_SEEDS=1,2,3` more seeds than the spec's one.)
 
 mod common;
 
-use common::{data_dir, list, set, train};
+use common::{data_dir, flag, joined, list, set, sweep};
 use skilang_lang::spec::BuiltinSource;
 
 /// Per N: epochs, batch size (examples), and the published figures as text. Longer numbers carry
@@ -25,36 +27,25 @@ const RUNS: [(usize, usize, usize, &str); 5] = [
 fn main() {
     let data = data_dir(BuiltinSource::Mnist);
     let only = list::<usize>("SKILANG_BENCH_N");
+    let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(vec![1]);
     let injection = std::env::var("SKILANG_BENCH_INJECTION").unwrap_or_else(|_| "semantic_loss".into());
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-addition.yaml");
-    let mut rows = Vec::new();
+    println!("MNIST addition, {injection}, exact inference, LeNet, CPU (burn flex)");
     for (n, epochs, batch, published) in RUNS {
         if only.as_ref().is_some_and(|o| !o.contains(&n)) {
             continue;
         }
-        let started = std::time::Instant::now();
         let args = [
-            vec!["--epochs".to_string(), epochs.to_string()],
-            set("data.mnist.instances.a", n).to_vec(),
-            set("optimization.batch_size", batch).to_vec(),
-            set("optimization.injection", &injection).to_vec(),
+            flag("--seeds", joined(&seeds)),
+            flag("--epochs", epochs),
+            set("data.mnist.instances.a", n),
+            set("optimization.batch_size", batch),
+            set("optimization.injection", &injection),
+            flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes"),
         ]
         .concat();
-        let report = train(&format!("addition-{n}"), spec, &data, &args);
-        let wall = started.elapsed().as_secs_f64() / 60.0;
-        rows.push(format!(
-            "{n:>4} {:>9.2} {:>9.2} {epochs:>6} {batch:>6} {wall:>9.2} {:>9.0}   {published}",
-            100.0 * report["task_accuracy"].as_f64().unwrap_or(f64::NAN),
-            100.0 * report["symbol_accuracy"]["digit"].as_f64().unwrap_or(f64::NAN),
-            report["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
-        ));
-    }
-    println!("MNIST addition, {injection}, exact inference, LeNet, CPU (burn flex); accuracies in %");
-    println!(
-        "{:>4} {:>9} {:>9} {:>6} {:>6} {:>9} {:>9}   published (sum acc %, time)",
-        "N", "sum acc", "digit acc", "epochs", "batch", "wall min", "peak MiB"
-    );
-    for r in rows {
-        println!("{r}");
+        let swept = sweep(&format!("addition-{injection}-N{n}"), "examples/mnist-addition.yaml", Some(&data), &args);
+        println!("\nN = {n}, {epochs} epoch(s), batch {batch}; published (sum acc %, time): {published}");
+        print!("{}", swept.table);
+        println!("runs and reports: {}", swept.dir.display());
     }
 }

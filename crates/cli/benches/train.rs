@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{data_dir, set, train};
+use common::{data_dir, flag, sweep};
 use skilang_lang::spec::BuiltinSource;
 
 /// PyTorch, LeNet, Adam, 2 threads, training images per second at batch 64 and 256.
@@ -14,15 +14,14 @@ const PYTORCH: [(usize, f64); 2] = [(64, 21_000.0), (256, 29_000.0)];
 
 fn main() {
     let data = data_dir(BuiltinSource::Mnist);
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/mnist-supervised.yaml");
+    let args = [flag("--epochs", 1), flag("--grid", "optimization.batch_size=64,256")].concat();
+    let swept = sweep("train", "examples/mnist-supervised.yaml", Some(&data), &args);
     println!(
         "{:>6} {:>10} {:>10} {:>10} {:>9} {:>12} {:>8}",
         "batch", "s/epoch", "images/s", "PyTorch", "ratio", "peak MiB", "test acc"
     );
     for (batch, pytorch) in PYTORCH {
-        let args =
-            [vec!["--epochs".to_string(), "1".to_string()], set("optimization.batch_size", batch).to_vec()].concat();
-        let report = train(&format!("train-{batch}"), spec, &data, &args);
+        let report = swept.report(&format!("optimization.batch_size={batch}"), 1);
         let seconds = report["curves"]["digit"][0]["seconds"].as_f64().unwrap_or(f64::NAN);
         let rate = 60_000.0 / seconds;
         println!(
@@ -32,4 +31,5 @@ fn main() {
             report["task_accuracy"].as_f64().unwrap_or(0.0)
         );
     }
+    println!("\nruns and reports: {}", swept.dir.display());
 }

@@ -54,7 +54,8 @@ pub fn metrics(report: &Value) -> Vec<(String, f64)> {
             }
         }
     }
-    for key in ["train_seconds", "grounding_seconds", "evaluation_seconds", "peak_rss_bytes"] {
+    let sizes = ["train_examples", "largest_diagram_nodes", "largest_cnf_literals"];
+    for key in ["train_seconds", "grounding_seconds", "evaluation_seconds", "peak_rss_bytes"].into_iter().chain(sizes) {
         number(key.to_string(), &report[key]);
     }
     out

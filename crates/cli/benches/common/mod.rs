@@ -1,63 +1,84 @@
-//! What the benchmarks share: the data folder, one training run through the library and its
-//! report, lists from the environment and spreads over seeds.
+//! What the benchmarks share: the data folder, and `skilang sweep` run as a user runs it, its raw
+//! reports kept so that every table can be written again from them (`skilang summary DIR`).
 // Each benchmark uses a subset of these.
 #![allow(dead_code)]
 
-use skilang_lang::overrides::Override;
 use skilang_lang::spec::BuiltinSource;
-use skilang_learn::report::Source;
-use skilang_learn::run::Run;
-use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace, where the benchmarks run their sweeps from: reports name `examples/…`.
+pub fn root() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).canonicalize().expect("the workspace")
+}
 
 /// The data directory as the tests resolve it, with `source` in it, or exit saying where the
 /// dataset belongs.
-pub fn data_dir(source: BuiltinSource) -> OsString {
-    let dir = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+pub fn data_dir(source: BuiltinSource) -> PathBuf {
+    let dir = skilang_data::dir::for_checkout(&root());
     if let Err(e) = skilang_data::catalog::ensure(&[source], &dir) {
         eprintln!("{e}");
         std::process::exit(2);
     }
-    dir.into_os_string()
+    dir
 }
 
-/// Trains `spec` on `data` through the library, as `skilang train SPEC ARGS...` would (`ARGS`:
-/// `--set KEY=VALUE`, `--epochs N`, `--seed N`), and returns its report as `report.json` has it.
-/// The peak memory it reports is this run's: the process's high-water mark is reset first.
-pub fn train(run: &str, spec: &str, data: &OsString, args: &[String]) -> serde_json::Value {
-    let overrides: Vec<Override> = args
-        .chunks(2)
-        .map(|pair| match pair {
-            [flag, v] if flag == "--epochs" => format!("optimization.epochs={v}"),
-            [flag, v] if flag == "--seed" => format!("optimization.seed={v}"),
-            [flag, v] if flag == "--set" => v.clone(),
-            other => panic!("{run}: unexpected arguments {other:?}"),
-        })
-        .map(|o| o.parse().expect("KEY=VALUE"))
-        .collect();
-    let outcome = skilang_lang::check_file_with(Path::new(spec), &overrides).expect("the spec reads");
-    let (Some(checked), Some(program), true) = (outcome.spec.clone(), outcome.program.clone(), outcome.is_valid())
-    else {
-        panic!("{run}: the spec is invalid: {:?}", outcome.diagnostics);
-    };
-    // Linux: "5" resets the peak resident set size to the current one.
-    std::fs::write("/proc/self/clear_refs", "5").ok();
-    let dir = Path::new(data);
-    let mut load = |d: &skilang_lang::spec::Dataset, seed| skilang_data::load(d, dir, seed).map_err(|e| e.to_string());
-    let r = Run::new(checked, program, &mut load, &mut |_| {}).unwrap_or_else(|e| panic!("{run}: {e}"));
-    let device = skilang_learn::device(r.settings.seed);
-    let nets = r.build(&device).unwrap_or_else(|e| panic!("{run}: {e}"));
-    let trained = r.train(nets, &device, &mut |_, _| {}, &mut |_| {}, None).unwrap_or_else(|e| panic!("{run}: {e}"));
-    let source = Source::new(Path::new(spec), outcome.file.text(), &overrides);
-    let mut report =
-        r.report(source, &trained.nets, trained.examples.as_ref(), &device).unwrap_or_else(|e| panic!("{run}: {e}"));
-    report.training = Some(trained.figures);
-    serde_json::to_value(&report).expect("a report is JSON")
+/// A finished sweep: its folder, and its summary as `summary.json` has it.
+pub struct Swept {
+    pub dir: PathBuf,
+    pub table: String,
+    pub summary: serde_json::Value,
+}
+
+impl Swept {
+    /// The report of one run.
+    pub fn report(&self, folder: &str, seed: u64) -> serde_json::Value {
+        let path = self.dir.join("runs").join(folder).join(format!("seed-{seed}/report.json"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .expect("a report is JSON")
+    }
+
+    /// The mean of `metric` at the grid point whose folder is `folder`.
+    pub fn mean(&self, folder: &str, metric: &str) -> f64 {
+        let points = self.summary["points"].as_array().expect("points");
+        let point = points.iter().find(|p| p["folder"] == folder).unwrap_or_else(|| panic!("no point {folder}"));
+        point["metrics"][metric]["mean"].as_f64().unwrap_or(f64::NAN)
+    }
+}
+
+/// `skilang sweep SPEC ARGS... --out DIR` from the workspace (`spec` relative to it), its progress
+/// shown as it goes. DIR is `$SKILANG_BENCH_OUT/NAME`, else `benchmarks/runs/NAME-COMMIT`: a
+/// benchmark run again at the same commit resumes there, and the runs' raw reports (which name
+/// the commit, CPU, cores and date) stay beside the table they make. Exits when the sweep fails.
+pub fn sweep(name: &str, spec: &str, data: Option<&Path>, args: &[String]) -> Swept {
+    let base = std::env::var_os("SKILANG_BENCH_OUT").map_or_else(|| root().join("benchmarks/runs"), PathBuf::from);
+    let dir = base.join(format!("{name}-{}", env!("SKILANG_COMMIT")));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_skilang"));
+    command.current_dir(root()).arg("sweep").arg(spec).arg("--out").arg(&dir).args(args);
+    if let Some(data) = data {
+        command.arg("--data-dir").arg(data);
+    }
+    let out = command.stderr(std::process::Stdio::inherit()).output().expect("the skilang binary runs");
+    if !out.status.success() {
+        eprintln!("{name}: the sweep failed ({})", out.status);
+        std::process::exit(out.status.code().unwrap_or(2));
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.json")).expect("the sweep wrote summary.json");
+    Swept {
+        table: String::from_utf8_lossy(&out.stdout).into_owned(),
+        summary: serde_json::from_str(&summary).expect("summary.json is JSON"),
+        dir,
+    }
 }
 
 /// `--set KEY=VALUE` as arguments.
-pub fn set(key: &str, value: impl std::fmt::Display) -> [String; 2] {
-    ["--set".into(), format!("{key}={value}")]
+pub fn set(key: &str, value: impl std::fmt::Display) -> Vec<String> {
+    vec!["--set".into(), format!("{key}={value}")]
+}
+
+/// A flag and its value as arguments.
+pub fn flag(name: &str, value: impl std::fmt::Display) -> Vec<String> {
+    vec![name.into(), value.to_string()]
 }
 
 /// A comma-separated list from the environment variable `var`, if set.
@@ -65,16 +86,7 @@ pub fn list<T: std::str::FromStr>(var: &str) -> Option<Vec<T>> {
     std::env::var(var).ok().map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
 }
 
-/// Mean and half the range.
-pub fn stats(xs: &[f64]) -> (f64, f64) {
-    let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let lo = xs.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    (mean, (hi - lo) / 2.0)
-}
-
-/// `mean ± half the range`, to four places.
-pub fn cell(xs: Vec<f64>) -> String {
-    let (m, s) = stats(&xs);
-    format!("{m:.4} ± {s:.4}")
+/// `items` as a comma-separated list, for `--seeds` and `--grid`.
+pub fn joined<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
 }
