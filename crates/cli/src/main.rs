@@ -124,6 +124,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         metrics: Vec<String>,
     },
+    /// Print the language's JSON Schema, for editors (`# yaml-language-server: $schema=FILE`).
+    Schema,
     /// Generate a dataset that is not downloaded: the Poker test hands, or Sudoku puzzles.
     Data {
         #[arg(value_enum)]
@@ -201,6 +203,10 @@ fn main() -> ExitCode {
         }
         Command::Summary { dir, metrics } => {
             finish(summary::write(&dir, &metrics).and_then(|table| print_all(&table, "the summary")))
+        }
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&skilang_lang::spec::keys::json_schema()).unwrap_or_default();
+            finish(print_all(&(schema + "\n"), "the schema"))
         }
         Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
         Command::Data { dataset: Generated::PokerHand, count, seed, out, data_dir, .. } => {

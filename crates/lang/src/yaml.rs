@@ -51,6 +51,27 @@ pub enum ScalarValue<'a> {
     Str(&'a str),
 }
 
+impl Node {
+    /// The value as JSON, as an editor's schema validator reads the YAML (aliases expanded, merge
+    /// keys applied; plain scalars typed by YAML 1.2's core schema).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Map(entries) => {
+                Value::Object(entries.iter().map(|e| (key_text(&e.key).to_string(), e.value.to_json())).collect())
+            }
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Scalar(s) => match s.value() {
+                ScalarValue::Null => Value::Null,
+                ScalarValue::Bool(b) => Value::Bool(b),
+                ScalarValue::Int(i) => Value::from(i),
+                ScalarValue::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+                ScalarValue::Str(t) => Value::String(t.to_string()),
+            },
+        }
+    }
+}
+
 impl Scalar {
     pub fn value(&self) -> ScalarValue<'_> {
         let t = self.text.as_str();

@@ -2,6 +2,7 @@
 
 mod convert;
 mod dialect;
+pub mod keys;
 mod model;
 
 pub use model::*;

@@ -4,29 +4,10 @@ use super::{is_identifier, pairs, Map, Reader};
 use crate::diag::{suggest, Diagnostic};
 use crate::formula::Ident;
 use crate::source::Spanned;
+use crate::spec::keys::{self, COLUMN_KEYS, DATASET_KEYS, FILE_KEYS, SPLIT_KEYS};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Entry, Node, NodeKind, ScalarValue};
 use std::collections::{HashMap, HashSet};
-
-const DATASET_KEYS: &[&str] = &[
-    "source",
-    "training",
-    "train",
-    "dataset",
-    "test",
-    "split",
-    "fraction",
-    "labelled",
-    "sampled",
-    "features",
-    "targets",
-    "target",
-    "instances",
-    "instance_name",
-    "examples",
-];
-const FILE_KEYS: &[&str] = &["file", "file_name", "uri", "unpack", "format", "type", "separator", "split"];
-const COLUMN_KEYS: &[&str] = &["name", "type", "values", "mapping", "shape"];
 
 /// The most cells a grid column may have per row.
 const MAX_CELLS: usize = 1 << 16;
@@ -110,7 +91,7 @@ impl Reader<'_> {
         // A misspelt `featurs:` was reported with the spelling to use.
         let misspelt = m.entries.iter().any(|e| {
             let key = key_text(&e.key);
-            !DATASET_KEYS.contains(&key) && crate::diag::did_you_mean(key, ["features"]).is_some()
+            !keys::has(DATASET_KEYS, key) && crate::diag::did_you_mean(key, ["features"]).is_some()
         });
         let features = match m.get("features") {
             Some(n) => self.columns(n, "`features`", &name.name),
@@ -330,7 +311,7 @@ impl Reader<'_> {
     }
 
     fn split(&mut self, node: &Node) -> Option<Spanned<Split>> {
-        let m = self.map(node, "`split`", &["train", "validation", "test"])?;
+        let m = self.map(node, "`split`", SPLIT_KEYS)?;
         let mut part = |key: &str| {
             m.get(key)
                 .and_then(|n| self.number_in(n, &format!("`split.{key}`"), 0.0, 1.0, false))

@@ -3,11 +3,9 @@
 use super::Reader;
 use crate::diag::Diagnostic;
 use crate::formula::Ident;
+use crate::spec::keys::{CONSTRAINT_KEYS, RULE_KEYS};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Entry, Node, NodeKind};
-
-const RULE_KEYS: &[&str] = &["rule", "args", "clause"];
-const CONSTRAINT_KEYS: &[&str] = &["always", "never", "if", "then", "iff", "cnf", "atoms", "as", "weight", "name"];
 
 impl Reader<'_> {
     /// The items of a section that is a list; anything else is reported (a mapping with `help`)

@@ -4,26 +4,11 @@ use super::{pairs, Map, Reader};
 use crate::diag::{suggest, Diagnostic};
 use crate::formula::{Expr, ExprKind, Ident};
 use crate::source::{Span, Spanned};
+use crate::spec::keys::{
+    self, Key, CONV2D_KEYS, IO_KEYS, LAYER_KINDS, LEARNABLE_KEYS, LINEAR_KEYS, NETWORK_TYPES, POOL_KEYS,
+};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Entry, Node, NodeKind, ScalarValue};
-
-const LEARNABLE_KEYS: &[&str] = &[
-    "dataset",
-    "type",
-    "input",
-    "inputs",
-    "output",
-    "outputs",
-    "architecture",
-    "hidden",
-    "layers",
-    "encodings",
-    "decode",
-];
-/// The prototype's `type` of a learnable: the feed-forward network its `layers` build.
-const NETWORK_TYPES: &[&str] = &["neural_network", "feed_forward", "feed-forward"];
-const LAYER_KINDS: &[&str] =
-    &["linear", "conv2d", "maxpool", "avgpool", "dropout", "batchnorm", "flatten", "activation"];
 
 impl Reader<'_> {
     pub(super) fn learnable(&mut self, entry: &Entry) -> Option<Learnable> {
@@ -49,7 +34,7 @@ impl Reader<'_> {
                 let items = self.list(n, "`inputs`").unwrap_or_default();
                 let mut input = Vec::new();
                 for item in items {
-                    let (f, transform) = self.io_item(item, "an input", dataset.as_ref(), &["source", "transform"]);
+                    let (f, transform) = self.io_item(item, "an input", dataset.as_ref(), IO_KEYS);
                     if let Some(t) = transform.and_then(|t| self.keyword(t, "transform", Encoding::SPELLINGS)) {
                         transforms.push((input.len(), t));
                     }
@@ -70,7 +55,7 @@ impl Reader<'_> {
             (Some(n), None) => Some(self.formula(n, "`output`")),
             (Some(n), Some(_)) => match self.list(n, "`outputs`") {
                 // An output's `transform` is the prototype's label encoding: outputs are classes.
-                Some([item]) => Some(self.io_item(item, "the output", dataset.as_ref(), &["source", "transform"]).0),
+                Some([item]) => Some(self.io_item(item, "the output", dataset.as_ref(), IO_KEYS).0),
                 Some(items) => {
                     self.error(
                         Diagnostic::error(
@@ -148,7 +133,7 @@ impl Reader<'_> {
         node: &'n Node,
         what: &str,
         dataset: Option<&Ident>,
-        keys: &[&str],
+        keys: &[Key],
     ) -> (Formula, Option<&'n Node>) {
         let (source, transform) = match &node.kind {
             NodeKind::Map(_) => match self.map(node, what, keys) {
@@ -268,7 +253,7 @@ impl Reader<'_> {
         if let Some((_, act)) = Activation::SPELLINGS.iter().find(|(s, _)| *s == kind) {
             return Some(Layer::Activation(*act));
         }
-        let settings = |r: &mut Self, keys: &[&str]| match args {
+        let settings = |r: &mut Self, keys: &[Key]| match args {
             Some(a) if matches!(a.kind, NodeKind::Map(_)) => r.map(a, &format!("layer `{kind}`"), keys),
             _ => None,
         };
@@ -288,7 +273,7 @@ impl Reader<'_> {
                         dropout: None,
                     });
                 }
-                let m = settings(self, &["units", "output", "input", "activation", "dropout"]);
+                let m = settings(self, LINEAR_KEYS);
                 let get = |key: &str| m.as_ref().and_then(|m| m.get(key));
                 if let (Some(_), Some(o)) = (get("units"), get("output")) {
                     self.error(
@@ -303,7 +288,7 @@ impl Reader<'_> {
                 Some(Layer::Linear { input, units, activation: activation(self, &m), dropout })
             }
             "conv2d" => {
-                let Some(m) = settings(self, &["channels", "kernel", "stride", "padding", "activation"]) else {
+                let Some(m) = settings(self, CONV2D_KEYS) else {
                     self.error(
                         Diagnostic::error(node.span, "`conv2d` needs its settings")
                             .with_help("e.g. `conv2d: {channels: 6, kernel: 5}`"),
@@ -328,7 +313,7 @@ impl Reader<'_> {
                 let (size, stride) = match args {
                     Some(a) if a.as_scalar().is_some() => (self.u32(a, "the pool size", 1)?, None),
                     Some(_) => {
-                        let m = settings(self, &["size", "stride"])?;
+                        let m = settings(self, POOL_KEYS)?;
                         let size = match m.get("size") {
                             Some(v) => self.u32(v, "`size`", 1)?,
                             None => {
@@ -369,11 +354,11 @@ impl Reader<'_> {
             },
             other => {
                 let all: Vec<&str> =
-                    LAYER_KINDS.iter().copied().chain(Activation::SPELLINGS.iter().map(|(s, _)| *s)).collect();
+                    keys::names(LAYER_KINDS).into_iter().chain(keys::spellings(Activation::SPELLINGS)).collect();
                 let d = Diagnostic::error(kind_span, format!("unknown layer `{other}`"));
                 self.error(
                     suggest(d, other, all.iter().copied())
-                        .with_note(format!("the layers are: {}", LAYER_KINDS.join(", "))),
+                        .with_note(format!("the layers are: {}", keys::names(LAYER_KINDS).join(", "))),
                 );
                 None
             }

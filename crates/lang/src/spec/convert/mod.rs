@@ -9,6 +9,7 @@ mod knowledge;
 mod learnables;
 mod optimization;
 
+use super::keys::{self, Key, SECTIONS};
 use super::model::*;
 use crate::diag::{suggest, Diagnostic};
 use crate::formula::{self, Expr, ExprId, ExprKind, Ident};
@@ -51,7 +52,6 @@ impl<'n> Map<'n> {
     }
 }
 
-const SECTIONS: &[&str] = &["data", "instances", "optimization", "learnables", "learnable", "knowledge", "constraints"];
 /// Keys whose likeliest meaning is not the closest spelling.
 const MISSPELT: &[(&str, &str)] = &[("iif", "did you mean `iff`? (`iff: A` with `then: B`, or `iff: [A, B]`)")];
 /// Keys of the SKI-lang prototype's dialect, and what to write instead.
@@ -94,7 +94,8 @@ impl<'a> Reader<'a> {
         self.diags.push(d);
     }
 
-    fn map<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Option<Map<'n>> {
+    fn map<'n>(&mut self, node: &'n Node, what: &str, table: &[Key]) -> Option<Map<'n>> {
+        let known = keys::names(table);
         let NodeKind::Map(entries) = &node.kind else {
             let d = Diagnostic::error(node.span, format!("{what} must be a mapping, found {}", node.describe()));
             self.error(d);
@@ -305,7 +306,7 @@ impl<'a> Reader<'a> {
         for e in top.entries {
             let key = key_text(&e.key);
             if let Some(meant) =
-                crate::diag::did_you_mean(key, SECTIONS.iter().copied()).filter(|_| !SECTIONS.contains(&key))
+                crate::diag::did_you_mean(key, keys::names(SECTIONS)).filter(|_| !keys::has(SECTIONS, key))
             {
                 self.unreadable.sections.insert(if meant == "learnable" { "learnables" } else { meant });
             }

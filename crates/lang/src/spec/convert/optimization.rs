@@ -2,33 +2,9 @@
 
 use super::Reader;
 use crate::diag::Diagnostic;
+use crate::spec::keys::{OPTIMIZATION_KEYS, STE_KEYS};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Node, NodeKind};
-
-const OPTIMIZATION_KEYS: &[&str] = &[
-    "injection",
-    "inference",
-    "optimizer",
-    "semantics",
-    "implication",
-    "loss",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "weight_decay",
-    "momentum",
-    "seed",
-    "hard",
-    "m_steps",
-    "samples",
-    "top_k",
-    "patience",
-    "validation",
-    "metrics",
-    "ste",
-];
-
-const STE_KEYS: &[&str] = &["binarize", "estimator", "alpha", "beta", "normalize"];
 
 impl Reader<'_> {
     pub(super) fn optimization(&mut self, node: &Node) -> Optimization {
