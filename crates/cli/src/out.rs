@@ -200,7 +200,8 @@ fn stray_entry(dir: &Path) -> std::io::Result<Stray> {
     }
     let learned = |n: &std::ffi::OsString| {
         let p = Path::new(n);
-        MODEL_FILES.iter().any(|f| n.as_os_str() == *f) || p.extension().is_some_and(|e| e == "bpk")
+        MODEL_FILES.iter().any(|f| n.as_os_str() == *f)
+            || p.extension().is_some_and(|e| e == "bpk" || e == "safetensors")
     };
     Ok(match names(&model)?.into_iter().find(|n| !learned(n)) {
         Some(n) => Stray::Found(Path::new("model").join(n)),

@@ -300,8 +300,11 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     report.training = Some(figures);
     report.provenance = Some(crate::provenance());
     log.finish()?;
-    std::fs::remove_dir_all(&saved)
-        .map_err(|e| fail(exit::USAGE, format!("cannot remove {}: {e}", saved.display())))?;
+    // A run whose networks are all frozen trained nothing and saved no checkpoint.
+    if saved.exists() {
+        std::fs::remove_dir_all(&saved)
+            .map_err(|e| fail(exit::USAGE, format!("cannot remove {}: {e}", saved.display())))?;
+    }
     write_run(staging.dir(), &p, &overrides, trained.nets, &report, &first_curve)?;
     staging.commit()?;
     eprintln!(
@@ -431,6 +434,9 @@ fn write_run(
     let model = dir.join("model");
     std::fs::create_dir_all(&model).map_err(|e| io(e, &model))?;
     for (t, net) in p.run.tasks.iter().zip(nets) {
+        let tensors = model.join(format!("{}.safetensors", t.learnable));
+        skilang_learn::weights::save(&net, &tensors, &skilang_learn::weights::metadata(t))
+            .map_err(|e| fail(exit::USAGE, e))?;
         let file = model.join(format!("{}.bpk", t.learnable));
         net.save_file(&file).map_err(|e| fail(exit::USAGE, format!("cannot save {}: {e:?}", file.display())))?;
     }

@@ -738,3 +738,53 @@ fn a_prototype_adult_spec_trains_its_parity_constraint() {
     assert!(parity["value"].as_f64().unwrap() <= 0.02, "{parity}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A learnable may start from saved weights (a previous run's `model/`, or any safetensors file of
+/// the same layers, PyTorch's names), then be fine-tuned or kept frozen.
+#[test]
+fn pretrained_weights_are_fine_tuned_or_kept_frozen() {
+    let dir = scratch("pretrained");
+    let (code, stderr) = train("../../examples/mnist-supervised.yaml", &dir.join("first"), MNIST_SLICE);
+    assert_eq!(code, 0, "{stderr}");
+    let first = report(&dir.join("first"));
+    assert!(dir.join("first/model/digit.safetensors").is_file());
+    let text = std::fs::read_to_string("../../examples/mnist-supervised.yaml").unwrap();
+    assert!(text.contains("    architecture: lenet\n"));
+    let spec = |name: &str, extra: &str| {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, text.replace("    architecture: lenet\n", &format!("    architecture: lenet\n{extra}")))
+            .unwrap();
+        path
+    };
+    // Frozen: the weights stay those of the file, and so do the test figures.
+    let (code, stderr) =
+        train(spec("frozen", "    weights: first/model\n    frozen: true\n"), &dir.join("frozen"), MNIST_SLICE);
+    assert_eq!(code, 0, "{stderr}");
+    let frozen = report(&dir.join("frozen"));
+    assert_eq!(frozen["weights_sha256"], first["weights_sha256"]);
+    assert_eq!(frozen["task_accuracy"], first["task_accuracy"]);
+    assert_eq!(frozen["epochs"], 0);
+    // Fine-tuned: trained on from there (a run's folder names its model/ too).
+    let (code, stderr) = train(spec("tuned", "    weights: first\n"), &dir.join("tuned"), MNIST_SLICE);
+    assert_eq!(code, 0, "{stderr}");
+    let tuned = report(&dir.join("tuned"));
+    assert_ne!(tuned["weights_sha256"], first["weights_sha256"]);
+    let (before, after) = (first["task_accuracy"].as_f64().unwrap(), tuned["task_accuracy"].as_f64().unwrap());
+    assert!(after > before, "a second epoch from the first's weights: {before} -> {after}");
+    // Weights of other layers are refused at the key, naming the tensor; nothing is written.
+    let (code, stderr) = train("../../examples/adult-fairness.yaml", &dir.join("adult"), &["--epochs", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let wrong = spec("wrong", "    weights: adult/model/over50k.safetensors\n");
+    let (code, stderr) = train(&wrong, &dir.join("wrong"), MNIST_SLICE);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("it has no tensor `c1.weight` (shape [6, 1, 5, 5])") && stderr.contains("wrong.yaml:27:14"),
+        "{stderr}"
+    );
+    assert!(!dir.join("wrong").exists());
+    // Frozen without weights means nothing: `check` refuses it.
+    let (code, _, stderr) = skilang(&["check", spec("bare", "    frozen: true\n").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("learnable `digit` is frozen but names no `weights`"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -24,6 +24,7 @@ pub mod supervised;
 pub mod task;
 pub mod train;
 pub mod weak;
+pub mod weights;
 
 /// The device training runs on: burn's pure-Rust CPU backend, with gradients.
 pub fn device(seed: u64) -> burn::prelude::Device {

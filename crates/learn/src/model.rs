@@ -307,6 +307,22 @@ impl Net {
         hash.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Its layers with parameters, in the order it applies them.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Structuring's rule units, if it has them.
+    pub fn rules(&self) -> Option<&RuleLayer> {
+        self.rules.as_ref()
+    }
+
+    /// The network with each block, and its rule units, replaced by what `block` and `rules` make
+    /// of them (the same kinds and shapes: the plan is kept).
+    pub fn map_blocks(self, block: impl FnMut(Block) -> Block, rules: impl FnOnce(RuleLayer) -> RuleLayer) -> Net {
+        Net { blocks: self.blocks.into_iter().map(block).collect(), rules: self.rules.map(rules), ..self }
+    }
+
     /// Class logits for a batch of images `[batch, c, h, w]` or vectors `[batch, n]` (as rank 4).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
         let (input, rules) = match &self.rules {

@@ -85,9 +85,9 @@ fn extend(task: &mut Task, train: &[f32], test: &[f32], width: usize) -> Result<
 /// The logic units of structuring, over the leaves at the end of the network's input.
 #[derive(Module, Debug)]
 pub struct RuleLayer {
-    units: Vec<Linear>,
+    pub(crate) units: Vec<Linear>,
     /// Guards' units → class logits.
-    links: Linear,
+    pub(crate) links: Linear,
     /// Each unit's inputs, as positions among [leaves, units].
     #[module(skip)]
     wiring: Vec<Vec<usize>>,

@@ -178,6 +178,20 @@ impl Run {
                 }
                 _ => RunError::Invalid(e.to_string()),
             })
+            .and_then(|net| match &l.weights {
+                None => Ok(net),
+                Some(w) => {
+                    let file = crate::weights::file_for(&w.value, &l.name.name);
+                    let located = |m: String| RunError::Located {
+                        span: w.span,
+                        message: format!("the weights of `{}` in {}: {m}", l.name.name, file.display()),
+                    };
+                    let tensors =
+                        crate::weights::read(&file).map_err(|m| RunError::Located { span: w.span, message: m })?;
+                    let net = crate::weights::load(net, &tensors, device).map_err(located)?;
+                    Ok(if l.frozen { net.no_grad() } else { net })
+                }
+            })
         });
         nets.collect()
     }
@@ -232,7 +246,12 @@ impl Run {
         let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false));
         let Some((prepare, objectives)) = plan else {
             let mut trained = Vec::new();
-            for (t, net) in self.tasks.iter().zip(nets) {
+            for ((t, net), l) in self.tasks.iter().zip(nets).zip(&self.spec.learnables) {
+                // A frozen network keeps the weights it was given.
+                if l.frozen {
+                    trained.push(net);
+                    continue;
+                }
                 let mut rng = Rng::new(self.settings.seed);
                 let learner = Supervised::new(t, &self.settings, &mut rng, device);
                 let name = &t.learnable;

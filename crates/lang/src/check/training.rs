@@ -148,6 +148,18 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
                 .with_help(format!("this version trains with {}", names.join(", "))),
         );
     }
+    // Learning from constraints trains the learnables together: with all of them frozen, nothing.
+    let frozen: Vec<Span> =
+        spec.learnables.iter().filter(|l| l.frozen).filter_map(|l| l.weights.as_ref().map(|w| w.span)).collect();
+    if program.training.learns_from_constraints() && !frozen.is_empty() && frozen.len() == spec.learnables.len() {
+        diags.push(
+            Diagnostic::error(
+                frozen[0],
+                format!("every learnable is frozen, so `{}` would train nothing", injection.name()),
+            )
+            .with_help("leave one learnable unfrozen, or evaluate the weights with `skilang eval`"),
+        );
+    }
     let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
     match &o.inference {
         Some(i) if reasons && Engine::of(i.value).is_none() => diags.push(

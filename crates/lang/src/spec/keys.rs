@@ -123,6 +123,8 @@ pub const LEARNABLE_KEYS: &[Key] = &[
     key("layers", Shape::List(&LAYER)),
     key("encodings", Shape::Named(&Shape::Keyword(|| spellings(Encoding::SPELLINGS)))),
     key("decode", Shape::Keyword(|| spellings(Decode::SPELLINGS))),
+    key("weights", Shape::Text),
+    key("frozen", Shape::Bool),
 ];
 
 /// The keys of an input or output written as a mapping (the prototype's `{source: ..., transform: ...}`).

@@ -380,6 +380,11 @@ pub struct Learnable {
     pub encodings: Vec<(Ident, Spanned<Encoding>)>,
     /// How it predicts at test time (`direct` where not written).
     pub decode: Option<Spanned<Decode>>,
+    /// Weights to start from: a safetensors file, or a folder holding `NAME.safetensors` (a
+    /// previous run's `model/`, or the run's folder), the path resolved against the spec's folder.
+    pub weights: Option<Spanned<std::path::PathBuf>>,
+    /// Whether training leaves its weights as they are.
+    pub frozen: bool,
     pub span: Span,
 }
 

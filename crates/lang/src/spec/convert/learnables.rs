@@ -113,6 +113,19 @@ impl Reader<'_> {
         };
         let encodings = m.get("encodings").map(|n| self.encodings(n)).unwrap_or_default();
         let decode = m.get("decode").and_then(|n| self.keyword(n, "decoding", Decode::SPELLINGS));
+        let weights = m.get("weights").and_then(|n| self.text(n, "`weights`")).map(|p| {
+            let beside = self.file.path().parent().unwrap_or(std::path::Path::new("."));
+            Spanned::new(beside.join(&p.value), p.span)
+        });
+        let frozen = m.get("frozen").and_then(|n| self.boolean(n, "`frozen`"));
+        if let (Some(f), None) = (&frozen, &weights) {
+            if f.value {
+                self.error(
+                    Diagnostic::error(f.span, format!("{what} is frozen but names no `weights`"))
+                        .with_help("a frozen network keeps the weights it starts from: name them with `weights: FILE`"),
+                );
+            }
+        }
         Some(Learnable {
             name,
             dataset,
@@ -122,6 +135,8 @@ impl Reader<'_> {
             model: model?,
             encodings,
             decode,
+            weights,
+            frozen: frozen.is_some_and(|f| f.value),
             span: m.span,
         })
     }
