@@ -6,7 +6,6 @@
 use crate::exit::{self, Failure};
 use crate::summary;
 use skilang_lang::overrides::Override;
-use skilang_lang::{check_file_with, FileError};
 use skilang_learn::report::Source;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -236,11 +235,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         for o in settings.chain(flags) {
             overrides.push(o.parse().map_err(|e: String| fail(exit::USAGE, e))?);
         }
-        let outcome = check_file_with(&args.spec, &overrides).map_err(|e| match e {
-            FileError::Io(e) => fail(exit::USAGE, format!("cannot read {}: {e}", args.spec.display())),
-            FileError::Override(e) => fail(exit::USAGE, e),
-            FileError::Refused(e) => fail(exit::USAGE, format!("{}: {e}", args.spec.display())),
-        })?;
+        let outcome = crate::train::checked(&args.spec, &overrides)?;
         if !outcome.is_valid() {
             for d in &outcome.diagnostics {
                 eprintln!("{}", d.render(&outcome.file));

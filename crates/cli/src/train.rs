@@ -64,12 +64,17 @@ fn failure(file: &SourceFile, e: RunError) -> Failure {
     }
 }
 
-fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
-    let outcome = check_file_with(path, overrides).map_err(|e| match e {
+/// The spec at `path` read and checked with `overrides`; a spec that cannot be read is a failure.
+pub fn checked(path: &Path, overrides: &[Override]) -> Result<skilang_lang::Outcome, Failure> {
+    check_file_with(path, overrides).map_err(|e| match e {
         FileError::Io(e) => fail(exit::USAGE, format!("cannot read {}: {e}", path.display())),
         FileError::Override(e) => fail(exit::USAGE, e),
         FileError::Refused(e) => fail(exit::USAGE, format!("{}: {e}", path.display())),
-    })?;
+    })
+}
+
+fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<Prepared, Failure> {
+    let outcome = checked(path, overrides)?;
     for d in &outcome.diagnostics {
         eprintln!("{}", d.render(&outcome.file));
     }
