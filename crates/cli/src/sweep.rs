@@ -128,11 +128,16 @@ impl Point {
         }
     }
 
+    /// Its settings as `--set` values, `key=value`.
+    fn sets(&self) -> impl Iterator<Item = String> + '_ {
+        self.settings.iter().map(|(k, v)| format!("{k}={v}"))
+    }
+
     /// Its settings as `key=value` pairs.
     pub fn name(&self) -> String {
         match self.settings.as_slice() {
             [] => "spec as written".to_string(),
-            many => many.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+            _ => self.sets().collect::<Vec<_>>().join(", "),
         }
     }
 }
@@ -159,7 +164,7 @@ impl Definition {
     /// flags that stand for sets, in the order `train` applies them.
     fn overrides(&self, point: &Point, seed: u64) -> Vec<String> {
         let mut all = self.sets.clone();
-        all.extend(point.settings.iter().map(|(k, v)| format!("{k}={v}")));
+        all.extend(point.sets());
         all.extend(self.epochs.map(|e| format!("optimization.epochs={e}")));
         all.push(format!("optimization.seed={seed}"));
         all
@@ -230,7 +235,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let mut spec_seed = 1;
     for point in &points {
         let mut overrides = args.set.clone();
-        let settings = point.settings.iter().map(|(k, v)| format!("{k}={v}"));
+        let settings = point.sets();
         let flags = args.epochs.map(|e| format!("optimization.epochs={e}"));
         for o in settings.chain(flags) {
             overrides.push(o.parse().map_err(|e: String| fail(exit::USAGE, e))?);
@@ -454,7 +459,7 @@ impl Launcher<'_> {
         if let Some(data) = self.data_dir {
             command.arg("--data-dir").arg(data);
         }
-        for set in d.sets.iter().cloned().chain(point.settings.iter().map(|(k, v)| format!("{k}={v}"))) {
+        for set in d.sets.iter().cloned().chain(point.sets()) {
             command.arg("--set").arg(set);
         }
         if crate::out::has_killed_run(&out) {

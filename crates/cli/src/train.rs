@@ -118,7 +118,9 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
 /// `train --dry-run`: everything up to the first epoch, nothing written.
 fn dry_run(spec: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Result<(), Failure> {
     let p = prepare(spec, overrides, data_dir)?;
-    p.run.build(&skilang_learn::device(p.run.settings.seed)).map_err(|e| p.fail(e))?;
+    let device = skilang_learn::device(p.run.settings.seed);
+    let nets = p.run.build(&device).map_err(|e| p.fail(e))?;
+    p.run.start_from_weights(nets, &device).map_err(|e| p.fail(e))?;
     let what = match p.run.ground().map_err(|e| p.fail(e))? {
         Some(n) => format!("grounded {n} training examples"),
         None => {
@@ -268,7 +270,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         eprintln!("resuming after {name} epoch {} (checkpoint in {})", last.epoch, saved.display());
     }
     let device = skilang_learn::device(p.run.settings.seed);
-    let nets = p.run.build(&device).map_err(|e| p.fail(e))?;
+    let nets = p.run.build(&device).and_then(|nets| p.run.start_from_weights(nets, &device)).map_err(|e| p.fail(e))?;
     let mut log = EpochLog::create(staging.dir(), &done)?;
     // One bar per network trained (or per networks trained together), cleared when the next starts.
     let mut bar: Option<(String, ProgressBar)> = None;

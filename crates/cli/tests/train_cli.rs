@@ -771,6 +771,16 @@ fn pretrained_weights_are_fine_tuned_or_kept_frozen() {
     assert_ne!(tuned["weights_sha256"], first["weights_sha256"]);
     let (before, after) = (first["task_accuracy"].as_f64().unwrap(), tuned["task_accuracy"].as_f64().unwrap());
     assert!(after > before, "a second epoch from the first's weights: {before} -> {after}");
+    // The saved model is evaluated from its own weights: the ones it started from are not read.
+    std::fs::rename(dir.join("first"), dir.join("first-moved")).unwrap();
+    let tuned_spec = dir.join("tuned.yaml");
+    let model = dir.join("tuned/model");
+    let data = data_dir();
+    let (code, stdout, stderr) =
+        skilang(&["eval", tuned_spec.to_str().unwrap(), "--model", model.to_str().unwrap(), "--data-dir", &data]);
+    assert_eq!(code, 0, "{stderr}");
+    let evaluated: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(evaluated["task_accuracy"], tuned["task_accuracy"]);
     // Weights of other layers are refused at the key, naming the tensor; nothing is written.
     let (code, stderr) = train("../../examples/adult-fairness.yaml", &dir.join("adult"), &["--epochs", "1"]);
     assert_eq!(code, 0, "{stderr}");

@@ -178,20 +178,23 @@ impl Run {
                 }
                 _ => RunError::Invalid(e.to_string()),
             })
-            .and_then(|net| match &l.weights {
-                None => Ok(net),
-                Some(w) => {
-                    let file = crate::weights::file_for(&w.value, &l.name.name);
-                    let located = |m: String| RunError::Located {
-                        span: w.span,
-                        message: format!("the weights of `{}` in {}: {m}", l.name.name, file.display()),
-                    };
-                    let tensors =
-                        crate::weights::read(&file).map_err(|m| RunError::Located { span: w.span, message: m })?;
-                    let net = crate::weights::load(net, &tensors, device).map_err(located)?;
-                    Ok(if l.frozen { net.no_grad() } else { net })
-                }
-            })
+        });
+        nets.collect()
+    }
+
+    /// `nets` (as [`Run::build`] made them) with the weights each learnable names put in, and the
+    /// frozen ones kept from training. Training calls it; evaluating a saved model does not, as
+    /// the model's own weights replace these.
+    pub fn start_from_weights(&self, nets: Vec<Net>, device: &Device) -> Result<Vec<Net>, RunError> {
+        let nets = self.spec.learnables.iter().zip(nets).map(|(l, net)| {
+            let Some(w) = &l.weights else { return Ok(net) };
+            let file = crate::weights::file_for(&w.value, &l.name.name);
+            let tensors = crate::weights::read(&file).map_err(|m| RunError::Located { span: w.span, message: m })?;
+            let net = crate::weights::load(net, &tensors, device).map_err(|m| RunError::Located {
+                span: w.span,
+                message: format!("the weights of `{}` in {}: {m}", l.name.name, file.display()),
+            })?;
+            Ok(if l.frozen { net.no_grad() } else { net })
         });
         nets.collect()
     }
