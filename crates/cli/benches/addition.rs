@@ -1,12 +1,13 @@
-//! MNIST addition (ALGORITHMS.md §2) with exact inference: `examples/mnist-addition.yaml` for
+//! MNIST addition (ALGORITHMS.md §2): `examples/mnist-addition.yaml` for
 //! N = 1, 2, 4, 15, 100 digits per number, trained on the MNIST training set split into disjoint
 //! tuples and tested on tuples of the MNIST test set; one sweep per N (its epochs and batch).
 //! Per N: sum accuracy, digit accuracy, epochs, wall minutes and peak memory, beside the
 //! published figures.
 //!
 //! Run: `cargo bench -p skilang --bench addition`
-//! (`SKILANG_BENCH_N=4,15` runs a subset; `SKILANG_BENCH_INJECTION=em` compares EM;
-//! `SKILANG_BENCH_SEEDS=1,2,3` more seeds than the spec's one.)
+//! (`SKILANG_BENCH_N=4,15` runs a subset; `SKILANG_BENCH_INJECTION=em` compares EM,
+//! `SKILANG_BENCH_INFERENCE=topk` or `sample` another engine than `exact`;
+//! `SKILANG_BENCH_SEEDS=1` fewer seeds than the default 1, 2, 3.)
 
 mod common;
 
@@ -27,9 +28,10 @@ const RUNS: [(usize, usize, usize, &str); 5] = [
 fn main() {
     let data = data_dir(BuiltinSource::Mnist);
     let only = list::<usize>("SKILANG_BENCH_N");
-    let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(vec![1]);
+    let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(vec![1, 2, 3]);
     let injection = std::env::var("SKILANG_BENCH_INJECTION").unwrap_or_else(|_| "semantic_loss".into());
-    println!("MNIST addition, {injection}, exact inference, LeNet, CPU (burn flex)");
+    let inference = std::env::var("SKILANG_BENCH_INFERENCE").unwrap_or_else(|_| "exact".into());
+    println!("MNIST addition, {injection}, {inference} inference, LeNet, CPU (burn flex)");
     for (n, epochs, batch, published) in RUNS {
         if only.as_ref().is_some_and(|o| !o.contains(&n)) {
             continue;
@@ -40,10 +42,16 @@ fn main() {
             set("data.mnist.instances.a", n),
             set("optimization.batch_size", batch),
             set("optimization.injection", &injection),
+            set("optimization.inference", &inference),
             flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes"),
         ]
         .concat();
-        let swept = sweep(&format!("addition-{injection}-N{n}"), "examples/mnist-addition.yaml", Some(&data), &args);
+        let swept = sweep(
+            &format!("addition-{injection}-{inference}-N{n}"),
+            "examples/mnist-addition.yaml",
+            Some(&data),
+            &args,
+        );
         println!("\nN = {n}, {epochs} epoch(s), batch {batch}; published (sum acc %, time): {published}");
         print!("{}", swept.table);
         println!("runs and reports: {}", swept.dir.display());

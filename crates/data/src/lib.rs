@@ -16,11 +16,12 @@ pub mod load;
 pub mod npm;
 pub mod npz;
 pub mod poker;
-pub mod rng;
 pub mod sudoku;
 pub mod table;
 pub mod tuples;
 
 pub use error::{DataError, Result};
 pub use load::load;
+/// The seeded generator lives in `lang`, so that `logic` (which samples) shares it.
+pub use skilang_lang::rng;
 pub use table::{Data, Table, Values};

@@ -14,6 +14,7 @@ pub mod dimacs;
 pub mod formula;
 pub mod limits;
 pub mod overrides;
+pub mod rng;
 pub mod source;
 pub mod spec;
 pub mod yaml;
@@ -65,8 +66,11 @@ pub fn check_source_with(
         program = p;
     }
     for d in &mut diagnostics {
-        if let Some((_, o)) = set_at.iter().find(|(span, _)| *span == d.span) {
-            d.notes.push(format!("this value was set by --set {o}"));
+        // Keys an override adds all take their mapping's place: each of them is named there.
+        let set: Vec<String> =
+            set_at.iter().filter(|(span, _)| *span == d.span).map(|(_, o)| format!("--set {o}")).collect();
+        if !set.is_empty() {
+            d.notes.push(format!("this value was set by {}", set.join(" or ")));
         }
     }
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));

@@ -155,6 +155,16 @@ impl Event {
         }
     }
 
+    /// The variables the formula depends on, in increasing order.
+    pub fn relevant(&self) -> Vec<usize> {
+        let mut atoms = Vec::new();
+        self.formula.atoms(&mut atoms);
+        let mut vars: Vec<usize> = atoms.iter().flat_map(|&a| self.atoms[a].vars()).collect();
+        vars.sort_unstable();
+        vars.dedup();
+        vars
+    }
+
     /// The row-major index of the values of `vars` in a table over them.
     pub fn table_index(&self, vars: &[usize], value: impl Fn(usize) -> usize) -> usize {
         vars.iter().fold(0, |i, &v| i * self.domains[v] + value(v))

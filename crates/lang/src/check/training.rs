@@ -7,7 +7,10 @@ use super::rule_roles::{rule_roles, supervised_learnable, RuleRole};
 use crate::diag::Diagnostic;
 use crate::limits::{ENUMERATION_LIMIT, EXACT_GRID_CELLS};
 use crate::source::Span;
-use crate::spec::{Binarize, ConstraintKind, Estimator, Implication, Inference, Injection, Semantics, Spec, TruthLoss};
+use crate::spec::{
+    Binarize, ConstraintKind, Estimator, Implication, Inference, Injection, Kernel, Optimization, Semantics, Spec,
+    TruthLoss,
+};
 
 /// How a run trains: the plan `check` validates and `train` executes, with every default of the
 /// `optimization` section in one place.
@@ -44,15 +47,32 @@ pub enum Engine {
     Exact,
     /// Every assignment, for tiny events and for checking the others.
     Enumerate,
+    /// `samples` assignments per example drawn from the networks, each weighed by `kernel`
+    /// (`bandwidth`: the `exp` kernel's width).
+    Sample { samples: u64, kernel: Kernel, bandwidth: f64 },
+    /// The `k` most probable models of the event, found best-first.
+    TopK { k: u64 },
 }
 
+/// `samples` unless written: enough for marginals within a few points where P(φ) is not tiny.
+pub const DEFAULT_SAMPLES: u64 = 1000;
+/// `top_k` unless written: Scallop's usual k.
+pub const DEFAULT_TOP_K: u64 = 3;
+
 impl Engine {
-    /// The engines this version has; another `inference` is refused at its place.
-    fn of(inference: Inference) -> Option<Engine> {
+    /// The engine `inference` names with its options; `None` for the engines this version lacks
+    /// (refused at the inference).
+    fn of(inference: Inference, o: &Optimization) -> Option<Engine> {
         match inference {
             Inference::Exact => Some(Engine::Exact),
             Inference::Enumerate => Some(Engine::Enumerate),
-            Inference::Bp | Inference::Sample | Inference::TopK => None,
+            Inference::Sample => Some(Engine::Sample {
+                samples: o.samples.as_ref().map_or(DEFAULT_SAMPLES, |s| s.value),
+                kernel: o.kernel.as_ref().map_or(Kernel::Indicator, |k| k.value),
+                bandwidth: o.bandwidth.as_ref().map_or(1.0, |b| b.value),
+            }),
+            Inference::TopK => Some(Engine::TopK { k: o.top_k.as_ref().map_or(DEFAULT_TOP_K, |k| k.value) }),
+            Inference::Bp => None,
         }
     }
 
@@ -60,6 +80,8 @@ impl Engine {
         match self {
             Engine::Exact => Inference::Exact.name(),
             Engine::Enumerate => Inference::Enumerate.name(),
+            Engine::Sample { .. } => Inference::Sample.name(),
+            Engine::TopK { .. } => Inference::TopK.name(),
         }
     }
 }
@@ -69,7 +91,7 @@ impl Training {
     fn of(spec: &Spec) -> Training {
         let o = &spec.optimization;
         // An engine not built yet is refused by `plan`, at the inference.
-        let engine = o.inference.as_ref().and_then(|i| Engine::of(i.value)).unwrap_or(Engine::Exact);
+        let engine = o.inference.as_ref().and_then(|i| Engine::of(i.value, o)).unwrap_or(Engine::Exact);
         let reasoned = |objective| Training::Reasoned { objective, engine };
         match o.injection_or_default(!spec.constraints.is_empty()) {
             Injection::SemanticLoss => reasoned(Reasoning::SemanticLoss),
@@ -162,9 +184,9 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     }
     let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
     match &o.inference {
-        Some(i) if reasons && Engine::of(i.value).is_none() => diags.push(
+        Some(i) if reasons && Engine::of(i.value, o).is_none() => diags.push(
             Diagnostic::error(i.span, format!("inference `{}` is not built yet", i.value.name()))
-                .with_help("this version reasons with `inference: exact` or `inference: enumerate`"),
+                .with_help("this version reasons with `inference: exact`, `enumerate`, `sample` or `topk`"),
         ),
         Some(i) if !reasons && injection != Injection::Lp => {
             let default = if o.injection.is_none() { " (the default)" } else { "" };
@@ -178,6 +200,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
         }
         _ => {}
     }
+    diags.extend(engine_option_warnings(o, program.training));
     if let (Some(i), Training::Reasoned { engine: Engine::Enumerate, .. }) = (&o.inference, program.training) {
         diags.extend(enumeration_refusal(spec, program, i.span));
     }
@@ -314,10 +337,14 @@ fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnost
             Diagnostic::error(
                 at.span,
                 format!(
-                    "`inference: {}` cannot reason over the {} cells `{}` predicts: exact reasoning grows exponentially with a grid's size",
+                    "`inference: {}` cannot reason over the {} cells `{}` predicts: {} grows exponentially with a grid's size",
                     engine.name(),
                     l.cells,
-                    l.name
+                    l.name,
+                    match engine {
+                        Engine::Exact | Engine::Enumerate => "exact reasoning",
+                        Engine::Sample { .. } | Engine::TopK { .. } => "grounding its constraints",
+                    }
                 ),
             )
             .with_note(format!("this version reasons exactly over grids of at most {EXACT_GRID_CELLS} cells"))
@@ -325,6 +352,38 @@ fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnost
         );
     }
     diags
+}
+
+/// The engine options written for an engine the plan does not use: said, never silently ignored.
+fn engine_option_warnings(o: &Optimization, training: Training) -> Vec<Diagnostic> {
+    let engine = match training {
+        Training::Reasoned { engine, .. } => Some(engine),
+        _ => None,
+    };
+    let sampling = matches!(engine, Some(Engine::Sample { .. }));
+    let unused = [
+        (o.samples.as_ref().map(|s| s.span), "samples", sampling, "inference: sample"),
+        (o.kernel.as_ref().map(|s| s.span), "kernel", sampling, "inference: sample"),
+        (o.top_k.as_ref().map(|s| s.span), "top_k", matches!(engine, Some(Engine::TopK { .. })), "inference: topk"),
+        (
+            o.bandwidth.as_ref().map(|s| s.span),
+            "bandwidth",
+            matches!(engine, Some(Engine::Sample { kernel: Kernel::Exp, .. })),
+            "inference: sample` with `kernel: exp",
+        ),
+    ];
+    let used_by = engine
+        .map_or("this injection uses no inference engine".to_string(), |e| format!("the engine is `{}`", e.name()));
+    unused
+        .into_iter()
+        .filter_map(|(span, key, used, reader)| {
+            let span = span.filter(|_| !used)?;
+            Some(
+                Diagnostic::warning(span, format!("`{key}` is not used: {used_by}"))
+                    .with_note(format!("`{key}` is read by `{reader}`")),
+            )
+        })
+        .collect()
 }
 
 /// Every constraint embedding or structuring cannot use, and every learnable no guard names a

@@ -185,6 +185,8 @@ pub const OPTIMIZATION_KEYS: &[Key] = &[
     key("hard", Shape::Bool),
     key("m_steps", Shape::Whole(1)),
     key("samples", Shape::Whole(1)),
+    key("kernel", Shape::Keyword(|| spellings(Kernel::SPELLINGS))),
+    key("bandwidth", POSITIVE),
     key("top_k", Shape::Whole(1)),
     key("patience", Shape::Whole(1)),
     key("validation", FRACTION),

@@ -84,6 +84,11 @@ keywords!(
 
 keywords!(Inference { Exact => ["exact"], Enumerate => ["enumerate"], Bp => ["bp"], Sample => ["sample"], TopK => ["topk"] });
 keywords!(
+    /// How `inference: sample` weighs a sample: 1 when it satisfies the event (rejection), the
+    /// share of the event's conjuncts it satisfies, or exp(−distance / bandwidth) (ABC's kernel).
+    Kernel { Indicator => ["indicator"], Share => ["share"], Exp => ["exp"] }
+);
+keywords!(
     /// How CL-STE reads a network's output as a truth value: its probability ≥ 0.5 (`b_p`), or
     /// its logit ≥ 0 (`b`).
     Binarize { Probability => ["probability", "b_p"], Logit => ["logit", "b"] }
@@ -330,7 +335,11 @@ pub struct Optimization {
     /// EM: MAP one-hot targets instead of posterior marginals.
     pub hard: Option<Spanned<bool>>,
     pub m_steps: Option<Spanned<u64>>,
+    /// `inference: sample`: samples per example, how each is weighed, and the `exp` kernel's width.
     pub samples: Option<Spanned<u64>>,
+    pub kernel: Option<Spanned<Kernel>>,
+    pub bandwidth: Option<Spanned<f64>>,
+    /// `inference: topk`: how many most probable models stand for the event.
     pub top_k: Option<Spanned<u64>>,
     /// Stop after this many epochs without a better validation score.
     pub patience: Option<Spanned<u64>>,

@@ -5,8 +5,11 @@
 //! Adding an engine is one file here that implements both traits, one variant of
 //! `skilang_lang::check::Engine`, and its arm in [`engine`].
 
+mod atoms;
 pub mod enumerate;
 pub mod exact;
+pub mod sample;
+pub mod topk;
 
 pub use crate::event::{Posterior, TooLarge};
 
@@ -41,5 +44,40 @@ pub fn engine(plan: skilang_lang::check::Engine) -> Box<dyn Engine> {
     match plan {
         Plan::Exact => Box::new(exact::Exact { limit: crate::compile::NODE_LIMIT }),
         Plan::Enumerate => Box::new(enumerate::Enumerate { limit: enumerate::ENUMERATION_LIMIT }),
+        Plan::Sample { samples, kernel, bandwidth } => {
+            Box::new(sample::Sample { samples: samples as usize, kernel, bandwidth })
+        }
+        Plan::TopK { k } => Box::new(topk::TopK { k: k as usize, expansions: topk::EXPANSION_LIMIT }),
     }
+}
+
+// What the approximate engines share: they reason over the variables the formula depends on
+// (`Event::relevant`); the others are independent of it, their posterior their prior.
+
+/// Completes an assignment of the relevant variables with every other variable's most probable
+/// value; the score is the whole assignment's log-probability.
+fn complete(mut z: Vec<usize>, relevant: &[usize], logw: &[Vec<f64>]) -> (Vec<usize>, f64) {
+    let mut is_relevant = vec![false; logw.len()];
+    relevant.iter().for_each(|&v| is_relevant[v] = true);
+    for (v, w) in logw.iter().enumerate().filter(|(v, _)| !is_relevant[*v]) {
+        z[v] = (0..w.len()).max_by(|&a, &b| w[a].total_cmp(&w[b])).unwrap_or(0);
+    }
+    let score = z.iter().zip(logw).map(|(&x, w)| w[x]).sum();
+    (z, score)
+}
+
+/// Marginals from weighted assignments of the relevant variables (weights summing to `total`),
+/// and the prior for the rest.
+fn marginals<'a>(
+    weighted: impl Iterator<Item = (&'a [usize], f64)>,
+    total: f64,
+    relevant: &[usize],
+    logw: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
+    let mut m: Vec<Vec<f64>> = logw.iter().map(|w| w.iter().map(|x| x.exp()).collect()).collect();
+    relevant.iter().for_each(|&v| m[v].iter_mut().for_each(|x| *x = 0.0));
+    for (z, w) in weighted {
+        relevant.iter().for_each(|&v| m[v][z[v]] += w / total);
+    }
+    m
 }

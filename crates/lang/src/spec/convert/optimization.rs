@@ -30,6 +30,8 @@ impl Reader<'_> {
                 "hard" => o.hard = self.boolean(v, "`hard`"),
                 "m_steps" => o.m_steps = self.uint(v, "`m_steps`", 1),
                 "samples" => o.samples = self.uint(v, "`samples`", 1),
+                "kernel" => o.kernel = self.keyword(v, "sampling kernel", Kernel::SPELLINGS),
+                "bandwidth" => o.bandwidth = self.number_in(v, "`bandwidth`", 0.0, f64::INFINITY, true),
                 "top_k" => o.top_k = self.uint(v, "`top_k`", 1),
                 "patience" => o.patience = self.uint(v, "`patience`", 1),
                 "metrics" => {

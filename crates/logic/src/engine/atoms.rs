@@ -1,0 +1,147 @@
+//! An event's atoms made fast to evaluate many times: on complete assignments (the sampler), on
+//! partial ones (the best-first search, which must know when an atom is already decided), and as
+//! a distance from holding (ABC's kernel). Linear atoms use `i128` where every sum of their terms
+//! fits, big integers otherwise (only the longest numbers need them).
+
+use crate::event::{Atom, Cmp, Event};
+use num_bigint::BigInt;
+use num_traits::{ToPrimitive, Zero};
+use std::ops::{Add, Sub};
+
+/// Integers a linear atom can be evaluated in.
+trait Int: Clone + Ord + Zero + ToPrimitive + Add<Output = Self> + Sub<Output = Self> {}
+impl<T: Clone + Ord + Zero + ToPrimitive + Add<Output = T> + Sub<Output = T>> Int for T {}
+
+/// `Σ terms[j][z_j] cmp rhs`, with each term's smallest and largest value.
+#[derive(Debug)]
+struct Linear<T> {
+    terms: Vec<(usize, Vec<T>)>,
+    cmp: Cmp,
+    rhs: T,
+    lo: Vec<T>,
+    hi: Vec<T>,
+}
+
+impl<T: Int> Linear<T> {
+    fn new(terms: Vec<(usize, Vec<T>)>, cmp: Cmp, rhs: T) -> Linear<T> {
+        let lo = terms.iter().map(|(_, t)| t.iter().min().cloned().unwrap_or_else(T::zero)).collect();
+        let hi = terms.iter().map(|(_, t)| t.iter().max().cloned().unwrap_or_else(T::zero)).collect();
+        Linear { terms, cmp, rhs, lo, hi }
+    }
+
+    /// The sum's range given the values known so far (`None`: not assigned yet).
+    fn range(&self, value: &impl Fn(usize) -> Option<usize>) -> (T, T) {
+        let (mut lo, mut hi) = (T::zero(), T::zero());
+        for (j, (v, table)) in self.terms.iter().enumerate() {
+            match value(*v) {
+                Some(x) => {
+                    lo = lo + table[x].clone();
+                    hi = hi + table[x].clone();
+                }
+                None => {
+                    lo = lo + self.lo[j].clone();
+                    hi = hi + self.hi[j].clone();
+                }
+            }
+        }
+        (lo, hi)
+    }
+
+    fn decide(&self, value: &impl Fn(usize) -> Option<usize>) -> Option<bool> {
+        let (lo, hi) = self.range(value);
+        let r = &self.rhs;
+        match self.cmp {
+            Cmp::Eq | Cmp::Ne if *r < lo || *r > hi => Some(self.cmp == Cmp::Ne),
+            Cmp::Eq | Cmp::Ne => (lo == hi).then_some(self.cmp == Cmp::Eq),
+            Cmp::Le if hi <= *r => Some(true),
+            Cmp::Le if lo > *r => Some(false),
+            Cmp::Ge if lo >= *r => Some(true),
+            Cmp::Ge if hi < *r => Some(false),
+            Cmp::Le | Cmp::Ge => None,
+        }
+    }
+
+    /// How far the complete assignment's sum is from satisfying the comparison (1 for `!=`).
+    fn distance(&self, z: &[usize]) -> f64 {
+        let (sum, _) = self.range(&|v| Some(z[v]));
+        let gap = |a: T, b: T| if a > b { (a - b).to_f64().unwrap_or(f64::INFINITY) } else { 0.0 };
+        match self.cmp {
+            Cmp::Eq => gap(sum.clone(), self.rhs.clone()) + gap(self.rhs.clone(), sum),
+            Cmp::Ne => (sum == self.rhs) as u8 as f64,
+            Cmp::Le => gap(sum, self.rhs.clone()),
+            Cmp::Ge => gap(self.rhs.clone(), sum),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Fast {
+    Small(Linear<i128>),
+    Big(Linear<BigInt>),
+    Table { vars: Vec<usize>, strides: Vec<usize>, allowed: Vec<bool> },
+}
+
+/// The atoms of one event, ready for repeated evaluation.
+#[derive(Debug)]
+pub(super) struct Atoms(Vec<Fast>);
+
+impl Atoms {
+    pub(super) fn new(event: &Event) -> Atoms {
+        Atoms(event.atoms.iter().map(|a| fast(event, a)).collect())
+    }
+
+    /// Whether atom `a` holds, fails, or is still open (`None`) given the values known so far.
+    pub(super) fn decide(&self, a: usize, value: &impl Fn(usize) -> Option<usize>) -> Option<bool> {
+        match &self.0[a] {
+            Fast::Small(l) => l.decide(value),
+            Fast::Big(l) => l.decide(value),
+            Fast::Table { vars, strides, allowed } => {
+                let mut index = 0;
+                for (v, s) in vars.iter().zip(strides) {
+                    index += value(*v)? * s;
+                }
+                Some(allowed[index])
+            }
+        }
+    }
+
+    /// How far a complete assignment is from satisfying atom `a`: 0 when it holds; a linear
+    /// atom's gap to its bound, otherwise 1.
+    pub(super) fn distance(&self, a: usize, z: &[usize]) -> f64 {
+        match &self.0[a] {
+            Fast::Small(l) => l.distance(z),
+            Fast::Big(l) => l.distance(z),
+            Fast::Table { .. } => (self.decide(a, &|v| Some(z[v])) == Some(false)) as u8 as f64,
+        }
+    }
+}
+
+fn fast(event: &Event, atom: &Atom) -> Fast {
+    match atom {
+        Atom::Sum { terms, cmp, rhs } => {
+            // Every partial sum of the terms' magnitudes, and the bound, stay below 2^120.
+            let bound = BigInt::from(1) << 120;
+            let magnitude: BigInt = terms
+                .iter()
+                .map(|(_, t)| {
+                    t.iter().map(|x| if x < &BigInt::zero() { -x } else { x.clone() }).max().unwrap_or_default()
+                })
+                .sum();
+            let small = magnitude < bound && (rhs < &bound && -rhs < bound);
+            if small {
+                let to = |x: &BigInt| x.to_i128().unwrap_or_default();
+                let terms = terms.iter().map(|(v, t)| (*v, t.iter().map(to).collect())).collect();
+                Fast::Small(Linear::new(terms, *cmp, to(rhs)))
+            } else {
+                Fast::Big(Linear::new(terms.clone(), *cmp, rhs.clone()))
+            }
+        }
+        Atom::Table { vars, allowed } => {
+            let mut strides = vec![1; vars.len()];
+            for i in (0..vars.len().saturating_sub(1)).rev() {
+                strides[i] = strides[i + 1] * event.domains[vars[i + 1]];
+            }
+            Fast::Table { vars: vars.clone(), strides, allowed: allowed.clone() }
+        }
+    }
+}
