@@ -200,4 +200,9 @@ pub enum TooLarge {
     Assignments { assignments: BigUint, variables: usize, limit: usize },
     #[error("its CNF would need more than {limit} literals over {variables} variables")]
     Literals { limit: usize, variables: usize },
+    #[error(
+        "a factor of the event would list more than {limit} assignments or partial sums over {variables} variables; \
+         `inference: sample` needs none"
+    )]
+    Factor { limit: usize, variables: usize },
 }

@@ -3,7 +3,7 @@
 use num_bigint::BigInt;
 use proptest::prelude::*;
 use skilang_lang::spec::Kernel;
-use skilang_logic::engine::{enumerate::Enumerate, exact::Exact, sample::Sample, topk::TopK};
+use skilang_logic::engine::{bp::Bp, enumerate::Enumerate, exact::Exact, sample::Sample, topk::TopK};
 use skilang_logic::{compile, Atom, Cmp, Engine, Event, Formula, TooLarge, NODE_LIMIT};
 
 mod common;
@@ -16,6 +16,47 @@ fn engines() -> Vec<Box<dyn Engine>> {
         Box::new(Enumerate { limit: usize::MAX }),
         Box::new(TopK { k: usize::MAX, expansions: usize::MAX }),
     ]
+}
+
+/// Belief propagation as the tests run it: to a tight tolerance (damped only on loopy graphs).
+fn bp() -> Bp {
+    Bp { iterations: 200, damping: 0.5, tolerance: 1e-13, limit: usize::MAX }
+}
+
+/// An atom over exactly `vars`: a linear comparison or a relation.
+fn atom_over(domains: &[usize], vars: Vec<usize>) -> BoxedStrategy<Atom> {
+    let tables: Vec<_> = vars.iter().map(|&v| prop::collection::vec(-2i64..4, domains[v])).collect();
+    let cmps = prop::sample::select(vec![Cmp::Eq, Cmp::Ne, Cmp::Le, Cmp::Ge]);
+    let rows: usize = vars.iter().map(|&v| domains[v]).product();
+    let over = vars.clone();
+    let sum = (tables, cmps, -4i64..10).prop_map(move |(tables, cmp, rhs)| Atom::Sum {
+        terms: over.iter().zip(tables).map(|(&v, t)| (v, t.into_iter().map(BigInt::from).collect())).collect(),
+        cmp,
+        rhs: BigInt::from(rhs),
+    });
+    let table = prop::collection::vec(prop::bool::weighted(0.6), rows)
+        .prop_map(move |allowed| Atom::Table { vars: vars.clone(), allowed });
+    prop_oneof![sum, table].boxed()
+}
+
+/// Events whose factor graph is a tree: one atom over every variable, or a chain of atoms over
+/// neighbouring variables (and one over the last).
+fn tree_event() -> impl Strategy<Value = Event> {
+    prop::collection::vec(1usize..5, 1..7)
+        .prop_flat_map(|domains| {
+            let n = domains.len();
+            let chain: Vec<Vec<usize>> = (1..n).map(|i| vec![i - 1, i]).chain([vec![n - 1]]).collect();
+            let scopes = prop_oneof![Just(chain), Just(vec![(0..n).collect::<Vec<_>>()])];
+            (Just(domains), scopes)
+        })
+        .prop_flat_map(|(domains, scopes)| {
+            let atoms: Vec<_> = scopes.into_iter().map(|vars| atom_over(&domains, vars)).collect();
+            (Just(domains), atoms)
+        })
+        .prop_map(|(domains, atoms)| {
+            let formula = Formula::and((0..atoms.len()).map(Formula::Atom).collect());
+            Event { domains, atoms, formula }
+        })
 }
 
 /// The largest difference between two distributions' probabilities of one set of values.
@@ -139,6 +180,45 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// On a tree, sum-product is exact (marginals, and log P through the Bethe free energy) and
+    /// max-product decodes the MAP assignment. A linear atom over all the variables is one chain
+    /// factor: this is the chain against enumeration.
+    #[test]
+    fn belief_propagation_is_exact_on_trees((event, logw) in tree_event().prop_flat_map(|e| {
+        let w = weights(&e.domains);
+        (Just(e), w)
+    })) {
+        let (total, joint) = reference(&event, &logw);
+        let inference = bp().prepare(&event).unwrap();
+        let post = inference.posterior(&logw);
+        prop_assert_eq!(post.is_some(), total > 0.0);
+        let Some(p) = post else { return Ok(()) };
+        prop_assert!((p.log_prob - total.ln()).abs() < 1e-6, "log P {} vs {}", p.log_prob, total.ln());
+        for (m, j) in p.marginals.iter().flatten().zip(joint.iter().flatten()) {
+            prop_assert!((m - j / total).abs() < 1e-6, "marginal {m} vs {}", j / total);
+        }
+        let (z, s) = inference.map(&logw).unwrap();
+        let best = reference_map_score(&event, &logw).unwrap();
+        prop_assert!(event.holds(&z) && (s - best).abs() < 1e-9, "MAP score {s} vs {best}");
+    }
+
+    /// On any event, loopy or not, propagation ends with distributions and a finite log P when it
+    /// answers. (On a loopy graph it may answer for an impossible event: locally consistent
+    /// messages do not see every contradiction.)
+    #[test]
+    fn belief_propagation_answers_with_distributions((event, logw) in event_and_weights()) {
+        if let Some(p) = bp().prepare(&event).unwrap().posterior(&logw) {
+            prop_assert!(p.log_prob.is_finite());
+            for m in &p.marginals {
+                prop_assert!((m.iter().sum::<f64>() - 1.0).abs() < 1e-9 && m.iter().all(|&x| (0.0..=1.0 + 1e-12).contains(&x)));
+            }
+        }
+    }
+}
+
 /// Two N-digit numbers with an observed sum: `Σ 10^i (a_i + b_i) == s`.
 fn addition(n: usize, sum: &BigInt) -> Event {
     let terms = (0..2 * n)
@@ -207,6 +287,31 @@ fn top_k_finds_the_models_of_fifteen_digit_sums_within_its_budget() {
     // The exact posterior agrees on the most probable reading.
     let exact = compile(&event, NODE_LIMIT).unwrap().posterior(&logw).unwrap();
     assert!(p.log_prob <= exact.log_prob + 1e-12 && p.log_prob > exact.log_prob - 1.0);
+}
+
+/// N-digit addition is one chain factor of a few states per digit: belief propagation gives the
+/// exact posterior at N = 15 and 100.
+#[test]
+fn belief_propagation_chains_multi_digit_sums() {
+    for n in [15usize, 100] {
+        let a: BigInt = "4".repeat(n).parse().unwrap();
+        let b: BigInt = "57".repeat(n / 2 + 1)[..n].parse().unwrap();
+        let event = addition(n, &(a + b));
+        let logw: Vec<Vec<f64>> = (0..2 * n)
+            .map(|v| log_softmax(&(0..10).map(|x| ((v * 7 + x * 3) % 11) as f64 / 3.0).collect::<Vec<_>>()))
+            .collect();
+        let exact = compile(&event, NODE_LIMIT).unwrap().posterior(&logw).unwrap();
+        let belief = bp().prepare(&event).unwrap().posterior(&logw).unwrap();
+        assert!(
+            (exact.log_prob - belief.log_prob).abs() < 1e-6 * n as f64,
+            "N = {n}: {} vs {}",
+            exact.log_prob,
+            belief.log_prob
+        );
+        for (e, b) in exact.marginals.iter().flatten().zip(belief.marginals.iter().flatten()) {
+            assert!((e - b).abs() < 1e-6, "N = {n}: {e} vs {b}");
+        }
+    }
 }
 
 #[test]

@@ -52,27 +52,39 @@ pub enum Engine {
     Sample { samples: u64, kernel: Kernel, bandwidth: f64 },
     /// The `k` most probable models of the event, found best-first.
     TopK { k: u64 },
+    /// Loopy belief propagation: at most `iterations` rounds, messages keeping `damping` of their
+    /// previous value on loopy graphs, until none moves more than `tolerance`.
+    Bp { iterations: u64, damping: f64, tolerance: f64 },
 }
 
 /// `samples` unless written: enough for marginals within a few points where P(φ) is not tiny.
 pub const DEFAULT_SAMPLES: u64 = 1000;
 /// `top_k` unless written: Scallop's usual k.
 pub const DEFAULT_TOP_K: u64 = 3;
+/// `bp` unless written: rounds, damping and tolerance.
+pub const DEFAULT_BP: (u64, f64, f64) = (100, 0.5, 1e-6);
 
 impl Engine {
-    /// The engine `inference` names with its options; `None` for the engines this version lacks
-    /// (refused at the inference).
-    fn of(inference: Inference, o: &Optimization) -> Option<Engine> {
+    /// The engine `inference` names, with its options.
+    fn of(inference: Inference, o: &Optimization) -> Engine {
         match inference {
-            Inference::Exact => Some(Engine::Exact),
-            Inference::Enumerate => Some(Engine::Enumerate),
-            Inference::Sample => Some(Engine::Sample {
+            Inference::Exact => Engine::Exact,
+            Inference::Enumerate => Engine::Enumerate,
+            Inference::Sample => Engine::Sample {
                 samples: o.samples.as_ref().map_or(DEFAULT_SAMPLES, |s| s.value),
                 kernel: o.kernel.as_ref().map_or(Kernel::Indicator, |k| k.value),
                 bandwidth: o.bandwidth.as_ref().map_or(1.0, |b| b.value),
-            }),
-            Inference::TopK => Some(Engine::TopK { k: o.top_k.as_ref().map_or(DEFAULT_TOP_K, |k| k.value) }),
-            Inference::Bp => None,
+            },
+            Inference::TopK => Engine::TopK { k: o.top_k.as_ref().map_or(DEFAULT_TOP_K, |k| k.value) },
+            Inference::Bp => {
+                let b = o.bp.as_ref().map(|b| &b.value);
+                let (iterations, damping, tolerance) = DEFAULT_BP;
+                Engine::Bp {
+                    iterations: b.and_then(|b| b.iterations.as_ref()).map_or(iterations, |i| i.value),
+                    damping: b.and_then(|b| b.damping.as_ref()).map_or(damping, |d| d.value),
+                    tolerance: b.and_then(|b| b.tolerance.as_ref()).map_or(tolerance, |t| t.value),
+                }
+            }
         }
     }
 
@@ -82,6 +94,7 @@ impl Engine {
             Engine::Enumerate => Inference::Enumerate.name(),
             Engine::Sample { .. } => Inference::Sample.name(),
             Engine::TopK { .. } => Inference::TopK.name(),
+            Engine::Bp { .. } => Inference::Bp.name(),
         }
     }
 }
@@ -90,8 +103,7 @@ impl Training {
     /// The plan of a spec's `optimization` section (and, for the default injection, its constraints).
     fn of(spec: &Spec) -> Training {
         let o = &spec.optimization;
-        // An engine not built yet is refused by `plan`, at the inference.
-        let engine = o.inference.as_ref().and_then(|i| Engine::of(i.value, o)).unwrap_or(Engine::Exact);
+        let engine = o.inference.as_ref().map_or(Engine::Exact, |i| Engine::of(i.value, o));
         let reasoned = |objective| Training::Reasoned { objective, engine };
         match o.injection_or_default(!spec.constraints.is_empty()) {
             Injection::SemanticLoss => reasoned(Reasoning::SemanticLoss),
@@ -184,10 +196,6 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     }
     let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
     match &o.inference {
-        Some(i) if reasons && Engine::of(i.value, o).is_none() => diags.push(
-            Diagnostic::error(i.span, format!("inference `{}` is not built yet", i.value.name()))
-                .with_help("this version reasons with `inference: exact`, `enumerate`, `sample` or `topk`"),
-        ),
         Some(i) if !reasons && injection != Injection::Lp => {
             let default = if o.injection.is_none() { " (the default)" } else { "" };
             diags.push(
@@ -343,7 +351,7 @@ fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnost
                     l.name,
                     match engine {
                         Engine::Exact | Engine::Enumerate => "exact reasoning",
-                        Engine::Sample { .. } | Engine::TopK { .. } => "grounding its constraints",
+                        Engine::Sample { .. } | Engine::TopK { .. } | Engine::Bp { .. } => "grounding its constraints",
                     }
                 ),
             )
@@ -365,6 +373,7 @@ fn engine_option_warnings(o: &Optimization, training: Training) -> Vec<Diagnosti
         (o.samples.as_ref().map(|s| s.span), "samples", sampling, "inference: sample"),
         (o.kernel.as_ref().map(|s| s.span), "kernel", sampling, "inference: sample"),
         (o.top_k.as_ref().map(|s| s.span), "top_k", matches!(engine, Some(Engine::TopK { .. })), "inference: topk"),
+        (o.bp.as_ref().map(|s| s.span), "bp", matches!(engine, Some(Engine::Bp { .. })), "inference: bp"),
         (
             o.bandwidth.as_ref().map(|s| s.span),
             "bandwidth",

@@ -192,7 +192,10 @@ pub const OPTIMIZATION_KEYS: &[Key] = &[
     key("validation", FRACTION),
     key("metrics", Shape::Either(&[METRIC, Shape::List(&METRIC)])),
     key("ste", Shape::Keys(STE_KEYS)),
+    key("bp", Shape::Keys(BP_KEYS)),
 ];
+
+pub const BP_KEYS: &[Key] = &[key("iterations", Shape::Whole(1)), key("damping", FRACTION), key("tolerance", POSITIVE)];
 
 const METRIC: Shape = Shape::Keyword(|| spellings(Metric::SPELLINGS));
 

@@ -348,6 +348,19 @@ pub struct Optimization {
     pub metrics: Vec<Spanned<Metric>>,
     /// `ste:`, the straight-through constraint loss's settings, where written.
     pub ste: Option<Spanned<SteOptions>>,
+    /// `bp:`, belief propagation's schedule, where written.
+    pub bp: Option<Spanned<BpOptions>>,
+}
+
+/// `optimization.bp`: how `inference: bp` iterates.
+#[derive(Clone, Debug, Default)]
+pub struct BpOptions {
+    /// The most rounds of message updates.
+    pub iterations: Option<Spanned<u64>>,
+    /// The share of its previous value each message keeps (on loopy graphs).
+    pub damping: Option<Spanned<f64>>,
+    /// Stop when no message moves more than this.
+    pub tolerance: Option<Spanned<f64>>,
 }
 
 /// `optimization.ste`: how `injection: ste` binarises and weighs (ALGORITHMS.md §3).

@@ -12,6 +12,9 @@ use std::ops::{Add, Sub};
 trait Int: Clone + Ord + Zero + ToPrimitive + Add<Output = Self> + Sub<Output = Self> {}
 impl<T: Clone + Ord + Zero + ToPrimitive + Add<Output = T> + Sub<Output = T>> Int for T {}
 
+/// A linear atom's terms: a variable and its value's contribution per class.
+pub(super) type Terms<T> = Vec<(usize, Vec<T>)>;
+
 /// `Σ terms[j][z_j] cmp rhs`, with each term's smallest and largest value.
 #[derive(Debug)]
 struct Linear<T> {
@@ -116,26 +119,27 @@ impl Atoms {
     }
 }
 
+/// A linear atom's terms and bound in `i128`, when every partial sum of the terms' magnitudes,
+/// and the bound, stay below 2^120.
+pub(super) fn small(terms: &[(usize, Vec<BigInt>)], rhs: &BigInt) -> Option<(Terms<i128>, i128)> {
+    let bound = BigInt::from(1) << 120;
+    let magnitude: BigInt = terms
+        .iter()
+        .map(|(_, t)| t.iter().map(|x| if x < &BigInt::zero() { -x } else { x.clone() }).max().unwrap_or_default())
+        .sum();
+    if magnitude >= bound || rhs >= &bound || -rhs >= bound {
+        return None;
+    }
+    let to = |x: &BigInt| x.to_i128().unwrap_or_default();
+    Some((terms.iter().map(|(v, t)| (*v, t.iter().map(to).collect())).collect(), to(rhs)))
+}
+
 fn fast(event: &Event, atom: &Atom) -> Fast {
     match atom {
-        Atom::Sum { terms, cmp, rhs } => {
-            // Every partial sum of the terms' magnitudes, and the bound, stay below 2^120.
-            let bound = BigInt::from(1) << 120;
-            let magnitude: BigInt = terms
-                .iter()
-                .map(|(_, t)| {
-                    t.iter().map(|x| if x < &BigInt::zero() { -x } else { x.clone() }).max().unwrap_or_default()
-                })
-                .sum();
-            let small = magnitude < bound && (rhs < &bound && -rhs < bound);
-            if small {
-                let to = |x: &BigInt| x.to_i128().unwrap_or_default();
-                let terms = terms.iter().map(|(v, t)| (*v, t.iter().map(to).collect())).collect();
-                Fast::Small(Linear::new(terms, *cmp, to(rhs)))
-            } else {
-                Fast::Big(Linear::new(terms.clone(), *cmp, rhs.clone()))
-            }
-        }
+        Atom::Sum { terms, cmp, rhs } => match small(terms, rhs) {
+            Some((terms, rhs)) => Fast::Small(Linear::new(terms, *cmp, rhs)),
+            None => Fast::Big(Linear::new(terms.clone(), *cmp, rhs.clone())),
+        },
         Atom::Table { vars, allowed } => {
             let mut strides = vec![1; vars.len()];
             for i in (0..vars.len().saturating_sub(1)).rev() {

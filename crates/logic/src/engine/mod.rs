@@ -6,6 +6,7 @@
 //! `skilang_lang::check::Engine`, and its arm in [`engine`].
 
 mod atoms;
+pub mod bp;
 pub mod enumerate;
 pub mod exact;
 pub mod sample;
@@ -48,6 +49,9 @@ pub fn engine(plan: skilang_lang::check::Engine) -> Box<dyn Engine> {
             Box::new(sample::Sample { samples: samples as usize, kernel, bandwidth })
         }
         Plan::TopK { k } => Box::new(topk::TopK { k: k as usize, expansions: topk::EXPANSION_LIMIT }),
+        Plan::Bp { iterations, damping, tolerance } => {
+            Box::new(bp::Bp { iterations: iterations as usize, damping, tolerance, limit: bp::STATE_LIMIT })
+        }
     }
 }
 

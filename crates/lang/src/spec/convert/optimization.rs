@@ -2,7 +2,7 @@
 
 use super::Reader;
 use crate::diag::Diagnostic;
-use crate::spec::keys::{OPTIMIZATION_KEYS, STE_KEYS};
+use crate::spec::keys::{BP_KEYS, OPTIMIZATION_KEYS, STE_KEYS};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Node, NodeKind};
 
@@ -42,6 +42,7 @@ impl Reader<'_> {
                     o.metrics = items.iter().filter_map(|i| self.keyword(i, "metric", Metric::SPELLINGS)).collect();
                 }
                 "ste" => o.ste = self.ste(v),
+                "bp" => o.bp = self.bp(v),
                 "validation" => {
                     o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
                     if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
@@ -69,5 +70,29 @@ impl Reader<'_> {
             }
         }
         Some(crate::source::Spanned { value: s, span: node.span })
+    }
+
+    fn bp(&mut self, node: &Node) -> Option<crate::source::Spanned<BpOptions>> {
+        let m = self.map(node, "`bp`", BP_KEYS)?;
+        let mut b = BpOptions::default();
+        for e in m.entries {
+            let v = &e.value;
+            match key_text(&e.key) {
+                "iterations" => b.iterations = self.uint(v, "`iterations`", 1),
+                "damping" => {
+                    b.damping = self.number_in(v, "`damping`", 0.0, 1.0, false);
+                    if b.damping.as_ref().is_some_and(|d| d.value >= 1.0) {
+                        self.error(Diagnostic::error(
+                            v.span,
+                            "`damping` must be below 1: at 1 no message would ever change",
+                        ));
+                        b.damping = None;
+                    }
+                }
+                "tolerance" => b.tolerance = self.number_in(v, "`tolerance`", 0.0, f64::INFINITY, true),
+                _ => {} // reported by `map`
+            }
+        }
+        Some(crate::source::Spanned { value: b, span: node.span })
     }
 }

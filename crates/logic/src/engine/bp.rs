@@ -1,0 +1,504 @@
+//! Belief propagation (`inference: bp`, as BP-EM uses it): the event's conjuncts become the
+//! factors of a factor graph over its variables, and messages pass between them until they settle.
+//!
+//! Factors: a linear atom compared with `==`, `<=` or `>=` is a *chain* — dynamic programming over
+//! its partial sums, the terms that move the sum most first, keeping only the partial sums from
+//! which the bound can still be met (and merging those from which it is met whatever follows), so
+//! that N-digit addition is a chain of a few states per digit, not a table of 10^(2N) rows. Any
+//! other conjunct (a relation, `!=`, a nested and/or/not) is a *table* of the assignments of its
+//! variables that satisfy it. The states a factor lists are bounded (`limit`); beyond, the event
+//! is refused as too large.
+//!
+//! Messages are sum-product (max-product for MAP) in the linear domain with per-level scaling,
+//! updated in parallel with damping until the largest change is below `tolerance` or after
+//! `iterations`. The posterior marginals are the beliefs, log P(event) the Bethe approximation;
+//! both are exact when the factor graph is a tree (a single conjunct, or a chain of them).
+
+use super::atoms::small;
+use super::{complete, Engine, Inference, Posterior, TooLarge};
+use crate::event::{Atom, Cmp, Event, Formula};
+use num_traits::Zero;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::ops::{Add, Sub};
+
+/// The states (table rows, or partial sums over all levels of a chain) one factor may list.
+pub const STATE_LIMIT: usize = 1_000_000;
+
+/// Loopy belief propagation with its schedule's settings.
+pub struct Bp {
+    pub iterations: usize,
+    /// The share of the previous message kept at each update (0: none).
+    pub damping: f64,
+    pub tolerance: f64,
+    pub limit: usize,
+}
+
+impl Engine for Bp {
+    fn name(&self) -> &'static str {
+        "bp"
+    }
+
+    fn prepare(&self, event: &Event) -> Result<Box<dyn Inference>, TooLarge> {
+        let factors = factors(event, self.limit)?;
+        let variables = event.domains.len();
+        let mut attached = vec![Vec::new(); variables];
+        // Union-find over variables and factors: an edge between two connected nodes closes a loop.
+        let mut parent: Vec<usize> = (0..variables + factors.iter().flatten().count()).collect();
+        let root = |parent: &mut Vec<usize>, mut x: usize| {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        };
+        let mut loopy = false;
+        for (f, factor) in factors.iter().flatten().enumerate() {
+            for (position, &v) in factor.vars().iter().enumerate() {
+                attached[v].push((f, position));
+                let (a, b) = (root(&mut parent, v), root(&mut parent, variables + f));
+                loopy |= a == b;
+                parent[a] = b;
+            }
+        }
+        Ok(Box::new(Graph {
+            event: event.clone(),
+            factors,
+            attached,
+            relevant: event.relevant(),
+            iterations: self.iterations.max(1),
+            // On a tree propagation is exact and settles by itself: damping would only slow it.
+            damping: if loopy { self.damping } else { 0.0 },
+            tolerance: self.tolerance,
+        }))
+    }
+}
+
+/// The event's conjuncts as factors; `None` when one of them is false.
+fn factors(event: &Event, limit: usize) -> Result<Option<Vec<Factor>>, TooLarge> {
+    let parts = match &event.formula {
+        Formula::And(parts) => parts.as_slice(),
+        f => std::slice::from_ref(f),
+    };
+    let mut factors = Vec::new();
+    for part in parts {
+        let linear = match part {
+            Formula::Atom(a) => match &event.atoms[*a] {
+                Atom::Sum { terms, cmp, rhs } if *cmp != Cmp::Ne && !terms.is_empty() => Some((terms, *cmp, rhs)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let conjunct = match linear {
+            Some((terms, cmp, rhs)) => match small(terms, rhs) {
+                Some((terms, rhs)) => Chain::new(terms, cmp, rhs, limit)?.map(Factor::Chain),
+                None => Chain::new(terms.clone(), cmp, rhs.clone(), limit)?.map(Factor::Chain),
+            },
+            None => Table::new(event, part, limit)?.map(Factor::Table),
+        };
+        match conjunct {
+            Conjunct::Factor(f) => factors.push(f),
+            Conjunct::True => {}
+            Conjunct::False => return Ok(None),
+        }
+    }
+    Ok(Some(factors))
+}
+
+/// What one conjunct of the event becomes.
+enum Conjunct<F> {
+    False,
+    /// True whatever its variables.
+    True,
+    Factor(F),
+}
+
+impl<F> Conjunct<F> {
+    fn map<G>(self, f: impl FnOnce(F) -> G) -> Conjunct<G> {
+        match self {
+            Conjunct::False => Conjunct::False,
+            Conjunct::True => Conjunct::True,
+            Conjunct::Factor(x) => Conjunct::Factor(f(x)),
+        }
+    }
+}
+
+/// How messages combine alternatives: summed (marginals) or maximised (MAP).
+#[derive(Clone, Copy, PartialEq)]
+enum Semiring {
+    Sum,
+    Max,
+}
+
+impl Semiring {
+    fn add(self, a: f64, b: f64) -> f64 {
+        match self {
+            Semiring::Sum => a + b,
+            Semiring::Max => a.max(b),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Factor {
+    Table(Table),
+    Chain(Chain),
+}
+
+impl Factor {
+    fn vars(&self) -> &[usize] {
+        match self {
+            Factor::Table(t) => &t.vars,
+            Factor::Chain(c) => &c.vars,
+        }
+    }
+
+    /// Given each variable's incoming message, the message to each variable and the log of the
+    /// factor's local partition function.
+    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+        match self {
+            Factor::Table(t) => t.messages(incoming, semiring),
+            Factor::Chain(c) => c.messages(incoming, semiring),
+        }
+    }
+}
+
+/// A conjunct as the list of its variables' satisfying assignments.
+#[derive(Debug)]
+struct Table {
+    vars: Vec<usize>,
+    /// The satisfying assignments, one after another.
+    rows: Vec<usize>,
+}
+
+impl Table {
+    fn new(event: &Event, part: &Formula, limit: usize) -> Result<Conjunct<Table>, TooLarge> {
+        let mut atoms = Vec::new();
+        part.atoms(&mut atoms);
+        let mut vars: Vec<usize> = atoms.iter().flat_map(|&a| event.atoms[a].vars()).collect();
+        vars.sort_unstable();
+        vars.dedup();
+        let size = vars.iter().try_fold(1usize, |n, &v| n.checked_mul(event.domains[v]).filter(|&n| n <= limit));
+        let size = size.ok_or(TooLarge::Factor { limit, variables: vars.len() })?;
+        let mut z = vec![0; event.domains.len()];
+        let (mut rows, mut satisfied) = (Vec::new(), false);
+        for mut k in 0..size {
+            for &v in vars.iter().rev() {
+                z[v] = k % event.domains[v];
+                k /= event.domains[v];
+            }
+            if part.decide(&|a| Some(event.atom_holds(a, &z))) == Some(true) {
+                rows.extend(vars.iter().map(|&v| z[v]));
+                satisfied = true;
+            }
+        }
+        Ok(match (satisfied, vars.is_empty()) {
+            (false, _) => Conjunct::False,
+            (true, true) => Conjunct::True,
+            (true, false) => Conjunct::Factor(Table { vars, rows }),
+        })
+    }
+
+    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+        let width = self.vars.len();
+        let mut out: Vec<Vec<f64>> = incoming.iter().map(|m| vec![0.0; m.len()]).collect();
+        let mut z = 0.0;
+        for row in self.rows.chunks(width) {
+            z = semiring.add(z, row.iter().zip(incoming).map(|(&x, m)| m[x]).product::<f64>());
+            for p in 0..width {
+                let others: f64 = (0..width).filter(|&q| q != p).map(|q| incoming[q][row[q]]).product();
+                out[p][row[p]] = semiring.add(out[p][row[p]], others);
+            }
+        }
+        (out, z.ln())
+    }
+}
+
+/// A linear atom as dynamic programming over its partial sums: per level (terms assigned so
+/// far), the partial sums still able to meet the bound, and where each value of the next term
+/// leads. Every state of the last level satisfies the atom.
+#[derive(Debug)]
+struct Chain {
+    /// The terms' variables, in the order they are assigned.
+    vars: Vec<usize>,
+    /// States per level, `vars.len() + 1` levels (0 states at level 0: the atom cannot hold).
+    states: Vec<usize>,
+    /// Per level below the last, `next[i * d + x]`: the state value `x` leads to from state `i`.
+    next: Vec<Vec<u32>>,
+}
+
+/// Integers a chain's partial sums can be kept in.
+trait Int: Clone + Ord + Zero + Add<Output = Self> + Sub<Output = Self> + Hash {}
+impl<T: Clone + Ord + Zero + Add<Output = T> + Sub<Output = T> + Hash> Int for T {}
+
+/// A partial sum that can still meet the bound, or the mark of one that meets it whatever follows.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Partial<T> {
+    Sum(T),
+    Met,
+}
+
+const DROPPED: u32 = u32::MAX;
+
+impl Chain {
+    fn new<T: Int>(
+        mut terms: Vec<(usize, Vec<T>)>,
+        cmp: Cmp,
+        rhs: T,
+        limit: usize,
+    ) -> Result<Conjunct<Chain>, TooLarge> {
+        let lo = |t: &[T]| t.iter().min().cloned().unwrap_or_else(T::zero);
+        let hi = |t: &[T]| t.iter().max().cloned().unwrap_or_else(T::zero);
+        let spread = |t: &[T]| hi(t) - lo(t);
+        // The terms that move the sum most first: they decide the most partial sums.
+        terms.sort_by_key(|t| std::cmp::Reverse(spread(&t.1)));
+        let n = terms.len();
+        let (mut lo_rest, mut hi_rest) = (vec![T::zero(); n + 1], vec![T::zero(); n + 1]);
+        for j in (0..n).rev() {
+            lo_rest[j] = lo_rest[j + 1].clone() + lo(&terms[j].1);
+            hi_rest[j] = hi_rest[j + 1].clone() + hi(&terms[j].1);
+        }
+        let classify = |s: T, j: usize| -> Option<Partial<T>> {
+            let (least, most) = (s.clone() + lo_rest[j].clone(), s.clone() + hi_rest[j].clone());
+            match cmp {
+                Cmp::Eq => (least <= rhs && rhs <= most).then_some(Partial::Sum(s)),
+                Cmp::Le if most <= rhs => Some(Partial::Met),
+                Cmp::Ge if least >= rhs => Some(Partial::Met),
+                Cmp::Le => (least <= rhs).then_some(Partial::Sum(s)),
+                Cmp::Ge => (most >= rhs).then_some(Partial::Sum(s)),
+                Cmp::Ne => unreachable!("`!=` atoms are tables"),
+            }
+        };
+        let mut level: Vec<Partial<T>> = match classify(T::zero(), 0) {
+            None => return Ok(Conjunct::False),
+            Some(Partial::Met) => return Ok(Conjunct::True),
+            Some(start) => vec![start],
+        };
+        let (mut states, mut next, mut total) = (vec![1], Vec::with_capacity(n), 1usize);
+        for (j, (_, table)) in terms.iter().enumerate() {
+            let mut index: HashMap<Partial<T>, u32> = HashMap::new();
+            let mut following = Vec::new();
+            let mut edges = Vec::with_capacity(level.len() * table.len());
+            for state in &level {
+                for t in table {
+                    let to = match state {
+                        Partial::Met => Some(Partial::Met),
+                        Partial::Sum(s) => classify(s.clone() + t.clone(), j + 1),
+                    };
+                    edges.push(to.map_or(DROPPED, |to| {
+                        *index.entry(to.clone()).or_insert_with(|| {
+                            following.push(to);
+                            (following.len() - 1) as u32
+                        })
+                    }));
+                }
+            }
+            total += following.len();
+            if total > limit {
+                return Err(TooLarge::Factor { limit, variables: n });
+            }
+            if following.is_empty() {
+                return Ok(Conjunct::False);
+            }
+            states.push(following.len());
+            next.push(edges);
+            level = following;
+        }
+        let vars = terms.iter().map(|(v, _)| *v).collect();
+        Ok(Conjunct::Factor(Chain { vars, states, next }))
+    }
+
+    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+        let n = self.vars.len();
+        // forward[j][i]: the (scaled) weight of reaching state i of level j.
+        let mut forward = vec![vec![1.0]];
+        let mut log_scale = 0.0;
+        for j in 0..n {
+            let d = incoming[j].len();
+            let mut f = vec![0.0; self.states[j + 1]];
+            for (i, &w) in forward[j].iter().enumerate().filter(|(_, w)| **w > 0.0) {
+                for (&to, &m) in self.next[j][i * d..(i + 1) * d].iter().zip(incoming[j]) {
+                    if to != DROPPED {
+                        f[to as usize] = semiring.add(f[to as usize], w * m);
+                    }
+                }
+            }
+            let max = f.iter().copied().fold(0.0, f64::max);
+            if max == 0.0 {
+                return (incoming.iter().map(|m| vec![0.0; m.len()]).collect(), f64::NEG_INFINITY);
+            }
+            f.iter_mut().for_each(|x| *x /= max);
+            log_scale += max.ln();
+            forward.push(f);
+        }
+        let log_z = log_scale + forward[n].iter().fold(0.0, |a, &b| semiring.add(a, b)).ln();
+        // backward: the (scaled) weight of completing the chain from each state of level j + 1.
+        let mut backward = vec![1.0; self.states[n]];
+        let mut out: Vec<Vec<f64>> = incoming.iter().map(|m| vec![0.0; m.len()]).collect();
+        for j in (0..n).rev() {
+            let d = incoming[j].len();
+            let mut b = vec![0.0; self.states[j]];
+            for i in 0..self.states[j] {
+                for x in 0..d {
+                    let to = self.next[j][i * d + x];
+                    if to != DROPPED {
+                        let ahead = backward[to as usize];
+                        out[j][x] = semiring.add(out[j][x], forward[j][i] * ahead);
+                        b[i] = semiring.add(b[i], incoming[j][x] * ahead);
+                    }
+                }
+            }
+            let max = b.iter().copied().fold(0.0, f64::max);
+            if max > 0.0 {
+                b.iter_mut().for_each(|x| *x /= max);
+            }
+            backward = b;
+        }
+        (out, log_z)
+    }
+}
+
+/// A prepared factor graph.
+#[derive(Debug)]
+struct Graph {
+    event: Event,
+    /// `None`: a conjunct is false.
+    factors: Option<Vec<Factor>>,
+    /// Per variable, its (factor, position in the factor).
+    attached: Vec<Vec<(usize, usize)>>,
+    relevant: Vec<usize>,
+    iterations: usize,
+    damping: f64,
+    tolerance: f64,
+}
+
+/// Where propagation ended: every factor's messages to its variables, and the beliefs.
+struct Settled {
+    messages: Vec<Vec<Vec<f64>>>,
+    beliefs: Vec<Vec<f64>>,
+    /// The messages the variables sent last, per factor and position.
+    sent: Vec<Vec<Vec<f64>>>,
+}
+
+/// Scales `m` to sum 1 (sum-product) or to a largest entry of 1 (max-product); `None` when all zero.
+fn normalise(mut m: Vec<f64>, semiring: Semiring) -> Option<Vec<f64>> {
+    let scale = m.iter().fold(0.0, |a, &b| semiring.add(a, b));
+    (scale > 0.0 && scale.is_finite()).then(|| {
+        m.iter_mut().for_each(|x| *x /= scale);
+        m
+    })
+}
+
+impl Graph {
+    /// Runs propagation from uniform messages; `None` when the event has probability 0 under
+    /// `prior` (a factor's messages all vanish).
+    fn propagate(&self, factors: &[Factor], prior: &[Vec<f64>], semiring: Semiring) -> Option<Settled> {
+        let mut messages: Vec<Vec<Vec<f64>>> = factors
+            .iter()
+            .map(|f| f.vars().iter().map(|&v| vec![1.0 / prior[v].len() as f64; prior[v].len()]).collect())
+            .collect();
+        for _ in 0..self.iterations {
+            let sent = self.sent(factors, &messages, prior, semiring)?;
+            let mut residual = 0.0f64;
+            for (f, factor) in factors.iter().enumerate() {
+                let incoming: Vec<&[f64]> = sent[f].iter().map(Vec::as_slice).collect();
+                let (fresh, _) = factor.messages(&incoming, semiring);
+                for (old, new) in messages[f].iter_mut().zip(fresh) {
+                    let new = normalise(new, semiring)?;
+                    for (o, n) in old.iter_mut().zip(new) {
+                        let damped = (1.0 - self.damping) * n + self.damping * *o;
+                        residual = residual.max((damped - *o).abs());
+                        *o = damped;
+                    }
+                }
+            }
+            if residual < self.tolerance {
+                break;
+            }
+        }
+        let sent = self.sent(factors, &messages, prior, semiring)?;
+        let beliefs = (0..prior.len())
+            .map(|v| {
+                let b = (0..prior[v].len())
+                    .map(|x| prior[v][x] * self.attached[v].iter().map(|&(f, p)| messages[f][p][x]).product::<f64>())
+                    .collect();
+                normalise(b, semiring)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Settled { messages, beliefs, sent })
+    }
+
+    /// Each variable's message to each of its factors: its prior times the other factors' messages.
+    fn sent(
+        &self,
+        factors: &[Factor],
+        messages: &[Vec<Vec<f64>>],
+        prior: &[Vec<f64>],
+        semiring: Semiring,
+    ) -> Option<Vec<Vec<Vec<f64>>>> {
+        let mut sent: Vec<Vec<Vec<f64>>> = factors.iter().map(|f| vec![Vec::new(); f.vars().len()]).collect();
+        for (v, attached) in self.attached.iter().enumerate() {
+            for &(f, p) in attached {
+                let m = (0..prior[v].len())
+                    .map(|x| {
+                        let others = attached.iter().filter(|&&(g, _)| g != f).map(|&(g, q)| messages[g][q][x]);
+                        prior[v][x] * others.product::<f64>()
+                    })
+                    .collect();
+                sent[f][p] = normalise(m, semiring)?;
+            }
+        }
+        Some(sent)
+    }
+
+    /// The Bethe approximation of log P(event) at the settled messages (exact on trees).
+    fn log_z(&self, factors: &[Factor], prior: &[Vec<f64>], s: &Settled) -> f64 {
+        let mut log_z = 0.0;
+        for (f, factor) in factors.iter().enumerate() {
+            let incoming: Vec<&[f64]> = s.sent[f].iter().map(Vec::as_slice).collect();
+            log_z += factor.messages(&incoming, Semiring::Sum).1;
+            for (p, &v) in factor.vars().iter().enumerate() {
+                let edge: f64 = (0..prior[v].len()).map(|x| s.sent[f][p][x] * s.messages[f][p][x]).sum();
+                log_z -= edge.ln();
+            }
+        }
+        for (v, attached) in self.attached.iter().enumerate().filter(|(_, a)| !a.is_empty()) {
+            let node: f64 = (0..prior[v].len())
+                .map(|x| prior[v][x] * attached.iter().map(|&(f, p)| s.messages[f][p][x]).product::<f64>())
+                .sum();
+            log_z += node.ln();
+        }
+        log_z
+    }
+}
+
+fn prior(logw: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    logw.iter().map(|w| w.iter().map(|x| x.exp()).collect()).collect()
+}
+
+impl Inference for Graph {
+    fn log_prob(&self, logw: &[Vec<f64>]) -> f64 {
+        self.posterior(logw).map_or(f64::NEG_INFINITY, |p| p.log_prob)
+    }
+
+    fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior> {
+        let factors = self.factors.as_ref()?;
+        let prior = prior(logw);
+        let settled = self.propagate(factors, &prior, Semiring::Sum)?;
+        let log_prob = self.log_z(factors, &prior, &settled);
+        (log_prob > f64::NEG_INFINITY).then_some(Posterior { log_prob, marginals: settled.beliefs })
+    }
+
+    fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
+        let factors = self.factors.as_ref()?;
+        let settled = self.propagate(factors, &prior(logw), Semiring::Max)?;
+        let z: Vec<usize> =
+            settled.beliefs.iter().map(|b| (0..b.len()).max_by(|&a, &c| b[a].total_cmp(&b[c])).unwrap_or(0)).collect();
+        // Max-marginals decode to a model on trees without ties; elsewhere the decoding is checked.
+        self.event.holds(&z).then(|| complete(z, &self.relevant, logw))
+    }
+
+    fn size(&self) -> usize {
+        self.factors.iter().flatten().map(|f| f.vars().len()).sum()
+    }
+}
