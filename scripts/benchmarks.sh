@@ -19,7 +19,8 @@ for name in "${@:-addition approximate ste poker sudoku addition-100}"; do
             addition-100) SKILANG_BENCH_N=100 bench addition ;;
             approximate)
                 SKILANG_BENCH_N=1,2,4 SKILANG_BENCH_INFERENCE=topk bench addition
-                SKILANG_BENCH_N=1,2 SKILANG_BENCH_INFERENCE=sample bench addition ;;
+                SKILANG_BENCH_N=1,2 SKILANG_BENCH_INFERENCE=sample bench addition
+                SKILANG_BENCH_N=4,15 SKILANG_BENCH_INJECTION=em SKILANG_BENCH_INFERENCE=bp bench addition ;;
             ste) bench ste ;;
             poker)
                 bench poker
