@@ -355,7 +355,7 @@ fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnost
                     }
                 ),
             )
-            .with_note(format!("this version reasons exactly over grids of at most {EXACT_GRID_CELLS} cells"))
+            .with_note(format!("this version reasons over grids of at most {EXACT_GRID_CELLS} cells"))
             .with_help("train it with `injection: ste` (its constraints as CNF) or `injection: fuzzy`"),
         );
     }
