@@ -157,8 +157,13 @@ impl Event {
 
     /// The variables the formula depends on, in increasing order.
     pub fn relevant(&self) -> Vec<usize> {
+        self.vars_of(&self.formula)
+    }
+
+    /// The variables a part of the formula depends on, in increasing order.
+    pub fn vars_of(&self, part: &Formula) -> Vec<usize> {
         let mut atoms = Vec::new();
-        self.formula.atoms(&mut atoms);
+        part.atoms(&mut atoms);
         let mut vars: Vec<usize> = atoms.iter().flat_map(|&a| self.atoms[a].vars()).collect();
         vars.sort_unstable();
         vars.dedup();

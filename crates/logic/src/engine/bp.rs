@@ -173,11 +173,7 @@ struct Table {
 
 impl Table {
     fn new(event: &Event, part: &Formula, limit: usize) -> Result<Conjunct<Table>, TooLarge> {
-        let mut atoms = Vec::new();
-        part.atoms(&mut atoms);
-        let mut vars: Vec<usize> = atoms.iter().flat_map(|&a| event.atoms[a].vars()).collect();
-        vars.sort_unstable();
-        vars.dedup();
+        let vars = event.vars_of(part);
         let size = vars.iter().try_fold(1usize, |n, &v| n.checked_mul(event.domains[v]).filter(|&n| n <= limit));
         let size = size.ok_or(TooLarge::Factor { limit, variables: vars.len() })?;
         let mut z = vec![0; event.domains.len()];
