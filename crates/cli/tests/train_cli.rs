@@ -769,6 +769,36 @@ fn a_prototype_adult_spec_trains_its_parity_constraint() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Two networks in one constraint, the first frozen at a previous run's weights.
+const TWO_NETS: &str = "
+data:
+  mnist:
+    source: mnist
+    features:
+      - name: image
+        type: image[28x28]
+    targets:
+      - name: value
+        values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    instances: [a, b]
+optimization:
+  injection: semantic_loss
+  seed: 1
+learnables:
+  known:
+    input: mnist.image
+    output: mnist.value
+    architecture: lenet
+    weights: first/model/digit.safetensors
+    frozen: true
+  learnt:
+    input: mnist.image
+    output: mnist.value
+    architecture: lenet
+constraints:
+  - always: known(a) + learnt(b) == a.value + b.value
+";
+
 /// A learnable may start from saved weights (a previous run's `model/`, or any safetensors file of
 /// the same layers, PyTorch's names), then be fine-tuned or kept frozen.
 #[test]
@@ -801,6 +831,17 @@ fn pretrained_weights_are_fine_tuned_or_kept_frozen() {
     assert_ne!(tuned["weights_sha256"], first["weights_sha256"]);
     let (before, after) = (first["task_accuracy"].as_f64().unwrap(), tuned["task_accuracy"].as_f64().unwrap());
     assert!(after > before, "a second epoch from the first's weights: {before} -> {after}");
+    // Frozen beside a trained network in one constraint: the frozen one's weights stay the file's,
+    // and the other learns its digits from the sum alone.
+    let two = dir.join("two.yaml");
+    std::fs::write(&two, TWO_NETS).unwrap();
+    let (code, stderr) = train(&two, &dir.join("two"), MNIST_SLICE);
+    assert_eq!(code, 0, "{stderr}");
+    let both = report(&dir.join("two"));
+    assert_eq!(both["weights_sha256"]["known"], first["weights_sha256"]["digit"]);
+    assert_ne!(both["weights_sha256"]["learnt"], first["weights_sha256"]["digit"]);
+    let learnt = both["symbol_accuracy"]["learnt"].as_f64().unwrap();
+    assert!(learnt > 0.5, "the trained network beside the frozen one reads {learnt} of its digits");
     // The saved model is evaluated from its own weights: the ones it started from are not read.
     std::fs::rename(dir.join("first"), dir.join("first-moved")).unwrap();
     let tuned_spec = dir.join("tuned.yaml");
