@@ -3,7 +3,8 @@
 use crate::exit;
 use crate::exit::Failure;
 use crate::train::data_dir;
-use skilang_data::{poker, sudoku};
+use skilang_data::{catalog, poker, sudoku, visudo};
+use skilang_lang::spec::BuiltinSource;
 use std::path::{Path, PathBuf};
 
 /// Writes `hands` poker hands (UCI layout, rule labels) to `out`, never over an existing file.
@@ -78,6 +79,43 @@ pub fn sudoku(
             started.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+/// Writes the three splits (train, test, valid) of a visual Sudoku configuration in ViSudo-PC's
+/// published layout under `out` (default: the data directory's visudo/), from the data
+/// directory's MNIST (fetched when missing), never over an existing split.
+pub fn visudo(
+    dim: usize,
+    count: Option<usize>,
+    split: u32,
+    out: Option<PathBuf>,
+    dir: Option<&Path>,
+) -> Result<(), Failure> {
+    let usage = |m: String| Failure::new(exit::USAGE, m);
+    let data = data_dir(dir)?;
+    let config = visudo::Config { puzzles: count.unwrap_or(100), ..visudo::Config::standard(dim, split) };
+    let folder = out.unwrap_or_else(|| data.join("visudo")).join(config.folder());
+    if folder.join("options.json").exists() {
+        return Err(usage(format!("{} holds this split already; remove it first or choose --out", folder.display())));
+    }
+    catalog::ensure(&[BuiltinSource::Mnist], &data).map_err(usage)?;
+    let (labels, pixels) = skilang_data::load::mnist_pool(&data).map_err(|e| usage(e.to_string()))?;
+    let splits = visudo::generate(&config, &labels).map_err(usage)?;
+    std::fs::create_dir_all(&folder).map_err(|e| cannot_write(e, &folder))?;
+    for (name, puzzles) in visudo::SPLITS.iter().zip(&splits) {
+        for (file, text) in visudo::files(name, puzzles, &pixels) {
+            write_file(&folder.join(file), &text)?;
+        }
+    }
+    // Written last: its presence says the split is complete.
+    write_file(&folder.join("options.json"), &visudo::options(&config))?;
+    eprintln!(
+        "wrote split {split:02} of {dim}×{dim} visual Sudoku ({} valid + {} corrupted puzzles each for train, test and valid) to {}",
+        config.puzzles,
+        config.puzzles,
+        folder.display()
+    );
     Ok(())
 }
 

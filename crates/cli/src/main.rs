@@ -126,14 +126,19 @@ enum Command {
     },
     /// Print the language's JSON Schema, for editors (`# yaml-language-server: $schema=FILE`).
     Schema,
-    /// Generate a dataset that is not downloaded: the Poker test hands, or Sudoku puzzles.
+    /// Generate a dataset that is not downloaded: the Poker test hands, Sudoku puzzles, or
+    /// visual Sudoku puzzles (ViSudo-PC) from MNIST.
     Data {
         #[arg(value_enum)]
         dataset: Generated,
         /// Poker: hands (default: as many as the UCI test file, 1,000,000). Sudoku: training
-        /// puzzles (default 10,000; the test file gets a tenth, at least 100).
+        /// puzzles (default 10,000; the test file gets a tenth, at least 100). Visual Sudoku:
+        /// valid puzzles per split (default 100; as many corrupted ones follow).
         #[arg(long, alias = "hands")]
         count: Option<usize>,
+        /// Visual Sudoku: the split's number (the published ones are 1–11); it seeds the split.
+        #[arg(long, default_value_t = 1)]
+        split: u32,
         /// Sudoku: givens per puzzle: `easy` (36, like Park's set), `hard` (17–34 uniformly, like
         /// Palm's), a number, or a range `LO-HI`.
         #[arg(long, default_value = "easy")]
@@ -142,7 +147,8 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Where to write: a file for Poker (default: poker_hand/poker-hand-testing.data in the
-        /// data directory), a folder for Sudoku's train.csv and test.csv (default: sudoku/).
+        /// data directory), a folder for Sudoku's train.csv and test.csv (default: sudoku/), the
+        /// folder under which visual Sudoku's published layout goes (default: visudo/).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
@@ -157,6 +163,12 @@ pub enum Generated {
     PokerHand,
     /// 9×9 puzzles with unique solutions, in the published `quizzes,solutions` layout.
     Sudoku,
+    /// 4×4 boards of MNIST digits 0–3, valid or corrupted, in ViSudo-PC's published layout.
+    #[value(name = "visudo-4")]
+    Visudo4,
+    /// 9×9 boards of MNIST digits 0–8, likewise.
+    #[value(name = "visudo-9")]
+    Visudo9,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -212,8 +224,19 @@ fn main() -> ExitCode {
         Command::Data { dataset: Generated::PokerHand, count, seed, out, data_dir, .. } => {
             finish(data::poker_hand(count, seed, out, data_dir.as_deref()))
         }
-        Command::Data { dataset: Generated::Sudoku, count, givens, seed, out, data_dir } => {
+        Command::Data { dataset: Generated::Sudoku, count, givens, seed, out, data_dir, .. } => {
             finish(data::sudoku(count, &givens, seed, out, data_dir.as_deref()))
+        }
+        Command::Data {
+            dataset: dataset @ (Generated::Visudo4 | Generated::Visudo9),
+            count,
+            split,
+            out,
+            data_dir,
+            ..
+        } => {
+            let dim = if dataset == Generated::Visudo4 { 4 } else { 9 };
+            finish(data::visudo(dim, count, split, out, data_dir.as_deref()))
         }
     };
     ExitCode::from(code)

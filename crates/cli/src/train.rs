@@ -96,7 +96,7 @@ fn prepare(path: &Path, overrides: &[Override], data_dir: Option<&Path>) -> Resu
         let online = std::env::var_os("SKILANG_OFFLINE").is_none();
         match (skilang_data::load(dataset, &data_dir, seed), builtin) {
             (Err(missing @ DataError::Missing { .. }), Some(source)) if online => {
-                if let Err(f) = fetch(source, &data_dir, missing) {
+                if let Err(f) = fetch(catalog::made_from(source), &data_dir, missing) {
                     let message = f.message.clone();
                     fetched = Some(f);
                     return Err(message);

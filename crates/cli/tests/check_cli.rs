@@ -184,3 +184,23 @@ fn the_summary_says_what_training_will_do() {
     assert!(stdout.contains("#1 always, instance-wise, weight 1 (50%)\n"), "{stdout}");
     assert!(stdout.contains("#2 always, instance-wise, weight 1 (50%), not trained\n"), "{stdout}");
 }
+
+/// A visual Sudoku source fixes its examples (a board's cells): `check` refuses an example of
+/// another size, other columns, and the keys that draw rows, each at its place.
+#[test]
+fn visual_sudoku_examples_are_whole_boards() {
+    let spec = "../../examples/visual-sudoku-4.yaml";
+    let (code, _, stderr) = skilang(&["check", "--set", "data.visudo.instances.cells=15", spec]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("an example of `visudo` is one board: 16 cells")
+            && stderr.contains("visual-sudoku-4.yaml:27:14"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = skilang(&["check", "--set", "data.visudo.source=visudo-9", spec]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("declares other columns") && stderr.contains("one board: 81 cells"), "{stderr}");
+    let (code, _, stderr) = skilang(&["check", "--set", "data.visudo.sampled=100", spec]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("`sampled` does not apply to `visudo`: its examples are fixed boards"), "{stderr}");
+}

@@ -869,3 +869,45 @@ fn pretrained_weights_are_fine_tuned_or_kept_frozen() {
     assert!(stderr.contains("learnable `digit` is frozen but names no `weights`"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Visual Sudoku 4×4 (ViSudo-PC's split 01, generated from MNIST as the published generator does):
+/// a network reading single cells learns from the boards' validity alone to classify unseen boards
+/// (chance: 50%). `skilang data visudo-4` writes the same split in the published layout, and a spec
+/// reading those files (`format: visudo`) trains to the same report.
+#[test]
+fn visual_sudoku_boards_are_classified_from_their_validity_alone() {
+    let dir = scratch("visudo");
+    let epochs = ["--epochs", "15"];
+    let (code, stderr) = train("../../examples/visual-sudoku-4.yaml", &dir.join("builtin"), &epochs);
+    assert_eq!(code, 0, "{stderr}");
+    let builtin = report(&dir.join("builtin"));
+    let accuracy = builtin["task_accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.75, "test boards classified: {accuracy}");
+    let files = dir.join("files");
+    let (code, _, stderr) = skilang(&["data", "visudo-4", "--out", files.to_str().unwrap(), "--data-dir", &data_dir()]);
+    assert_eq!(code, 0, "{stderr}");
+    let split = files.join(skilang_data::visudo::Config::standard(4, 1).folder());
+    for name in ["train_puzzle_pixels.txt", "valid_cell_labels.txt", "test_puzzle_notes.txt", "options.json"] {
+        assert!(split.join(name).is_file(), "{name}");
+    }
+    let text = std::fs::read_to_string("../../examples/visual-sudoku-4.yaml").unwrap();
+    let spec = dir.join("files.yaml");
+    let source = "    source: visudo-4\n";
+    assert!(text.contains(source));
+    let files_instead = "    training: {file: train.txt, format: visudo}\n    test: {file: test.txt, format: visudo}\n";
+    std::fs::write(&spec, text.replace(source, files_instead)).unwrap();
+    // Absolute paths are given on the command line.
+    let set = |key: &str, s: &str| {
+        format!("data.visudo.{key}.file={}", split.join(format!("{s}_puzzle_pixels.txt")).display())
+    };
+    let (train_file, test_file) = (set("training", "train"), set("test", "test"));
+    let args = [&epochs[..], &["--set", &train_file, "--set", &test_file]].concat();
+    let (code, stderr) = train(&spec, &dir.join("from-files"), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report(&dir.join("from-files"))["task_accuracy"], builtin["task_accuracy"]);
+    // A second time over the same split is refused: nothing is overwritten.
+    let (code, _, stderr) = skilang(&["data", "visudo-4", "--out", files.to_str().unwrap(), "--data-dir", &data_dir()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("holds this split already"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -43,6 +43,16 @@ pub fn folder(source: BuiltinSource) -> &'static str {
         BuiltinSource::Adult => "adult",
         BuiltinSource::PokerHand => "poker_hand",
         BuiltinSource::Sudoku => "sudoku",
+        BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => "visudo",
+    }
+}
+
+/// The source whose files `source` is made from, when they are missing: itself, or MNIST for
+/// the visual Sudoku puzzles generated from its digits.
+pub fn made_from(source: BuiltinSource) -> BuiltinSource {
+    match source {
+        BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => BuiltinSource::Mnist,
+        s => s,
     }
 }
 
@@ -108,8 +118,8 @@ pub fn remotes(source: BuiltinSource) -> &'static [Remote] {
             size: 25_010 * 33,
             unpack: Unpack::As("poker-hand-training-true.data"),
         }],
-        // Generated here, when absent (`skilang data sudoku`).
-        BuiltinSource::Sudoku => &[],
+        // Generated here, when absent (`skilang data sudoku`, `skilang data visudo`).
+        BuiltinSource::Sudoku | BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => &[],
     }
 }
 

@@ -19,6 +19,7 @@ pub mod poker;
 pub mod sudoku;
 pub mod table;
 pub mod tuples;
+pub mod visudo;
 
 pub use error::{DataError, Result};
 pub use load::load;

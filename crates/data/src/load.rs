@@ -3,8 +3,8 @@
 use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
-use crate::table::{Data, Table, Values};
-use crate::{catalog, cifar, csv, idx, npz, poker, sudoku};
+use crate::table::{Data, Table, Tuples, Values};
+use crate::{catalog, cifar, csv, idx, npz, poker, sudoku, visudo};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
@@ -14,21 +14,49 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     let name = dataset.name.name.clone();
     let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
     let mut notes = Vec::new();
-    let (train, test) = match (&dataset.source, &dataset.training) {
-        (Some(source), _) => builtin(source.value, &name, &columns, dir, &mut notes)?,
+    let visudo_files =
+        dataset.training.as_ref().and_then(|f| f.format.as_ref()).is_some_and(|f| f.value == FileFormat::Visudo);
+    let (train, test, tuples) = match (&dataset.source, &dataset.training) {
+        (Some(source), _) if source.value.visudo_dim().is_some() => {
+            let dim = source.value.visudo_dim().unwrap_or(4);
+            visudo_builtin(dim, &name, &columns, dir, &mut notes)?
+        }
+        (None, Some(training)) if visudo_files => {
+            let test =
+                dataset.test.as_ref().ok_or_else(|| schema(&name, "ViSudo-PC data names its `test` file too"))?;
+            let [train, test] = [training, test].map(|f| {
+                let path = locate(f, dir).ok_or_else(|| missing(f, dir, &name))?;
+                visudo_split(&path)
+            });
+            visudo_tables(&columns, train?, test?, &name)?
+        }
+        (Some(source), _) => {
+            let (train, test) = builtin(source.value, &name, &columns, dir, &mut notes)?;
+            (train, test, None)
+        }
         (None, Some(training)) => {
             let train = file(training, &columns, dir, &name, &mut notes)?;
-            match &dataset.test {
+            let (train, test) = match &dataset.test {
                 Some(test) => (train, file(test, &columns, dir, &name, &mut notes)?),
                 None => split_off_test(train, dataset, seed, &name)?,
-            }
+            };
+            (train, test, None)
         }
         (None, None) => return Err(schema(&name, "no `source` and no `training` file")),
     };
-    let mut train = match &dataset.fraction {
-        Some(f) if f.value < 1.0 => train.select(&seeded_share(train.rows, f.value, seed ^ 0xF4AC)),
-        _ => train,
+    // Data that fixes its examples keeps a share of them (puzzles), not of its rows (cells).
+    let (mut train, tuples) = match (&dataset.fraction, tuples) {
+        (Some(f), Some(mut t)) if f.value < 1.0 => {
+            let kept = seeded_share(t.train.len(), f.value, seed ^ 0xF4AC);
+            t.train = kept.into_iter().map(|i| t.train[i].clone()).collect();
+            (train, Some(t))
+        }
+        (Some(f), None) if f.value < 1.0 => (train.select(&seeded_share(train.rows, f.value, seed ^ 0xF4AC)), None),
+        (_, tuples) => (train, tuples),
     };
+    if tuples.is_some() && (dataset.labelled.is_some() || dataset.sampled.is_some()) {
+        return Err(schema(&name, "its examples are fixed puzzles: `labelled` and `sampled` do not apply"));
+    }
     let mut labelled =
         dataset.labelled.as_ref().filter(|l| l.value < 1.0).map(|l| seeded_share(train.rows, l.value, seed ^ 0x1ABE));
     if let Some(n) = &dataset.sampled {
@@ -40,7 +68,7 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
             n.value
         ));
     }
-    Ok(Data { name, train, test, labelled, notes })
+    Ok(Data { name, train, test, labelled, notes, tuples })
 }
 
 /// `n` rows whose features are drawn uniformly and independently from their declared values; the
@@ -120,17 +148,19 @@ fn locate(f: &DataFile, dir: &Path) -> Option<PathBuf> {
     unpacked.chain(builtin).find_map(|folder| crate::dir::find(dir, folder, &f.path.value))
 }
 
+fn missing(f: &DataFile, dir: &Path, name: &str) -> DataError {
+    DataError::Missing {
+        dataset: name.to_string(),
+        dir: dir.to_path_buf(),
+        files: match &f.origin {
+            Some(origin) => format!("{} (from {origin})", f.path.value),
+            None => f.path.value.clone(),
+        },
+    }
+}
+
 fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str, notes: &mut Vec<String>) -> Result<Table> {
-    let Some(path) = locate(f, dir) else {
-        return Err(DataError::Missing {
-            dataset: name.to_string(),
-            dir: dir.to_path_buf(),
-            files: match &f.origin {
-                Some(origin) => format!("{} (from {origin})", f.path.value),
-                None => f.path.value.clone(),
-            },
-        });
-    };
+    let Some(path) = locate(f, dir) else { return Err(missing(f, dir, name)) };
     match f.format.as_ref().map_or(FileFormat::Csv, |f| f.value) {
         FileFormat::Csv => read_csv(&path, columns, f.separator.as_ref().map_or(",", |s| s.value.as_str()), notes),
         FileFormat::CifarBinary => {
@@ -138,6 +168,7 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str, notes: &mut V
             image_table(columns, [3, 32, 32], labels, pixels, name)
         }
         FileFormat::Npz => npz::parse(&read_bytes(&path)?, &path, columns),
+        FileFormat::Visudo => Err(schema(name, "ViSudo-PC data is read from its `training` and `test` files together")),
         FileFormat::Idx => Err(schema(
             name,
             "IDX data comes in pairs of files (images and labels): use `source: mnist` or `source: fashion-mnist`",
@@ -185,29 +216,10 @@ fn builtin(
     let folder = catalog::folder(source);
     match source {
         BuiltinSource::Mnist | BuiltinSource::FashionMnist => {
-            let names = [
-                "train-images-idx3-ubyte",
-                "train-labels-idx1-ubyte",
-                "t10k-images-idx3-ubyte",
-                "t10k-labels-idx1-ubyte",
-            ];
-            let paths = find_all(source.name(), dir, folder, &names)?;
+            let paths = find_all(source.name(), dir, folder, &MNIST_FILES)?;
             let split = |images: &Path, labels: &Path| -> Result<Table> {
-                let im = idx::read(images)?;
-                let lb = idx::read(labels)?;
-                if im.dims.len() != 3 || lb.dims.len() != 1 || im.dims[0] != lb.dims[0] {
-                    return Err(DataError::Corrupt {
-                        path: images.to_path_buf(),
-                        reason: format!("images {:?} and labels {:?} do not match", im.dims, lb.dims),
-                    });
-                }
-                if let Some(bad) = lb.data.iter().find(|&&l| l > 9) {
-                    return Err(DataError::Corrupt {
-                        path: labels.to_path_buf(),
-                        reason: format!("label {bad} is not a digit"),
-                    });
-                }
-                image_table(columns, [1, im.dims[1], im.dims[2]], lb.data, im.data, name)
+                let (labels, pixels, [h, w]) = idx_digits(images, labels)?;
+                image_table(columns, [1, h, w], labels, pixels, name)
             };
             Ok((split(&paths[0], &paths[1])?, split(&paths[2], &paths[3])?))
         }
@@ -257,6 +269,9 @@ fn builtin(
                 }
             }
         }
+        BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => {
+            unreachable!("ViSudo-PC fixes its examples: read by `visudo_builtin`")
+        }
         BuiltinSource::Sudoku => {
             let split = |file: &str, n: usize, seed: u64, notes: &mut Vec<String>| match crate::dir::find(
                 dir, folder, file,
@@ -277,4 +292,142 @@ fn builtin(
             Ok((train, split("test.csv", sudoku::TEST_PUZZLES, sudoku::TEST_SEED, notes)?))
         }
     }
+}
+
+const MNIST_FILES: [&str; 4] =
+    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+/// A pair of IDX files of digit images and their labels: labels, pixels, image height and width.
+fn idx_digits(images: &Path, labels: &Path) -> Result<(Vec<u8>, Vec<u8>, [usize; 2])> {
+    let im = idx::read(images)?;
+    let lb = idx::read(labels)?;
+    if im.dims.len() != 3 || lb.dims.len() != 1 || im.dims[0] != lb.dims[0] {
+        return Err(DataError::Corrupt {
+            path: images.to_path_buf(),
+            reason: format!("images {:?} and labels {:?} do not match", im.dims, lb.dims),
+        });
+    }
+    if let Some(bad) = lb.data.iter().find(|&&l| l > 9) {
+        return Err(DataError::Corrupt { path: labels.to_path_buf(), reason: format!("label {bad} is not a digit") });
+    }
+    Ok((lb.data, im.data, [im.dims[1], im.dims[2]]))
+}
+
+/// MNIST's training and test digits together (as ViSudo-PC pools them): labels and 28×28 pixels.
+pub fn mnist_pool(dir: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+    let paths = find_all("mnist", dir, catalog::folder(BuiltinSource::Mnist), &MNIST_FILES)?;
+    let (mut labels, mut pixels, shape) = idx_digits(&paths[0], &paths[1])?;
+    let (test_labels, test_pixels, test_shape) = idx_digits(&paths[2], &paths[3])?;
+    if let Some(odd) = [shape, test_shape].into_iter().zip([&paths[0], &paths[2]]).find(|(s, _)| *s != [28, 28]) {
+        return Err(DataError::Corrupt {
+            path: odd.1.clone(),
+            reason: format!("images of {:?} pixels, not 28×28", odd.0),
+        });
+    }
+    labels.extend(test_labels);
+    pixels.extend(test_pixels);
+    Ok((labels, pixels))
+}
+
+/// A ViSudo-PC split from its published files: `{split}_puzzle_pixels.txt`, with its
+/// `_cell_labels.txt` and `_puzzle_labels.txt` beside it (plain or gzipped).
+fn visudo_split(pixels: &Path) -> Result<visudo::Split> {
+    let corrupt = |path: &Path, reason: String| DataError::Corrupt { path: path.to_path_buf(), reason };
+    let name = pixels.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let Some(prefix) = name.trim_end_matches(".gz").strip_suffix("_puzzle_pixels.txt") else {
+        return Err(corrupt(
+            pixels,
+            "ViSudo-PC data is read from a split's `{split}_puzzle_pixels.txt`, with its `_cell_labels.txt` and `_puzzle_labels.txt` beside it".into(),
+        ));
+    };
+    let sibling = |suffix: &str| {
+        let plain = pixels.with_file_name(format!("{prefix}{suffix}"));
+        let gzipped = pixels.with_file_name(format!("{prefix}{suffix}.gz"));
+        [plain.clone(), gzipped].into_iter().find(|p| p.is_file()).ok_or_else(|| DataError::Missing {
+            dataset: "visudo".into(),
+            dir: pixels.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            files: format!("{prefix}{suffix} (beside {name})"),
+        })
+    };
+    let paths = [pixels.to_path_buf(), sibling("_cell_labels.txt")?, sibling("_puzzle_labels.txt")?];
+    let texts = paths
+        .iter()
+        .map(|p| String::from_utf8(read_bytes(p)?).map_err(|_| corrupt(p, "not UTF-8 text".into())))
+        .collect::<Result<Vec<String>>>()?;
+    let named = |k: usize| (paths[k].to_str().unwrap_or_default(), texts[k].as_str());
+    visudo::parse(named(0), named(1), named(2)).map_err(|(path, line, reason)| DataError::Row {
+        path: PathBuf::from(path),
+        line,
+        reason,
+    })
+}
+
+/// ViSudo-PC's standard split 01 from the data directory, or generated from MNIST when absent.
+fn visudo_builtin(
+    dim: usize,
+    name: &str,
+    columns: &[&Column],
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> Result<(Table, Table, Option<Tuples>)> {
+    let config = visudo::Config::standard(dim, 1);
+    let folder = dir.join("visudo").join(config.folder());
+    let published = ["train", "test"].map(|s| folder.join(format!("{s}_puzzle_pixels.txt")));
+    if published.iter().all(|p| p.is_file()) {
+        let [train, test] = published.map(|p| visudo_split(&p));
+        return visudo_tables(columns, train?, test?, name);
+    }
+    let (labels, pixels) = mnist_pool(dir)?;
+    let [train, test, _] = visudo::generate(&config, &labels).map_err(|reason| schema(name, reason))?;
+    notes.push(format!(
+        "{name}: {} is absent; using ViSudo-PC's split 01 ({dim}×{dim}, 100 valid + 100 corrupted puzzles per split) generated from MNIST (`skilang data visudo` writes it)",
+        folder.display()
+    ));
+    let split = |puzzles: &[visudo::Puzzle]| visudo::split_of(puzzles, &pixels);
+    visudo_tables(columns, split(&train), split(&test), name)
+}
+
+/// The tables of ViSudo-PC splits, a row per cell (its image, digit and puzzle's validity), and
+/// each puzzle's cells as an example.
+fn visudo_tables(
+    columns: &[&Column],
+    train: visudo::Split,
+    test: visudo::Split,
+    name: &str,
+) -> Result<(Table, Table, Option<Tuples>)> {
+    let cells = train.cells_per_puzzle;
+    let dim = (cells as f64).sqrt() as usize;
+    let digits_declared = |values: &[skilang_lang::spec::CategoryValue]| {
+        values.len() == dim
+            && values.iter().enumerate().all(|(i, v)| v.value == skilang_lang::spec::Value::Int(i as i64))
+    };
+    let ok = columns.len() == 3
+        && columns[0].ty == ColumnType::Image { channels: 1, height: 28, width: 28 }
+        && matches!(&columns[1].ty, ColumnType::Category(v) if digits_declared(v))
+        && columns[2].ty == ColumnType::Bool;
+    if !ok || test.cells_per_puzzle != cells {
+        return Err(schema(
+            name,
+            format!(
+                "{dim}×{dim} ViSudo-PC data has a feature `image[28x28]` (a cell's image) and two targets, in that order: the cell's digit (`values: [0, ..., {}]`) and its puzzle's validity (`type: bool`); declare them so{}",
+                dim - 1,
+                if test.cells_per_puzzle != cells { format!(" (and its test puzzles have {} cells, its training ones {cells})", test.cells_per_puzzle) } else { String::new() }
+            ),
+        ));
+    }
+    let table = |s: visudo::Split| {
+        let valid = s.valid.iter().flat_map(|&v| std::iter::repeat_n(if v { 1.0 } else { 0.0 }, cells)).collect();
+        Table {
+            rows: s.digits.len(),
+            columns: vec![
+                (columns[0].name.name.clone(), Values::Images { shape: [1, 28, 28], pixels: s.pixels }),
+                (columns[1].name.name.clone(), Values::Categories(s.digits.into_iter().map(u32::from).collect())),
+                (columns[2].name.name.clone(), Values::Numbers(valid)),
+            ],
+        }
+    };
+    let puzzles = |rows: usize| (0..rows / cells).map(|p| (p * cells..(p + 1) * cells).collect()).collect();
+    let (train, test) = (table(train), table(test));
+    let tuples = Tuples { train: puzzles(train.rows), test: puzzles(test.rows) };
+    Ok((train, test, Some(tuples)))
 }

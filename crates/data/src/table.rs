@@ -102,4 +102,13 @@ pub struct Data {
     pub labelled: Option<Vec<usize>>,
     /// What a user should know about how the data was made (e.g. a generated test split).
     pub notes: Vec<String>,
+    /// The examples, when the data fixes them (a puzzle's cells): tuples of rows per split.
+    pub tuples: Option<Tuples>,
+}
+
+/// The examples of a dataset whose rows are grouped by the data itself, each a tuple of rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tuples {
+    pub train: Vec<Vec<usize>>,
+    pub test: Vec<Vec<usize>>,
 }

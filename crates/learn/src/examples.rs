@@ -5,6 +5,7 @@
 use crate::observations::Observations;
 use crate::settings::Settings;
 use rayon::prelude::*;
+use skilang_data::rng::Rng;
 use skilang_data::{tuples, Data, Table};
 use skilang_lang::check::{ColumnId, ConstraintId, Program, Scope};
 use skilang_lang::spec::Spec;
@@ -173,7 +174,19 @@ pub fn examples<'a>(
     }
     let table = data.get(&dataset.name.name).ok_or_else(|| setup(format!("`{}` was not loaded", dataset.name.name)))?;
     let width = dataset.tuple_size();
-    let draw = |t: &Table, count: Option<usize>, seed: u64| -> Result<Vec<Vec<usize>>, WeakError> {
+    // A dataset that fixes its examples (a puzzle's cells) gives them, in an order of the seed
+    // (the validation share is cut from the end); the others are drawn.
+    let draw = |t: &Table, fixed: Option<&Vec<Vec<usize>>>, count: Option<usize>, seed: u64| {
+        if let Some(fixed) = fixed {
+            if let Some(other) = fixed.iter().find(|x| x.len() != width) {
+                return Err(setup(format!(
+                    "the examples of `{}` have {} rows each, and its `instances` declare {width}",
+                    dataset.name.name,
+                    other.len()
+                )));
+            }
+            return Ok(Rng::new(seed).permutation(fixed.len()).into_iter().map(|i| fixed[i].clone()).collect());
+        }
         let tuples = tuples::draw(t.rows, width, count, seed);
         if tuples.is_empty() {
             return Err(setup(format!(
@@ -194,7 +207,7 @@ pub fn examples<'a>(
         observations: Observations::new(spec, d, &table.test, None),
         // In row order: what evaluation counts does not depend on it, and the columns are then
         // read in order (a million shuffled rows miss the cache at every value).
-        tuples: draw(&table.test, None, s.seed ^ 0x7E57).map(|mut t| {
+        tuples: draw(&table.test, table.tuples.as_ref().map(|t| &t.test), None, s.seed ^ 0x7E57).map(|mut t| {
             t.sort_unstable();
             t
         })?,
@@ -203,7 +216,7 @@ pub fn examples<'a>(
         return Ok(Examples { train: Vec::new(), valid: Vec::new(), test });
     };
     let count = dataset.examples.as_ref().map(|e| e.value as usize);
-    let mut tuples = draw(&table.train, count, s.seed)?;
+    let mut tuples = draw(&table.train, table.tuples.as_ref().map(|t| &t.train), count, s.seed)?;
     let n_valid = if s.validation > 0.0 && tuples.len() >= 2 {
         ((tuples.len() as f64 * s.validation).round() as usize).clamp(1, tuples.len() - 1)
     } else {

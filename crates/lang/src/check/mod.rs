@@ -247,6 +247,9 @@ impl<'s> Checker<'s> {
     /// dataset declares columns.
     fn check_builtin_columns(&mut self, d: &Dataset) {
         let (Some(source), None) = (&d.source, &d.training) else { return };
+        if let Some(dim) = source.value.visudo_dim() {
+            return self.check_visudo(d, dim, source.span);
+        }
         let Some(expected) = source.value.csv_columns() else { return };
         let declared = d.features.len() + d.targets.len();
         if declared != expected.len() {
@@ -262,6 +265,52 @@ impl<'s> Checker<'s> {
                 )
                 .with_help(format!("declare every column, in file order: {}", expected.join(", "))),
             );
+        }
+    }
+
+    /// A visual Sudoku source fixes its examples: each is one board's cells, a row per cell with
+    /// its image, digit and the board's validity.
+    fn check_visudo(&mut self, d: &Dataset, dim: usize, at: Span) {
+        let digits = |values: &[crate::spec::CategoryValue]| {
+            values.len() == dim && values.iter().enumerate().all(|(i, v)| v.value == Value::Int(i as i64))
+        };
+        let columns: Vec<&Column> = d.columns().collect();
+        let declared = columns.len() == 3
+            && columns[0].ty == (ColumnType::Image { channels: 1, height: 28, width: 28 })
+            && matches!(&columns[1].ty, ColumnType::Category(v) if digits(v))
+            && columns[2].ty == ColumnType::Bool
+            && d.features.len() == 1;
+        if !declared {
+            self.report(
+                Diagnostic::error(at, format!("`{}` rows are a board's cells, and `{}` declares other columns", d.source.as_ref().map_or("", |s| s.value.name()), d.name.name))
+                    .with_help(format!("declare a feature `image[28x28]` (the cell's image) and two targets: the cell's digit with `values: [0, ..., {}]`, then the board's validity with `type: bool`", dim - 1)),
+            );
+        }
+        let cells = dim * dim;
+        match d.instances.as_slice() {
+            [i] if i.count.as_ref().is_some_and(|c| c.value as usize == cells) => {}
+            _ => {
+                let at = d.instances.first().map_or(at, |i| i.count.as_ref().map_or(i.name.span, |c| c.span));
+                self.report(
+                    Diagnostic::error(at, format!("an example of `{}` is one board: {cells} cells", d.name.name))
+                        .with_help(format!(
+                            "declare one group of instances of the board's size, e.g. `instances: {{cells: {cells}}}`"
+                        )),
+                );
+            }
+        }
+        let fixed = [
+            ("labelled", d.labelled.as_ref().map(|l| l.span)),
+            ("sampled", d.sampled.as_ref().map(|s| s.span)),
+            ("examples", d.examples.as_ref().map(|e| e.span)),
+        ];
+        for (key, span) in fixed {
+            if let Some(span) = span {
+                self.report(Diagnostic::error(
+                    span,
+                    format!("`{key}` does not apply to `{}`: its examples are fixed boards", d.name.name),
+                ));
+            }
         }
     }
 

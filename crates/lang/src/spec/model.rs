@@ -29,6 +29,8 @@ keywords!(
         Adult => ["adult"],
         PokerHand => ["poker-hand", "poker_hand"],
         Sudoku => ["sudoku"],
+        Visudo4 => ["visudo-4", "visudo_4"],
+        Visudo9 => ["visudo-9", "visudo_9"],
     }
 );
 
@@ -56,16 +58,31 @@ impl BuiltinSource {
             ]),
             BuiltinSource::PokerHand => Some(&["s1", "c1", "s2", "c2", "s3", "c3", "s4", "c4", "s5", "c5", "hand"]),
             BuiltinSource::Sudoku => Some(&["quizzes", "solutions"]),
-            BuiltinSource::Mnist | BuiltinSource::FashionMnist | BuiltinSource::Cifar10 => None,
+            BuiltinSource::Mnist
+            | BuiltinSource::FashionMnist
+            | BuiltinSource::Cifar10
+            | BuiltinSource::Visudo4
+            | BuiltinSource::Visudo9 => None,
+        }
+    }
+
+    /// The side of a visual Sudoku source's boards (ViSudo-PC: examples are its puzzles).
+    pub fn visudo_dim(self) -> Option<usize> {
+        match self {
+            BuiltinSource::Visudo4 => Some(4),
+            BuiltinSource::Visudo9 => Some(9),
+            _ => None,
         }
     }
 }
 
+// `visudo`: ViSudo-PC's published layout, `{split}_puzzle_pixels.txt` beside its cell and puzzle labels.
 keywords!(FileFormat {
     Csv => ["csv"],
     Idx => ["idx"],
     CifarBinary => ["cifar-binary", "cifar_binary"],
     Npz => ["npz"],
+    Visudo => ["visudo"],
 });
 
 keywords!(

@@ -5,9 +5,12 @@
 //! its partial sums, the terms that move the sum most first, keeping only the partial sums from
 //! which the bound can still be met (and merging those from which it is met whatever follows), so
 //! that N-digit addition is a chain of a few states per digit, not a table of 10^(2N) rows. Any
-//! other conjunct (a relation, `!=`, a nested and/or/not) is a *table* of the assignments of its
-//! variables that satisfy it. The states a factor lists are bounded (`limit`); beyond, the event
-//! is refused as too large.
+//! other conjunct is a *clause* when it is a disjunction of conditions on one variable each (a
+//! Sudoku's "this digit is somewhere in the row": nine variables, nine values), else (a relation,
+//! `!=`, a nested and/or/not) a *table* of the assignments of its variables that satisfy it. The
+//! states a factor lists are bounded (`limit`); beyond, the event is refused as too large — unless
+//! it is the negation of an event whose own graph fits (an invalid Sudoku: "not every row, column
+//! and box all different"), which is answered through that graph as its *complement*.
 //!
 //! Messages are sum-product (max-product for MAP) in the linear domain with per-level scaling,
 //! updated in parallel with damping until the largest change is below `tolerance` or after
@@ -40,6 +43,20 @@ impl Engine for Bp {
     }
 
     fn prepare(&self, event: &Event) -> Result<Box<dyn Inference>, TooLarge> {
+        match (self.graph(event), &event.formula) {
+            (Ok(graph), _) => Ok(Box::new(graph)),
+            (Err(_), Formula::Not(inner)) => {
+                let negated = Event { formula: (**inner).clone(), ..event.clone() };
+                let graph = self.graph(&negated)?;
+                Ok(Box::new(Complement { graph, event: event.clone(), relevant: event.relevant() }))
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+impl Bp {
+    fn graph(&self, event: &Event) -> Result<Graph, TooLarge> {
         let factors = factors(event, self.limit)?;
         let variables = event.domains.len();
         let mut attached = vec![Vec::new(); variables];
@@ -61,7 +78,7 @@ impl Engine for Bp {
                 parent[a] = b;
             }
         }
-        Ok(Box::new(Graph {
+        Ok(Graph {
             event: event.clone(),
             factors,
             attached,
@@ -70,7 +87,7 @@ impl Engine for Bp {
             // On a tree propagation is exact and settles by itself: damping would only slow it.
             damping: if loopy { self.damping } else { 0.0 },
             tolerance: self.tolerance,
-        }))
+        })
     }
 }
 
@@ -81,7 +98,10 @@ fn factors(event: &Event, limit: usize) -> Result<Option<Vec<Factor>>, TooLarge>
         f => std::slice::from_ref(f),
     };
     let mut factors = Vec::new();
-    for part in parts {
+    // A conjunct stated twice (a Sudoku's row and box share pairs of cells) is one factor: two
+    // would count its evidence twice.
+    let mut seen = std::collections::HashSet::new();
+    for part in parts.iter().filter(|&p| seen.insert(p)) {
         let linear = match part {
             Formula::Atom(a) => match &event.atoms[*a] {
                 Atom::Sum { terms, cmp, rhs } if *cmp != Cmp::Ne && !terms.is_empty() => Some((terms, *cmp, rhs)),
@@ -94,7 +114,13 @@ fn factors(event: &Event, limit: usize) -> Result<Option<Vec<Factor>>, TooLarge>
                 Some((terms, rhs)) => Chain::new(terms, cmp, rhs, limit)?.map(Factor::Chain),
                 None => Chain::new(terms.clone(), cmp, rhs.clone(), limit)?.map(Factor::Chain),
             },
-            None => Table::new(event, part, limit)?.map(Factor::Table),
+            None => match part {
+                Formula::Or(disjuncts) => match Clause::new(event, disjuncts) {
+                    Some(clause) => clause.map(Factor::Clause),
+                    None => Table::new(event, part, limit)?.map(Factor::Table),
+                },
+                _ => Table::new(event, part, limit)?.map(Factor::Table),
+            },
         };
         match conjunct {
             Conjunct::Factor(f) => factors.push(f),
@@ -143,6 +169,7 @@ impl Semiring {
 enum Factor {
     Table(Table),
     Chain(Chain),
+    Clause(Clause),
 }
 
 impl Factor {
@@ -150,6 +177,7 @@ impl Factor {
         match self {
             Factor::Table(t) => &t.vars,
             Factor::Chain(c) => &c.vars,
+            Factor::Clause(c) => &c.vars,
         }
     }
 
@@ -159,6 +187,7 @@ impl Factor {
         match self {
             Factor::Table(t) => t.messages(incoming, semiring),
             Factor::Chain(c) => c.messages(incoming, semiring),
+            Factor::Clause(c) => c.messages(incoming, semiring),
         }
     }
 }
@@ -207,6 +236,75 @@ impl Table {
             }
         }
         (out, z.ln())
+    }
+}
+
+/// A disjunction of conditions on one variable each: it fails only when every variable misses
+/// its condition, so a message needs each other variable's total weight and its weight on the
+/// missing values, not a table of every joint assignment.
+#[derive(Debug)]
+struct Clause {
+    vars: Vec<usize>,
+    /// Per variable, whether each of its values meets its condition.
+    meets: Vec<Vec<bool>>,
+}
+
+impl Clause {
+    /// `None` when a disjunct reads more or fewer than one variable.
+    fn new(event: &Event, disjuncts: &[Formula]) -> Option<Conjunct<Clause>> {
+        let mut by_var: std::collections::BTreeMap<usize, Vec<&Formula>> = Default::default();
+        for d in disjuncts {
+            let [v] = event.vars_of(d)[..] else { return None };
+            by_var.entry(v).or_default().push(d);
+        }
+        let mut z = vec![0; event.domains.len()];
+        let (mut vars, mut meets) = (Vec::new(), Vec::new());
+        for (v, conditions) in by_var {
+            let mut m = Vec::with_capacity(event.domains[v]);
+            for x in 0..event.domains[v] {
+                z[v] = x;
+                m.push(conditions.iter().any(|c| c.decide(&|a| Some(event.atom_holds(a, &z))) == Some(true)));
+            }
+            if m.iter().all(|&b| b) {
+                return Some(Conjunct::True);
+            }
+            if m.iter().any(|&b| b) {
+                vars.push(v);
+                meets.push(m);
+            }
+        }
+        Some(if vars.is_empty() { Conjunct::False } else { Conjunct::Factor(Clause { vars, meets }) })
+    }
+
+    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+        let weight = |p: usize, keep: fn(bool) -> bool| {
+            incoming[p]
+                .iter()
+                .zip(&self.meets[p])
+                .filter(|(_, &meets)| keep(meets))
+                .fold(0.0, |a, (&x, _)| semiring.add(a, x))
+        };
+        let n = self.vars.len();
+        let all: Vec<f64> = (0..n).map(|p| weight(p, |_| true)).collect();
+        let miss: Vec<f64> = (0..n).map(|p| weight(p, |meets| !meets)).collect();
+        let hit: Vec<f64> = (0..n).map(|p| weight(p, |meets| meets)).collect();
+        let product = |of: &[f64], except: usize| (0..n).filter(|&q| q != except).map(|q| of[q]).product::<f64>();
+        let out = (0..n)
+            .map(|p| {
+                let free = product(&all, p);
+                // A value that misses leaves the clause to the others: at least one must meet it.
+                let others_meet = match semiring {
+                    Semiring::Sum => free - product(&miss, p),
+                    Semiring::Max => (0..n)
+                        .filter(|&k| k != p)
+                        .map(|k| hit[k] * (0..n).filter(|&q| q != p && q != k).map(|q| all[q]).product::<f64>())
+                        .fold(0.0, f64::max),
+                };
+                self.meets[p].iter().map(|&meets| if meets { free } else { others_meet.max(0.0) }).collect()
+            })
+            .collect();
+        let z = all.iter().product::<f64>() - miss.iter().product::<f64>();
+        (out, z.max(0.0).ln())
     }
 }
 
@@ -434,14 +532,17 @@ impl Graph {
     ) -> Option<Vec<Vec<Vec<f64>>>> {
         let mut sent: Vec<Vec<Vec<f64>>> = factors.iter().map(|f| vec![Vec::new(); f.vars().len()]).collect();
         for (v, attached) in self.attached.iter().enumerate() {
-            for &(f, p) in attached {
-                let m = (0..prior[v].len())
-                    .map(|x| {
-                        let others = attached.iter().filter(|&&(g, _)| g != f).map(|&(g, q)| messages[g][q][x]);
-                        prior[v][x] * others.product::<f64>()
-                    })
-                    .collect();
-                sent[f][p] = normalise(m, semiring)?;
+            // The other factors' product as the ones before times the ones after: a Sudoku cell
+            // hears from two dozen factors.
+            let d = prior[v].len();
+            let mut after = vec![vec![1.0; d]; attached.len() + 1];
+            for (i, &(f, p)) in attached.iter().enumerate().rev() {
+                after[i] = (0..d).map(|x| after[i + 1][x] * messages[f][p][x]).collect();
+            }
+            let mut before = prior[v].clone();
+            for (i, &(f, p)) in attached.iter().enumerate() {
+                sent[f][p] = normalise((0..d).map(|x| before[x] * after[i + 1][x]).collect(), semiring)?;
+                before.iter_mut().zip(&messages[f][p]).for_each(|(b, m)| *b *= m);
             }
         }
         Some(sent)
@@ -496,5 +597,81 @@ impl Inference for Graph {
 
     fn size(&self) -> usize {
         self.factors.iter().flatten().map(|f| f.vars().len()).sum()
+    }
+}
+
+/// The negation of an event whose factor graph fits: P(¬E) = 1 − P(E), and each marginal is the
+/// prior with E's share taken out, (p_v − P(E)·b_v) / (1 − P(E)), where b_v are E's beliefs.
+#[derive(Debug)]
+struct Complement {
+    graph: Graph,
+    /// The negated event itself.
+    event: Event,
+    relevant: Vec<usize>,
+}
+
+impl Inference for Complement {
+    fn log_prob(&self, logw: &[Vec<f64>]) -> f64 {
+        self.posterior(logw).map_or(f64::NEG_INFINITY, |p| p.log_prob)
+    }
+
+    fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior> {
+        let prior = prior(logw);
+        let (p, beliefs) = match self.graph.posterior(logw) {
+            Some(e) => (e.log_prob.exp().min(1.0), e.marginals),
+            None => (0.0, prior.clone()),
+        };
+        let log_prob = (-p).ln_1p();
+        if !log_prob.is_finite() {
+            return None;
+        }
+        let marginals = prior
+            .iter()
+            .zip(&beliefs)
+            .map(|(q, b)| {
+                let m: Vec<f64> = q.iter().zip(b).map(|(q, b)| (q - p * b).max(0.0)).collect();
+                // Beliefs are approximate: where they take out more than the prior holds, keep the prior.
+                normalise(m, Semiring::Sum).unwrap_or_else(|| q.clone())
+            })
+            .collect();
+        Some(Posterior { log_prob, marginals })
+    }
+
+    /// The most probable assignment if it breaks E; else the cheapest change of one value, then of
+    /// two, that does.
+    fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
+        let best: Vec<usize> =
+            logw.iter().map(|w| (0..w.len()).max_by(|&a, &b| w[a].total_cmp(&w[b])).unwrap_or(0)).collect();
+        if self.event.holds(&best) {
+            return Some(complete(best, &self.relevant, logw));
+        }
+        let mut changes: Vec<(f64, usize, usize)> = self
+            .relevant
+            .iter()
+            .flat_map(|&v| (0..logw[v].len()).map(move |x| (v, x)))
+            .filter(|&(v, x)| x != best[v])
+            .map(|(v, x)| (logw[v][best[v]] - logw[v][x], v, x))
+            .collect();
+        changes.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let with = |moves: &[&(f64, usize, usize)]| {
+            let mut z = best.clone();
+            moves.iter().for_each(|&&(_, v, x)| z[v] = x);
+            z
+        };
+        if let Some(z) = changes.iter().map(|c| with(&[c])).find(|z| self.event.holds(z)) {
+            return Some(complete(z, &self.relevant, logw));
+        }
+        let mut pairs: Vec<(f64, usize, usize)> = (0..changes.len())
+            .flat_map(|i| (i + 1..changes.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| changes[i].1 != changes[j].1)
+            .map(|(i, j)| (changes[i].0 + changes[j].0, i, j))
+            .collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let z = pairs.iter().map(|&(_, i, j)| with(&[&changes[i], &changes[j]])).find(|z| self.event.holds(z))?;
+        Some(complete(z, &self.relevant, logw))
+    }
+
+    fn size(&self) -> usize {
+        self.graph.size()
     }
 }
