@@ -200,6 +200,14 @@ fn visual_sudoku_examples_are_whole_boards() {
     let (code, _, stderr) = skilang(&["check", "--set", "data.visudo.source=visudo-9", spec]);
     assert_eq!(code, 1);
     assert!(stderr.contains("declares other columns") && stderr.contains("one board: 81 cells"), "{stderr}");
+    // Exact inference cannot compile a 9×9 board: refused here, not after grounding.
+    let (code, _, stderr) =
+        skilang(&["check", "--set", "optimization.inference=exact", "../../examples/visual-sudoku-9.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("cannot reason over the 81 cells of a 9×9 board") && stderr.contains("9.yaml:24:14"),
+        "{stderr}"
+    );
     let (code, _, stderr) = skilang(&["check", "--set", "data.visudo.sampled=100", spec]);
     assert_eq!(code, 1);
     assert!(stderr.contains("`sampled` does not apply to `visudo`: its examples are fixed boards"), "{stderr}");

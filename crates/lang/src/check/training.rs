@@ -215,6 +215,9 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     if let Training::Reasoned { engine, .. } = program.training {
         diags.extend(grid_refusals(spec, program, engine));
     }
+    if let Training::Reasoned { engine: Engine::Exact, .. } = program.training {
+        diags.extend(board_refusal(spec, o.inference.as_ref().map(|i| i.span)));
+    }
     for info in &mut program.constraints {
         let Some(c) = spec.constraints.get(info.id.position()) else { continue };
         info.supervises = match &c.kind {
@@ -360,6 +363,26 @@ fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnost
         );
     }
     diags
+}
+
+/// Refuses exact reasoning over visual Sudoku boards of more than [`EXACT_GRID_CELLS`] cells, for
+/// the reason [`grid_refusals`] gives: the inequalities between a 9×9 board's cells.
+fn board_refusal(spec: &Spec, inference: Option<Span>) -> Option<Diagnostic> {
+    let (source, dim) = spec.datasets.iter().find_map(|d| {
+        let s = d.source.as_ref()?;
+        Some((s, s.value.visudo_dim()?))
+    })?;
+    (dim * dim > EXACT_GRID_CELLS).then(|| {
+        Diagnostic::error(
+            inference.unwrap_or(source.span),
+            format!(
+                "`inference: exact` cannot reason over the {} cells of a {dim}×{dim} board: exact reasoning grows exponentially with a board's size",
+                dim * dim
+            ),
+        )
+        .with_note(format!("this version reasons exactly over boards of at most {EXACT_GRID_CELLS} cells"))
+        .with_help("reason by belief propagation (`inference: bp`), sampling (`sample`) or top-k proofs (`topk`)")
+    })
 }
 
 /// The engine options written for an engine the plan does not use: said, never silently ignored.
