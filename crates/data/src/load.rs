@@ -24,11 +24,12 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
         (None, Some(training)) if visudo_files => {
             let test =
                 dataset.test.as_ref().ok_or_else(|| schema(&name, "ViSudo-PC data names its `test` file too"))?;
-            let [train, test] = [training, test].map(|f| {
-                let path = locate(f, dir).ok_or_else(|| missing(f, dir, &name))?;
-                visudo_split(&path)
-            });
-            visudo_tables(&columns, train?, test?, &name)?
+            let [train, test] = [training, test].map(|f| locate(f, dir).ok_or_else(|| missing(f, dir, &name)));
+            let (train, test) = (train?, test?);
+            // The published validation boards sit beside the training ones.
+            let valid = train.with_file_name("valid_puzzle_pixels.txt");
+            let valid = if valid.is_file() && valid != train { Some(visudo_split(&valid)?) } else { None };
+            visudo_tables(&columns, visudo_split(&train)?, valid, visudo_split(&test)?, &name)?
         }
         (Some(source), _) => {
             let (train, test) = builtin(source.value, &name, &columns, dir, &mut notes)?;
@@ -372,26 +373,27 @@ fn visudo_builtin(
 ) -> Result<(Table, Table, Option<Tuples>)> {
     let config = visudo::Config::standard(dim, 1);
     let folder = dir.join("visudo").join(config.folder());
-    let published = ["train", "test"].map(|s| folder.join(format!("{s}_puzzle_pixels.txt")));
+    let published = ["train", "valid", "test"].map(|s| folder.join(format!("{s}_puzzle_pixels.txt")));
     if published.iter().all(|p| p.is_file()) {
-        let [train, test] = published.map(|p| visudo_split(&p));
-        return visudo_tables(columns, train?, test?, name);
+        let [train, valid, test] = published.map(|p| visudo_split(&p));
+        return visudo_tables(columns, train?, Some(valid?), test?, name);
     }
     let (labels, pixels) = mnist_pool(dir)?;
-    let [train, test, _] = visudo::generate(&config, &labels).map_err(|reason| schema(name, reason))?;
+    let [train, test, valid] = visudo::generate(&config, &labels).map_err(|reason| schema(name, reason))?;
     notes.push(format!(
         "{name}: {} is absent; using ViSudo-PC's split 01 ({dim}×{dim}, 100 valid + 100 corrupted puzzles per split) generated from MNIST (`skilang data visudo` writes it)",
         folder.display()
     ));
     let split = |puzzles: &[visudo::Puzzle]| visudo::split_of(puzzles, &pixels);
-    visudo_tables(columns, split(&train), split(&test), name)
+    visudo_tables(columns, split(&train), Some(split(&valid)), split(&test), name)
 }
 
 /// The tables of ViSudo-PC splits, a row per cell (its image, digit and puzzle's validity), and
-/// each puzzle's cells as an example.
+/// each puzzle's cells as an example; the validation boards' rows follow the training ones.
 fn visudo_tables(
     columns: &[&Column],
-    train: visudo::Split,
+    mut train: visudo::Split,
+    valid: Option<visudo::Split>,
     test: visudo::Split,
     name: &str,
 ) -> Result<(Table, Table, Option<Tuples>)> {
@@ -405,13 +407,14 @@ fn visudo_tables(
         && columns[0].ty == ColumnType::Image { channels: 1, height: 28, width: 28 }
         && matches!(&columns[1].ty, ColumnType::Category(v) if digits_declared(v))
         && columns[2].ty == ColumnType::Bool;
-    if !ok || test.cells_per_puzzle != cells {
+    let sizes_differ = test.cells_per_puzzle != cells || valid.as_ref().is_some_and(|v| v.cells_per_puzzle != cells);
+    if !ok || sizes_differ {
         return Err(schema(
             name,
             format!(
                 "{dim}×{dim} ViSudo-PC data has a feature `image[28x28]` (a cell's image) and two targets, in that order: the cell's digit (`values: [0, ..., {}]`) and its puzzle's validity (`type: bool`); declare them so{}",
                 dim - 1,
-                if test.cells_per_puzzle != cells { format!(" (and its test puzzles have {} cells, its training ones {cells})", test.cells_per_puzzle) } else { String::new() }
+                if sizes_differ { format!(" (and its splits' boards differ in size: {cells} cells in training, {} in test)", test.cells_per_puzzle) } else { String::new() }
             ),
         ));
     }
@@ -426,8 +429,15 @@ fn visudo_tables(
             ],
         }
     };
-    let puzzles = |rows: usize| (0..rows / cells).map(|p| (p * cells..(p + 1) * cells).collect()).collect();
+    let puzzles = |rows: std::ops::Range<usize>| rows.step_by(cells.max(1)).map(|p| (p..p + cells).collect()).collect();
+    let trained = train.digits.len();
+    let valid = valid.map(|v| {
+        train.pixels.extend(v.pixels);
+        train.digits.extend(v.digits);
+        train.valid.extend(v.valid);
+        puzzles(trained..train.digits.len())
+    });
     let (train, test) = (table(train), table(test));
-    let tuples = Tuples { train: puzzles(train.rows), test: puzzles(test.rows) };
+    let tuples = Tuples { train: puzzles(0..trained), valid, test: puzzles(0..test.rows) };
     Ok((train, test, Some(tuples)))
 }

@@ -110,5 +110,8 @@ pub struct Data {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tuples {
     pub train: Vec<Vec<usize>>,
+    /// Validation examples of the data's own (rows of the training table), used when the run
+    /// validates instead of cutting a share of the training examples.
+    pub valid: Option<Vec<Vec<usize>>>,
     pub test: Vec<Vec<usize>>,
 }

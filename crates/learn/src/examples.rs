@@ -175,7 +175,8 @@ pub fn examples<'a>(
     let table = data.get(&dataset.name.name).ok_or_else(|| setup(format!("`{}` was not loaded", dataset.name.name)))?;
     let width = dataset.tuple_size();
     // A dataset that fixes its examples (a puzzle's cells) gives them, in an order of the seed
-    // (the validation share is cut from the end); the others are drawn.
+    // (a validation share is cut from the end, unless the data has validation examples of its
+    // own); the others are drawn.
     let draw = |t: &Table, fixed: Option<&Vec<Vec<usize>>>, count: Option<usize>, seed: u64| {
         if let Some(fixed) = fixed {
             if let Some(other) = fixed.iter().find(|x| x.len() != width) {
@@ -217,12 +218,18 @@ pub fn examples<'a>(
     };
     let count = dataset.examples.as_ref().map(|e| e.value as usize);
     let mut tuples = draw(&table.train, table.tuples.as_ref().map(|t| &t.train), count, s.seed)?;
-    let n_valid = if s.validation > 0.0 && tuples.len() >= 2 {
-        ((tuples.len() as f64 * s.validation).round() as usize).clamp(1, tuples.len() - 1)
-    } else {
-        0
+    let own_valid = table.tuples.as_ref().and_then(|t| t.valid.as_ref()).filter(|_| s.validation > 0.0);
+    let valid_tuples = match own_valid {
+        Some(valid) => draw(&table.train, Some(valid), None, s.seed)?,
+        None => {
+            let n_valid = if s.validation > 0.0 && tuples.len() >= 2 {
+                ((tuples.len() as f64 * s.validation).round() as usize).clamp(1, tuples.len() - 1)
+            } else {
+                0
+            };
+            tuples.split_off(tuples.len() - n_valid)
+        }
     };
-    let valid_tuples = tuples.split_off(tuples.len() - n_valid);
     let observations = Observations::new(spec, d, &table.train, table.labelled.as_deref());
     Ok(Examples {
         train: prepare_examples(&grounder, &knowledge, &observations, &tuples, train_as)?,
