@@ -419,9 +419,20 @@ fn show(bar: &ProgressBar, log: &mut EpochLog, name: &str, event: Progress) {
             log.append(name, e);
             bar.suspend(|| {
                 let valid = e.validation_accuracy.map(|v| format!(", validation accuracy {v:.4}")).unwrap_or_default();
+                let bp = e.propagation.map(|p| {
+                    let unsettled = match p.unsettled {
+                        0 => "all settled".to_string(),
+                        n => format!("{n} of {} stopped by the cap, residual ≤ {:.1e}", p.queries, p.max_residual),
+                    };
+                    format!(", BP {:.1} rounds on average, {unsettled}", p.mean_iterations)
+                });
                 eprintln!(
-                    "{name} epoch {}: loss {:.4}, training accuracy {:.4}{valid} ({:.1} s)",
-                    e.epoch, e.loss, e.train_accuracy, e.seconds
+                    "{name} epoch {}: loss {:.4}, training accuracy {:.4}{valid}{} ({:.1} s)",
+                    e.epoch,
+                    e.loss,
+                    e.train_accuracy,
+                    bp.unwrap_or_default(),
+                    e.seconds
                 );
             });
         }

@@ -453,7 +453,14 @@ fn approximate_engines_train_what_exact_inference_trains() {
     };
     let exact = run("exact", &[])["task_accuracy"].as_f64().unwrap();
     let top = run("topk", &["--set", "optimization.top_k=10"])["task_accuracy"].as_f64().unwrap();
-    let belief = run("bp", &[])["task_accuracy"].as_f64().unwrap();
+    let bp = run("bp", &[]);
+    let belief = bp["task_accuracy"].as_f64().unwrap();
+    // The report says how propagation ended, per epoch: a sum of two digits is one factor, a
+    // tree, where messages settle at once.
+    let propagation = &bp["curves"]["digit"][0]["propagation"];
+    assert!(propagation["queries"].as_u64().unwrap() >= 1000, "{propagation}");
+    assert_eq!(propagation["unsettled"], 0, "{propagation}");
+    assert!(propagation["mean_iterations"].as_f64().unwrap() <= 3.0, "{propagation}");
     let sampled = run("sample", &[]);
     let accuracy = sampled["task_accuracy"].as_f64().unwrap();
     assert!(exact >= 0.8 && (top - exact).abs() <= 0.005, "exact {exact}, top-10 {top}");

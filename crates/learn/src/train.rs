@@ -6,7 +6,7 @@
 
 use crate::examples::WeakError;
 use crate::model::Net;
-use crate::objective::Stats;
+use crate::objective::{Propagation, Stats};
 use crate::settings::Settings;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
@@ -28,6 +28,9 @@ pub struct Epoch {
     /// Fuzzy training: per constraint (its index, from 1), the mean violation 1 − truth.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub constraint_violations: BTreeMap<usize, f64>,
+    /// `inference: bp`: how its message passing ended over the epoch's examples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<Propagation>,
 }
 
 /// Progress reported while training, for a progress bar.
@@ -156,6 +159,7 @@ pub fn fit(
                 .into_iter()
                 .map(|(c, (v, n))| (c.number(), v / n.max(1) as f64))
                 .collect(),
+            propagation: (stats.propagation.queries > 0).then_some(stats.propagation),
         };
         progress(Progress::Epoch(&record));
         state.epochs.push(record);

@@ -486,7 +486,7 @@ impl Diagram {
                 }
             }
         }
-        Some(Posterior { log_prob, marginals })
+        Some(Posterior { log_prob, marginals, convergence: None })
     }
 
     /// The most probable assignment satisfying the event, with its log-probability; `None`

@@ -182,6 +182,17 @@ pub struct Posterior {
     pub log_prob: f64,
     /// `marginals[v][value] = P(z_v = value | event)`.
     pub marginals: Vec<Vec<f64>>,
+    /// How an iterative engine (belief propagation) ended; `None` for the others.
+    pub convergence: Option<Convergence>,
+}
+
+/// Where message passing stopped: the rounds it ran and the largest change in the last one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Convergence {
+    pub iterations: usize,
+    pub residual: f64,
+    /// The residual fell below the tolerance (else the iteration cap stopped it).
+    pub settled: bool,
 }
 
 /// An event an engine will not prepare, and what it would need.

@@ -273,6 +273,38 @@ proptest! {
     }
 }
 
+/// Propagation says how it ended: on a tree it settles within a few rounds; on a loop of
+/// inequalities (three variables all different, as in a Sudoku row) a cap of one round stops it
+/// unsettled, and more rounds settle it.
+#[test]
+fn belief_propagation_reports_its_rounds_and_residual() {
+    let ne = |a: usize, b: usize| Atom::Table { vars: vec![a, b], allowed: (0..9).map(|k| k / 3 != k % 3).collect() };
+    let triangle = Event {
+        domains: vec![3, 3, 3],
+        atoms: vec![ne(0, 1), ne(1, 2), ne(0, 2)],
+        formula: Formula::and((0..3).map(Formula::Atom).collect()),
+    };
+    let logw = vec![vec![-0.2, -1.9, -2.5], vec![-1.0, -0.6, -1.9], vec![-1.3, -1.1, -0.9]];
+    let after = |iterations: usize| {
+        let bp = Bp { iterations, damping: 0.5, tolerance: 1e-9, limit: usize::MAX };
+        bp.prepare(&triangle).unwrap().posterior(&logw).unwrap().convergence.unwrap()
+    };
+    let capped = after(1);
+    assert_eq!((capped.iterations, capped.settled), (1, false));
+    assert!(capped.residual > 1e-9);
+    let settled = after(1000);
+    assert!(settled.settled && settled.iterations > 1 && settled.residual < 1e-9, "{settled:?}");
+    let tree = Event { formula: Formula::Atom(0), ..triangle.clone() };
+    let c = Bp { iterations: 100, damping: 0.5, tolerance: 1e-9, limit: usize::MAX }
+        .prepare(&tree)
+        .unwrap()
+        .posterior(&logw)
+        .unwrap()
+        .convergence
+        .unwrap();
+    assert!(c.settled && c.iterations <= 2, "{c:?}");
+}
+
 /// Two N-digit numbers with an observed sum: `Σ 10^i (a_i + b_i) == s`.
 fn addition(n: usize, sum: &BigInt) -> Event {
     let terms = (0..2 * n)

@@ -105,6 +105,41 @@ pub struct Stats {
     pub impossible: usize,
     /// Per constraint: the summed violation 1 − truth, and over how many groundings.
     pub violations: BTreeMap<ConstraintId, (f64, usize)>,
+    /// How belief propagation ended on the batch's queries (none for other engines).
+    pub propagation: Propagation,
+}
+
+/// Belief propagation's queries of an epoch: how many, their rounds, how far from settled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Propagation {
+    pub queries: usize,
+    pub mean_iterations: f64,
+    /// The largest change of a message in a query's last round.
+    pub max_residual: f64,
+    /// Queries the iteration cap stopped before their messages settled.
+    pub unsettled: usize,
+}
+
+impl Propagation {
+    pub fn add(&mut self, c: skilang_logic::Convergence) {
+        self.merge(Propagation {
+            queries: 1,
+            mean_iterations: c.iterations as f64,
+            max_residual: c.residual,
+            unsettled: usize::from(!c.settled),
+        });
+    }
+
+    fn merge(&mut self, o: Propagation) {
+        let queries = self.queries + o.queries;
+        if queries > 0 {
+            self.mean_iterations =
+                (self.mean_iterations * self.queries as f64 + o.mean_iterations * o.queries as f64) / queries as f64;
+        }
+        self.queries = queries;
+        self.max_residual = self.max_residual.max(o.max_residual);
+        self.unsettled += o.unsettled;
+    }
 }
 
 impl Stats {
@@ -118,6 +153,7 @@ impl Stats {
     pub fn add(&mut self, other: Stats) {
         self.loss += other.loss;
         self.impossible += other.impossible;
+        self.propagation.merge(other.propagation);
         for (c, (v, n)) in other.violations {
             self.violated(c, v, n);
         }

@@ -6,7 +6,7 @@
 
 use super::{per_constraint, Batch, Objective, Signal, Targets};
 use crate::examples::{Prepared, WeakError};
-use skilang_logic::Inference;
+use skilang_logic::{Convergence, Inference};
 
 /// −log P(φ): one step per batch.
 pub struct SemanticLoss;
@@ -19,7 +19,7 @@ pub struct Em {
 
 impl Objective for SemanticLoss {
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
-        Ok(reason(batch, |i, logw| i.posterior(logw).map(|p| (p.log_prob, p.marginals))))
+        Ok(reason(batch, |i, logw| i.posterior(logw).map(|p| (p.log_prob, p.marginals, p.convergence))))
     }
 }
 
@@ -35,7 +35,7 @@ impl Objective for Em {
         Ok(reason(batch, |i, logw| {
             let (z, _) = i.map(logw)?;
             let one_hot = z.iter().zip(logw).map(|(&k, w)| (0..w.len()).map(|j| (j == k) as u8 as f64).collect());
-            Some((i.log_prob(logw), one_hot.collect()))
+            Some((i.log_prob(logw), one_hot.collect(), None))
         }))
     }
 }
@@ -44,14 +44,15 @@ impl Objective for Em {
 /// the loss is −log P(φ), weighted by each constraint's share.
 fn reason(
     batch: &Batch,
-    target: impl Fn(&dyn Inference, &[Vec<f64>]) -> Option<(f64, Vec<Vec<f64>>)> + Sync,
+    target: impl Fn(&dyn Inference, &[Vec<f64>]) -> Option<(f64, Vec<Vec<f64>>, Option<Convergence>)> + Sync,
 ) -> Signal {
     let (targets, stats) = per_constraint(batch, |c, at, weighted, stats| {
         let Prepared::Inference(inference) = &*c.prepared else {
             unreachable!("examples trained through inference are prepared by an engine")
         };
         let logw: Vec<Vec<f64>> = at.iter().map(|&(l, i)| batch.logp[l][i].clone()).collect();
-        let (log_prob, q) = target(inference.as_ref(), &logw)?;
+        let (log_prob, q, convergence) = target(inference.as_ref(), &logw)?;
+        convergence.into_iter().for_each(|c| stats.propagation.add(c));
         stats.loss -= c.share * log_prob;
         weighted.extend(at.iter().zip(q).map(|(&(l, i), q)| (l, i, c.share, q)));
         Some(())

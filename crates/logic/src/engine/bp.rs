@@ -19,7 +19,7 @@
 
 use super::atoms::small;
 use super::{complete, Engine, Inference, Posterior, TooLarge};
-use crate::event::{Atom, Cmp, Event, Formula};
+use crate::event::{Atom, Cmp, Convergence, Event, Formula};
 use num_traits::Zero;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -472,6 +472,7 @@ struct Settled {
     beliefs: Vec<Vec<f64>>,
     /// The messages the variables sent last, per factor and position.
     sent: Vec<Vec<Vec<f64>>>,
+    convergence: Convergence,
 }
 
 /// Scales `m` to sum 1 (sum-product) or to a largest entry of 1 (max-product); `None` when all zero.
@@ -491,7 +492,8 @@ impl Graph {
             .iter()
             .map(|f| f.vars().iter().map(|&v| vec![1.0 / prior[v].len() as f64; prior[v].len()]).collect())
             .collect();
-        for _ in 0..self.iterations {
+        let mut convergence = Convergence { iterations: 0, residual: 0.0, settled: factors.is_empty() };
+        while convergence.iterations < self.iterations && !convergence.settled {
             let sent = self.sent(factors, &messages, prior, semiring)?;
             let mut residual = 0.0f64;
             for (f, factor) in factors.iter().enumerate() {
@@ -506,9 +508,8 @@ impl Graph {
                     }
                 }
             }
-            if residual < self.tolerance {
-                break;
-            }
+            convergence =
+                Convergence { iterations: convergence.iterations + 1, residual, settled: residual < self.tolerance };
         }
         let sent = self.sent(factors, &messages, prior, semiring)?;
         let beliefs = (0..prior.len())
@@ -519,7 +520,7 @@ impl Graph {
                 normalise(b, semiring)
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Settled { messages, beliefs, sent })
+        Some(Settled { messages, beliefs, sent, convergence })
     }
 
     /// Each variable's message to each of its factors: its prior times the other factors' messages.
@@ -583,7 +584,11 @@ impl Inference for Graph {
         let prior = prior(logw);
         let settled = self.propagate(factors, &prior, Semiring::Sum)?;
         let log_prob = self.log_z(factors, &prior, &settled);
-        (log_prob > f64::NEG_INFINITY).then_some(Posterior { log_prob, marginals: settled.beliefs })
+        (log_prob > f64::NEG_INFINITY).then_some(Posterior {
+            log_prob,
+            marginals: settled.beliefs,
+            convergence: Some(settled.convergence),
+        })
     }
 
     fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
@@ -617,9 +622,9 @@ impl Inference for Complement {
 
     fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior> {
         let prior = prior(logw);
-        let (p, beliefs) = match self.graph.posterior(logw) {
-            Some(e) => (e.log_prob.exp().min(1.0), e.marginals),
-            None => (0.0, prior.clone()),
+        let (p, beliefs, convergence) = match self.graph.posterior(logw) {
+            Some(e) => (e.log_prob.exp().min(1.0), e.marginals, e.convergence),
+            None => (0.0, prior.clone(), None),
         };
         let log_prob = (-p).ln_1p();
         if !log_prob.is_finite() {
@@ -634,7 +639,7 @@ impl Inference for Complement {
                 normalise(m, Semiring::Sum).unwrap_or_else(|| q.clone())
             })
             .collect();
-        Some(Posterior { log_prob, marginals })
+        Some(Posterior { log_prob, marginals, convergence })
     }
 
     /// The most probable assignment if it breaks E; else the cheapest change of one value, then of

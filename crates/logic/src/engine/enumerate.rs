@@ -92,7 +92,7 @@ impl Inference for Satisfying {
             }
         }
         marginals.iter_mut().flatten().for_each(|x| *x /= total);
-        Some(Posterior { log_prob: m + total.ln(), marginals })
+        Some(Posterior { log_prob: m + total.ln(), marginals, convergence: None })
     }
 
     fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {

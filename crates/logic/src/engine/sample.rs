@@ -151,6 +151,7 @@ impl Inference for Sampler {
         Some(Posterior {
             log_prob: m + (total / self.samples as f64).ln(),
             marginals: marginals(weighted, total, &self.relevant, logw),
+            convergence: None,
         })
     }
 

@@ -166,7 +166,11 @@ impl Inference for Search {
         let best = models.first()?.1;
         let total: f64 = models.iter().map(|(_, s)| (s - best).exp()).sum();
         let weighted = models.iter().map(|(z, s)| (z.as_slice(), (s - best).exp()));
-        Some(Posterior { log_prob: best + total.ln(), marginals: marginals(weighted, total, &self.relevant, logw) })
+        Some(Posterior {
+            log_prob: best + total.ln(),
+            marginals: marginals(weighted, total, &self.relevant, logw),
+            convergence: None,
+        })
     }
 
     fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
