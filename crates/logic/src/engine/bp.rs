@@ -7,7 +7,9 @@
 //! that N-digit addition is a chain of a few states per digit, not a table of 10^(2N) rows. Any
 //! other conjunct is a *clause* when it is a disjunction of conditions on one variable each (a
 //! Sudoku's "this digit is somewhere in the row": nine variables, nine values), else (a relation,
-//! `!=`, a nested and/or/not) a *table* of the assignments of its variables that satisfy it. The
+//! `!=`, a nested and/or/not) a *table* of the assignments of its variables that satisfy it; the
+//! inequalities and clauses of an `all_different` over n variables of n values become one
+//! *permutation* factor. The
 //! states a factor lists are bounded (`limit`); beyond, the event is refused as too large — unless
 //! it is the negation of an event whose own graph fits (an invalid Sudoku: "not every row, column
 //! and box all different"), which is answered through that graph as its *complement*.
@@ -128,7 +130,52 @@ fn factors(event: &Event, limit: usize) -> Result<Option<Vec<Factor>>, TooLarge>
             Conjunct::False => return Ok(None),
         }
     }
-    Ok(Some(factors))
+    Ok(Some(all_different(factors, &event.domains)))
+}
+
+/// Finds `all_different` as grounding states it — a clause "value v is somewhere" over n
+/// variables of n values each, and `!=` between every two of them — and makes each such group
+/// one permutation factor: its clauses and the pairs it covers go, and the loops they made with it.
+fn all_different(factors: Vec<Factor>, domains: &[usize]) -> Vec<Factor> {
+    let pair = |f: &Factor| match f {
+        Factor::Table(t) if t.vars.len() == 2 && domains[t.vars[0]] == domains[t.vars[1]] => {
+            let d = domains[t.vars[0]];
+            let differ = t.rows.len() == 2 * d * (d - 1) && t.rows.chunks(2).all(|r| r[0] != r[1]);
+            differ.then(|| (t.vars[0].min(t.vars[1]), t.vars[0].max(t.vars[1])))
+        }
+        _ => None,
+    };
+    let pairs: std::collections::HashSet<(usize, usize)> = factors.iter().filter_map(pair).collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for f in &factors {
+        let Factor::Clause(c) = f else { continue };
+        let n = c.vars.len();
+        // "Value v is somewhere": the same single value for every variable, which a permutation implies.
+        let value = |m: &Vec<bool>| (m.iter().filter(|&&b| b).count() == 1).then(|| m.iter().position(|&b| b));
+        let one_value = value(&c.meets[0]).is_some() && c.meets.iter().all(|m| value(m) == value(&c.meets[0]));
+        let group = c.vars.iter().all(|&v| domains[v] == n)
+            && one_value
+            && c.vars
+                .iter()
+                .enumerate()
+                .all(|(i, &a)| c.vars[i + 1..].iter().all(|&b| pairs.contains(&(a.min(b), a.max(b)))));
+        if n >= 2 && group && !groups.contains(&c.vars) {
+            groups.push(c.vars.clone());
+        }
+    }
+    if groups.is_empty() {
+        return factors;
+    }
+    let covered = |a: usize, b: usize| groups.iter().any(|g| g.contains(&a) && g.contains(&b));
+    let mut kept: Vec<Factor> = factors
+        .into_iter()
+        .filter(|f| match f {
+            Factor::Clause(c) => !groups.contains(&c.vars),
+            f => pair(f).is_none_or(|(a, b)| !covered(a, b)),
+        })
+        .collect();
+    kept.extend(groups.into_iter().map(|vars| Factor::Permutation(Permutation { vars })));
+    kept
 }
 
 /// What one conjunct of the event becomes.
@@ -170,6 +217,7 @@ enum Factor {
     Table(Table),
     Chain(Chain),
     Clause(Clause),
+    Permutation(Permutation),
 }
 
 impl Factor {
@@ -178,6 +226,7 @@ impl Factor {
             Factor::Table(t) => &t.vars,
             Factor::Chain(c) => &c.vars,
             Factor::Clause(c) => &c.vars,
+            Factor::Permutation(p) => &p.vars,
         }
     }
 
@@ -188,6 +237,7 @@ impl Factor {
             Factor::Table(t) => t.messages(incoming, semiring),
             Factor::Chain(c) => c.messages(incoming, semiring),
             Factor::Clause(c) => c.messages(incoming, semiring),
+            Factor::Permutation(p) => p.messages(incoming, semiring),
         }
     }
 }
@@ -305,6 +355,49 @@ impl Clause {
             .collect();
         let z = all.iter().product::<f64>() - miss.iter().product::<f64>();
         (out, z.max(0.0).ln())
+    }
+}
+
+/// n variables of n values each taking different values: the assignments are the permutations,
+/// and a message is a permanent of the other variables' messages with one value taken, computed
+/// for all at once by dynamic programming over the sets of values used (n·2ⁿ⁻¹ terms; a table
+/// would list n! rows, 362,880 for a Sudoku row).
+#[derive(Debug)]
+struct Permutation {
+    vars: Vec<usize>,
+}
+
+impl Permutation {
+    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+        let n = self.vars.len();
+        let full = (1usize << n) - 1;
+        // before[S]: the first |S| variables take the values in S; after[S]: the last |S| do.
+        let (mut before, mut after) = (vec![0.0; full + 1], vec![0.0; full + 1]);
+        before[0] = 1.0;
+        after[0] = 1.0;
+        for set in 0..=full {
+            let k = set.count_ones() as usize;
+            if k == n {
+                continue;
+            }
+            for v in (0..n).filter(|&v| set & (1 << v) == 0) {
+                let (b, a) = (before[set] * incoming[k][v], after[set] * incoming[n - 1 - k][v]);
+                before[set | 1 << v] = semiring.add(before[set | 1 << v], b);
+                after[set | 1 << v] = semiring.add(after[set | 1 << v], a);
+            }
+        }
+        let mut out = vec![vec![0.0; n]; n];
+        for (set, &w) in before.iter().enumerate() {
+            let i = set.count_ones() as usize;
+            if i == n || w == 0.0 {
+                continue;
+            }
+            for v in (0..n).filter(|&v| set & (1 << v) == 0) {
+                let rest = full & !(set | 1 << v);
+                out[i][v] = semiring.add(out[i][v], w * after[rest]);
+            }
+        }
+        (out, before[full].ln())
     }
 }
 
