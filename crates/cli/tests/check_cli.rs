@@ -205,7 +205,7 @@ fn visual_sudoku_examples_are_whole_boards() {
         skilang(&["check", "--set", "optimization.inference=exact", "../../examples/visual-sudoku-9.yaml"]);
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("cannot reason over the 81 cells of a 9×9 board") && stderr.contains("9.yaml:24:14"),
+        stderr.contains("cannot reason over the 81 cells of a 9×9 board") && stderr.contains("9.yaml:25:14"),
         "{stderr}"
     );
     let (code, _, stderr) = skilang(&["check", "--set", "data.visudo.sampled=100", spec]);
