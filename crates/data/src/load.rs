@@ -399,14 +399,7 @@ fn visudo_tables(
 ) -> Result<(Table, Table, Option<Tuples>)> {
     let cells = train.cells_per_puzzle;
     let dim = (cells as f64).sqrt() as usize;
-    let digits_declared = |values: &[skilang_lang::spec::CategoryValue]| {
-        values.len() == dim
-            && values.iter().enumerate().all(|(i, v)| v.value == skilang_lang::spec::Value::Int(i as i64))
-    };
-    let ok = columns.len() == 3
-        && columns[0].ty == ColumnType::Image { channels: 1, height: 28, width: 28 }
-        && matches!(&columns[1].ty, ColumnType::Category(v) if digits_declared(v))
-        && columns[2].ty == ColumnType::Bool;
+    let ok = BuiltinSource::visudo_columns(columns, dim);
     let sizes_differ = test.cells_per_puzzle != cells || valid.as_ref().is_some_and(|v| v.cells_per_puzzle != cells);
     if !ok || sizes_differ {
         return Err(schema(

@@ -271,15 +271,8 @@ impl<'s> Checker<'s> {
     /// A visual Sudoku source fixes its examples: each is one board's cells, a row per cell with
     /// its image, digit and the board's validity.
     fn check_visudo(&mut self, d: &Dataset, dim: usize, at: Span) {
-        let digits = |values: &[crate::spec::CategoryValue]| {
-            values.len() == dim && values.iter().enumerate().all(|(i, v)| v.value == Value::Int(i as i64))
-        };
         let columns: Vec<&Column> = d.columns().collect();
-        let declared = columns.len() == 3
-            && columns[0].ty == (ColumnType::Image { channels: 1, height: 28, width: 28 })
-            && matches!(&columns[1].ty, ColumnType::Category(v) if digits(v))
-            && columns[2].ty == ColumnType::Bool
-            && d.features.len() == 1;
+        let declared = BuiltinSource::visudo_columns(&columns, dim) && d.features.len() == 1;
         if !declared {
             self.report(
                 Diagnostic::error(at, format!("`{}` rows are a board's cells, and `{}` declares other columns", d.source.as_ref().map_or("", |s| s.value.name()), d.name.name))

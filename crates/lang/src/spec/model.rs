@@ -66,6 +66,18 @@ impl BuiltinSource {
         }
     }
 
+    /// Whether `columns` are a visual Sudoku board's cells, in order: the cell's 28×28 image, its
+    /// digit (`values: [0, ..., dim - 1]`), the board's validity (`bool`).
+    pub fn visudo_columns(columns: &[&Column], dim: usize) -> bool {
+        let digits = |values: &[CategoryValue]| {
+            values.len() == dim && values.iter().enumerate().all(|(i, v)| v.value == Value::Int(i as i64))
+        };
+        columns.len() == 3
+            && columns[0].ty == (ColumnType::Image { channels: 1, height: 28, width: 28 })
+            && matches!(&columns[1].ty, ColumnType::Category(v) if digits(v))
+            && columns[2].ty == ColumnType::Bool
+    }
+
     /// The side of a visual Sudoku source's boards (ViSudo-PC: examples are its puzzles).
     pub fn visudo_dim(self) -> Option<usize> {
         match self {
