@@ -14,6 +14,7 @@ pub mod dimacs;
 pub mod formula;
 pub mod limits;
 pub mod overrides;
+pub mod path;
 pub mod rng;
 pub mod source;
 pub mod spec;

@@ -415,6 +415,7 @@ impl Encoder<'_> {
         let l = match &self.event.atoms[a] {
             Atom::Table { vars, allowed } => self.table(vars, allowed)?,
             Atom::Sum { terms, cmp, rhs } => self.sum(terms, *cmp, rhs)?,
+            Atom::Path { .. } => return Err(self.event.black_box().unwrap_err()),
         };
         self.atoms[a] = Some(l);
         Ok(l)

@@ -258,6 +258,7 @@ impl Compiler<'_> {
                 },
                 Atom::Table { vars, allowed } if vars.is_empty() => State::Decided(allowed[0]),
                 Atom::Table { .. } => State::Partial(Vec::new()),
+                Atom::Path { .. } => unreachable!("refused by `compile`"),
             })
             .collect()
     }
@@ -346,6 +347,7 @@ impl Compiler<'_> {
 
 /// Compiles `event` into a decision diagram of at most `limit` nodes.
 pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
+    event.black_box()?;
     let order = order(event);
     let n = order.len();
     let mut level_of = vec![0; n];
@@ -374,6 +376,7 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
                 start.push(None);
                 reach.push(Vec::new());
             }
+            Atom::Path { .. } => unreachable!("refused above"),
         }
     }
     let mut c = Compiler {

@@ -3,7 +3,8 @@
 //! Variables are numbered `0..domains.len()`; variable `v` takes values `0..domains[v]` (indices
 //! into its learnable's output values). Two kinds of atoms cover everything grounding produces:
 //! a comparison of a sum of per-variable integer tables with a constant (linear arithmetic over
-//! digits, counts of conditions) and a relation over a few variables given by its table.
+//! digits, counts of conditions) and a relation over a few variables given by its table; a third,
+//! the cheapest path across a grid of latent costs, is only evaluated (a black box to sampling).
 //! What inference answers about an event ([`Posterior`]), or why it refuses one ([`TooLarge`]),
 //! is said here too: every engine and the diagram compiler speak of events in these terms.
 
@@ -35,6 +36,31 @@ pub enum Atom {
     /// A relation over distinct `vars`: `allowed` lists every joint assignment, row-major (the
     /// last variable varies fastest).
     Table { vars: Vec<usize>, allowed: Vec<bool> },
+    /// `shortest_path(costs) == on_path` ([`crate::path`]): the cheapest path across the square
+    /// grid of `costs` visits exactly the cells `on_path` marks.
+    Path { costs: Vec<Cost>, on_path: Vec<bool> },
+}
+
+/// A cell's cost in a [`Atom::Path`]: known, or a variable's value's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Cost {
+    Fixed(i64),
+    Var(usize, Vec<i64>),
+}
+
+impl Cost {
+    fn at(&self, z: &[usize]) -> i64 {
+        match self {
+            Cost::Fixed(c) => *c,
+            Cost::Var(v, table) => table[z[*v]],
+        }
+    }
+}
+
+/// The path the costs under assignment `z` give.
+pub fn path_under(costs: &[Cost], z: &[usize]) -> Vec<bool> {
+    let side = skilang_lang::path::side(costs.len()).unwrap_or(1);
+    skilang_lang::path::shortest(&costs.iter().map(|c| c.at(z)).collect::<Vec<_>>(), side)
 }
 
 impl Atom {
@@ -42,6 +68,13 @@ impl Atom {
         match self {
             Atom::Sum { terms, .. } => terms.iter().map(|t| t.0).collect(),
             Atom::Table { vars, .. } => vars.clone(),
+            Atom::Path { costs, .. } => {
+                let mut vars: Vec<usize> =
+                    costs.iter().filter_map(|c| if let Cost::Var(v, _) = c { Some(*v) } else { None }).collect();
+                vars.sort_unstable();
+                vars.dedup();
+                vars
+            }
         }
     }
 }
@@ -152,6 +185,17 @@ impl Event {
                 cmp.holds(&total, rhs)
             }
             Atom::Table { vars, allowed } => allowed[self.table_index(vars, |v| z[v])],
+            Atom::Path { costs, on_path } => path_under(costs, z) == *on_path,
+        }
+    }
+
+    /// The variables of its cheapest-path atoms, when it has any: sampling and enumeration
+    /// evaluate them; the engines that reason over the atoms' structure refuse them.
+    pub fn black_box(&self) -> Result<(), TooLarge> {
+        let vars: usize = self.atoms.iter().filter(|a| matches!(a, Atom::Path { .. })).map(|a| a.vars().len()).sum();
+        match self.atoms.iter().any(|a| matches!(a, Atom::Path { .. })) {
+            true => Err(TooLarge::BlackBox { variables: vars }),
+            false => Ok(()),
         }
     }
 
@@ -221,4 +265,9 @@ pub enum TooLarge {
          `inference: sample` needs none"
     )]
     Factor { limit: usize, variables: usize },
+    #[error(
+        "it asks for the cheapest path across {variables} latent costs, which only sampling evaluates \
+         (`inference: sample`)"
+    )]
+    BlackBox { variables: usize },
 }

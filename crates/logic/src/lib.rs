@@ -16,7 +16,7 @@ pub mod rulenet;
 pub use compile::{argmax, compile, Diagram, NODE_LIMIT};
 pub use engine::{engine, Engine, Inference, Posterior, TooLarge};
 pub use eval::{nest, Crisp, Formulas, GroundError, Memo, Observed};
-pub use event::{Atom, Cmp, Convergence, Event, Formula};
+pub use event::{Atom, Cmp, Convergence, Cost, Event, Formula};
 pub use fuzzy::{FuzzyEvent, Logic, Truth};
 pub use ground::{Form, Grounded, Sym, VarRef};
 pub use rulenet::{Gate, Guard, Leaf, Node, RuleNet, RuleNetError, Unit};

@@ -21,6 +21,7 @@ pub enum Builtin {
     Exactly,
     AtLeast,
     AtMost,
+    ShortestPath,
 }
 
 /// (built-in, name, fewest arguments, most arguments (None: any), signature for messages)
@@ -43,6 +44,7 @@ const BUILTINS: &[(Builtin, &str, usize, Option<usize>, &str)] = &[
     (Builtin::Exactly, "exactly", 2, Some(2), "exactly(k, conditions)"),
     (Builtin::AtLeast, "at_least", 2, Some(2), "at_least(k, conditions)"),
     (Builtin::AtMost, "at_most", 2, Some(2), "at_most(k, conditions)"),
+    (Builtin::ShortestPath, "shortest_path", 1, Some(1), "shortest_path(costs)"),
 ];
 
 impl Builtin {

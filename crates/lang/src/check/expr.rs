@@ -72,18 +72,30 @@ impl<'s> Checker<'s> {
                 self.binary(*op, l, r, lhs.span, rhs.span)
             }
             ExprKind::Compare { first, rest } => {
+                if let [(CmpOp::Eq | CmpOp::Ne, _, right)] = rest.as_slice() {
+                    self.path_operands.extend([first.span, right.span]);
+                }
                 let mut left = self.expr(first, scope);
-                let mut left_span = first.span;
+                let mut left_e: &Expr = first;
                 let mut latent = left.latent;
                 let mut unknown = left.ty == Type::Unknown;
                 let mut column = None;
                 for (op, op_span, right_e) in rest {
                     let right = self.expr(right_e, scope);
+                    if left.latent && right.latent && (is_path_call(left_e) || is_path_call(right_e)) {
+                        self.report(
+                            Diagnostic::error(
+                                left_e.span.to(right_e.span),
+                                "the shortest path over latent costs can only be compared with an observed path",
+                            )
+                            .with_note("it is evaluated as a black box on sampled costs (`inference: sample`)"),
+                        );
+                    }
                     latent |= right.latent;
                     unknown |= right.ty == Type::Unknown;
-                    column = column.or(self.compare(*op, &left, &right, left_span, right_e.span, *op_span));
+                    column = column.or(self.compare(*op, &left, &right, left_e.span, right_e.span, *op_span));
                     left = right;
-                    left_span = right_e.span;
+                    left_e = right_e;
                 }
                 let ty = match column {
                     _ if unknown => Type::Unknown,
@@ -847,6 +859,28 @@ impl<'s> Checker<'s> {
                 }
                 Typed::observed(Type::Bool)
             }
+            "shortest_path" => {
+                let elem = items(self, 0);
+                if elem.num(&self.domains).is_none_or(|n| n == Num::Real) {
+                    let shown = self.show(&elem);
+                    return self
+                        .err(spans[0], format!("`shortest_path` needs integer costs, but the items are {shown}"));
+                }
+                if first.latent {
+                    self.black_boxes.push(span);
+                    if !self.path_operands.contains(&span) {
+                        self.report(
+                            Diagnostic::error(
+                                span,
+                                "the shortest path over latent costs can only be compared with an observed path",
+                            )
+                            .with_help("compare it whole: `shortest_path(costs) == [t.on_path for t in tiles]`")
+                            .with_note("it is evaluated as a black box on sampled costs (`inference: sample`)"),
+                        );
+                    }
+                }
+                Typed::observed(Type::List(Box::new(Type::Bool)))
+            }
             "exactly" | "at_least" | "at_most" => {
                 self.expect_observed_int(first, spans[0], &format!("the count of `{name}`"));
                 let elem = items(self, 1);
@@ -862,6 +896,11 @@ impl<'s> Checker<'s> {
             _ => Typed::unknown(),
         }
     }
+}
+
+/// Whether `e` calls `shortest_path` (by name: nothing else may be called so).
+fn is_path_call(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { func, .. } if matches!(&func.kind, ExprKind::Name(n) if n == "shortest_path"))
 }
 
 fn plural(n: usize) -> &'static str {

@@ -86,6 +86,10 @@ pub struct Checker<'s> {
     attributes: HashMap<crate::formula::ExprId, Vec<ColumnId>>,
     /// Names declared twice (reported once, at the second declaration).
     clashed: HashSet<String>,
+    /// The operands of single `==`/`!=` comparisons: where a latent `shortest_path` may stand.
+    path_operands: HashSet<Span>,
+    /// Where `shortest_path` is called on latent costs.
+    black_boxes: Vec<Span>,
 }
 
 /// Checks a read spec. The program is returned when there is no error.
@@ -112,6 +116,8 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
         calls: HashMap::new(),
         attributes: HashMap::new(),
         clashed: HashSet::new(),
+        path_operands: HashSet::new(),
+        black_boxes: Vec::new(),
     };
     c.declare_globals();
     c.build_schemas();
@@ -932,6 +938,7 @@ impl<'s> Checker<'s> {
             types: std::mem::take(&mut self.types),
             calls: std::mem::take(&mut self.calls),
             attributes: std::mem::take(&mut self.attributes),
+            black_boxes: std::mem::take(&mut self.black_boxes),
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct Program {
     /// it is given).
     #[serde(skip)]
     pub attributes: HashMap<ExprId, Vec<ColumnId>>,
+    /// Where `shortest_path` is called on latent costs: a black box only sampling evaluates.
+    #[serde(skip)]
+    pub black_boxes: Vec<crate::source::Span>,
 }
 
 /// What a called name is.

@@ -218,6 +218,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     if let Training::Reasoned { engine: Engine::Exact, .. } = program.training {
         diags.extend(board_refusal(spec, o.inference.as_ref().map(|i| i.span)));
     }
+    diags.extend(black_box_refusal(program));
     for info in &mut program.constraints {
         let Some(c) = spec.constraints.get(info.id.position()) else { continue };
         info.supervises = match &c.kind {
@@ -383,6 +384,25 @@ fn board_refusal(spec: &Spec, inference: Option<Span>) -> Option<Diagnostic> {
         .with_note(format!("this version reasons exactly over boards of at most {EXACT_GRID_CELLS} cells"))
         .with_help("reason by belief propagation (`inference: bp`), sampling (`sample`) or top-k proofs (`topk`)")
     })
+}
+
+/// Refuses training through `shortest_path` of latent costs other than by evaluating it: by
+/// sampling (or enumerating) costs. Compiling, propagating or searching would need its structure,
+/// fuzzy and CNF relaxations a formula — it has neither, only Dijkstra's answer.
+fn black_box_refusal(program: &Program) -> Option<Diagnostic> {
+    let at = *program.black_boxes.first()?;
+    let how = match program.training {
+        Training::Reasoned { engine: Engine::Sample { .. } | Engine::Enumerate, .. } | Training::Supervised => {
+            return None
+        }
+        Training::Reasoned { engine, .. } => format!("`inference: {}`", engine.name()),
+        t => format!("`injection: {}`", t.injection().name()),
+    };
+    Some(
+        Diagnostic::error(at, format!("{how} cannot reason through `shortest_path` over latent costs"))
+            .with_note("it is a black box (Dijkstra's answer on given costs): only sampling costs and evaluating it learns through it")
+            .with_help("train with `injection: em` (or `semantic_loss`) and `inference: sample`, `kernel: exp`"),
+    )
 }
 
 /// The engine options written for an engine the plan does not use: said, never silently ignored.

@@ -3,7 +3,7 @@
 //! a distance from holding (ABC's kernel). Linear atoms use `i128` where every sum of their terms
 //! fits, big integers otherwise (only the longest numbers need them).
 
-use crate::event::{Atom, Cmp, Event};
+use crate::event::{path_under, Atom, Cmp, Cost, Event};
 use num_bigint::BigInt;
 use num_traits::{ToPrimitive, Zero};
 use std::ops::{Add, Sub};
@@ -82,6 +82,7 @@ enum Fast {
     Small(Linear<i128>),
     Big(Linear<BigInt>),
     Table { vars: Vec<usize>, strides: Vec<usize>, allowed: Vec<bool> },
+    Path { vars: Vec<usize>, costs: Vec<Cost>, on_path: Vec<bool> },
 }
 
 /// The atoms of one event, ready for repeated evaluation.
@@ -105,16 +106,26 @@ impl Atoms {
                 }
                 Some(allowed[index])
             }
+            Fast::Path { vars, costs, on_path } => {
+                let mut z = vec![0; vars.last().map_or(0, |v| v + 1)];
+                for &v in vars {
+                    z[v] = value(v)?;
+                }
+                Some(path_under(costs, &z) == *on_path)
+            }
         }
     }
 
     /// How far a complete assignment is from satisfying atom `a`: 0 when it holds; a linear
-    /// atom's gap to its bound, otherwise 1.
+    /// atom's gap to its bound, a path's cells off the one wanted (Hamming), otherwise 1.
     pub(super) fn distance(&self, a: usize, z: &[usize]) -> f64 {
         match &self.0[a] {
             Fast::Small(l) => l.distance(z),
             Fast::Big(l) => l.distance(z),
             Fast::Table { .. } => (self.decide(a, &|v| Some(z[v])) == Some(false)) as u8 as f64,
+            Fast::Path { costs, on_path, .. } => {
+                path_under(costs, z).iter().zip(on_path).filter(|(a, b)| a != b).count() as f64
+            }
         }
     }
 }
@@ -146,6 +157,9 @@ fn fast(event: &Event, atom: &Atom) -> Fast {
                 strides[i] = strides[i + 1] * event.domains[vars[i + 1]];
             }
             Fast::Table { vars: vars.clone(), strides, allowed: allowed.clone() }
+        }
+        Atom::Path { costs, on_path } => {
+            Fast::Path { vars: atom.vars(), costs: costs.clone(), on_path: on_path.clone() }
         }
     }
 }

@@ -45,6 +45,7 @@ impl Engine for Bp {
     }
 
     fn prepare(&self, event: &Event) -> Result<Box<dyn Inference>, TooLarge> {
+        event.black_box()?;
         match (self.graph(event), &event.formula) {
             (Ok(graph), _) => Ok(Box::new(graph)),
             (Err(_), Formula::Not(inner)) => {

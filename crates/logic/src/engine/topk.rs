@@ -33,6 +33,9 @@ impl Engine for TopK {
     }
 
     fn prepare(&self, event: &Event) -> Result<Box<dyn Inference>, TooLarge> {
+        // A best-first search must decide atoms on partial assignments; a path is known only
+        // once every cost is.
+        event.black_box()?;
         Ok(Box::new(Search {
             domains: event.domains.clone(),
             order: order(event),

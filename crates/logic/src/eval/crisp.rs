@@ -145,6 +145,25 @@ pub(crate) fn int_arg<L>(
     }
 }
 
+/// The side of the square grid `cells` costs of `shortest_path` make.
+pub(crate) fn path_side(cells: usize, span: Span) -> Result<usize, GroundError> {
+    match skilang_lang::path::side(cells) {
+        Some(side) => Ok(side),
+        None => {
+            fail(span, format!("`shortest_path` needs the costs of a square grid, row by row; {cells} is not a square"))
+        }
+    }
+}
+
+/// A cell's cost for `shortest_path`: a non-negative integer of at most 2^40 (sums of a path's
+/// costs stay exact).
+pub(crate) fn path_cost(cost: Option<i64>, span: Span) -> Result<i64, GroundError> {
+    match cost {
+        Some(c) if (0..=1 << 40).contains(&c) => Ok(c),
+        _ => fail(span, "`shortest_path` needs costs from 0 to 2^40 (Dijkstra's costs are never negative)"),
+    }
+}
+
 /// Whether a built-in only rearranges its arguments (so it works on lists of latent values in
 /// every domain).
 pub(crate) fn structural(builtin: Builtin) -> bool {
@@ -258,6 +277,18 @@ pub(crate) fn builtin<L: Latent>(
         }
         Builtin::All => Value::Bool(items(builtin, values, span)?.iter().try_fold(true, |a, c| Ok(a & truth(c)?))?),
         Builtin::Any => Value::Bool(items(builtin, values, span)?.iter().try_fold(false, |a, c| Ok(a | truth(c)?))?),
+        Builtin::ShortestPath => {
+            let items = items(builtin, values, span)?;
+            let side = path_side(items.len(), span)?;
+            let costs = items
+                .iter()
+                .map(|c| match c {
+                    Value::Int(i) => path_cost(i.to_i64(), span),
+                    other => fail(span, format!("`shortest_path` needs integer costs, found {}", other.describe())),
+                })
+                .collect::<Result<Vec<i64>, _>>()?;
+            Value::List(skilang_lang::path::shortest(&costs, side).into_iter().map(Value::Bool).collect())
+        }
         Builtin::AllDifferent => {
             let items = items(builtin, values, span)?;
             for i in 0..items.len() {

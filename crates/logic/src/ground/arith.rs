@@ -172,7 +172,7 @@ impl Builder<'_> {
         Ok(Joint { vars: table.vars, values: out })
     }
 
-    pub(super) fn condition(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
+    pub(super) fn condition(&mut self, op: CmpOp, mut l: G, mut r: G, span: Span) -> Result<Formula, GroundError> {
         if matches!(op, CmpOp::In | CmpOp::NotIn) {
             let Value::List(items) = r else {
                 return fail(span, format!("`{}` needs a list on its right, found {}", op.symbol(), r.describe()));
@@ -184,6 +184,12 @@ impl Builder<'_> {
         }
         if !l.latent() && !r.latent() {
             return crisp::compare(op, &l, &r, span).map(Formula::Const);
+        }
+        match (l, r) {
+            (Value::Latent(Sym::Path(costs)), other) | (other, Value::Latent(Sym::Path(costs))) => {
+                return self.path_condition(op, costs, other, span)
+            }
+            (a, b) => (l, r) = (a, b),
         }
         // A class compared with a value, or two classes: a table.
         let class_like = |g: &G| matches!(g, Value::Latent(Sym::Var(_)) | Value::Str(_) | Value::Int(_));
@@ -224,6 +230,38 @@ impl Builder<'_> {
         let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
         let j = self.combine(&[a, b], span, |xs| crisp::holds(op, xs[0].cmp(&xs[1])))?;
         Ok(self.atom(Atom::Table { vars: j.vars, allowed: j.values }))
+    }
+
+    /// `shortest_path(costs) == path`, for an observed path (its cells' truth values, or 0/1).
+    fn path_condition(&mut self, op: CmpOp, costs: Vec<Cost>, path: G, span: Span) -> Result<Formula, GroundError> {
+        let on = |cell: &G| match cell {
+            Value::Bool(b) => Some(*b),
+            Value::Int(i) => match i.to_i64() {
+                Some(0) => Some(false),
+                Some(1) => Some(true),
+                _ => None,
+            },
+            _ => None,
+        };
+        let on_path = match &path {
+            Value::List(cells) => cells.iter().map(on).collect::<Option<Vec<bool>>>(),
+            _ => None,
+        };
+        let Some(on_path) = on_path.filter(|_| matches!(op, CmpOp::Eq | CmpOp::Ne)) else {
+            return fail(
+                span,
+                format!(
+                    "the shortest path over latent costs is compared (`==`, `!=`) with an observed path, a list of truth values; found `{}` {}",
+                    op.symbol(),
+                    path.describe()
+                ),
+            );
+        };
+        if on_path.len() != costs.len() {
+            return Ok(Formula::Const(op == CmpOp::Ne));
+        }
+        let holds = self.atom(Atom::Path { costs, on_path });
+        Ok(if op == CmpOp::Eq { holds } else { Formula::negate(holds) })
     }
 
     /// `net(x) == flush`, `net(x) != 3`, `net(x1) == net(x2)`.

@@ -35,6 +35,26 @@ impl Builder<'_> {
         Ok(clauses)
     }
 
+    /// A cell's cost for `shortest_path`: observed, or one learnable's class (its value, plus
+    /// any constant), each a non-negative integer.
+    fn path_cost(&self, c: &G, span: Span) -> Result<Cost, GroundError> {
+        let lin = self.linear(c).filter(|l| l.terms.len() <= 1);
+        let Some(lin) = lin else {
+            return fail(
+                span,
+                format!(
+                    "`shortest_path` reads each cost as an integer or one learnable's class, found {}",
+                    c.describe()
+                ),
+            );
+        };
+        let cost = |x: &BigInt| crisp::path_cost(num_traits::ToPrimitive::to_i64(&(x + &lin.constant)), span);
+        Ok(match lin.terms.iter().next() {
+            None => Cost::Fixed(cost(&BigInt::zero())?),
+            Some((v, table)) => Cost::Var(*v, table.iter().map(cost).collect::<Result<_, _>>()?),
+        })
+    }
+
     pub(super) fn latent_builtin(
         &mut self,
         builtin: Builtin,
@@ -92,6 +112,12 @@ impl Builder<'_> {
                     _ => xs[0].abs(),
                 })?;
                 Value::Latent(Sym::Ints(combined))
+            }
+            Builtin::ShortestPath => {
+                let items = crisp::items(builtin, values, span)?;
+                crisp::path_side(items.len(), span)?;
+                let costs = items.iter().map(|c| self.path_cost(c, span)).collect::<Result<_, _>>()?;
+                Value::Latent(Sym::Path(costs))
             }
             Builtin::Mean => return fail(span, "exact reasoning takes `mean` of observed numbers only"),
             Builtin::Sorted => return fail(span, "`sorted` of latent values is not supported by exact reasoning"),

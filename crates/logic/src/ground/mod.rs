@@ -10,7 +10,7 @@ mod arith;
 mod builtins;
 
 use crate::eval::{crisp, fail, Domain, Evaluator, Formulas, GroundError, Int, Latent, Memo, Observed, Value};
-use crate::event::{Atom, Cmp, Event, Formula};
+use crate::event::{Atom, Cmp, Cost, Event, Formula};
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
 use skilang_lang::check::{Builtin, ColumnId, ConstraintId};
@@ -78,6 +78,8 @@ pub enum Sym {
     Ints(Joint<BigInt>),
     /// A latent condition.
     Prop(Formula),
+    /// `shortest_path` of latent costs: only compared with an observed path.
+    Path(Vec<Cost>),
 }
 
 impl Latent for Sym {
@@ -86,6 +88,7 @@ impl Latent for Sym {
             Sym::Var(_) => "a learnable's class",
             Sym::Lin(_) | Sym::Ints(_) => "a latent integer",
             Sym::Prop(_) => "a latent condition",
+            Sym::Path(_) => "the shortest path over latent costs",
         }
     }
 }
