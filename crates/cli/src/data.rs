@@ -3,7 +3,7 @@
 use crate::exit;
 use crate::exit::Failure;
 use crate::train::data_dir;
-use skilang_data::{catalog, poker, sudoku, visudo};
+use skilang_data::{catalog, poker, sudoku, visudo, warcraft};
 use skilang_lang::spec::BuiltinSource;
 use std::path::{Path, PathBuf};
 
@@ -119,6 +119,45 @@ pub fn visudo(
     Ok(())
 }
 
+/// Writes Warcraft-like maps of `side` tiles in the published layout (`{k}x{k}/{train,val,test}_
+/// {maps,shortest_paths,vertex_weights}.npy`) under `out` (default: the data directory's
+/// warcraft/), never over existing maps.
+pub fn warcraft(
+    side: usize,
+    count: Option<usize>,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    dir: Option<&Path>,
+) -> Result<(), Failure> {
+    let standard = warcraft::Config::standard(side);
+    let train = count.unwrap_or(standard.maps[0]).max(1);
+    let held = (train / 10).max(1);
+    let config = warcraft::Config { maps: [train, held, held], seed: seed.unwrap_or(standard.seed), ..standard };
+    let folder = match out {
+        Some(out) => out,
+        None => data_dir(dir)?.join("warcraft"),
+    }
+    .join(config.folder());
+    if warcraft::SPLITS.iter().any(|s| folder.join(format!("{s}_maps.npy")).exists()) {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!("{} holds maps already; remove them first or choose --out", folder.display()),
+        ));
+    }
+    std::fs::create_dir_all(&folder).map_err(|e| cannot_write(e, &folder))?;
+    for (name, split) in warcraft::SPLITS.iter().zip(&warcraft::generate(&config)) {
+        // The maps go last: a split is read from its maps file, so it is there only when complete.
+        for (file, bytes) in warcraft::files(name, split).into_iter().rev() {
+            write_file(&folder.join(file), &bytes)?;
+        }
+    }
+    eprintln!(
+        "wrote {side}×{side} Warcraft-like maps ({train} training, {held} validation, {held} test) to {}",
+        folder.display()
+    );
+    Ok(())
+}
+
 /// `easy`, `hard`, `N` or `LO-HI`, within 17–81 (no 9×9 puzzle with fewer givens has a unique
 /// solution).
 fn parse_givens(text: &str) -> Option<sudoku::Givens> {
@@ -139,7 +178,7 @@ fn cannot_write(e: std::io::Error, path: &Path) -> Failure {
 }
 
 /// Writes `text` beside `path` and renames it there: an interrupted run leaves no truncated file.
-fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+fn write_file(path: &Path, text: impl AsRef<[u8]>) -> Result<(), Failure> {
     let tmp = path.with_extension(format!("partial-{}", std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| cannot_write(e, &tmp))?;
     std::fs::rename(&tmp, path).map_err(|e| {

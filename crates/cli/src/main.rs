@@ -126,14 +126,15 @@ enum Command {
     },
     /// Print the language's JSON Schema, for editors (`# yaml-language-server: $schema=FILE`).
     Schema,
-    /// Generate a dataset that is not downloaded: the Poker test hands, Sudoku puzzles, or
-    /// visual Sudoku puzzles (ViSudo-PC) from MNIST.
+    /// Generate a dataset that is not downloaded: the Poker test hands, Sudoku puzzles, visual
+    /// Sudoku puzzles (ViSudo-PC) from MNIST, or Warcraft-like terrain maps.
     Data {
         #[arg(value_enum)]
         dataset: Generated,
         /// Poker: hands (default: as many as the UCI test file, 1,000,000). Sudoku: training
         /// puzzles (default 10,000; the test file gets a tenth, at least 100). Visual Sudoku:
-        /// valid puzzles per split (default 100; as many corrupted ones follow).
+        /// valid puzzles per split (default 100; as many corrupted ones follow). Warcraft: training
+        /// maps (default 10,000; validation and test get a tenth each, at least 1).
         #[arg(long, alias = "hands")]
         count: Option<usize>,
         /// Visual Sudoku: the split's number (the published ones are 1–11); it seeds the split.
@@ -148,7 +149,8 @@ enum Command {
         seed: Option<u64>,
         /// Where to write: a file for Poker (default: poker_hand/poker-hand-testing.data in the
         /// data directory), a folder for Sudoku's train.csv and test.csv (default: sudoku/), the
-        /// folder under which visual Sudoku's published layout goes (default: visudo/).
+        /// folder under which visual Sudoku's published layout goes (default: visudo/), the
+        /// folder under which Warcraft's `{k}x{k}/` goes (default: warcraft/).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
@@ -169,6 +171,13 @@ pub enum Generated {
     /// 9×9 boards of MNIST digits 0–8, likewise.
     #[value(name = "visudo-9")]
     Visudo9,
+    /// 12×12 terrain maps of 8×8-pixel tiles with their shortest paths, in the published
+    /// Warcraft layout (an analogue: the original maps cannot be downloaded here).
+    #[value(name = "warcraft-12")]
+    Warcraft12,
+    /// 30×30 maps, likewise.
+    #[value(name = "warcraft-30")]
+    Warcraft30,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,6 +246,17 @@ fn main() -> ExitCode {
         } => {
             let dim = if dataset == Generated::Visudo4 { 4 } else { 9 };
             finish(data::visudo(dim, count, split, out, data_dir.as_deref()))
+        }
+        Command::Data {
+            dataset: dataset @ (Generated::Warcraft12 | Generated::Warcraft30),
+            count,
+            seed,
+            out,
+            data_dir,
+            ..
+        } => {
+            let side = if dataset == Generated::Warcraft12 { 12 } else { 30 };
+            finish(data::warcraft(side, count, seed, out, data_dir.as_deref()))
         }
     };
     ExitCode::from(code)

@@ -44,6 +44,7 @@ pub fn folder(source: BuiltinSource) -> &'static str {
         BuiltinSource::PokerHand => "poker_hand",
         BuiltinSource::Sudoku => "sudoku",
         BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => "visudo",
+        BuiltinSource::Warcraft12 | BuiltinSource::Warcraft30 => "warcraft",
     }
 }
 
@@ -118,8 +119,13 @@ pub fn remotes(source: BuiltinSource) -> &'static [Remote] {
             size: 25_010 * 33,
             unpack: Unpack::As("poker-hand-training-true.data"),
         }],
-        // Generated here, when absent (`skilang data sudoku`, `skilang data visudo`).
-        BuiltinSource::Sudoku | BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => &[],
+        // Generated here, when absent (`skilang data sudoku`, `visudo-4`, `warcraft-12`, …); the
+        // published Warcraft maps are read when a user puts them in `warcraft/`.
+        BuiltinSource::Sudoku
+        | BuiltinSource::Visudo4
+        | BuiltinSource::Visudo9
+        | BuiltinSource::Warcraft12
+        | BuiltinSource::Warcraft30 => &[],
     }
 }
 

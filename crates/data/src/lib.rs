@@ -20,6 +20,7 @@ pub mod sudoku;
 pub mod table;
 pub mod tuples;
 pub mod visudo;
+pub mod warcraft;
 
 pub use error::{DataError, Result};
 pub use load::load;

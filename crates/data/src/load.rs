@@ -4,7 +4,7 @@ use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use crate::table::{Data, Table, Tuples, Values};
-use crate::{catalog, cifar, csv, idx, npz, poker, sudoku, visudo};
+use crate::{catalog, cifar, csv, idx, npz, poker, sudoku, visudo, warcraft};
 use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
 use std::path::{Path, PathBuf};
 
@@ -14,12 +14,25 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
     let name = dataset.name.name.clone();
     let columns: Vec<&Column> = dataset.features.iter().chain(&dataset.targets).collect();
     let mut notes = Vec::new();
-    let visudo_files =
-        dataset.training.as_ref().and_then(|f| f.format.as_ref()).is_some_and(|f| f.value == FileFormat::Visudo);
+    let format = dataset.training.as_ref().and_then(|f| f.format.as_ref()).map(|f| f.value);
+    let visudo_files = format == Some(FileFormat::Visudo);
     let (train, test, tuples) = match (&dataset.source, &dataset.training) {
         (Some(source), _) if source.value.visudo_dim().is_some() => {
             let dim = source.value.visudo_dim().unwrap_or(4);
             visudo_builtin(dim, &name, &columns, dir, &mut notes)?
+        }
+        (Some(source), _) if source.value.warcraft_side().is_some() => {
+            let side = source.value.warcraft_side().unwrap_or(12);
+            warcraft_builtin(side, &name, &columns, dir, &mut notes)?
+        }
+        (None, Some(training)) if format == Some(FileFormat::Warcraft) => {
+            let test = dataset.test.as_ref().ok_or_else(|| schema(&name, "Warcraft data names its `test` file too"))?;
+            let [train, test] = [training, test].map(|f| locate(f, dir).ok_or_else(|| missing(f, dir, &name)));
+            let (train, test) = (train?, test?);
+            // The published validation maps sit beside the training ones.
+            let valid = train.with_file_name("val_maps.npy");
+            let valid = if valid.is_file() && valid != train { Some(warcraft_split(&valid)?) } else { None };
+            warcraft_tables(&columns, warcraft_split(&train)?, valid, warcraft_split(&test)?, &name)?
         }
         (None, Some(training)) if visudo_files => {
             let test =
@@ -170,6 +183,9 @@ fn file(f: &DataFile, columns: &[&Column], dir: &Path, name: &str, notes: &mut V
         }
         FileFormat::Npz => npz::parse(&read_bytes(&path)?, &path, columns),
         FileFormat::Visudo => Err(schema(name, "ViSudo-PC data is read from its `training` and `test` files together")),
+        FileFormat::Warcraft => {
+            Err(schema(name, "Warcraft data is read from its `training` and `test` files together"))
+        }
         FileFormat::Idx => Err(schema(
             name,
             "IDX data comes in pairs of files (images and labels): use `source: mnist` or `source: fashion-mnist`",
@@ -270,8 +286,8 @@ fn builtin(
                 }
             }
         }
-        BuiltinSource::Visudo4 | BuiltinSource::Visudo9 => {
-            unreachable!("ViSudo-PC fixes its examples: read by `visudo_builtin`")
+        BuiltinSource::Visudo4 | BuiltinSource::Visudo9 | BuiltinSource::Warcraft12 | BuiltinSource::Warcraft30 => {
+            unreachable!("visual Sudoku and Warcraft fix their examples: read by `visudo_builtin`, `warcraft_builtin`")
         }
         BuiltinSource::Sudoku => {
             let split = |file: &str, n: usize, seed: u64, notes: &mut Vec<String>| match crate::dir::find(
@@ -422,15 +438,125 @@ fn visudo_tables(
             ],
         }
     };
-    let puzzles = |rows: std::ops::Range<usize>| rows.step_by(cells.max(1)).map(|p| (p..p + cells).collect()).collect();
     let trained = train.digits.len();
     let valid = valid.map(|v| {
         train.pixels.extend(v.pixels);
         train.digits.extend(v.digits);
         train.valid.extend(v.valid);
-        puzzles(trained..train.digits.len())
+        train.digits.len() - trained
     });
     let (train, test) = (table(train), table(test));
-    let tuples = Tuples { train: puzzles(0..trained), valid, test: puzzles(0..test.rows) };
+    let tuples = fixed_tuples(cells, trained, valid, test.rows);
     Ok((train, test, Some(tuples)))
+}
+
+/// Examples of `cells` consecutive rows each: the training table's first `trained` rows, then
+/// `valid` rows of the data's own validation examples; the test table's `tested`.
+fn fixed_tuples(cells: usize, trained: usize, valid: Option<usize>, tested: usize) -> Tuples {
+    let examples =
+        |rows: std::ops::Range<usize>| rows.step_by(cells.max(1)).map(|p| (p..p + cells).collect()).collect();
+    Tuples {
+        train: examples(0..trained),
+        valid: valid.map(|v| examples(trained..trained + v)),
+        test: examples(0..tested),
+    }
+}
+
+/// A Warcraft split from its published files: `{split}_maps.npy`, with its `_shortest_paths.npy`
+/// and `_vertex_weights.npy` beside it.
+fn warcraft_split(maps: &Path) -> Result<warcraft::Split> {
+    let name = maps.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let Some(prefix) = name.strip_suffix("_maps.npy") else {
+        return Err(DataError::Corrupt {
+            path: maps.to_path_buf(),
+            reason: "Warcraft data is read from a split's `{split}_maps.npy`, with its `_shortest_paths.npy` and `_vertex_weights.npy` beside it".into(),
+        });
+    };
+    let sibling = |suffix: &str| {
+        let path = maps.with_file_name(format!("{prefix}{suffix}"));
+        match path.is_file() {
+            true => read_bytes(&path),
+            false => Err(DataError::Missing {
+                dataset: "warcraft".into(),
+                dir: maps.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                files: format!("{prefix}{suffix} (beside {name})"),
+            }),
+        }
+    };
+    let (paths, weights) = (sibling("_shortest_paths.npy")?, sibling("_vertex_weights.npy")?);
+    warcraft::parse(&read_bytes(maps)?, &paths, &weights)
+        .map_err(|reason| DataError::Corrupt { path: maps.to_path_buf(), reason })
+}
+
+/// Warcraft maps of `side` tiles from the data directory's `warcraft/{side}x{side}/` (the
+/// published files, or those `skilang data warcraft-{side}` wrote), else generated.
+fn warcraft_builtin(
+    side: usize,
+    name: &str,
+    columns: &[&Column],
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> Result<(Table, Table, Option<Tuples>)> {
+    let config = warcraft::Config::standard(side);
+    let folder = dir.join("warcraft").join(config.folder());
+    let published = warcraft::SPLITS.map(|s| folder.join(format!("{s}_maps.npy")));
+    if published.iter().all(|p| p.is_file()) {
+        let [train, valid, test] = published.map(|p| warcraft_split(&p));
+        return warcraft_tables(columns, train?, Some(valid?), test?, name);
+    }
+    let [train, valid, test] = warcraft::generate(&config);
+    notes.push(format!(
+        "{name}: {} is absent; using generated {side}×{side} terrain maps (10,000 / 1,000 / 1,000), an analogue of the published Warcraft maps (`skilang data warcraft-{side}` writes them)",
+        folder.display()
+    ));
+    warcraft_tables(columns, train, Some(valid), test, name)
+}
+
+/// The tables of Warcraft splits, a row per tile (its image, cost and whether it is on the
+/// shortest path), and each map's tiles as an example; the validation maps' rows follow the
+/// training ones.
+fn warcraft_tables(
+    columns: &[&Column],
+    train: warcraft::Split,
+    valid: Option<warcraft::Split>,
+    test: warcraft::Split,
+    name: &str,
+) -> Result<(Table, Table, Option<Tuples>)> {
+    let side = train.side;
+    let sides_differ = test.side != side || valid.as_ref().is_some_and(|v| v.side != side);
+    if !BuiltinSource::warcraft_columns(columns) || sides_differ {
+        return Err(schema(
+            name,
+            format!(
+                "Warcraft data has a feature `image[3x8x8]` (a tile) and two targets, in that order: the tile's cost in tenths (`values: [8, 12, 53, 77, 92]`) and whether it is on the shortest path (`type: bool`); declare them so{}",
+                if sides_differ { format!(" (and its splits' maps differ in size: {side} tiles a side in training, {} in test)", test.side) } else { String::new() }
+            ),
+        ));
+    }
+    let table = |splits: &[&warcraft::Split]| {
+        let rows = splits.iter().map(|s| s.terrain.len()).sum();
+        Table {
+            rows,
+            columns: vec![
+                (
+                    columns[0].name.name.clone(),
+                    Values::Images { shape: [3, 8, 8], pixels: splits.iter().flat_map(|s| s.tiles()).collect() },
+                ),
+                (
+                    columns[1].name.name.clone(),
+                    Values::Categories(splits.iter().flat_map(|s| s.terrain.iter().map(|&t| u32::from(t))).collect()),
+                ),
+                (
+                    columns[2].name.name.clone(),
+                    Values::Numbers(splits.iter().flat_map(|s| s.on_path.iter().map(|&b| b as u8 as f32)).collect()),
+                ),
+            ],
+        }
+    };
+    let trained = train.terrain.len();
+    let valid_rows = valid.as_ref().map(|v| v.terrain.len());
+    let train_table = table(&[Some(&train), valid.as_ref()].into_iter().flatten().collect::<Vec<_>>());
+    let test_table = table(&[&test]);
+    let tuples = fixed_tuples(side * side, trained, valid_rows, test_table.rows);
+    Ok((train_table, test_table, Some(tuples)))
 }

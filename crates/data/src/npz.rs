@@ -116,7 +116,17 @@ fn values(array: &Array, rows: usize, column: &Column) -> Why<Values> {
 
 /// One `.npy` file: magic, version, a header dictionary, then the elements. Little-endian
 /// integers, floats and booleans in C order are read; other layouts are refused by name.
-pub fn parse_npy(bytes: &[u8]) -> Why<Array> {
+/// An array's raw elements as `.npy` lays them out: its shape, its dtype's kind (`b`, `u`, `i`,
+/// `f`) and size in bytes, and the little-endian elements (checked to be all there).
+pub struct Raw<'a> {
+    pub shape: Vec<usize>,
+    pub kind: char,
+    pub size: usize,
+    pub data: &'a [u8],
+}
+
+/// Reads a `.npy` array's header; its elements stay bytes (an image set need not widen).
+pub fn raw(bytes: &[u8]) -> Why<Raw<'_>> {
     let rest = bytes.strip_prefix(b"\x93NUMPY").ok_or("not a .npy array (no NumPy magic)")?;
     let (header_len, start) = match rest.first() {
         Some(1) if rest.len() >= 4 => (u16::from_le_bytes([rest[2], rest[3]]) as usize, 6 + 4),
@@ -160,7 +170,29 @@ pub fn parse_npy(bytes: &[u8]) -> Why<Array> {
     if data.len() < needed {
         return Err(format!("it holds {} bytes, and its shape {shape:?} of `{descr}` needs {needed}", data.len()));
     }
-    let words = data[..needed].chunks_exact(size);
+    Ok(Raw { shape, kind, size, data: &data[..needed] })
+}
+
+/// A `.npy` file (version 1.0) of `data`, C order, dtype `descr` (`|u1`, `<f4`).
+pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // Magic, version and length take 10 bytes; the header ends in a newline at a multiple of 64.
+    let padded = (10 + header.len() + 1).div_ceil(64) * 64;
+    header.push_str(&" ".repeat(padded - 10 - header.len() - 1));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
+}
+
+/// Reads a `.npy` array.
+pub fn parse_npy(bytes: &[u8]) -> Why<Array> {
+    let Raw { shape, kind, size, data } = raw(bytes)?;
+    let words = data.chunks_exact(size);
     let le = |w: &[u8]| {
         let mut b = [0u8; 8];
         b[..size].copy_from_slice(w);

@@ -253,8 +253,8 @@ impl<'s> Checker<'s> {
     /// dataset declares columns.
     fn check_builtin_columns(&mut self, d: &Dataset) {
         let (Some(source), None) = (&d.source, &d.training) else { return };
-        if let Some(dim) = source.value.visudo_dim() {
-            return self.check_visudo(d, dim, source.span);
+        if source.value.visudo_dim().is_some() || source.value.warcraft_side().is_some() {
+            return self.check_fixed_examples(d, source.value, source.span);
         }
         let Some(expected) = source.value.csv_columns() else { return };
         let declared = d.features.len() + d.targets.len();
@@ -274,27 +274,48 @@ impl<'s> Checker<'s> {
         }
     }
 
-    /// A visual Sudoku source fixes its examples: each is one board's cells, a row per cell with
-    /// its image, digit and the board's validity.
-    fn check_visudo(&mut self, d: &Dataset, dim: usize, at: Span) {
+    /// Visual Sudoku and Warcraft sources fix their examples: each is one board's or map's cells,
+    /// a row per cell with its image, its hidden class and the example's label.
+    fn check_fixed_examples(&mut self, d: &Dataset, source: BuiltinSource, at: Span) {
         let columns: Vec<&Column> = d.columns().collect();
-        let declared = BuiltinSource::visudo_columns(&columns, dim) && d.features.len() == 1;
-        if !declared {
+        let (side, declared, example, help) = match (source.visudo_dim(), source.warcraft_side()) {
+            (Some(dim), _) => (
+                dim,
+                BuiltinSource::visudo_columns(&columns, dim),
+                "board",
+                format!("declare a feature `image[28x28]` (the cell's image) and two targets: the cell's digit with `values: [0, ..., {}]`, then the board's validity with `type: bool`", dim - 1),
+            ),
+            (_, Some(side)) => (
+                side,
+                BuiltinSource::warcraft_columns(&columns),
+                "map",
+                "declare a feature `image[3x8x8]` (the tile) and two targets: the tile's cost in tenths with `values: [8, 12, 53, 77, 92]`, then whether it is on the shortest path with `type: bool`".to_string(),
+            ),
+            _ => return,
+        };
+        if !declared || d.features.len() != 1 {
             self.report(
-                Diagnostic::error(at, format!("`{}` rows are a board's cells, and `{}` declares other columns", d.source.as_ref().map_or("", |s| s.value.name()), d.name.name))
-                    .with_help(format!("declare a feature `image[28x28]` (the cell's image) and two targets: the cell's digit with `values: [0, ..., {}]`, then the board's validity with `type: bool`", dim - 1)),
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "`{}` rows are a {example}'s cells, and `{}` declares other columns",
+                        source.name(),
+                        d.name.name
+                    ),
+                )
+                .with_help(help),
             );
         }
-        let cells = dim * dim;
+        let cells = side * side;
         match d.instances.as_slice() {
             [i] if i.count.as_ref().is_some_and(|c| c.value as usize == cells) => {}
             _ => {
                 let at = d.instances.first().map_or(at, |i| i.count.as_ref().map_or(i.name.span, |c| c.span));
                 self.report(
-                    Diagnostic::error(at, format!("an example of `{}` is one board: {cells} cells", d.name.name))
+                    Diagnostic::error(at, format!("an example of `{}` is one {example}: {cells} cells", d.name.name))
                         .with_help(format!(
-                            "declare one group of instances of the board's size, e.g. `instances: {{cells: {cells}}}`"
-                        )),
+                        "declare one group of instances of the {example}'s size, e.g. `instances: {{cells: {cells}}}`"
+                    )),
                 );
             }
         }
@@ -307,7 +328,7 @@ impl<'s> Checker<'s> {
             if let Some(span) = span {
                 self.report(Diagnostic::error(
                     span,
-                    format!("`{key}` does not apply to `{}`: its examples are fixed boards", d.name.name),
+                    format!("`{key}` does not apply to `{}`: its examples are fixed {example}s", d.name.name),
                 ));
             }
         }

@@ -31,6 +31,8 @@ keywords!(
         Sudoku => ["sudoku"],
         Visudo4 => ["visudo-4", "visudo_4"],
         Visudo9 => ["visudo-9", "visudo_9"],
+        Warcraft12 => ["warcraft-12", "warcraft_12"],
+        Warcraft30 => ["warcraft-30", "warcraft_30"],
     }
 );
 
@@ -62,7 +64,9 @@ impl BuiltinSource {
             | BuiltinSource::FashionMnist
             | BuiltinSource::Cifar10
             | BuiltinSource::Visudo4
-            | BuiltinSource::Visudo9 => None,
+            | BuiltinSource::Visudo9
+            | BuiltinSource::Warcraft12
+            | BuiltinSource::Warcraft30 => None,
         }
     }
 
@@ -78,6 +82,26 @@ impl BuiltinSource {
             && columns[2].ty == ColumnType::Bool
     }
 
+    /// Whether `columns` are a Warcraft map's tiles, in order: the tile's 3×8×8 image, its cost in
+    /// tenths (`values: [8, 12, 53, 77, 92]`), whether it is on the shortest path (`bool`).
+    pub fn warcraft_columns(columns: &[&Column]) -> bool {
+        let costs =
+            |values: &[CategoryValue]| values.iter().map(|v| v.value.clone()).eq([8, 12, 53, 77, 92].map(Value::Int));
+        columns.len() == 3
+            && columns[0].ty == (ColumnType::Image { channels: 3, height: 8, width: 8 })
+            && matches!(&columns[1].ty, ColumnType::Category(v) if costs(v))
+            && columns[2].ty == ColumnType::Bool
+    }
+
+    /// The side of a Warcraft source's maps, in tiles (examples are its maps).
+    pub fn warcraft_side(self) -> Option<usize> {
+        match self {
+            BuiltinSource::Warcraft12 => Some(12),
+            BuiltinSource::Warcraft30 => Some(30),
+            _ => None,
+        }
+    }
+
     /// The side of a visual Sudoku source's boards (ViSudo-PC: examples are its puzzles).
     pub fn visudo_dim(self) -> Option<usize> {
         match self {
@@ -89,12 +113,14 @@ impl BuiltinSource {
 }
 
 // `visudo`: ViSudo-PC's published layout, `{split}_puzzle_pixels.txt` beside its cell and puzzle labels.
+// `warcraft`: Warcraft shortest path's, `{split}_maps.npy` beside its shortest paths and vertex weights.
 keywords!(FileFormat {
     Csv => ["csv"],
     Idx => ["idx"],
     CifarBinary => ["cifar-binary", "cifar_binary"],
     Npz => ["npz"],
     Visudo => ["visudo"],
+    Warcraft => ["warcraft"],
 });
 
 keywords!(
