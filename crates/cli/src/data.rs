@@ -30,7 +30,7 @@ pub fn poker_hand(
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| cannot_write(e, parent))?;
     }
-    write_file(&out, &poker::csv(&drawn))?;
+    write_file(&out, poker::csv(&drawn))?;
     let counts: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
     eprintln!("wrote {n} hands drawn with seed {seed} to {} (classes 0–9: {})", out.display(), counts.join(" / "));
     Ok(())
@@ -69,7 +69,7 @@ pub fn sudoku(
         let started = std::time::Instant::now();
         let puzzles = sudoku::generate(n, givens, seed);
         let path = out.join(name);
-        write_file(&path, &sudoku::csv(&puzzles))?;
+        write_file(&path, sudoku::csv(&puzzles))?;
         let counts: Vec<usize> = puzzles.iter().map(|p| sudoku::count_givens(&p.quiz)).collect();
         let (lo, hi) = (counts.iter().min().unwrap_or(&0), counts.iter().max().unwrap_or(&0));
         let mean = counts.iter().sum::<usize>() as f64 / counts.len().max(1) as f64;
@@ -109,7 +109,7 @@ pub fn visudo(
         }
     }
     // Written last: its presence says the split is complete.
-    write_file(&folder.join("options.json"), &visudo::options(&config))?;
+    write_file(&folder.join("options.json"), visudo::options(&config))?;
     eprintln!(
         "wrote split {split:02} of {dim}×{dim} visual Sudoku ({} valid + {} corrupted puzzles each for train, test and valid) to {}",
         config.puzzles,
