@@ -4,14 +4,14 @@
 # same commit, each resumes where it stopped. `skilang summary benchmarks/runs/NAME-COMMIT` then
 # writes a table again from the reports alone.
 #
-# Usage: scripts/benchmarks.sh [NAME...]   (names: addition approximate ste poker sudoku visudo
+# Usage: scripts/benchmarks.sh [NAME...]   (names: addition approximate ste poker sudoku visudo warcraft
 # addition-100 train fairness; default all but train and fairness, which have their own runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SKILANG_DATA="${SKILANG_DATA:-$(cd ../shared/data 2>/dev/null && pwd || echo data)}"
 bench() { cargo bench --quiet -p skilang --bench "$@"; }
 
-for name in "${@:-addition approximate ste poker sudoku visudo addition-100}"; do
+for name in "${@:-addition approximate ste poker sudoku visudo warcraft addition-100}"; do
     for n in $name; do
         echo "== $n ($(date -u +%H:%M))"
         case "$n" in
@@ -29,6 +29,7 @@ for name in "${@:-addition approximate ste poker sudoku visudo addition-100}"; d
                 SKILANG_BENCH_SAMPLED=50000 SKILANG_BENCH_INJECTIONS=constraining bench poker ;;
             sudoku) bench sudoku ;;
             visudo) bench visudo ;;
+            warcraft) bench warcraft ;;
             train) bench train ;;
             fairness) bench fairness ;;
             *) echo "unknown benchmark: $n" >&2; exit 2 ;;

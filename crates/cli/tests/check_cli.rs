@@ -185,6 +185,59 @@ fn the_summary_says_what_training_will_do() {
     assert!(stdout.contains("#2 always, instance-wise, weight 1 (50%), not trained\n"), "{stdout}");
 }
 
+/// `shortest_path` over latent costs is a black box: `check` refuses every way of training that
+/// would need more than its answer (exact, BP, top-k, fuzzy, CNF), and any use of it but a
+/// comparison with an observed path, each at the call.
+#[test]
+fn a_latent_shortest_path_is_sampled_and_compared_whole() {
+    let spec = "../../examples/warcraft-12.yaml";
+    let call = "warcraft-12.yaml:51:13";
+    for (key, refused) in [
+        ("optimization.inference=exact", "`inference: exact` cannot reason through `shortest_path`"),
+        ("optimization.inference=bp", "`inference: bp` cannot reason through `shortest_path`"),
+        ("optimization.injection=fuzzy", "`injection: fuzzy` cannot reason through `shortest_path`"),
+    ] {
+        let (code, _, stderr) = skilang(&["check", "--set", key, spec]);
+        assert_eq!(code, 1, "{key}");
+        assert!(stderr.contains(refused) && stderr.contains(call), "{key}: {stderr}");
+    }
+    let text = std::fs::read_to_string(spec).unwrap();
+    let dir = std::env::temp_dir().join(format!("skilang-check-path-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let compared = "shortest_path([tile_cost(t) for t in tiles]) == [t.on_path for t in tiles]";
+    assert!(text.contains(compared));
+    for (other, message) in [
+        ("sum(shortest_path([tile_cost(t) for t in tiles])) == 23", "can only be compared with an observed path"),
+        (
+            "shortest_path([tile_cost(t) for t in tiles]) == shortest_path([tile_cost(t) for t in tiles[::-1]])",
+            "can only be compared with an observed path",
+        ),
+        (
+            "shortest_path([tile_cost(t) for t in tiles]) <= [t.on_path for t in tiles]",
+            "can only be compared with an observed path",
+        ),
+        ("shortest_path([t.tile for t in tiles]) == [t.on_path for t in tiles]", "`shortest_path` needs integer costs"),
+    ] {
+        let path = dir.join("spec.yaml");
+        std::fs::write(&path, text.replace(compared, other)).unwrap();
+        let (code, _, stderr) = skilang(&["check", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{other}: {stderr}");
+        assert!(stderr.contains(message) && stderr.contains("spec.yaml:51:"), "{other}: {stderr}");
+    }
+    // Observed costs are evaluated directly: nothing latent to refuse.
+    std::fs::write(
+        dir.join("spec.yaml"),
+        text.replace(compared, "shortest_path([t.cost for t in tiles]) == [t.on_path for t in tiles]"),
+    )
+    .unwrap();
+    let (code, _, stderr) = skilang(&["check", dir.join("spec.yaml").to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = skilang(&["check", "--set", "data.warcraft.instances.tiles=100", spec]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("an example of `warcraft` is one map: 144 cells"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A visual Sudoku source fixes its examples (a board's cells): `check` refuses an example of
 /// another size, other columns, and the keys that draw rows, each at its place.
 #[test]

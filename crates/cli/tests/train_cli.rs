@@ -877,6 +877,47 @@ fn pretrained_weights_are_fine_tuned_or_kept_frozen() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Warcraft shortest path on generated maps in the published layout (`skilang data warcraft-12`,
+/// read with `format: warcraft`): a network reading single tiles learns their costs from the maps'
+/// shortest paths alone, by ABC-EM through Dijkstra as a black box, so that the path its costs
+/// give is the labelled one on most unseen maps.
+#[test]
+fn warcraft_paths_are_learnt_through_a_black_box() {
+    let dir = scratch("warcraft");
+    let files = dir.join("files");
+    let write = || skilang(&["data", "warcraft-12", "--count", "1000", "--out", files.to_str().unwrap()]);
+    let (code, _, stderr) = write();
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string("../../examples/warcraft-12.yaml").unwrap();
+    let source = "    source: warcraft-12\n";
+    assert!(text.contains(source));
+    let spec = dir.join("files.yaml");
+    let files_instead =
+        "    training: {file: train.npy, format: warcraft}\n    test: {file: test.npy, format: warcraft}\n";
+    std::fs::write(&spec, text.replace(source, files_instead)).unwrap();
+    let set = |key: &str, s: &str| {
+        format!("data.warcraft.{key}.file={}", files.join(format!("12x12/{s}_maps.npy")).display())
+    };
+    let (train_file, test_file) = (set("training", "train"), set("test", "test"));
+    let args = ["--epochs", "4", "--set", &train_file, "--set", &test_file];
+    let (code, stderr) = train(&spec, &dir.join("trained"), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let trained = report(&dir.join("trained"));
+    let accuracy = trained["task_accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.6, "test maps whose path is the labelled one: {accuracy}");
+    assert_eq!(trained["test_examples"], 100);
+    // No cost was ever shown, yet the cheap terrains (on paths) are read.
+    for cheap in ["8", "12"] {
+        let read = trained["per_class_accuracy"]["tile_cost"][cheap].as_f64().unwrap();
+        assert!(read >= 0.9, "cost {cheap}: {read}");
+    }
+    // Nothing is written over maps already there.
+    let (code, _, stderr) = write();
+    assert_eq!(code, 2);
+    assert!(stderr.contains("holds maps already"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Visual Sudoku 4×4 (ViSudo-PC's split 01, generated from MNIST as the published generator does):
 /// a network reading single cells learns from the boards' validity alone to classify unseen boards
 /// (chance: 50%). `skilang data visudo-4` writes the same split in the published layout, and a spec

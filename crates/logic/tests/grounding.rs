@@ -25,7 +25,10 @@ constraints:
 
 /// Every assignment of the three digits: where the grounded event holds, and where `expected` does.
 fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
-    let text = format!("{HEAD}  - always: {formula}\n");
+    check_text(format!("{HEAD}  - always: {formula}\n"), formula, gold, expected)
+}
+
+fn check_text(text: String, formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
     let outcome = check_source("t.yaml", text);
     assert!(outcome.is_valid(), "{formula}: {:?}", outcome.diagnostics);
     let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
@@ -48,6 +51,27 @@ fn check(formula: &str, gold: [i64; 3], expected: impl Fn([i64; 3]) -> bool) {
                 assert_eq!(crisp, Some(expected(digits)), "{formula} evaluated crisply at {digits:?}");
             }
         }
+    }
+}
+
+/// `shortest_path` over a 3×3 grid of costs, three of them digits: the event (a black box the
+/// sampler evaluates) and crisp evaluation both hold exactly where Dijkstra's path is the one given.
+#[test]
+fn a_shortest_path_holds_where_dijkstra_finds_it() {
+    let sampled = format!("optimization: {{injection: em, inference: sample}}\n{HEAD}");
+    let costs = |[a, b, c]: [i64; 3]| [a, 9, b, 4, c, 4, 1, 9, 0];
+    let via = |cells: &[usize]| (0..9).map(|i| cells.contains(&i)).collect::<Vec<bool>>();
+    for (path, cells) in [
+        ("[1, 0, 0, 0, 1, 0, 0, 0, 1]", via(&[0, 4, 8])),
+        ("[True, False, False, True, False, False, False, True, True]", via(&[0, 3, 7, 8])),
+    ] {
+        let formula = format!("shortest_path([digit(x1), 9, digit(x2), 4, digit(x3), 4, 1, 9, 0]) == {path}");
+        let text = format!("{sampled}  - always: {formula}\n");
+        check_text(text, &formula, [0; 3], |d| skilang_lang::path::shortest(&costs(d), 3) == cells);
+        let text = format!(
+            "{sampled}  - always: not (shortest_path([digit(x1), 9, digit(x2), 4, digit(x3), 4, 1, 9, 0]) != {path})\n"
+        );
+        check_text(text, &formula, [0; 3], |d| skilang_lang::path::shortest(&costs(d), 3) == cells);
     }
 }
 

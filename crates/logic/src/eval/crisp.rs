@@ -72,8 +72,11 @@ fn observed_compare<L: Latent>(op: CmpOp, l: &Value<L>, r: &Value<L>) -> Option<
     let o: Ordering = match (l, r) {
         (Value::Int(a), Value::Int(b)) => a.cmp(b),
         (Value::Str(a), Value::Str(b)) => a.cmp(b),
+        // Item by item, as Python compares lists: `[True, False] == [1, 0]`.
         (Value::List(a), Value::List(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
-            return Some((a == b) == (op == CmpOp::Eq));
+            let equal =
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| observed_compare(CmpOp::Eq, x, y) == Some(true));
+            return Some(equal == (op == CmpOp::Eq));
         }
         _ => match (int(l), int(r)) {
             (Some(a), Some(b)) => a.cmp(&b),
