@@ -26,22 +26,14 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
             warcraft_builtin(side, &name, &columns, dir, &mut notes)?
         }
         (None, Some(training)) if format == Some(FileFormat::Warcraft) => {
-            let test = dataset.test.as_ref().ok_or_else(|| schema(&name, "Warcraft data names its `test` file too"))?;
-            let [train, test] = [training, test].map(|f| locate(f, dir).ok_or_else(|| missing(f, dir, &name)));
-            let (train, test) = (train?, test?);
-            // The published validation maps sit beside the training ones.
-            let valid = train.with_file_name("val_maps.npy");
-            let valid = if valid.is_file() && valid != train { Some(warcraft_split(&valid)?) } else { None };
+            let (train, valid, test) = published_splits(dataset, training, dir, ["val_maps.npy", "test_maps.npy"])?;
+            let valid = valid.map(|v| warcraft_split(&v)).transpose()?;
             warcraft_tables(&columns, warcraft_split(&train)?, valid, warcraft_split(&test)?, &name)?
         }
         (None, Some(training)) if visudo_files => {
-            let test =
-                dataset.test.as_ref().ok_or_else(|| schema(&name, "ViSudo-PC data names its `test` file too"))?;
-            let [train, test] = [training, test].map(|f| locate(f, dir).ok_or_else(|| missing(f, dir, &name)));
-            let (train, test) = (train?, test?);
-            // The published validation boards sit beside the training ones.
-            let valid = train.with_file_name("valid_puzzle_pixels.txt");
-            let valid = if valid.is_file() && valid != train { Some(visudo_split(&valid)?) } else { None };
+            let names = ["valid_puzzle_pixels.txt", "test_puzzle_pixels.txt"];
+            let (train, valid, test) = published_splits(dataset, training, dir, names)?;
+            let valid = valid.map(|v| visudo_split(&v)).transpose()?;
             visudo_tables(&columns, visudo_split(&train)?, valid, visudo_split(&test)?, &name)?
         }
         (Some(source), _) => {
@@ -83,6 +75,27 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
         ));
     }
     Ok(Data { name, train, test, labelled, notes, tuples })
+}
+
+/// A published layout's split files: the training file, the validation file beside it when there
+/// is one, and the test file `test` names, else the one beside the training file (as published).
+fn published_splits(
+    dataset: &Dataset,
+    training: &DataFile,
+    dir: &Path,
+    [valid, test]: [&str; 2],
+) -> Result<(PathBuf, Option<PathBuf>, PathBuf)> {
+    let name = &dataset.name.name;
+    let train = locate(training, dir).ok_or_else(|| missing(training, dir, name))?;
+    let beside = |file: &str| Some(train.with_file_name(file)).filter(|p| p.is_file() && *p != train);
+    let test = match &dataset.test {
+        Some(f) => locate(f, dir).ok_or_else(|| missing(f, dir, name))?,
+        None => beside(test).ok_or_else(|| {
+            schema(name, format!("no `test` file is named and there is no {test} beside {}", train.display()))
+        })?,
+    };
+    let valid = beside(valid);
+    Ok((train, valid, test))
 }
 
 /// `n` rows whose features are drawn uniformly and independently from their declared values; the
