@@ -173,7 +173,8 @@ pub fn raw(bytes: &[u8]) -> Why<Raw<'_>> {
     Ok(Raw { shape, kind, size, data: &data[..needed] })
 }
 
-/// A `.npy` file (version 1.0) of `data`, C order, dtype `descr` (`|u1`, `<f4`).
+/// A `.npy` file (version 1.0) of `data`, C order, dtype `descr` (`|u1`, `<f4`), its header as
+/// NumPy writes it.
 pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
@@ -209,4 +210,21 @@ pub fn parse_npy(bytes: &[u8]) -> Why<Array> {
         _ => Elements::Floats(words.map(|w| f64::from_le_bytes(le(w))).collect()),
     };
     Ok(Array { shape, elements })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The header NumPy 1.x and 2.x write for `numpy.save(f, numpy.zeros((2, 3), 'u1'))`.
+    #[test]
+    fn npy_headers_are_numpy_s() {
+        let file = super::npy("|u1", &[2, 3], &[0; 6]);
+        let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }";
+        let mut expected = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        expected.extend(format!("{header:<117}\n").as_bytes());
+        expected.extend([0; 6]);
+        assert_eq!(file, expected);
+        let one_axis = super::npy("<f4", &[5], &[]);
+        assert!(one_axis[10..].starts_with(b"{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }"));
+        assert_eq!(one_axis.len() % 64, 0);
+    }
 }

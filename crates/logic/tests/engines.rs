@@ -94,11 +94,6 @@ fn bp_is_exact(bp: &Bp, event: &Event, logw: &[Vec<f64>]) -> Result<(), TestCase
     Ok(())
 }
 
-/// The largest difference between two distributions' probabilities of one set of values.
-fn total_variation(p: &[f64], q: &[f64]) -> f64 {
-    p.iter().zip(q).map(|(a, b)| (a - b).abs()).sum::<f64>() / 2.0
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 

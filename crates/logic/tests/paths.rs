@@ -56,10 +56,6 @@ fn hamming(event: &Event, z: &[usize]) -> f64 {
     path::shortest(&c, 3).iter().zip(on_path).filter(|(a, b)| a != b).count() as f64
 }
 
-fn total_variation(p: &[f64], q: &[f64]) -> f64 {
-    p.iter().zip(q).map(|(a, b)| (a - b).abs()).sum::<f64>() / 2.0
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 

@@ -118,3 +118,8 @@ pub fn reference_map_score(event: &Event, logw: &[Vec<f64>]) -> Option<f64> {
         .map(|z| z.iter().enumerate().map(|(v, &x)| logw[v][x]).sum::<f64>())
         .reduce(f64::max)
 }
+
+/// The largest difference between two distributions' probabilities of one set of values.
+pub fn total_variation(p: &[f64], q: &[f64]) -> f64 {
+    p.iter().zip(q).map(|(a, b)| (a - b).abs()).sum::<f64>() / 2.0
+}
