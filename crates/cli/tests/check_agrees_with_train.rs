@@ -46,15 +46,16 @@ fn diagnostics(stderr: &str) -> &str {
     stderr.trim_end().rsplit_once('\n').map_or("", |(d, _)| d)
 }
 
-/// A data directory like `data` whose Sudoku puzzles are few: without files, every dry run of a
-/// Sudoku spec would generate the built-in 11,000 puzzles, to show nothing more.
+/// A data directory like `data` whose Sudoku puzzles and Warcraft maps are few: without files,
+/// every dry run of such a spec would generate the built-in 11,000 puzzles or 12,000 maps, to show
+/// nothing more.
 fn with_few_puzzles(data: &Path) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-agrees-data");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(data).unwrap() {
         let entry = entry.unwrap();
-        if entry.file_name() != "sudoku" {
+        if entry.file_name() != "sudoku" && entry.file_name() != "warcraft" {
             std::os::unix::fs::symlink(entry.path().canonicalize().unwrap(), dir.join(entry.file_name())).unwrap();
         }
     }
@@ -66,6 +67,9 @@ fn with_few_puzzles(data: &Path) -> PathBuf {
     let lines: Vec<String> =
         std::fs::read_to_string(&test).unwrap().lines().take(11).map(|l| format!("{l}\n")).collect();
     std::fs::write(test, lines.concat()).unwrap();
+    let maps = dir.join("warcraft");
+    let (status, _, err) = skilang(&["data", "warcraft-12", "--count", "10", "--out", maps.to_str().unwrap()]);
+    assert_eq!(status, 0, "{err}");
     dir
 }
 

@@ -1,7 +1,8 @@
 //! The cheapest path across a square grid of vertex costs, as Warcraft shortest path defines it
 //! (Vlastelica et al. 2020): from the top-left cell to the bottom-right one, moving to any of the
-//! 8 neighbours, paying each cell's cost on the path (the first included). The one function
-//! behind `shortest_path(costs)`, whether the costs are observed or drawn by the sampler.
+//! 8 neighbours, paying each cell's cost on the path (the first included). The one Dijkstra behind
+//! `shortest_path(costs)` (on observed costs and on the sampler's draws) and the Warcraft maps'
+//! labels.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -14,6 +15,9 @@ pub fn side(cells: usize) -> Option<usize> {
 
 /// The cells on the cheapest path, row-major, for non-negative `costs` on a square grid. Ties go
 /// to the path found first (neighbours are tried row by row), so the answer is deterministic.
+// Inline: compiled in the crates that call it (the sampler, the generator), at their optimisation
+// level, since the front end stays unoptimised in debug builds and this runs once per sample.
+#[inline]
 pub fn shortest(costs: &[i64], side: usize) -> Vec<bool> {
     let n = side * side;
     debug_assert_eq!(costs.len(), n);
@@ -58,15 +62,14 @@ pub fn shortest(costs: &[i64], side: usize) -> Vec<bool> {
     on
 }
 
-/// What a path costs: the sum of its cells' costs.
-pub fn cost(path: &[bool], costs: &[i64]) -> i64 {
-    path.iter().zip(costs).filter(|(on, _)| **on).map(|(_, c)| c).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    fn cost(path: &[bool], costs: &[i64]) -> i64 {
+        path.iter().zip(costs).filter(|(on, _)| **on).map(|(_, c)| c).sum()
+    }
 
     /// The cheapest path's cost by Bellman–Ford relaxation over the same moves.
     fn brute_force(costs: &[i64], side: usize) -> i64 {
@@ -88,8 +91,7 @@ mod tests {
     }
 
     fn connected(path: &[bool], side: usize) -> bool {
-        // Every cell on the path but the corners has a neighbour on it, and a walk from the start
-        // along path cells reaches the end.
+        // A walk from the start along the path's cells reaches the end.
         let mut seen = vec![false; path.len()];
         let mut stack = vec![0];
         while let Some(u) = stack.pop() {
