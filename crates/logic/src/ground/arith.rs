@@ -172,7 +172,7 @@ impl Builder<'_> {
         Ok(Joint { vars: table.vars, values: out })
     }
 
-    pub(super) fn condition(&mut self, op: CmpOp, mut l: G, mut r: G, span: Span) -> Result<Formula, GroundError> {
+    pub(super) fn condition(&mut self, op: CmpOp, l: G, r: G, span: Span) -> Result<Formula, GroundError> {
         if matches!(op, CmpOp::In | CmpOp::NotIn) {
             let Value::List(items) = r else {
                 return fail(span, format!("`{}` needs a list on its right, found {}", op.symbol(), r.describe()));
@@ -185,12 +185,12 @@ impl Builder<'_> {
         if !l.latent() && !r.latent() {
             return crisp::compare(op, &l, &r, span).map(Formula::Const);
         }
-        match (l, r) {
+        let (l, r) = match (l, r) {
             (Value::Latent(Sym::Path(costs)), other) | (other, Value::Latent(Sym::Path(costs))) => {
                 return self.path_condition(op, costs, other, span)
             }
-            (a, b) => (l, r) = (a, b),
-        }
+            pair => pair,
+        };
         // A class compared with a value, or two classes: a table.
         let class_like = |g: &G| matches!(g, Value::Latent(Sym::Var(_)) | Value::Str(_) | Value::Int(_));
         let is_var = |g: &G| matches!(g, Value::Latent(Sym::Var(_)));
