@@ -15,10 +15,9 @@ use crate::rng::Rng;
 use skilang_lang::path;
 use std::path::PathBuf;
 
-/// The five terrain costs, in tenths (0.8, 1.2, 5.3, 7.7, 9.2): the cost column's values.
+/// The five terrain costs, in tenths (0.8, 1.2, 5.3, 7.7, 9.2): the cost column's values. This
+/// generator's terrains, in that order: road, grass, forest, hills, water.
 pub const COSTS: [i64; 5] = [8, 12, 53, 77, 92];
-/// The names this generator gives its terrains, cheapest first.
-pub const TERRAINS: [&str; 5] = ["road", "grass", "forest", "hills", "water"];
 pub const TILE: usize = 8;
 /// The splits, as the published files name them.
 pub const SPLITS: [&str; 3] = ["train", "val", "test"];

@@ -192,10 +192,10 @@ impl Event {
     /// The variables of its cheapest-path atoms, when it has any: sampling and enumeration
     /// evaluate them; the engines that reason over the atoms' structure refuse them.
     pub fn black_box(&self) -> Result<(), TooLarge> {
-        let vars: usize = self.atoms.iter().filter(|a| matches!(a, Atom::Path { .. })).map(|a| a.vars().len()).sum();
-        match self.atoms.iter().any(|a| matches!(a, Atom::Path { .. })) {
-            true => Err(TooLarge::BlackBox { variables: vars }),
-            false => Ok(()),
+        let paths: Vec<&Atom> = self.atoms.iter().filter(|a| matches!(a, Atom::Path { .. })).collect();
+        match paths.is_empty() {
+            true => Ok(()),
+            false => Err(TooLarge::BlackBox { variables: paths.iter().map(|a| a.vars().len()).sum() }),
         }
     }
 
