@@ -230,6 +230,15 @@ pub struct Posterior {
     pub convergence: Option<Convergence>,
 }
 
+/// `log P(event)` and its derivative in each variable's log-weights, `d_logw[v][value]`: what the
+/// semantic loss needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gradient {
+    pub log_prob: f64,
+    pub d_logw: Vec<Vec<f64>>,
+    pub convergence: Option<Convergence>,
+}
+
 /// Where message passing stopped: the rounds it ran and the largest change in the last one.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Convergence {

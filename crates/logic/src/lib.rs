@@ -12,9 +12,10 @@ pub mod event;
 pub mod fuzzy;
 pub mod ground;
 pub mod rulenet;
+mod tape;
 
 pub use compile::{argmax, compile, Diagram, NODE_LIMIT};
-pub use engine::{engine, Engine, Inference, Posterior, TooLarge};
+pub use engine::{engine, Engine, Gradient, Inference, Posterior, TooLarge};
 pub use eval::{nest, Crisp, Formulas, GroundError, Memo, Observed};
 pub use event::{Atom, Cmp, Convergence, Cost, Event, Formula};
 pub use fuzzy::{FuzzyEvent, Logic, Truth};

@@ -4,7 +4,7 @@ use num_bigint::BigInt;
 use proptest::prelude::*;
 use skilang_lang::spec::Kernel;
 use skilang_logic::engine::{bp::Bp, enumerate::Enumerate, exact::Exact, sample::Sample, topk::TopK};
-use skilang_logic::{compile, Atom, Cmp, Engine, Event, Formula, TooLarge, NODE_LIMIT};
+use skilang_logic::{compile, Atom, Cmp, Engine, Event, Formula, Inference, TooLarge, NODE_LIMIT};
 
 mod common;
 use common::*;
@@ -450,4 +450,76 @@ fn enumeration_refuses_events_beyond_its_limit_saying_how_many_assignments() {
     assert!(err.to_string().contains("1000000 assignments of 6 variables"), "{err}");
     let fits = Enumerate { limit: 100_000 }.prepare(&addition(2, &BigInt::from(198))).unwrap();
     assert_eq!(fits.size(), 1, "only 99 + 99 sums to 198");
+}
+
+/// Central differences of `log_prob` in each log-weight against the engine's gradient.
+fn gradient_matches_differences(inference: &dyn Inference, logw: &[Vec<f64>]) -> Result<(), TestCaseError> {
+    let Some(g) = inference.gradient(logw) else { return Ok(()) };
+    prop_assert!((g.log_prob - inference.log_prob(logw)).abs() < 1e-9);
+    let h = 1e-6;
+    for v in 0..logw.len() {
+        for k in 0..logw[v].len() {
+            let at = |delta: f64| {
+                let mut w = logw.to_vec();
+                w[v][k] += delta;
+                inference.log_prob(&w)
+            };
+            let (up, down) = (at(h), at(-h));
+            if !(up.is_finite() && down.is_finite()) {
+                continue;
+            }
+            let numeric = (up - down) / (2.0 * h);
+            let analytic = g.d_logw[v][k];
+            prop_assert!(
+                (numeric - analytic).abs() < 1e-5 * analytic.abs().max(1.0),
+                "var {v} value {k}: differences {numeric} vs gradient {analytic}"
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// BP-std: on a tree, once settled, the derivative of the Bethe estimate is the exact
+    /// posterior — the semantic loss's gradient.
+    #[test]
+    fn unrolled_gradient_is_the_posterior_on_trees((event, logw) in tree_event().prop_flat_map(with_weights)) {
+        let (total, joint) = reference(&event, &logw);
+        let g = bp().prepare(&event).unwrap().gradient(&logw);
+        prop_assert_eq!(g.is_some(), total > 0.0);
+        let Some(g) = g else { return Ok(()) };
+        for (d, j) in g.d_logw.iter().flatten().zip(joint.iter().flatten()) {
+            prop_assert!((d - j / total).abs() < 1e-6, "derivative {d} vs marginal {}", j / total);
+        }
+    }
+
+    /// On loopy events, stopped after a few rounds far from settled, the gradient is that of the
+    /// estimate those rounds compute: it goes through every round (a fixed-point gradient, the
+    /// beliefs, fails this).
+    #[test]
+    fn unrolled_gradient_differentiates_the_rounds_run(
+        (event, logw) in event_and_weights(),
+        rounds in 1usize..6,
+        damping in prop::sample::select(vec![0.0, 0.5]),
+    ) {
+        let bp = Bp { iterations: rounds, damping, tolerance: 0.0, limit: usize::MAX };
+        gradient_matches_differences(bp.prepare(&event).unwrap().as_ref(), &logw)?;
+    }
+
+    /// Through a negation answered by its event's graph, and through permutation factors.
+    #[test]
+    fn unrolled_gradient_passes_negations_and_permutations(
+        (event, logw) in tree_event().prop_flat_map(with_weights),
+        (all_different, w) in (2usize..6).prop_flat_map(|n| with_weights(all_different_event(n))),
+    ) {
+        let negated = Event { formula: Formula::negate(event.formula.clone()), ..event };
+        let bp = Bp { iterations: 3, damping: 0.5, tolerance: 0.0, limit: 64 };
+        // 1 − P(E) loses its digits as P(E) nears 1: differences are checked where it has some.
+        if let Some(inference) = bp.prepare(&negated).ok().filter(|i| i.log_prob(&logw) > 1e-3f64.ln()) {
+            gradient_matches_differences(inference.as_ref(), &logw)?;
+        }
+        gradient_matches_differences(bp.prepare(&all_different).unwrap().as_ref(), &w)?;
+    }
 }

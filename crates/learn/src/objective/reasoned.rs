@@ -1,8 +1,10 @@
 //! Learning from constraints through inference (ALGORITHMS.md §1): the semantic loss and EM.
 //!
-//! Per example, the engine gives log P(φ) and the posterior q of each grounded variable; the
-//! target is q, and the cross-entropy towards it has the semantic loss's gradient p − q. EM holds
-//! q fixed for `m_steps` steps, or uses the MAP assignment (`hard`).
+//! Per example, the engine gives log P(φ) and its derivative q in each grounded variable's
+//! log-probabilities — the posterior marginals where log P is exact — and the cross-entropy
+//! towards q has the semantic loss's gradient (Σq)·p − q. Through belief propagation q is the
+//! derivative of the Bethe estimate through the rounds run (BP-std). EM holds the posterior (BP's
+//! beliefs: BP-EM) fixed for `m_steps` steps, or the MAP assignment (`hard`).
 
 use super::{per_constraint, Batch, Objective, Signal, Targets};
 use crate::examples::{Prepared, WeakError};
@@ -19,7 +21,7 @@ pub struct Em {
 
 impl Objective for SemanticLoss {
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
-        Ok(reason(batch, |i, logw| i.posterior(logw).map(|p| (p.log_prob, p.marginals, p.convergence))))
+        Ok(reason(batch, |i, logw| i.gradient(logw).map(|g| (g.log_prob, g.d_logw, g.convergence))))
     }
 }
 
@@ -30,7 +32,7 @@ impl Objective for Em {
 
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
         if !self.hard {
-            return SemanticLoss.signal(batch);
+            return Ok(reason(batch, |i, logw| i.posterior(logw).map(|p| (p.log_prob, p.marginals, p.convergence))));
         }
         Ok(reason(batch, |i, logw| {
             let (z, _) = i.map(logw)?;
@@ -40,7 +42,7 @@ impl Objective for Em {
     }
 }
 
-/// Per example, `target` gives log P(φ) and a target distribution per variable (`None`: P = 0);
+/// Per example, `target` gives log P(φ) and a target per variable (`None`: P = 0);
 /// the loss is −log P(φ), weighted by each constraint's share.
 fn reason(
     batch: &Batch,

@@ -20,8 +20,9 @@
 //! both are exact when the factor graph is a tree (a single conjunct, or a chain of them).
 
 use super::atoms::small;
-use super::{complete, Engine, Inference, Posterior, TooLarge};
+use super::{complete, Engine, Gradient, Inference, Posterior, TooLarge};
 use crate::event::{Atom, Cmp, Convergence, Event, Formula};
+use crate::tape::{product, sum, Adjoints, Real, Tape, Var};
 use num_traits::Zero;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -205,7 +206,7 @@ enum Semiring {
 }
 
 impl Semiring {
-    fn add(self, a: f64, b: f64) -> f64 {
+    fn add<T: Real>(self, a: T, b: T) -> T {
         match self {
             Semiring::Sum => a + b,
             Semiring::Max => a.max(b),
@@ -233,7 +234,7 @@ impl Factor {
 
     /// Given each variable's incoming message, the message to each variable and the log of the
     /// factor's local partition function.
-    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+    fn messages<T: Real>(&self, incoming: &[&[T]], semiring: Semiring) -> (Vec<Vec<T>>, T) {
         match self {
             Factor::Table(t) => t.messages(incoming, semiring),
             Factor::Chain(c) => c.messages(incoming, semiring),
@@ -275,14 +276,14 @@ impl Table {
         })
     }
 
-    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+    fn messages<T: Real>(&self, incoming: &[&[T]], semiring: Semiring) -> (Vec<Vec<T>>, T) {
         let width = self.vars.len();
-        let mut out: Vec<Vec<f64>> = incoming.iter().map(|m| vec![0.0; m.len()]).collect();
-        let mut z = 0.0;
+        let mut out: Vec<Vec<T>> = incoming.iter().map(|m| zeros(m.len())).collect();
+        let mut z = T::constant(0.0);
         for row in self.rows.chunks(width) {
-            z = semiring.add(z, row.iter().zip(incoming).map(|(&x, m)| m[x]).product::<f64>());
+            z = semiring.add(z, product(row.iter().zip(incoming).map(|(&x, m)| m[x])));
             for p in 0..width {
-                let others: f64 = (0..width).filter(|&q| q != p).map(|q| incoming[q][row[q]]).product();
+                let others = product((0..width).filter(|&q| q != p).map(|q| incoming[q][row[q]]));
                 out[p][row[p]] = semiring.add(out[p][row[p]], others);
             }
         }
@@ -327,35 +328,36 @@ impl Clause {
         Some(if vars.is_empty() { Conjunct::False } else { Conjunct::Factor(Clause { vars, meets }) })
     }
 
-    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+    fn messages<T: Real>(&self, incoming: &[&[T]], semiring: Semiring) -> (Vec<Vec<T>>, T) {
         let weight = |p: usize, keep: fn(bool) -> bool| {
             incoming[p]
                 .iter()
                 .zip(&self.meets[p])
                 .filter(|(_, &meets)| keep(meets))
-                .fold(0.0, |a, (&x, _)| semiring.add(a, x))
+                .fold(T::constant(0.0), |a, (&x, _)| semiring.add(a, x))
         };
         let n = self.vars.len();
-        let all: Vec<f64> = (0..n).map(|p| weight(p, |_| true)).collect();
-        let miss: Vec<f64> = (0..n).map(|p| weight(p, |meets| !meets)).collect();
-        let hit: Vec<f64> = (0..n).map(|p| weight(p, |meets| meets)).collect();
-        let product = |of: &[f64], except: usize| (0..n).filter(|&q| q != except).map(|q| of[q]).product::<f64>();
+        let all: Vec<T> = (0..n).map(|p| weight(p, |_| true)).collect();
+        let miss: Vec<T> = (0..n).map(|p| weight(p, |meets| !meets)).collect();
+        let hit: Vec<T> = (0..n).map(|p| weight(p, |meets| meets)).collect();
+        let except = |of: &[T], p: usize| product((0..n).filter(|&q| q != p).map(|q| of[q]));
+        let zero = T::constant(0.0);
         let out = (0..n)
             .map(|p| {
-                let free = product(&all, p);
+                let free = except(&all, p);
                 // A value that misses leaves the clause to the others: at least one must meet it.
                 let others_meet = match semiring {
-                    Semiring::Sum => free - product(&miss, p),
+                    Semiring::Sum => free - except(&miss, p),
                     Semiring::Max => (0..n)
                         .filter(|&k| k != p)
-                        .map(|k| hit[k] * (0..n).filter(|&q| q != p && q != k).map(|q| all[q]).product::<f64>())
-                        .fold(0.0, f64::max),
+                        .map(|k| hit[k] * product((0..n).filter(|&q| q != p && q != k).map(|q| all[q])))
+                        .fold(zero, Real::max),
                 };
-                self.meets[p].iter().map(|&meets| if meets { free } else { others_meet.max(0.0) }).collect()
+                self.meets[p].iter().map(|&meets| if meets { free } else { others_meet.max(zero) }).collect()
             })
             .collect();
-        let z = all.iter().product::<f64>() - miss.iter().product::<f64>();
-        (out, z.max(0.0).ln())
+        let z = product(all.iter().copied()) - product(miss.iter().copied());
+        (out, z.max(zero).ln())
     }
 }
 
@@ -369,13 +371,13 @@ struct Permutation {
 }
 
 impl Permutation {
-    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+    fn messages<T: Real>(&self, incoming: &[&[T]], semiring: Semiring) -> (Vec<Vec<T>>, T) {
         let n = self.vars.len();
         let full = (1usize << n) - 1;
         // before[S]: the first |S| variables take the values in S; after[S]: the last |S| do.
-        let (mut before, mut after) = (vec![0.0; full + 1], vec![0.0; full + 1]);
-        before[0] = 1.0;
-        after[0] = 1.0;
+        let (mut before, mut after) = (zeros(full + 1), zeros(full + 1));
+        before[0] = T::constant(1.0);
+        after[0] = T::constant(1.0);
         for set in 0..=full {
             let k = set.count_ones() as usize;
             if k == n {
@@ -387,10 +389,10 @@ impl Permutation {
                 after[set | 1 << v] = semiring.add(after[set | 1 << v], a);
             }
         }
-        let mut out = vec![vec![0.0; n]; n];
+        let mut out = vec![zeros(n); n];
         for (set, &w) in before.iter().enumerate() {
             let i = set.count_ones() as usize;
-            if i == n || w == 0.0 {
+            if i == n || w.value() == 0.0 {
                 continue;
             }
             for v in (0..n).filter(|&v| set & (1 << v) == 0) {
@@ -496,36 +498,37 @@ impl Chain {
         Ok(Conjunct::Factor(Chain { vars, states, next }))
     }
 
-    fn messages(&self, incoming: &[&[f64]], semiring: Semiring) -> (Vec<Vec<f64>>, f64) {
+    fn messages<T: Real>(&self, incoming: &[&[T]], semiring: Semiring) -> (Vec<Vec<T>>, T) {
         let n = self.vars.len();
+        let zero = T::constant(0.0);
         // forward[j][i]: the (scaled) weight of reaching state i of level j.
-        let mut forward = vec![vec![1.0]];
-        let mut log_scale = 0.0;
+        let mut forward = vec![vec![T::constant(1.0)]];
+        let mut log_scale = zero;
         for j in 0..n {
             let d = incoming[j].len();
-            let mut f = vec![0.0; self.states[j + 1]];
-            for (i, &w) in forward[j].iter().enumerate().filter(|(_, w)| **w > 0.0) {
+            let mut f = zeros(self.states[j + 1]);
+            for (i, &w) in forward[j].iter().enumerate().filter(|(_, w)| w.value() > 0.0) {
                 for (&to, &m) in self.next[j][i * d..(i + 1) * d].iter().zip(incoming[j]) {
                     if to != DROPPED {
                         f[to as usize] = semiring.add(f[to as usize], w * m);
                     }
                 }
             }
-            let max = f.iter().copied().fold(0.0, f64::max);
-            if max == 0.0 {
-                return (incoming.iter().map(|m| vec![0.0; m.len()]).collect(), f64::NEG_INFINITY);
+            let max = f.iter().copied().fold(zero, Real::max);
+            if max.value() == 0.0 {
+                return (incoming.iter().map(|m| zeros(m.len())).collect(), T::constant(f64::NEG_INFINITY));
             }
-            f.iter_mut().for_each(|x| *x /= max);
-            log_scale += max.ln();
+            f.iter_mut().for_each(|x| *x = *x / max);
+            log_scale = log_scale + max.ln();
             forward.push(f);
         }
-        let log_z = log_scale + forward[n].iter().fold(0.0, |a, &b| semiring.add(a, b)).ln();
+        let log_z = log_scale + forward[n].iter().fold(zero, |a, &b| semiring.add(a, b)).ln();
         // backward: the (scaled) weight of completing the chain from each state of level j + 1.
-        let mut backward = vec![1.0; self.states[n]];
-        let mut out: Vec<Vec<f64>> = incoming.iter().map(|m| vec![0.0; m.len()]).collect();
+        let mut backward = vec![T::constant(1.0); self.states[n]];
+        let mut out: Vec<Vec<T>> = incoming.iter().map(|m| zeros(m.len())).collect();
         for j in (0..n).rev() {
             let d = incoming[j].len();
-            let mut b = vec![0.0; self.states[j]];
+            let mut b = zeros(self.states[j]);
             for i in 0..self.states[j] {
                 for x in 0..d {
                     let to = self.next[j][i * d + x];
@@ -536,9 +539,9 @@ impl Chain {
                     }
                 }
             }
-            let max = b.iter().copied().fold(0.0, f64::max);
-            if max > 0.0 {
-                b.iter_mut().for_each(|x| *x /= max);
+            let max = b.iter().copied().fold(zero, Real::max);
+            if max.value() > 0.0 {
+                b.iter_mut().for_each(|x| *x = *x / max);
             }
             backward = b;
         }
@@ -560,52 +563,56 @@ struct Graph {
     tolerance: f64,
 }
 
+/// Per factor, per position in it, a message over that variable's values.
+type Messages<T> = Vec<Vec<Vec<T>>>;
+
 /// Where propagation ended: every factor's messages to its variables, and the beliefs.
 struct Settled {
-    messages: Vec<Vec<Vec<f64>>>,
+    messages: Messages<f64>,
     beliefs: Vec<Vec<f64>>,
-    /// The messages the variables sent last, per factor and position.
-    sent: Vec<Vec<Vec<f64>>>,
+    /// The messages each round started from, oldest first (kept only when asked for).
+    history: Vec<Messages<f64>>,
     convergence: Convergence,
 }
 
+fn zeros<T: Real>(n: usize) -> Vec<T> {
+    vec![T::constant(0.0); n]
+}
+
 /// Scales `m` to sum 1 (sum-product) or to a largest entry of 1 (max-product); `None` when all zero.
-fn normalise(mut m: Vec<f64>, semiring: Semiring) -> Option<Vec<f64>> {
-    let scale = m.iter().fold(0.0, |a, &b| semiring.add(a, b));
-    (scale > 0.0 && scale.is_finite()).then(|| {
-        m.iter_mut().for_each(|x| *x /= scale);
+fn normalise<T: Real>(mut m: Vec<T>, semiring: Semiring) -> Option<Vec<T>> {
+    let scale = m.iter().fold(T::constant(0.0), |a, &b| semiring.add(a, b));
+    (scale.value() > 0.0 && scale.value().is_finite()).then(|| {
+        m.iter_mut().for_each(|x| *x = *x / scale);
         m
     })
 }
 
 impl Graph {
-    /// Runs propagation from uniform messages; `None` when the event has probability 0 under
-    /// `prior` (a factor's messages all vanish).
-    fn propagate(&self, factors: &[Factor], prior: &[Vec<f64>], semiring: Semiring) -> Option<Settled> {
-        let mut messages: Vec<Vec<Vec<f64>>> = factors
+    /// Runs propagation from uniform messages, keeping the messages each round started from when
+    /// `keep`; `None` when the event has probability 0 under `prior` (a factor's messages all vanish).
+    fn propagate(&self, factors: &[Factor], prior: &[Vec<f64>], semiring: Semiring, keep: bool) -> Option<Settled> {
+        let mut messages: Messages<f64> = factors
             .iter()
             .map(|f| f.vars().iter().map(|&v| vec![1.0 / prior[v].len() as f64; prior[v].len()]).collect())
             .collect();
+        let mut history = Vec::new();
         let mut convergence = Convergence { iterations: 0, residual: 0.0, settled: factors.is_empty() };
         while convergence.iterations < self.iterations && !convergence.settled {
-            let sent = self.sent(factors, &messages, prior, semiring)?;
-            let mut residual = 0.0f64;
-            for (f, factor) in factors.iter().enumerate() {
-                let incoming: Vec<&[f64]> = sent[f].iter().map(Vec::as_slice).collect();
-                let (fresh, _) = factor.messages(&incoming, semiring);
-                for (old, new) in messages[f].iter_mut().zip(fresh) {
-                    let new = normalise(new, semiring)?;
-                    for (o, n) in old.iter_mut().zip(new) {
-                        let damped = (1.0 - self.damping) * n + self.damping * *o;
-                        residual = residual.max((damped - *o).abs());
-                        *o = damped;
-                    }
-                }
+            let next = self.round(factors, &messages, prior, semiring)?;
+            let residual = next
+                .iter()
+                .flatten()
+                .flatten()
+                .zip(messages.iter().flatten().flatten())
+                .fold(0.0f64, |r, (n, o)| r.max((n - o).abs()));
+            let start = std::mem::replace(&mut messages, next);
+            if keep {
+                history.push(start);
             }
             convergence =
                 Convergence { iterations: convergence.iterations + 1, residual, settled: residual < self.tolerance };
         }
-        let sent = self.sent(factors, &messages, prior, semiring)?;
         let beliefs = (0..prior.len())
             .map(|v| {
                 let b = (0..prior[v].len())
@@ -614,58 +621,135 @@ impl Graph {
                 normalise(b, semiring)
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Settled { messages, beliefs, sent, convergence })
+        Some(Settled { messages, beliefs, history, convergence })
+    }
+
+    /// One round, in parallel: every factor's messages from what its variables send it,
+    /// normalised and damped.
+    fn round<T: Real>(
+        &self,
+        factors: &[Factor],
+        messages: &Messages<T>,
+        prior: &[Vec<T>],
+        semiring: Semiring,
+    ) -> Option<Messages<T>> {
+        let sent = self.sent(factors, messages, prior, semiring)?;
+        let (keep, take) = (T::constant(self.damping), T::constant(1.0 - self.damping));
+        factors
+            .iter()
+            .zip(sent)
+            .zip(messages)
+            .map(|((factor, sent), old)| {
+                let incoming: Vec<&[T]> = sent.iter().map(Vec::as_slice).collect();
+                let (fresh, _) = factor.messages(&incoming, semiring);
+                fresh
+                    .into_iter()
+                    .zip(old)
+                    .map(|(new, old)| {
+                        let new = normalise(new, semiring)?;
+                        Some(match self.damping {
+                            0.0 => new,
+                            _ => new.into_iter().zip(old).map(|(n, &o)| take * n + keep * o).collect(),
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Each variable's message to each of its factors: its prior times the other factors' messages.
-    fn sent(
+    fn sent<T: Real>(
         &self,
         factors: &[Factor],
-        messages: &[Vec<Vec<f64>>],
-        prior: &[Vec<f64>],
+        messages: &Messages<T>,
+        prior: &[Vec<T>],
         semiring: Semiring,
-    ) -> Option<Vec<Vec<Vec<f64>>>> {
-        let mut sent: Vec<Vec<Vec<f64>>> = factors.iter().map(|f| vec![Vec::new(); f.vars().len()]).collect();
+    ) -> Option<Messages<T>> {
+        let mut sent: Messages<T> = factors.iter().map(|f| vec![Vec::new(); f.vars().len()]).collect();
         for (v, attached) in self.attached.iter().enumerate() {
             // The other factors' product as the ones before times the ones after: a Sudoku cell
             // hears from two dozen factors.
             let d = prior[v].len();
-            let mut after = vec![vec![1.0; d]; attached.len() + 1];
+            let mut after = vec![vec![T::constant(1.0); d]; attached.len() + 1];
             for (i, &(f, p)) in attached.iter().enumerate().rev() {
                 after[i] = (0..d).map(|x| after[i + 1][x] * messages[f][p][x]).collect();
             }
             let mut before = prior[v].clone();
             for (i, &(f, p)) in attached.iter().enumerate() {
                 sent[f][p] = normalise((0..d).map(|x| before[x] * after[i + 1][x]).collect(), semiring)?;
-                before.iter_mut().zip(&messages[f][p]).for_each(|(b, m)| *b *= m);
+                before.iter_mut().zip(&messages[f][p]).for_each(|(b, &m)| *b = *b * m);
             }
         }
         Some(sent)
     }
 
-    /// The Bethe approximation of log P(event) at the settled messages (exact on trees).
-    fn log_z(&self, factors: &[Factor], prior: &[Vec<f64>], s: &Settled) -> f64 {
-        let mut log_z = 0.0;
+    /// The Bethe approximation of log P(event) at `messages` (exact on trees at the fixed point).
+    fn log_z<T: Real>(&self, factors: &[Factor], prior: &[Vec<T>], messages: &Messages<T>) -> Option<T> {
+        let sent = self.sent(factors, messages, prior, Semiring::Sum)?;
+        let mut log_z = T::constant(0.0);
         for (f, factor) in factors.iter().enumerate() {
-            let incoming: Vec<&[f64]> = s.sent[f].iter().map(Vec::as_slice).collect();
-            log_z += factor.messages(&incoming, Semiring::Sum).1;
+            let incoming: Vec<&[T]> = sent[f].iter().map(Vec::as_slice).collect();
+            log_z = log_z + factor.messages(&incoming, Semiring::Sum).1;
             for (p, &v) in factor.vars().iter().enumerate() {
-                let edge: f64 = (0..prior[v].len()).map(|x| s.sent[f][p][x] * s.messages[f][p][x]).sum();
-                log_z -= edge.ln();
+                log_z = log_z - sum((0..prior[v].len()).map(|x| sent[f][p][x] * messages[f][p][x])).ln();
             }
         }
-        for (v, attached) in self.attached.iter().enumerate().filter(|(_, a)| !a.is_empty()) {
-            let node: f64 = (0..prior[v].len())
-                .map(|x| prior[v][x] * attached.iter().map(|&(f, p)| s.messages[f][p][x]).product::<f64>())
-                .sum();
-            log_z += node.ln();
+        // A variable in no factor counts by its total weight (0 in log when normalised, but its
+        // derivative is its prior).
+        for (v, attached) in self.attached.iter().enumerate() {
+            let node =
+                (0..prior[v].len()).map(|x| prior[v][x] * product(attached.iter().map(|&(f, p)| messages[f][p][x])));
+            log_z = log_z + sum(node).ln();
         }
-        log_z
+        Some(log_z)
     }
+
+    /// The Bethe estimate of log P(event) and its derivative in `logw` through the rounds
+    /// propagation ran (BP-std): the estimate at the last messages is differentiated first, then
+    /// each round backwards from the messages it started from — one tape per round, so memory
+    /// holds one round's operations, not all of them.
+    fn unrolled(&self, factors: &[Factor], logw: &[Vec<f64>]) -> Option<Gradient> {
+        let prior = prior(logw);
+        let settled = self.propagate(factors, &prior, Semiring::Sum, true)?;
+        let tape = Tape::default();
+        let (p, m) = (inputs(&tape, &prior), settled.messages.iter().map(|m| inputs(&tape, m)).collect());
+        let log_z = self.log_z(factors, &p, &m)?;
+        if log_z.value() == f64::NEG_INFINITY {
+            return None;
+        }
+        let adjoints = tape.gradient([(log_z, 1.0)]);
+        let mut d_prior = read(&p, &adjoints);
+        let mut d_messages: Messages<f64> = m.iter().map(|m| read(m, &adjoints)).collect();
+        for start in settled.history.iter().rev() {
+            let tape = Tape::default();
+            let (p, m) = (inputs(&tape, &prior), start.iter().map(|m| inputs(&tape, m)).collect());
+            let next = self.round(factors, &m, &p, Semiring::Sum)?;
+            let seeds = next.iter().flatten().flatten().copied().zip(d_messages.iter().flatten().flatten().copied());
+            let adjoints = tape.gradient(seeds);
+            d_prior.iter_mut().flatten().zip(read(&p, &adjoints).into_iter().flatten()).for_each(|(d, e)| *d += e);
+            d_messages = m.iter().map(|m| read(m, &adjoints)).collect();
+        }
+        // prior = exp(logw)
+        let d_logw = d_prior.iter().zip(&prior).map(|(d, q)| d.iter().zip(q).map(|(d, q)| d * q).collect()).collect();
+        Some(Gradient { log_prob: log_z.value(), d_logw, convergence: Some(settled.convergence) })
+    }
+}
+
+fn inputs<'t>(tape: &'t Tape, x: &[Vec<f64>]) -> Vec<Vec<Var<'t>>> {
+    x.iter().map(|x| x.iter().map(|&x| tape.input(x)).collect()).collect()
+}
+
+fn read(x: &[Vec<Var>], adjoints: &Adjoints) -> Vec<Vec<f64>> {
+    x.iter().map(|x| x.iter().map(|v| v.of(adjoints)).collect()).collect()
 }
 
 fn prior(logw: &[Vec<f64>]) -> Vec<Vec<f64>> {
     logw.iter().map(|w| w.iter().map(|x| x.exp()).collect()).collect()
+}
+
+/// The prior's total weight over all assignments (1 when each variable's weights are normalised).
+fn total(prior: &[Vec<f64>]) -> f64 {
+    prior.iter().map(|q| q.iter().sum::<f64>()).product()
 }
 
 impl Inference for Graph {
@@ -676,8 +760,8 @@ impl Inference for Graph {
     fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior> {
         let factors = self.factors.as_ref()?;
         let prior = prior(logw);
-        let settled = self.propagate(factors, &prior, Semiring::Sum)?;
-        let log_prob = self.log_z(factors, &prior, &settled);
+        let settled = self.propagate(factors, &prior, Semiring::Sum, false)?;
+        let log_prob = self.log_z(factors, &prior, &settled.messages)?;
         (log_prob > f64::NEG_INFINITY).then_some(Posterior {
             log_prob,
             marginals: settled.beliefs,
@@ -685,9 +769,13 @@ impl Inference for Graph {
         })
     }
 
+    fn gradient(&self, logw: &[Vec<f64>]) -> Option<Gradient> {
+        self.unrolled(self.factors.as_ref()?, logw)
+    }
+
     fn map(&self, logw: &[Vec<f64>]) -> Option<(Vec<usize>, f64)> {
         let factors = self.factors.as_ref()?;
-        let settled = self.propagate(factors, &prior(logw), Semiring::Max)?;
+        let settled = self.propagate(factors, &prior(logw), Semiring::Max, false)?;
         let z: Vec<usize> =
             settled.beliefs.iter().map(|b| (0..b.len()).max_by(|&a, &c| b[a].total_cmp(&b[c])).unwrap_or(0)).collect();
         // Max-marginals decode to a model on trees without ties; elsewhere the decoding is checked.
@@ -716,11 +804,12 @@ impl Inference for Complement {
 
     fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior> {
         let prior = prior(logw);
+        let total = total(&prior);
         let (p, beliefs, convergence) = match self.graph.posterior(logw) {
-            Some(e) => (e.log_prob.exp().min(1.0), e.marginals, e.convergence),
+            Some(e) => (e.log_prob.exp().min(total), e.marginals, e.convergence),
             None => (0.0, prior.clone(), None),
         };
-        let log_prob = (-p).ln_1p();
+        let log_prob = (total - p).ln();
         if !log_prob.is_finite() {
             return None;
         }
@@ -734,6 +823,30 @@ impl Inference for Complement {
             })
             .collect();
         Some(Posterior { log_prob, marginals, convergence })
+    }
+
+    /// log(T − P(E)), where T = Π_v Σ q_v is the prior's total (1 when normalised): its
+    /// derivative in logw[v][x] is (T·q_v[x]/Σ q_v − P(E)·∂log P(E)) / (T − P(E)).
+    fn gradient(&self, logw: &[Vec<f64>]) -> Option<Gradient> {
+        let prior = prior(logw);
+        let total = total(&prior);
+        let (p, d, convergence) = match self.graph.gradient(logw) {
+            Some(e) => (e.log_prob.exp().min(total), e.d_logw, e.convergence),
+            None => (0.0, prior.iter().map(|q| vec![0.0; q.len()]).collect(), None),
+        };
+        let log_prob = (total - p).ln();
+        if !log_prob.is_finite() {
+            return None;
+        }
+        let d_logw = prior
+            .iter()
+            .zip(&d)
+            .map(|(q, d)| {
+                let share = total / q.iter().sum::<f64>();
+                q.iter().zip(d).map(|(q, d)| (share * q - p * d) / (total - p)).collect()
+            })
+            .collect();
+        Some(Gradient { log_prob, d_logw, convergence })
     }
 
     /// The most probable assignment if it breaks E; else the cheapest change of one value, then of

@@ -12,7 +12,7 @@ pub mod exact;
 pub mod sample;
 pub mod topk;
 
-pub use crate::event::{Posterior, TooLarge};
+pub use crate::event::{Gradient, Posterior, TooLarge};
 
 use crate::event::Event;
 
@@ -30,6 +30,15 @@ pub trait Inference: Send + Sync + std::fmt::Debug {
 
     /// `log P(event)` and the posterior marginals; `None` when the event has probability 0.
     fn posterior(&self, logw: &[Vec<f64>]) -> Option<Posterior>;
+
+    /// `log P(event)` and its derivative in each `logw[v][value]`. Where log P is the probability
+    /// of an event computed exactly (exact, enumeration, top-k's disjunction of proofs), that is
+    /// the posterior marginal; belief propagation differentiates its own estimate through the
+    /// rounds it ran (BP-std).
+    fn gradient(&self, logw: &[Vec<f64>]) -> Option<Gradient> {
+        let p = self.posterior(logw)?;
+        Some(Gradient { log_prob: p.log_prob, d_logw: p.marginals, convergence: p.convergence })
+    }
 
     /// The most probable assignment satisfying the event, with its log-probability; `None` when
     /// nothing satisfies it.
