@@ -5,7 +5,8 @@
 # writes a table again from the reports alone.
 #
 # Usage: scripts/benchmarks.sh [NAME...]   (names: addition approximate ste poker sudoku visudo warcraft
-# addition-100 train fairness; default all but train and fairness, which have their own runs)
+# addition-100 train fairness engines; default all but train, fairness and engines: engines is the
+# table of every engine on every task, from the others' completed runs, running only what is missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SKILANG_DATA="${SKILANG_DATA:-$(cd ../shared/data 2>/dev/null && pwd || echo data)}"
@@ -32,6 +33,7 @@ for name in "${@:-addition approximate ste poker sudoku visudo warcraft addition
             warcraft) bench warcraft ;;
             train) bench train ;;
             fairness) bench fairness ;;
+            engines) bench engines ;;
             *) echo "unknown benchmark: $n" >&2; exit 2 ;;
         esac
     done
