@@ -4,9 +4,9 @@
 //! test maps whose path under the predicted costs is the labelled one, the tiles' cost accuracy,
 //! seconds and peak memory; 10,000 training maps, the epoch kept chosen on the 1,000 validation
 //! maps. The maps are this project's generated ANALOGUE of the published ones (which cannot be
-//! downloaded here): the figures compare methods on similar tasks, not on the same maps. The
-//! published metric counts a path of optimal cost as right; ours asks for the labelled path itself
-//! (stricter where two paths tie).
+//! downloaded here): the figures compare methods on similar tasks, not on the same maps. The task
+//! accuracy asks for the labelled path itself; the published metric, a path of optimal true cost,
+//! is the spec's measured constraint `optimal_cost` (at least as high: ties count).
 //!
 //! Run: `cargo bench -p skilang --bench warcraft` (`SKILANG_BENCH_SEEDS=1` runs one seed).
 
@@ -19,7 +19,10 @@ fn main() {
     // Nothing is fetched: the maps are generated when the data directory has none.
     let data = data_dir(BuiltinSource::Warcraft12);
     let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(vec![1, 2, 3]);
-    let metrics = flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes");
+    let metrics = flag(
+        "--metrics",
+        "task_accuracy,constraints.optimal_cost.satisfaction,symbol_accuracy,train_seconds,peak_rss_bytes",
+    );
     println!(
         "Warcraft shortest path 12x12 (generated analogue: 10,000 / 1,000 / 1,000 maps), per-tile MLP, CPU (burn flex)"
     );

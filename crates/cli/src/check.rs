@@ -125,7 +125,11 @@ pub fn summary(path: &str, p: &Program) -> String {
                 c.scope.name(),
                 c.weight,
                 c.share * 100.0,
-                if c.trained { "" } else { ", not trained" }
+                match (c.trained, c.measured) {
+                    (_, true) => ", measured only",
+                    (false, _) => ", not trained",
+                    _ => "",
+                }
             );
             let prefixes: &[&str] = match c.kind {
                 "if-then" => &["if ", "then "],

@@ -265,3 +265,32 @@ fn visual_sudoku_examples_are_whole_boards() {
     assert_eq!(code, 1);
     assert!(stderr.contains("`sampled` does not apply to `visudo`: its examples are fixed boards"), "{stderr}");
 }
+
+/// A constraint with `train: false` is only measured: a latent `shortest_path` may stand anywhere
+/// in it (it is evaluated on the predictions, never grounded for training), a `weight` on it is
+/// said to be unused, and a spec whose constraints are all measured has nothing to train.
+#[test]
+fn measured_constraints_are_evaluated_never_trained() {
+    let spec = "../../examples/warcraft-12.yaml";
+    let (code, out, stderr) = skilang(&["check", spec]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.contains("#2 optimal_cost always, instance-wise, weight 0 (0%), measured only"), "{out}");
+    let text = std::fs::read_to_string(spec).unwrap();
+    let dir = std::env::temp_dir().join(format!("skilang-check-measured-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let measured = "    train: false\n";
+    let trained = "  - always: shortest_path([tile_cost(t) for t in tiles]) == [t.on_path for t in tiles]\n";
+    assert!(text.contains(measured) && text.contains(trained));
+    for (from, to, code, message) in [
+        (measured, "    train: false\n    weight: 2\n", 0, "`weight` is not used: this constraint is only measured"),
+        (measured, "    train: true\n", 1, "can only be compared with an observed path"),
+        (trained, "", 1, "injection `em` needs constraints to train, and every one is `train: false`"),
+    ] {
+        let path = dir.join("spec.yaml");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let (got, _, stderr) = skilang(&["check", path.to_str().unwrap()]);
+        assert_eq!(got, code, "{to}: {stderr}");
+        assert!(stderr.contains(message), "{to}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

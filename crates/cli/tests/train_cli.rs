@@ -903,6 +903,15 @@ fn warcraft_paths_are_learnt_through_a_black_box() {
     let accuracy = trained["task_accuracy"].as_f64().unwrap();
     assert!(accuracy >= 0.6, "test maps whose path is the labelled one: {accuracy}");
     assert_eq!(trained["test_examples"], 100);
+    // The published metric, measured and never trained: a path of optimal true cost, which the
+    // labelled path is — so it holds at least wherever the task does — and not in the task accuracy.
+    let optimal = &trained["constraints"][1];
+    assert_eq!(
+        (&optimal["name"], &optimal["trained"], &optimal["examples"]),
+        (&"optimal_cost".into(), &false.into(), &100.into())
+    );
+    let optimal = optimal["satisfaction"].as_f64().unwrap();
+    assert!(optimal >= accuracy, "optimal cost {optimal}, labelled path {accuracy}");
     // No cost was ever shown, yet the cheap terrains (on paths) are read.
     for cheap in ["8", "12"] {
         let read = trained["per_class_accuracy"]["tile_cost"][cheap].as_f64().unwrap();

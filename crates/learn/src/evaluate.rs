@@ -25,7 +25,7 @@ fn holds(c: &Constraint, at: &[(usize, usize)], class: impl Fn(usize, usize) -> 
 
 /// How the test set meets the constraints under the networks' most likely classes.
 pub struct Satisfaction {
-    /// Share of test examples whose instance-wise constraints all hold.
+    /// Share of test examples whose instance-wise constraints all hold (the measured-only ones aside).
     pub task_accuracy: f64,
     /// Per instance-wise constraint: examples it was grounded for, and where it holds.
     pub instance: BTreeMap<ConstraintId, (usize, usize)>,
@@ -48,7 +48,7 @@ pub fn satisfaction(
     let tally = test.fold(
         &class,
         |tally: &mut Tally, outcomes| {
-            tally.record(outcomes.iter().filter_map(|&(c, holds)| holds.map(|h| (c, h))));
+            tally.record(outcomes.iter().filter_map(|&(c, holds)| holds.map(|h| (c, h))), test.measured());
         },
         Tally::join,
     )?;
@@ -85,14 +85,15 @@ struct Tally {
 }
 
 impl Tally {
-    /// Records an example: whether each constraint grounded for it holds.
-    fn record(&mut self, outcomes: impl Iterator<Item = (ConstraintId, bool)>) {
+    /// Records an example: whether each constraint grounded for it holds (the `measured` ones
+    /// are counted apart from the task).
+    fn record(&mut self, outcomes: impl Iterator<Item = (ConstraintId, bool)>, measured: &[ConstraintId]) {
         let mut all = true;
         for (c, ok) in outcomes {
             let entry = self.at(c.position());
             entry.0 += 1;
             entry.1 += ok as usize;
-            all &= ok;
+            all &= ok || measured.contains(&c);
         }
         self.hits += all as usize;
         self.examples += 1;
@@ -140,10 +141,11 @@ pub fn task_accuracy(nets: &[Net], readers: &[Reader], examples: &[Example], dev
         .collect();
     let mut tally = Tally::default();
     for (e, at) in examples.iter().zip(&at.at) {
-        tally.record(e.constraints.iter().zip(at).map(|(c, at)| {
+        let outcomes = e.constraints.iter().zip(at).map(|(c, at)| {
             let z: Vec<usize> = at.iter().map(|&(l, i)| classes[l][i]).collect();
             (c.constraint, c.grounded.event.holds(&z))
-        }));
+        });
+        tally.record(outcomes, &[]);
     }
     tally.accuracy()
 }

@@ -97,7 +97,10 @@ pub struct Examples<'a> {
 /// true or false there, so nothing is grounded or compiled.
 pub struct TestExamples<'a> {
     formulas: Formulas<'a>,
+    /// Every instance-wise constraint, the measured ones too.
     knowledge: Knowledge,
+    /// The constraints only measured (`train: false`): reported, not part of the task accuracy.
+    measured: Vec<ConstraintId>,
     observations: Observations<'a>,
     tuples: Vec<Vec<usize>>,
 }
@@ -109,6 +112,10 @@ impl TestExamples<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.tuples.is_empty()
+    }
+
+    pub(crate) fn measured(&self) -> &[ConstraintId] {
+        &self.measured
     }
 
     /// Evaluates every test example, in parallel, when learnable `l` takes class `class(l, row, cell)`
@@ -199,12 +206,17 @@ pub fn examples<'a>(
     };
     // A constraint's share of the section's weight is its share of the loss. Column-wise
     // constraints are held per batch (`crate::columnwise`).
-    let instance = program.constraints.iter().filter(|c| c.scope != Scope::ColumnWise);
-    let knowledge = Knowledge { constraints: instance.map(|c| (c.id, c.share)).collect() };
+    // Measured constraints are evaluated on the test set only: never grounded for training.
+    let instance: Vec<_> = program.constraints.iter().filter(|c| c.scope != Scope::ColumnWise).collect();
+    let of = |keep: &dyn Fn(bool) -> bool| Knowledge {
+        constraints: instance.iter().filter(|c| keep(c.measured)).map(|c| (c.id, c.share)).collect(),
+    };
+    let knowledge = of(&|measured| !measured);
     let grounder = Formulas::new(spec, program);
     let test = TestExamples {
         formulas: Formulas::new(spec, program),
-        knowledge: knowledge.clone(),
+        knowledge: of(&|_| true),
+        measured: instance.iter().filter(|c| c.measured).map(|c| c.id).collect(),
         observations: Observations::new(spec, d, &table.test, None),
         // In row order: what evaluation counts does not depend on it, and the columns are then
         // read in order (a million shuffled rows miss the cache at every value).

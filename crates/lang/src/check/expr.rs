@@ -866,7 +866,7 @@ impl<'s> Checker<'s> {
                     return self
                         .err(spans[0], format!("`shortest_path` needs integer costs, but the items are {shown}"));
                 }
-                if first.latent {
+                if first.latent && !self.measuring {
                     self.black_boxes.push(span);
                     if !self.path_operands.contains(&span) {
                         self.report(

@@ -90,6 +90,9 @@ pub struct Checker<'s> {
     path_operands: HashSet<Span>,
     /// Where `shortest_path` is called on latent costs.
     black_boxes: Vec<Span>,
+    /// Checking a constraint that is only measured (`train: false`): evaluated on predictions,
+    /// never grounded for training, so a black box may stand anywhere in it.
+    measuring: bool,
 }
 
 /// Checks a read spec. The program is returned when there is no error.
@@ -118,6 +121,7 @@ pub fn check(spec: &Spec, file: &SourceFile) -> (Option<Program>, Vec<Diagnostic
         clashed: HashSet::new(),
         path_operands: HashSet::new(),
         black_boxes: Vec::new(),
+        measuring: false,
     };
     c.declare_globals();
     c.build_schemas();
@@ -728,9 +732,11 @@ impl<'s> Checker<'s> {
 
     fn check_constraints(&mut self) -> Vec<ConstraintInfo> {
         let spec = self.spec;
-        let total: f64 = spec.constraints.iter().map(|c| c.weight.as_ref().map_or(1.0, |w| w.value)).sum();
-        if !spec.constraints.is_empty() && total == 0.0 {
-            let span = spec.constraints[0].span;
+        let weight = |c: &crate::spec::Constraint| c.weight.as_ref().map_or(1.0, |w| w.value);
+        let trained = || spec.constraints.iter().filter(|c| !c.measured_only());
+        let total: f64 = trained().map(weight).sum();
+        if let Some(first) = trained().next().filter(|_| total == 0.0) {
+            let span = first.span;
             self.report(
                 Diagnostic::error(span, "every constraint has weight 0, so none would be learned")
                     .with_help("give at least one constraint a positive `weight`"),
@@ -742,12 +748,14 @@ impl<'s> Checker<'s> {
             self.poisoned = false;
             let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
             self.record = true;
+            self.measuring = c.measured_only();
             let mut results = Vec::new();
             for f in c.kind.formulas() {
                 let t = self.expr(&f.expr, &mut Vec::new());
                 results.push((f, t));
             }
             self.record = false;
+            self.measuring = false;
             let effects = std::mem::take(&mut self.effects);
             let mut row_wise = false;
             for (f, t) in &results {
@@ -784,7 +792,17 @@ impl<'s> Checker<'s> {
                     );
                 }
             }
-            let weight = c.weight.as_ref().map_or(1.0, |w| w.value);
+            let measured = c.measured_only();
+            if let Some(w) = c.weight.as_ref().filter(|_| measured) {
+                self.report(
+                    Diagnostic::warning(
+                        w.span,
+                        "`weight` is not used: this constraint is only measured (`train: false`)",
+                    )
+                    .with_help("remove `weight`, or `train: false` to train it"),
+                );
+            }
+            let weight = if measured { 0.0 } else { weight(c) };
             out.push(ConstraintInfo {
                 id: ConstraintId::at(index),
                 kind: c.kind.keyword(),
@@ -796,6 +814,7 @@ impl<'s> Checker<'s> {
                 latent: effects.latent,
                 supervises: None,
                 trained: false,
+                measured,
             });
         }
         out
@@ -810,17 +829,16 @@ impl<'s> Checker<'s> {
             }
         }
         let weakly = matches!(injection, Some(i) if i != Injection::Supervised);
-        if weakly && self.spec.constraints.is_empty() && !self.spec.unreadable.sections.contains("constraints") {
+        let none_trained = self.spec.constraints.iter().all(|c| c.measured_only());
+        if weakly && none_trained && !self.spec.unreadable.sections.contains("constraints") {
             let span = o.injection.as_ref().map_or(Span::default(), |i| i.span);
+            let has = match self.spec.constraints.is_empty() {
+                true => "constraints, and the spec has none",
+                false => "constraints to train, and every one is `train: false`",
+            };
             self.report(
-                Diagnostic::error(
-                    span,
-                    format!(
-                        "injection `{}` needs constraints, and the spec has none",
-                        injection.map_or("", Injection::name)
-                    ),
-                )
-                .with_help("add a `constraints` section, or use `injection: supervised`"),
+                Diagnostic::error(span, format!("injection `{}` needs {has}", injection.map_or("", Injection::name)))
+                    .with_help("add a `constraints` section, or use `injection: supervised`"),
             );
         }
     }

@@ -180,4 +180,7 @@ pub struct ConstraintInfo {
     pub supervises: Option<String>,
     /// Whether the injection trains it (every constraint is evaluated in the report regardless).
     pub trained: bool,
+    /// Only measured (`train: false`): never trained, and not part of the task accuracy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub measured: bool,
 }

@@ -225,10 +225,11 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
             ConstraintKind::Always(f) => supervised_learnable(spec, &program.learnables, &f.expr),
             _ => None,
         };
-        info.trained = match injection {
-            Injection::Supervised => info.supervises.is_some(),
-            _ => true,
-        };
+        info.trained = !info.measured
+            && match injection {
+                Injection::Supervised => info.supervises.is_some(),
+                _ => true,
+            };
         if (reasons || injection == Injection::Ste) && info.scope == Scope::ColumnWise {
             let per_example = match injection {
                 Injection::Ste => "`ste` encodes each example's constraints as CNF",
@@ -239,7 +240,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
                     .with_help("train it with `injection: fuzzy`"),
             );
         }
-        if !info.trained {
+        if !info.trained && !info.measured {
             diags.push(
                 Diagnostic::warning(c.span, "this constraint is not trained: `injection: supervised` learns from the output columns alone")
                     .with_help("remove `injection` (a spec with constraints trains them with fuzzy constraining), or choose `fuzzy`")

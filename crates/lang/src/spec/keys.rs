@@ -220,6 +220,7 @@ pub const CONSTRAINT_KEYS: &[Key] = &[
     key("as", Shape::Named(&Shape::Formula)),
     key("weight", POSITIVE),
     key("name", Shape::Text),
+    key("train", Shape::Bool),
 ];
 
 /// The language as a JSON Schema (draft 7), for editors: every mapping's keys exactly as the

@@ -531,7 +531,17 @@ pub struct Constraint {
     pub kind: ConstraintKind,
     pub weight: Option<Spanned<f64>>,
     pub name: Option<Spanned<String>>,
+    /// `train: false`: measured on the test set (its satisfaction reported, by name), never
+    /// trained, and not part of the task accuracy.
+    pub train: Option<Spanned<bool>>,
     pub span: Span,
+}
+
+impl Constraint {
+    /// Whether it is only measured (`train: false`).
+    pub fn measured_only(&self) -> bool {
+        self.train.as_ref().is_some_and(|t| !t.value)
+    }
 }
 
 #[derive(Clone, Debug)]

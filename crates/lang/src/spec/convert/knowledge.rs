@@ -179,6 +179,7 @@ impl Reader<'_> {
         };
         let weight = m.get("weight").and_then(|w| self.number_in(w, "`weight`", 0.0, f64::INFINITY, false));
         let name = m.get("name").and_then(|n| self.text(n, "a constraint's `name`"));
-        Some(Constraint { kind, weight, name, span: m.span })
+        let train = m.get("train").and_then(|t| self.boolean(t, "a constraint's `train`"));
+        Some(Constraint { kind, weight, name, train, span: m.span })
     }
 }
