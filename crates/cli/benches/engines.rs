@@ -28,6 +28,11 @@ struct Method {
     inference: &'static str,
 }
 
+/// Accuracy as the task's benchmark reports it; on Warcraft, the published metric: the predicted
+/// costs' path has the optimal true cost (the spec's measured constraint).
+const TASK: &str = "task_accuracy";
+const OPTIMAL_PATH: &str = "constraints.optimal_cost.satisfaction";
+
 const METHODS: [Method; 5] = [
     Method { name: "SL (exact)", injection: "semantic_loss", inference: "exact" },
     Method { name: "BP-std", injection: "semantic_loss", inference: "bp" },
@@ -50,6 +55,8 @@ struct Task {
     sampling: Vec<String>,
     published: [Option<(f64, Option<f64>)>; 5],
     best: &'static str,
+    /// The summary's metric that the published accuracy is compared with.
+    metric: &'static str,
 }
 
 fn tasks() -> Vec<Task> {
@@ -65,6 +72,9 @@ fn tasks() -> Vec<Task> {
     };
     let metrics = flag("--metrics", "task_accuracy,train_seconds,peak_rss_bytes");
     let exp_kernel = [set("optimization.kernel", "exp"), set("optimization.bandwidth", 0.5)].concat();
+    // As the Warcraft benchmark measures it, with the published metric.
+    let warcraft_metrics =
+        flag("--metrics", format!("task_accuracy,{OPTIMAL_PATH},symbol_accuracy,train_seconds,peak_rss_bytes"));
     vec![
         Task {
             name: "MNIST addition N=4",
@@ -76,6 +86,7 @@ fn tasks() -> Vec<Task> {
             sampling: vec![],
             published: [None, Some((92.16, Some(2.21))), Some((92.53, Some(1.33))), None, Some((92.3, Some(74.0)))],
             best: "DeepProofLog 94.0 (25 min)",
+            metric: TASK,
         },
         Task {
             name: "MNIST addition N=15",
@@ -87,6 +98,7 @@ fn tasks() -> Vec<Task> {
             sampling: vec![],
             published: [None, Some((72.79, Some(7.93))), Some((74.85, Some(1.95))), None, None],
             best: "DeepProofLog 80.8 (42 min); Scallop T/O",
+            metric: TASK,
         },
         Task {
             name: "MNIST addition N=100",
@@ -98,6 +110,7 @@ fn tasks() -> Vec<Task> {
             sampling: vec![],
             published: [None, Some((11.60, Some(36.26))), Some((9.20, Some(8.51))), None, None],
             best: "DeepProofLog 37.8 (106 min); A-NeSI overflow",
+            metric: TASK,
         },
         Task {
             name: "Visual Sudoku 4x4",
@@ -115,6 +128,7 @@ fn tasks() -> Vec<Task> {
                 Some((75.00, Some(1.52))),
             ],
             best: "A-NeSI 87.20 (46 min)",
+            metric: TASK,
         },
         Task {
             name: "Visual Sudoku 9x9",
@@ -126,6 +140,7 @@ fn tasks() -> Vec<Task> {
             sampling: exp_kernel,
             published: [None, Some((50.0, None)), Some((50.0, None)), Some((53.30, Some(8.24))), None],
             best: "A-NeSI 59.20 (73 min); exact SL and Scallop T/O",
+            metric: TASK,
         },
         Task {
             name: "Warcraft 12x12 (analogue)",
@@ -133,10 +148,11 @@ fn tasks() -> Vec<Task> {
             suffix: "",
             spec: "examples/warcraft-12.yaml",
             source: BuiltinSource::Warcraft12,
-            sets: flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes"),
+            sets: warcraft_metrics.clone(),
             sampling: vec![],
             published: [None, None, None, Some((98.80, Some(7.26))), None],
             best: "A-NeSI 98.96 (439 min), I-MLE 95.34 (26.8 min); on the original maps",
+            metric: OPTIMAL_PATH,
         },
         Task {
             name: "Warcraft 30x30 (analogue)",
@@ -147,12 +163,13 @@ fn tasks() -> Vec<Task> {
             sets: [
                 set("data.warcraft.source", "warcraft-30"),
                 set("data.warcraft.instances.tiles", 900),
-                flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes"),
+                warcraft_metrics,
             ]
             .concat(),
             sampling: vec![],
             published: [None, None, None, Some((69.60, Some(8.37))), None],
             best: "I-MLE 93.40 (228 min), EXAL 80.85 (84.3 min); on the original maps",
+            metric: OPTIMAL_PATH,
         },
     ]
 }
@@ -186,11 +203,11 @@ fn main() {
             let cell = match refusal(&task, &sets) {
                 Some(reason) => Cell::Refused(reason),
                 None => match (!fresh).then(|| newest(&name)).flatten() {
-                    Some(dir) => Cell::Measured(Measured::read(&dir)),
+                    Some(dir) => Cell::Measured(Measured::read(&dir, task.metric)),
                     None if skip_missing => Cell::Missing(name),
                     None => {
                         let args = [flag("--seeds", joined(&seeds)), sets].concat();
-                        Cell::Measured(Measured::read(&sweep(&name, task.spec, Some(&data), &args).dir))
+                        Cell::Measured(Measured::read(&sweep(&name, task.spec, Some(&data), &args).dir, task.metric))
                     }
                 },
             };
@@ -201,6 +218,7 @@ fn main() {
         }
     }
     println!("Every engine on every task: ours on 2 CPU cores (mean ± half the range over the seeds) beside the published GPU figures");
+    println!("(accuracy: of the task's benchmark; on Warcraft the published metric, a path of optimal true cost)");
     println!("| task | method | ours: accuracy | train s | peak memory | seeds | raw reports (benchmarks/runs/) | published (acc %, GPU min) | ratio |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for (task, method, published, cell) in rows {
@@ -253,16 +271,16 @@ struct Measured {
 }
 
 impl Measured {
-    fn read(dir: &Path) -> Measured {
+    fn read(dir: &Path, metric: &str) -> Measured {
         let text = std::fs::read_to_string(dir.join("summary.json")).expect("a completed sweep has summary.json");
         let summary: serde_json::Value = serde_json::from_str(&text).expect("summary.json is JSON");
         let metrics = &summary["points"][0]["metrics"];
         let get = |m: &str, what: &str| metrics[m][what].as_f64().unwrap_or(f64::NAN);
         Measured {
-            accuracy: (get("task_accuracy", "mean"), get("task_accuracy", "half_range")),
+            accuracy: (get(metric, "mean"), get(metric, "half_range")),
             seconds: get("train_seconds", "mean"),
             peak_mib: get("peak_rss_bytes", "max") / (1024.0 * 1024.0),
-            seeds: metrics["task_accuracy"]["n"].as_u64().unwrap_or(0) as usize,
+            seeds: metrics[metric]["n"].as_u64().unwrap_or(0) as usize,
             folder: dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         }
     }

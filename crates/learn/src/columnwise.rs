@@ -82,8 +82,13 @@ pub fn columns<'a>(
     data: &'a HashMap<String, Data>,
     test: bool,
 ) -> Option<Columns<'a>> {
-    let constraints =
-        program.constraints.iter().filter(|c| c.scope == check::Scope::ColumnWise).map(|c| (c.id, c.share)).collect();
+    // Measured constraints are evaluated on the test split only.
+    let constraints = program
+        .constraints
+        .iter()
+        .filter(|c| c.scope == check::Scope::ColumnWise && (test || !c.measured))
+        .map(|c| (c.id, c.share))
+        .collect();
     let d = spec.datasets.iter().position(|d| !d.instances.is_empty())?;
     let table = data.get(&spec.datasets[d].name.name)?;
     Some(Columns {

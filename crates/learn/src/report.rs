@@ -145,6 +145,9 @@ pub struct ConstraintReport {
     pub weight: f64,
     /// Whether the injection trained it.
     pub trained: bool,
+    /// Only measured (`train: false`): never trained, and not part of the task accuracy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub measured: bool,
     /// Instance-wise: the test examples it applies to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub examples: Option<usize>,

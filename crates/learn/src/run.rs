@@ -473,6 +473,7 @@ fn constraint_report(c: &ConstraintInfo, s: &Satisfaction) -> ConstraintReport {
         source,
         weight: c.weight,
         trained: c.trained,
+        measured: c.measured,
         examples: None,
         satisfaction: None,
         value: None,

@@ -78,7 +78,7 @@ pub fn rule_net(spec: &Spec, program: &Program, what: &str) -> Result<RuleNet, R
     let mut guards = Vec::new();
     for (info, role) in program.constraints.iter().zip(rule_roles(spec, program, what)) {
         let RuleRole::Guard { learnable, instance, class } = role? else {
-            continue; // the supervision embedding and structuring train by anyway
+            continue; // the supervision embedding and structuring train by anyway, or only measured
         };
         let ConstraintKind::IfThen { guard, .. } = &spec.constraints[info.id.position()].kind else {
             unreachable!("a guard's constraint is an if-then")

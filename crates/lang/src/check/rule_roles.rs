@@ -15,6 +15,8 @@ pub enum RuleRole {
     Supervision,
     /// `if: R(x)` then `net(x) == class`: the learnable's index, the instance, the class's index.
     Guard { learnable: usize, instance: String, class: usize },
+    /// Only measured (`train: false`): left to the report.
+    Measured,
 }
 
 /// Why embedding or structuring cannot use a constraint.
@@ -45,6 +47,9 @@ pub fn rule_roles(spec: &Spec, program: &Program, what: &str) -> Vec<Result<Rule
         .zip(&program.constraints)
         .map(|(constraint, info)| {
             let refuse = |span: Span, reason: String| RuleRefusal { constraint: info.id, span, reason };
+            if info.measured {
+                return Ok(RuleRole::Measured);
+            }
             if info.scope == Scope::ColumnWise {
                 return Err(refuse(
                     constraint.span,

@@ -105,7 +105,7 @@ impl Training {
         let o = &spec.optimization;
         let engine = o.inference.as_ref().map_or(Engine::Exact, |i| Engine::of(i.value, o));
         let reasoned = |objective| Training::Reasoned { objective, engine };
-        match o.injection_or_default(!spec.constraints.is_empty()) {
+        match o.injection_or_default(spec.trains_constraints()) {
             Injection::SemanticLoss => reasoned(Reasoning::SemanticLoss),
             Injection::Em => reasoned(Reasoning::Em {
                 hard: o.hard.as_ref().is_some_and(|h| h.value),
@@ -172,7 +172,7 @@ const TRAINED: &[Injection] = &[
 pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let o = &spec.optimization;
-    let injection = o.injection_or_default(!spec.constraints.is_empty());
+    let injection = o.injection_or_default(spec.trains_constraints());
     program.training = Training::of(spec);
     program.injection_written = o.injection.is_some();
     if let Some(i) = o.injection.as_ref().filter(|i| !TRAINED.contains(&i.value)) {
@@ -230,7 +230,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
                 Injection::Supervised => info.supervises.is_some(),
                 _ => true,
             };
-        if (reasons || injection == Injection::Ste) && info.scope == Scope::ColumnWise {
+        if (reasons || injection == Injection::Ste) && info.scope == Scope::ColumnWise && !info.measured {
             let per_example = match injection {
                 Injection::Ste => "`ste` encodes each example's constraints as CNF",
                 _ => "semantic loss and EM reason per example",
@@ -310,7 +310,7 @@ fn example_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
 /// runs this check too, so the engine's own limit is never what stops a run.
 fn enumeration_refusal(spec: &Spec, program: &Program, at: Span) -> Option<Diagnostic> {
     let slots = spec.datasets.iter().find(|d| !d.instances.is_empty()).map_or(1, |d| d.tuple_size());
-    program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise).find_map(|c| {
+    program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise && !c.measured).find_map(|c| {
         let reached: Vec<&LearnableInfo> =
             program.learnables.iter().filter(|l| c.latent.iter().any(|a| a.split('(').next() == Some(&l.name))).collect();
         let bound = reached
@@ -340,7 +340,7 @@ fn enumeration_refusal(spec: &Spec, program: &Program, at: Span) -> Option<Diagn
 /// 972 inequalities) leave decision diagrams and their caches exponential in the grid's size.
 fn grid_refusals(spec: &Spec, program: &Program, engine: Engine) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    for c in program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise) {
+    for c in program.constraints.iter().filter(|c| c.scope == Scope::InstanceWise && !c.measured) {
         let reached = program
             .learnables
             .iter()

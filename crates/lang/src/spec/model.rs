@@ -544,6 +544,13 @@ impl Constraint {
     }
 }
 
+impl Spec {
+    /// Whether some constraint is to be trained (not only measured).
+    pub fn trains_constraints(&self) -> bool {
+        self.constraints.iter().any(|c| !c.measured_only())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum ConstraintKind {
     Always(Formula),

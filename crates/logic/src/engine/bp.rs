@@ -646,11 +646,11 @@ impl Graph {
                     .into_iter()
                     .zip(old)
                     .map(|(new, old)| {
-                        let new = normalise(new, semiring)?;
-                        Some(match self.damping {
-                            0.0 => new,
-                            _ => new.into_iter().zip(old).map(|(n, &o)| take * n + keep * o).collect(),
-                        })
+                        let mut new = normalise(new, semiring)?;
+                        if self.damping > 0.0 {
+                            new.iter_mut().zip(old).for_each(|(n, &o)| *n = take * *n + keep * o);
+                        }
+                        Some(new)
                     })
                     .collect()
             })
@@ -714,7 +714,8 @@ impl Graph {
         let tape = Tape::default();
         let (p, m) = (inputs(&tape, &prior), settled.messages.iter().map(|m| inputs(&tape, m)).collect());
         let log_z = self.log_z(factors, &p, &m)?;
-        if log_z.value() == f64::NEG_INFINITY {
+        let possible = log_z.value() > f64::NEG_INFINITY;
+        if !possible {
             return None;
         }
         let adjoints = tape.gradient([(log_z, 1.0)]);
@@ -750,6 +751,11 @@ fn prior(logw: &[Vec<f64>]) -> Vec<Vec<f64>> {
 /// The prior's total weight over all assignments (1 when each variable's weights are normalised).
 fn total(prior: &[Vec<f64>]) -> f64 {
     prior.iter().map(|q| q.iter().sum::<f64>()).product()
+}
+
+/// log(total − p), precise where p is small beside the total; `None` when nothing is left.
+fn log_rest(total: f64, p: f64) -> Option<f64> {
+    Some(total.ln() + (-p / total).ln_1p()).filter(|l| l.is_finite())
 }
 
 impl Inference for Graph {
@@ -809,10 +815,7 @@ impl Inference for Complement {
             Some(e) => (e.log_prob.exp().min(total), e.marginals, e.convergence),
             None => (0.0, prior.clone(), None),
         };
-        let log_prob = (total - p).ln();
-        if !log_prob.is_finite() {
-            return None;
-        }
+        let log_prob = log_rest(total, p)?;
         let marginals = prior
             .iter()
             .zip(&beliefs)
@@ -834,10 +837,7 @@ impl Inference for Complement {
             Some(e) => (e.log_prob.exp().min(total), e.d_logw, e.convergence),
             None => (0.0, prior.iter().map(|q| vec![0.0; q.len()]).collect(), None),
         };
-        let log_prob = (total - p).ln();
-        if !log_prob.is_finite() {
-            return None;
-        }
+        let log_prob = log_rest(total, p)?;
         let d_logw = prior
             .iter()
             .zip(&d)
