@@ -546,30 +546,28 @@ fn warcraft_tables(
             ),
         ));
     }
-    let table = |splits: &[&warcraft::Split]| {
+    let table = |splits: Vec<warcraft::Split>| {
         let rows = splits.iter().map(|s| s.terrain.len()).sum();
+        let terrain = splits.iter().flat_map(|s| s.terrain.iter().map(|&t| u32::from(t))).collect();
+        let on_path = splits.iter().flat_map(|s| s.on_path.iter().map(|&b| b as u8 as f32)).collect();
+        // Each split's pixels become its tiles in place, and are freed as they are appended.
+        let pixels = splits.into_iter().map(warcraft::Split::into_tiles).reduce(|mut all, tiles| {
+            all.extend_from_slice(&tiles);
+            all
+        });
         Table {
             rows,
             columns: vec![
-                (
-                    columns[0].name.name.clone(),
-                    Values::Images { shape: [3, 8, 8], pixels: splits.iter().flat_map(|s| s.tiles()).collect() },
-                ),
-                (
-                    columns[1].name.name.clone(),
-                    Values::Categories(splits.iter().flat_map(|s| s.terrain.iter().map(|&t| u32::from(t))).collect()),
-                ),
-                (
-                    columns[2].name.name.clone(),
-                    Values::Numbers(splits.iter().flat_map(|s| s.on_path.iter().map(|&b| b as u8 as f32)).collect()),
-                ),
+                (columns[0].name.name.clone(), Values::Images { shape: [3, 8, 8], pixels: pixels.unwrap_or_default() }),
+                (columns[1].name.name.clone(), Values::Categories(terrain)),
+                (columns[2].name.name.clone(), Values::Numbers(on_path)),
             ],
         }
     };
     let trained = train.terrain.len();
     let valid_rows = valid.as_ref().map(|v| v.terrain.len());
-    let train_table = table(&[Some(&train), valid.as_ref()].into_iter().flatten().collect::<Vec<_>>());
-    let test_table = table(&[&test]);
+    let train_table = table([Some(train), valid].into_iter().flatten().collect());
+    let test_table = table(vec![test]);
     let tuples = fixed_tuples(side * side, trained, valid_rows, test_table.rows);
     Ok((train_table, test_table, Some(tuples)))
 }

@@ -58,23 +58,26 @@ impl Split {
         self.terrain.len() / (self.side * self.side).max(1)
     }
 
-    /// Each tile's pixels, channels first (3 × 8 × 8), tiles row-major within maps.
-    pub fn tiles(&self) -> Vec<u8> {
+    /// Each tile's pixels, channels first (3 × 8 × 8), tiles row-major within maps: the maps'
+    /// own bytes rearranged map by map (a map's tiles hold as many bytes as its pixels), so that
+    /// 30×30 maps need no second copy of their 2 GB.
+    pub fn into_tiles(mut self) -> Vec<u8> {
         let (k, width) = (self.side, self.side * TILE);
-        let mut out = Vec::with_capacity(self.pixels.len());
-        for m in 0..self.maps() {
-            let map = &self.pixels[m * width * width * 3..(m + 1) * width * width * 3];
+        let mut tiles = Vec::with_capacity(width * width * 3);
+        for map in self.pixels.chunks_exact_mut(width * width * 3) {
+            tiles.clear();
             for (r, c) in (0..k * k).map(|t| (t / k, t % k)) {
                 for ch in 0..3 {
                     for y in 0..TILE {
                         for x in 0..TILE {
-                            out.push(map[((r * TILE + y) * width + c * TILE + x) * 3 + ch]);
+                            tiles.push(map[((r * TILE + y) * width + c * TILE + x) * 3 + ch]);
                         }
                     }
                 }
             }
+            map.copy_from_slice(&tiles);
         }
-        out
+        self.pixels
     }
 }
 
@@ -343,7 +346,7 @@ mod tests {
     fn tiles_are_cut_channels_first() {
         let config = Config { side: 2, maps: [1, 0, 0], seed: 1 };
         let [split, _, _] = generate(&config);
-        let tiles = split.tiles();
+        let tiles = split.clone().into_tiles();
         assert_eq!(tiles.len(), 4 * 3 * 64);
         // Tile 3 (bottom right), channel 1 (green), pixel (2, 5) is map pixel (10, 13).
         assert_eq!(tiles[3 * 192 + 64 + 2 * 8 + 5], split.pixels[(10 * 16 + 13) * 3 + 1]);
