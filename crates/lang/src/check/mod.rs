@@ -829,8 +829,7 @@ impl<'s> Checker<'s> {
             }
         }
         let weakly = matches!(injection, Some(i) if i != Injection::Supervised);
-        let none_trained = self.spec.constraints.iter().all(|c| c.measured_only());
-        if weakly && none_trained && !self.spec.unreadable.sections.contains("constraints") {
+        if weakly && !self.spec.trains_constraints() && !self.spec.unreadable.sections.contains("constraints") {
             let span = o.injection.as_ref().map_or(Span::default(), |i| i.span);
             let has = match self.spec.constraints.is_empty() {
                 true => "constraints, and the spec has none",
