@@ -1,6 +1,7 @@
 //! A batch of examples as the networks see it: which rows each network runs on, where each
 //! grounded variable's row sits among them, and the networks' outputs there.
 
+use crate::augment::Augment;
 use crate::examples::Example;
 use crate::input::input_tensor;
 use crate::input::InputShape;
@@ -8,6 +9,7 @@ use crate::model::Net;
 use crate::task::Inputs;
 use burn::prelude::*;
 use burn::tensor::activation;
+use skilang_data::rng::Rng;
 use skilang_logic::VarRef;
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +22,8 @@ pub struct Reader<'a> {
     pub classes: usize,
     /// Cells scored per row (a grid output's; 1 otherwise).
     pub cells: usize,
+    /// How its training images move, where they do.
+    pub augment: Option<Augment>,
 }
 
 /// The rows each learnable reads in a batch, and where each variable's row sits among them.
@@ -77,8 +81,15 @@ impl BatchRows {
     }
 }
 
-/// Each network's logits on its rows.
-pub fn forward_all(nets: &[Net], readers: &[Reader], rows: &[Vec<usize>], device: &Device) -> Vec<Tensor<2>> {
+/// Each network's logits on its training rows, the images of augmented networks moved by draws
+/// from `draws`.
+pub fn forward_all(
+    nets: &[Net],
+    readers: &[Reader],
+    rows: &[Vec<usize>],
+    device: &Device,
+    draws: &mut Rng,
+) -> Vec<Tensor<2>> {
     nets.iter()
         .zip(readers)
         .zip(rows)
@@ -86,8 +97,9 @@ pub fn forward_all(nets: &[Net], readers: &[Reader], rows: &[Vec<usize>], device
             if rows.is_empty() {
                 return Tensor::zeros([0, r.classes], device);
             }
+            let values = r.inputs.augmented_rows(rows, r.augment.as_ref().map(|a| (a, &mut *draws)));
             // One row of logits per cell: `cells` per input row.
-            net.forward(input_tensor(r.shape, r.inputs.rows(rows), rows.len(), device))
+            net.forward(input_tensor(r.shape, values, rows.len(), device))
         })
         .collect()
 }

@@ -5,6 +5,7 @@
 //! examples ([`examples`], [`weak`]), whose batches the plan's objectives ([`objective`]) turn
 //! into a loss. Each epoch's end can be saved ([`checkpoint`]) and a killed run resumed.
 
+pub mod augment;
 pub mod batch;
 pub mod checkpoint;
 pub mod columnwise;
@@ -19,6 +20,7 @@ pub mod observations;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod schedule;
 pub mod settings;
 pub mod supervised;
 pub mod task;

@@ -457,7 +457,7 @@ impl Phases<'_> {
 
 /// A split's inputs, without its labels, for learning from constraints.
 fn reader<'a>(t: &Task, split: &'a Split) -> Reader<'a> {
-    Reader { shape: t.input, inputs: &split.inputs, classes: t.classes.len(), cells: t.cells }
+    Reader { shape: t.input, inputs: &split.inputs, classes: t.classes.len(), cells: t.cells, augment: t.augment }
 }
 
 /// One constraint's line of the report, from how the test set meets it.

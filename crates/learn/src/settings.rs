@@ -1,5 +1,6 @@
 //! A spec's optimisation settings, every default in one place.
 
+use crate::schedule::Schedule;
 use skilang_lang::spec::{Optimization, Optimizer};
 
 /// The optimisation settings of a spec, with defaults.
@@ -8,6 +9,7 @@ pub struct Settings {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    pub schedule: Schedule,
     pub optimizer: Optimizer,
     pub weight_decay: f64,
     pub momentum: f64,
@@ -22,9 +24,10 @@ impl Settings {
     pub fn from_spec(o: &Optimization) -> Settings {
         let patience = o.patience.as_ref().map(|p| p.value as usize);
         Settings {
-            epochs: o.epochs.as_ref().map_or(10, |e| e.value as usize),
+            epochs: o.epochs.as_ref().map_or(Optimization::DEFAULT_EPOCHS, |e| e.value) as usize,
             batch_size: o.batch_size.as_ref().map_or(64, |b| b.value as usize),
             learning_rate: o.learning_rate.as_ref().map_or(1e-3, |l| l.value),
+            schedule: Schedule::from_spec(o.schedule.as_ref().map(|s| &s.value)),
             optimizer: o.optimizer.as_ref().map_or(Optimizer::Adam, |x| x.value),
             weight_decay: o.weight_decay.as_ref().map_or(0.0, |w| w.value),
             momentum: o.momentum.as_ref().map_or(0.0, |m| m.value),

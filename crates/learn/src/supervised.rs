@@ -51,8 +51,9 @@ impl Learner for Supervised<'_> {
         optims: &mut [ModuleOptimizer],
         learning_rate: f64,
         index: &[usize],
+        draws: &mut Rng,
     ) -> Result<(Vec<Net>, Measured), WeakError> {
-        let (values, labels) = self.fit.batch(index);
+        let (values, labels) = self.fit.batch(index, self.task.augment.as_ref().map(|a| (a, draws)));
         let x = input_tensor(self.task.input, values, index.len(), self.device);
         // A grid's cells are one row of logits each; a row counts as right when all its cells are.
         let (n, cells) = (index.len(), self.fit.cells);

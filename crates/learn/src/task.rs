@@ -1,8 +1,10 @@
 //! A learnable's supervised task: its inputs as tensors-to-be and its output's gold classes, per split.
 
+use crate::augment::Augment;
 use crate::decode::Refill;
 use crate::input::InputShape;
 use skilang_data::encode::Encoder;
+use skilang_data::rng::Rng;
 use skilang_data::table::gather;
 use skilang_data::{Data, Table, Values};
 use skilang_lang::check::refill;
@@ -37,6 +39,23 @@ impl Inputs {
             Inputs::Images { shape, .. } => shape.iter().product(),
             Inputs::Vectors { width, .. } => *width,
         }
+    }
+
+    /// Per channel, the value a black pixel reads as (what an augmented image is filled with).
+    pub fn fill(&self) -> Vec<f32> {
+        match self {
+            Inputs::Images { mean, std, .. } => mean.iter().zip(std).map(|(m, s)| -m / s).collect(),
+            Inputs::Vectors { .. } => Vec::new(),
+        }
+    }
+
+    /// The input values of rows `index`, moved by `augment` with `draws` where given.
+    pub fn augmented_rows(&self, index: &[usize], augment: Option<(&Augment, &mut Rng)>) -> Vec<f32> {
+        let mut values = self.rows(index);
+        if let (Some((augment, draws)), Inputs::Images { shape, .. }) = (augment, self) {
+            augment.apply(&mut values, *shape, &self.fill(), draws);
+        }
+        values
     }
 
     /// The input values of rows `index`, ready for a tensor.
@@ -80,10 +99,11 @@ impl Split {
         self.labels.is_empty()
     }
 
-    /// Rows `index`, as a batch's input values and labels (`cells` per row).
-    pub fn batch(&self, index: &[usize]) -> (Vec<f32>, Vec<i64>) {
+    /// Rows `index`, as a batch's input values (moved by `augment` where given) and labels
+    /// (`cells` per row).
+    pub fn batch(&self, index: &[usize], augment: Option<(&Augment, &mut Rng)>) -> (Vec<f32>, Vec<i64>) {
         let labels = gather(&self.labels, self.cells, index);
-        (self.inputs.rows(index), labels.into_iter().map(i64::from).collect())
+        (self.inputs.augmented_rows(index, augment), labels.into_iter().map(i64::from).collect())
     }
 
     pub fn select(&self, index: &[usize]) -> Split {
@@ -114,6 +134,8 @@ pub struct Task {
     pub cells: usize,
     /// How a grid is decoded iteratively, where the spec asks for it.
     pub refill: Option<Refill>,
+    /// How its training images move, where the spec asks for it.
+    pub augment: Option<Augment>,
     /// Every training row; supervision reads only the `labelled` ones.
     pub train: Split,
     /// The training rows whose labels are known, when not all are.
@@ -232,6 +254,7 @@ pub fn task(
             }
             _ => None,
         },
+        augment: learnable.augment.as_ref().and_then(|a| Augment::from_spec(&a.value)),
         train: Split { inputs: train_inputs, labels: labels(&data.train)?, cells },
         labelled: data.labelled.clone(),
         test: Split { inputs: test_inputs, labels: labels(&data.test)?, cells },

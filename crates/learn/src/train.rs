@@ -66,13 +66,15 @@ pub trait Learner {
     /// The items an epoch visits (labelled rows, or examples).
     fn items(&self) -> usize;
 
-    /// Trains `nets` (one optimiser each) on the items `batch`.
+    /// Trains `nets` (one optimiser each) on the items `batch`, drawing from `draws` what is
+    /// random in a step (the moves of augmented images).
     fn step(
         &self,
         nets: Vec<Net>,
         optims: &mut [ModuleOptimizer],
         learning_rate: f64,
         batch: &[usize],
+        draws: &mut Rng,
     ) -> Result<(Vec<Net>, Measured), WeakError>;
 
     /// The validation accuracy of `nets`, when the plan holds a validation split out.
@@ -139,8 +141,12 @@ pub fn fit(
         let order = state.rng.permutation(items);
         let (mut stats, mut correct, mut seen) = (Stats::default(), 0usize, 0usize);
         for (b, index) in order.chunks(s.batch_size).enumerate() {
+            let at = |b: usize| (epoch - 1) as f64 + b as f64 / batches as f64;
+            let rate = s.schedule.rate(s.learning_rate, at(b), at(b + 1), s.epochs);
+            // Seeded per batch, as dropout per epoch: a resumed run draws the same moves.
+            let mut draws = Rng::new(s.seed ^ ((epoch * batches + b) as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
             let (nets, measured) =
-                learner.step(std::mem::take(&mut state.nets), &mut state.optims, s.learning_rate, index)?;
+                learner.step(std::mem::take(&mut state.nets), &mut state.optims, rate, index, &mut draws)?;
             state.nets = nets;
             stats.add(measured.stats);
             correct += measured.correct;

@@ -12,6 +12,7 @@ use crate::objective::{Batch, Objective, Stats, Targets, Total};
 use crate::train::{Learner, Measured};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use skilang_data::rng::Rng;
 
 /// Every network, trained together on the examples' constraints with the plan's objectives.
 pub struct Constrained<'a> {
@@ -34,6 +35,7 @@ impl Learner for Constrained<'_> {
         optims: &mut [ModuleOptimizer],
         learning_rate: f64,
         index: &[usize],
+        draws: &mut Rng,
     ) -> Result<(Vec<Net>, Measured), WeakError> {
         let device = self.device;
         let examples: Vec<&Example> = index.iter().map(|&i| &self.train[i]).collect();
@@ -44,7 +46,7 @@ impl Learner for Constrained<'_> {
         let (mut stats, mut correct) = (Stats::default(), 0);
         let mut held: Vec<Targets> = Vec::new();
         for step in 0..steps {
-            let logits = forward_all(&nets, self.readers, &rows.rows, device);
+            let logits = forward_all(&nets, self.readers, &rows.rows, device, draws);
             let mut loss = Total::default();
             if step == 0 {
                 let logp = log_probs(&logits);

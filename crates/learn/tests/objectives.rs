@@ -16,6 +16,7 @@ use skilang_learn::model::Net;
 use skilang_learn::objective::fuzzy::Fuzzy;
 use skilang_learn::objective::reasoned::{Em, SemanticLoss};
 use skilang_learn::objective::{Batch, Objective, Targets};
+use skilang_learn::schedule::Schedule;
 use skilang_learn::settings::Settings;
 use skilang_learn::task::Inputs;
 use skilang_learn::train::{fit, State};
@@ -171,11 +172,12 @@ fn em_with_two_m_steps_differs_from_the_semantic_loss_after_one_batch() {
     let rows = 2 * ex.len();
     let mut rng = Rng::new(3);
     let inputs = Inputs::Vectors { width: 4, values: (0..rows * 4).map(|_| uniform(&mut rng) as f32).collect() };
-    let reader = Reader { shape: InputShape::Vector(4), inputs: &inputs, classes: CLASSES, cells: 1 };
+    let reader = Reader { shape: InputShape::Vector(4), inputs: &inputs, classes: CLASSES, cells: 1, augment: None };
     let settings = Settings {
         epochs: 1,
         batch_size: ex.len(),
         learning_rate: 0.1,
+        schedule: Schedule::Constant { warmup: 0.0 },
         optimizer: Optimizer::Sgd,
         weight_decay: 0.0,
         momentum: 0.0,

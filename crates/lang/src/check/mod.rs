@@ -519,12 +519,35 @@ impl<'s> Checker<'s> {
     /// Checks that need no tensor shapes: image layers on images, the output layer's size.
     fn check_model(&mut self, l: &Learnable, inputs: &[&Column], dataset: usize, domain: DomainId, output: &Column) {
         let image = matches!(inputs, [c] if c.ty.spatial());
+        let photo = matches!(inputs, [c] if matches!(c.ty, ColumnType::Image { .. }));
         let (classes, cells) = (self.domains[domain].values.len(), output.ty.cells());
         let scores = if cells == 1 {
             format!("the {classes} classes")
         } else {
             format!("the {classes} classes of {cells} cells")
         };
+        if let Some(a) = &l.augment {
+            let problem = if !photo {
+                Some(format!("learnable `{}` does not read one image (a board or features are not moved)", l.name.name))
+            } else if cells > 1 {
+                Some(format!(
+                    "learnable `{}` scores {cells} cells of its image, which a shift or a turn would move",
+                    l.name.name
+                ))
+            } else {
+                None
+            };
+            if let Some(note) = problem {
+                self.report(
+                    Diagnostic::error(
+                        a.span,
+                        "`augment` moves the images of a network that reads one image and predicts one class",
+                    )
+                    .with_note(note)
+                    .with_help("remove `augment`"),
+                );
+            }
+        }
         match &l.model {
             Model::Architecture { name, .. } if name.value == Architecture::Lenet && !image => {
                 self.report(
@@ -828,6 +851,12 @@ impl<'s> Checker<'s> {
                 self.report(Diagnostic::warning(h.span, "`hard` applies to `injection: em` only"));
             }
         }
+        if let Some(schedule) = &o.schedule {
+            let epochs = o.epochs.as_ref().map_or(Optimization::DEFAULT_EPOCHS, |e| e.value);
+            for d in schedule_problems(&schedule.value, schedule.span, epochs) {
+                self.report(d);
+            }
+        }
         let weakly = matches!(injection, Some(i) if i != Injection::Supervised);
         if weakly && !self.spec.trains_constraints() && !self.spec.unreadable.sections.contains("constraints") {
             let span = o.injection.as_ref().map_or(Span::default(), |i| i.span);
@@ -1040,4 +1069,38 @@ fn collect_calls(e: &Expr, f: &mut dyn FnMut(&str, Span)) {
         }
     }
     e.for_each_child(|c| collect_calls(c, f));
+}
+
+/// What is wrong or unused in a learning-rate schedule over `epochs` epochs.
+fn schedule_problems(s: &Schedule, span: Span, epochs: u64) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let Some(kind) = &s.kind else {
+        return vec![Diagnostic::error(span, "`schedule` needs a `kind`")
+            .with_help("write `kind: cosine` (or constant, step, one_cycle)")];
+    };
+    let step = kind.value == ScheduleKind::Step;
+    if step && s.every.is_none() {
+        problems.push(
+            Diagnostic::error(kind.span, "`kind: step` needs `every`: the epochs between cuts")
+                .with_help("e.g. `schedule: {kind: step, every: 10, gamma: 0.1}`"),
+        );
+    }
+    for (key, written) in [("every", s.every.as_ref().map(|e| e.span)), ("gamma", s.gamma.as_ref().map(|g| g.span))] {
+        if let Some(at) = written.filter(|_| !step) {
+            problems.push(
+                Diagnostic::warning(at, format!("`{key}` is not used: the schedule is `{}`", kind.value.name()))
+                    .with_note(format!("`{key}` is read by `kind: step`")),
+            );
+        }
+    }
+    if let Some(w) = s.warmup.as_ref().filter(|w| w.value >= epochs as f64) {
+        problems.push(
+            Diagnostic::error(
+                w.span,
+                format!("a warm-up of {} epochs leaves none of the {epochs} to train at the full rate", w.value),
+            )
+            .with_help("shorten `warmup`, or train for more `epochs`"),
+        );
+    }
+    problems
 }

@@ -125,7 +125,11 @@ pub const LEARNABLE_KEYS: &[Key] = &[
     key("decode", Shape::Keyword(|| spellings(Decode::SPELLINGS))),
     key("weights", Shape::Text),
     key("frozen", Shape::Bool),
+    key("augment", Shape::Keys(AUGMENT_KEYS)),
 ];
+
+pub const AUGMENT_KEYS: &[Key] =
+    &[key("shift", POSITIVE), key("rotate", Shape::Number(0.0, 180.0)), key("flip", Shape::Bool)];
 
 /// The keys of an input or output written as a mapping (the prototype's `{source: ..., transform: ...}`).
 pub const IO_KEYS: &[Key] = &[key("source", Shape::Formula), key("transform", Shape::Any)];
@@ -193,7 +197,13 @@ pub const OPTIMIZATION_KEYS: &[Key] = &[
     key("metrics", Shape::Either(&[METRIC, Shape::List(&METRIC)])),
     key("ste", Shape::Keys(STE_KEYS)),
     key("bp", Shape::Keys(BP_KEYS)),
+    key("schedule", Shape::Either(&[SCHEDULE_KIND, Shape::Keys(SCHEDULE_KEYS)])),
 ];
+
+const SCHEDULE_KIND: Shape = Shape::Keyword(|| spellings(ScheduleKind::SPELLINGS));
+
+pub const SCHEDULE_KEYS: &[Key] =
+    &[key("kind", SCHEDULE_KIND), key("warmup", POSITIVE), key("every", Shape::Whole(1)), key("gamma", FRACTION)];
 
 pub const BP_KEYS: &[Key] = &[key("iterations", Shape::Whole(1)), key("damping", FRACTION), key("tolerance", POSITIVE)];
 

@@ -154,6 +154,11 @@ keywords!(
     Estimator { Identity => ["identity", "iste"], Saturated => ["saturated", "sste"] }
 );
 keywords!(Optimizer { Adam => ["adam"], AdamW => ["adamw"], Sgd => ["sgd"] });
+keywords!(
+    /// How the learning rate moves over training: held, cut by `gamma` every `every` epochs,
+    /// annealed along a half cosine to 0, or one cycle (PyTorch's: up from lr/25, then down to lr/250,000).
+    ScheduleKind { Constant => ["constant"], Step => ["step"], Cosine => ["cosine"], OneCycle => ["one_cycle", "onecycle", "one-cycle"] }
+);
 keywords!(Semantics { Product => ["product"], Goedel => ["goedel", "godel"], Lukasiewicz => ["lukasiewicz"] });
 keywords!(Implication {
     Reichenbach => ["reichenbach"],
@@ -405,6 +410,25 @@ pub struct Optimization {
     pub ste: Option<Spanned<SteOptions>>,
     /// `bp:`, belief propagation's schedule, where written.
     pub bp: Option<Spanned<BpOptions>>,
+    /// `schedule:`, the learning rate's, where written.
+    pub schedule: Option<Spanned<Schedule>>,
+}
+
+impl Optimization {
+    /// Epochs trained where the spec does not say (here because `check` validates against it).
+    pub const DEFAULT_EPOCHS: u64 = 10;
+}
+
+/// `optimization.schedule`: `cosine`, or `{kind: step, every: 10, gamma: 0.1, warmup: 1}`.
+#[derive(Clone, Debug, Default)]
+pub struct Schedule {
+    pub kind: Option<Spanned<ScheduleKind>>,
+    /// Epochs over which the rate rises linearly from 0 (one cycle: its rising part).
+    pub warmup: Option<Spanned<f64>>,
+    /// `step`: epochs between cuts.
+    pub every: Option<Spanned<u64>>,
+    /// `step`: the factor of each cut.
+    pub gamma: Option<Spanned<f64>>,
 }
 
 /// `optimization.bp`: how `inference: bp` iterates.
@@ -462,7 +486,21 @@ pub struct Learnable {
     pub weights: Option<Spanned<std::path::PathBuf>>,
     /// Whether training leaves its weights as they are.
     pub frozen: bool,
+    /// Random changes to its training images, where written.
+    pub augment: Option<Spanned<Augment>>,
     pub span: Span,
+}
+
+/// A learnable's `augment`: each training image moved at random each time it is read (never
+/// at validation or test time), so that a small training set does not teach its pixels.
+#[derive(Clone, Debug, Default)]
+pub struct Augment {
+    /// The largest shift along each axis, in pixels.
+    pub shift: Option<Spanned<f64>>,
+    /// The largest rotation either way, in degrees.
+    pub rotate: Option<Spanned<f64>>,
+    /// Mirrored left to right half the time.
+    pub flip: Option<Spanned<bool>>,
 }
 
 impl Learnable {

@@ -118,6 +118,7 @@ impl Reader<'_> {
             Spanned::new(beside.join(&p.value), p.span)
         });
         let frozen = m.get("frozen").and_then(|n| self.boolean(n, "`frozen`"));
+        let augment = m.get("augment").and_then(|n| self.augment(n));
         if let (Some(f), None) = (&frozen, &weights) {
             if f.value {
                 self.error(
@@ -137,8 +138,24 @@ impl Reader<'_> {
             decode,
             weights,
             frozen: frozen.is_some_and(|f| f.value),
+            augment,
             span: m.span,
         })
+    }
+
+    fn augment(&mut self, node: &Node) -> Option<Spanned<Augment>> {
+        let m = self.map(node, "`augment`", keys::AUGMENT_KEYS)?;
+        let mut a = Augment::default();
+        for e in m.entries {
+            let v = &e.value;
+            match key_text(&e.key) {
+                "shift" => a.shift = self.number_in(v, "`shift`", 0.0, f64::INFINITY, false),
+                "rotate" => a.rotate = self.number_in(v, "`rotate`", 0.0, 180.0, false),
+                "flip" => a.flip = self.boolean(v, "`flip`"),
+                _ => {} // reported by `map`
+            }
+        }
+        Some(Spanned::new(a, node.span))
     }
 
     /// An item of the prototype's `inputs`/`outputs`: a formula, or `{source: FORMULA, ...}` with

@@ -2,7 +2,7 @@
 
 use super::Reader;
 use crate::diag::Diagnostic;
-use crate::spec::keys::{BP_KEYS, OPTIMIZATION_KEYS, STE_KEYS};
+use crate::spec::keys::{BP_KEYS, OPTIMIZATION_KEYS, SCHEDULE_KEYS, STE_KEYS};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Node, NodeKind};
 
@@ -43,6 +43,7 @@ impl Reader<'_> {
                 }
                 "ste" => o.ste = self.ste(v),
                 "bp" => o.bp = self.bp(v),
+                "schedule" => o.schedule = self.schedule(v),
                 "validation" => {
                     o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
                     if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
@@ -66,6 +67,30 @@ impl Reader<'_> {
                 "alpha" => s.alpha = self.number_in(v, "`alpha`", 0.0, f64::INFINITY, false),
                 "beta" => s.beta = self.number_in(v, "`beta`", 0.0, f64::INFINITY, false),
                 "normalize" => s.normalize = self.boolean(v, "`normalize`"),
+                _ => {} // reported by `map`
+            }
+        }
+        Some(crate::source::Spanned { value: s, span: node.span })
+    }
+
+    /// `schedule: cosine`, or its mapping.
+    fn schedule(&mut self, node: &Node) -> Option<crate::source::Spanned<Schedule>> {
+        if node.as_scalar().is_some() {
+            let kind = self.keyword(node, "learning-rate schedule", ScheduleKind::SPELLINGS)?;
+            return Some(crate::source::Spanned {
+                value: Schedule { kind: Some(kind), ..Schedule::default() },
+                span: node.span,
+            });
+        }
+        let m = self.map(node, "`schedule`", SCHEDULE_KEYS)?;
+        let mut s = Schedule::default();
+        for e in m.entries {
+            let v = &e.value;
+            match key_text(&e.key) {
+                "kind" => s.kind = self.keyword(v, "learning-rate schedule", ScheduleKind::SPELLINGS),
+                "warmup" => s.warmup = self.number_in(v, "`warmup`", 0.0, f64::INFINITY, false),
+                "every" => s.every = self.uint(v, "`every`", 1),
+                "gamma" => s.gamma = self.number_in(v, "`gamma`", 0.0, 1.0, true),
                 _ => {} // reported by `map`
             }
         }
