@@ -19,12 +19,11 @@ pub struct Augment {
 impl Augment {
     /// The spec's `augment`; `None` when it moves nothing.
     pub fn from_spec(a: &spec::Augment) -> Option<Augment> {
-        let augment = Augment {
+        a.moves().then(|| Augment {
             shift: a.shift.as_ref().map_or(0.0, |s| s.value),
             rotate: a.rotate.as_ref().map_or(0.0, |r| r.value.to_radians()),
             flip: a.flip.as_ref().is_some_and(|f| f.value),
-        };
-        (augment.shift > 0.0 || augment.rotate > 0.0 || augment.flip).then_some(augment)
+        })
     }
 
     /// Moves each image of `values` (rows of `shape` = channels × height × width, row-major)

@@ -46,7 +46,8 @@ impl Learner for Constrained<'_> {
         let (mut stats, mut correct) = (Stats::default(), 0);
         let mut held: Vec<Targets> = Vec::new();
         for step in 0..steps {
-            let logits = forward_all(&nets, self.readers, &rows.rows, device, draws);
+            // Every step of a batch sees the images moved alike, those its targets were held on.
+            let logits = forward_all(&nets, self.readers, &rows.rows, device, &mut draws.clone());
             let mut loss = Total::default();
             if step == 0 {
                 let logp = log_probs(&logits);

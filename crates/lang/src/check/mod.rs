@@ -537,6 +537,20 @@ impl<'s> Checker<'s> {
             } else {
                 None
             };
+            if problem.is_none() && !a.value.moves() {
+                self.report(
+                    Diagnostic::warning(a.span, "`augment` moves nothing")
+                        .with_help("give it a `shift`, a `rotate` or `flip: true`, or remove it"),
+                );
+            } else if problem.is_none() && l.frozen {
+                self.report(
+                    Diagnostic::warning(
+                        a.span,
+                        format!("`augment` is not used: learnable `{}` is frozen", l.name.name),
+                    )
+                    .with_note("a frozen network is not trained, and only training images are moved"),
+                );
+            }
             if let Some(note) = problem {
                 self.report(
                     Diagnostic::error(
@@ -853,7 +867,7 @@ impl<'s> Checker<'s> {
         }
         if let Some(schedule) = &o.schedule {
             let epochs = o.epochs.as_ref().map_or(Optimization::DEFAULT_EPOCHS, |e| e.value);
-            for d in schedule_problems(&schedule.value, schedule.span, epochs) {
+            for d in schedule_problems(&schedule.value, epochs) {
                 self.report(d);
             }
         }
@@ -1072,13 +1086,20 @@ fn collect_calls(e: &Expr, f: &mut dyn FnMut(&str, Span)) {
 }
 
 /// What is wrong or unused in a learning-rate schedule over `epochs` epochs.
-fn schedule_problems(s: &Schedule, span: Span, epochs: u64) -> Vec<Diagnostic> {
+fn schedule_problems(s: &Schedule, epochs: u64) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    let Some(kind) = &s.kind else {
-        return vec![Diagnostic::error(span, "`schedule` needs a `kind`")
-            .with_help("write `kind: cosine` (or constant, step, one_cycle)")];
-    };
+    // A missing or unreadable `kind` was reported by the reader.
+    let Some(kind) = &s.kind else { return problems };
     let step = kind.value == ScheduleKind::Step;
+    if let Some(every) = s.every.as_ref().filter(|e| step && e.value >= epochs) {
+        problems.push(
+            Diagnostic::warning(
+                every.span,
+                format!("a cut every {} epochs never comes in {epochs} epochs", every.value),
+            )
+            .with_note("cuts are counted from the first epoch, warm-up included"),
+        );
+    }
     if step && s.every.is_none() {
         problems.push(
             Diagnostic::error(kind.span, "`kind: step` needs `every`: the epochs between cuts")

@@ -419,6 +419,15 @@ impl Optimization {
     pub const DEFAULT_EPOCHS: u64 = 10;
 }
 
+impl Augment {
+    /// Whether any image would move.
+    pub fn moves(&self) -> bool {
+        self.shift.as_ref().is_some_and(|s| s.value > 0.0)
+            || self.rotate.as_ref().is_some_and(|r| r.value > 0.0)
+            || self.flip.as_ref().is_some_and(|f| f.value)
+    }
+}
+
 /// `optimization.schedule`: `cosine`, or `{kind: step, every: 10, gamma: 0.1, warmup: 1}`.
 #[derive(Clone, Debug, Default)]
 pub struct Schedule {

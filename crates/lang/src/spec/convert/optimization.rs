@@ -83,6 +83,7 @@ impl Reader<'_> {
             });
         }
         let m = self.map(node, "`schedule`", SCHEDULE_KEYS)?;
+        let has_kind = m.get("kind").is_some();
         let mut s = Schedule::default();
         for e in m.entries {
             let v = &e.value;
@@ -90,9 +91,15 @@ impl Reader<'_> {
                 "kind" => s.kind = self.keyword(v, "learning-rate schedule", ScheduleKind::SPELLINGS),
                 "warmup" => s.warmup = self.number_in(v, "`warmup`", 0.0, f64::INFINITY, false),
                 "every" => s.every = self.uint(v, "`every`", 1),
-                "gamma" => s.gamma = self.number_in(v, "`gamma`", 0.0, 1.0, true),
+                "gamma" => s.gamma = self.number_in(v, "`gamma`", 0.0, 1.0, false),
                 _ => {} // reported by `map`
             }
+        }
+        if !has_kind {
+            self.error(
+                Diagnostic::error(node.span, "`schedule` needs a `kind`")
+                    .with_help("write `kind: cosine` (or constant, step, one_cycle)"),
+            );
         }
         Some(crate::source::Spanned { value: s, span: node.span })
     }
