@@ -11,18 +11,16 @@
 
 mod common;
 
-use common::{data_dir, flag, joined, list, set, sweep};
+use common::{addition, data_dir, flag, joined, list, set, sweep, Addition};
 use skilang_lang::spec::BuiltinSource;
 
-/// Per N: epochs, batch size (examples), and the published figures as text. Longer numbers carry
-/// more information per example but make fewer examples: they learn best from one example per
-/// step (measured: N = 15 at batch 4 stays at 0% for 8 epochs; at batch 1 it takes off at once).
-const RUNS: [(usize, usize, usize, &str); 5] = [
-    (1, 1, 32, "2-core peers, 1 epoch: DeepStochLog 95.2 (30 s), Scallop 96.8 (94 s), DeepProbLog 93.6 (499 s)"),
-    (2, 1, 16, "2-core peers, 1 epoch: DeepStochLog 89.6 (40 s), Scallop 92.8 (746 s, 0.81 epoch)"),
-    (4, 6, 8, "BP-EM 92.53 (1.33 GPU min), DeepProofLog 94.0 (25 min), 2-core DeepStochLog 70.1 (1 epoch, 87 s)"),
-    (15, 5, 1, "BP-EM 74.85 (1.95 GPU min), DeepProofLog 80.8 (42 min), A-NeSI 76.84"),
-    (100, 35, 1, "BP-EM 9.20 (8.51 GPU min), DeepProofLog 37.8 (106 min), A-NeSI overflow"),
+/// Per N (as `common::addition` trains it), the published figures as text.
+const PUBLISHED: [(usize, &str); 5] = [
+    (1, "2-core peers, 1 epoch: DeepStochLog 95.2 (30 s), Scallop 96.8 (94 s), DeepProbLog 93.6 (499 s)"),
+    (2, "2-core peers, 1 epoch: DeepStochLog 89.6 (40 s), Scallop 92.8 (746 s, 0.81 epoch)"),
+    (4, "BP-EM 92.53 (1.33 GPU min), DeepProofLog 94.0 (25 min), 2-core DeepStochLog 70.1 (1 epoch, 87 s)"),
+    (15, "BP-EM 74.85 (1.95 GPU min), DeepProofLog 80.8 (42 min), A-NeSI 76.84"),
+    (100, "BP-EM 9.20 (8.51 GPU min), DeepProofLog 37.8 (106 min), A-NeSI overflow"),
 ];
 
 fn main() {
@@ -32,18 +30,16 @@ fn main() {
     let injection = std::env::var("SKILANG_BENCH_INJECTION").unwrap_or_else(|_| "semantic_loss".into());
     let inference = std::env::var("SKILANG_BENCH_INFERENCE").unwrap_or_else(|_| "exact".into());
     println!("MNIST addition, {injection}, {inference} inference, LeNet, CPU (burn flex)");
-    for (n, epochs, batch, published) in RUNS {
+    for (n, published) in PUBLISHED {
+        let Addition { epochs, batch, schedule } = Addition::of(n);
         if only.as_ref().is_some_and(|o| !o.contains(&n)) {
             continue;
         }
         let args = [
             flag("--seeds", joined(&seeds)),
-            flag("--epochs", epochs),
-            set("data.mnist.instances.a", n),
-            set("optimization.batch_size", batch),
+            addition(n),
             set("optimization.injection", &injection),
             set("optimization.inference", &inference),
-            flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes"),
         ]
         .concat();
         let swept = sweep(
@@ -52,7 +48,9 @@ fn main() {
             Some(&data),
             &args,
         );
-        println!("\nN = {n}, {epochs} epoch(s), batch {batch}; published (sum acc %, time): {published}");
+        println!(
+            "\nN = {n}, {epochs} epoch(s), batch {batch}, {schedule} rate; published (sum acc %, time): {published}"
+        );
         print!("{}", swept.table);
         println!("runs and reports: {}", swept.dir.display());
     }

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{data_dir, flag, joined, list, root, set, sweep};
+use common::{addition, data_dir, flag, joined, list, root, set, sweep};
 use skilang_lang::spec::BuiltinSource;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,16 +60,6 @@ struct Task {
 }
 
 fn tasks() -> Vec<Task> {
-    // As the addition benchmark runs N: epochs and batch size.
-    let addition = |n: usize, epochs: usize, batch: usize| {
-        [
-            flag("--epochs", epochs),
-            set("data.mnist.instances.a", n),
-            set("optimization.batch_size", batch),
-            flag("--metrics", "task_accuracy,symbol_accuracy,train_seconds,peak_rss_bytes"),
-        ]
-        .concat()
-    };
     let metrics = flag("--metrics", "task_accuracy,train_seconds,peak_rss_bytes");
     let exp_kernel = [set("optimization.kernel", "exp"), set("optimization.bandwidth", 0.5)].concat();
     // As the Warcraft benchmark measures it, with the published metric.
@@ -82,7 +72,7 @@ fn tasks() -> Vec<Task> {
             suffix: "-N4",
             spec: "examples/mnist-addition.yaml",
             source: BuiltinSource::Mnist,
-            sets: addition(4, 6, 8),
+            sets: addition(4),
             sampling: vec![],
             published: [None, Some((92.16, Some(2.21))), Some((92.53, Some(1.33))), None, Some((92.3, Some(74.0)))],
             best: "DeepProofLog 94.0 (25 min)",
@@ -94,7 +84,7 @@ fn tasks() -> Vec<Task> {
             suffix: "-N15",
             spec: "examples/mnist-addition.yaml",
             source: BuiltinSource::Mnist,
-            sets: addition(15, 5, 1),
+            sets: addition(15),
             sampling: vec![],
             published: [None, Some((72.79, Some(7.93))), Some((74.85, Some(1.95))), None, None],
             best: "DeepProofLog 80.8 (42 min); Scallop T/O",
@@ -106,7 +96,7 @@ fn tasks() -> Vec<Task> {
             suffix: "-N100",
             spec: "examples/mnist-addition.yaml",
             source: BuiltinSource::Mnist,
-            sets: addition(100, 35, 1),
+            sets: addition(100),
             sampling: vec![],
             published: [None, Some((11.60, Some(36.26))), Some((9.20, Some(8.51))), None, None],
             best: "DeepProofLog 37.8 (106 min); A-NeSI overflow",
