@@ -526,41 +526,8 @@ impl<'s> Checker<'s> {
         } else {
             format!("the {classes} classes of {cells} cells")
         };
-        if let Some(a) = &l.augment {
-            let problem = if !photo {
-                Some(format!("learnable `{}` does not read one image (a board or features are not moved)", l.name.name))
-            } else if cells > 1 {
-                Some(format!(
-                    "learnable `{}` scores {cells} cells of its image, which a shift or a turn would move",
-                    l.name.name
-                ))
-            } else {
-                None
-            };
-            if problem.is_none() && !a.value.moves() {
-                self.report(
-                    Diagnostic::warning(a.span, "`augment` moves nothing")
-                        .with_help("give it a `shift`, a `rotate` or `flip: true`, or remove it"),
-                );
-            } else if problem.is_none() && l.frozen {
-                self.report(
-                    Diagnostic::warning(
-                        a.span,
-                        format!("`augment` is not used: learnable `{}` is frozen", l.name.name),
-                    )
-                    .with_note("a frozen network is not trained, and only training images are moved"),
-                );
-            }
-            if let Some(note) = problem {
-                self.report(
-                    Diagnostic::error(
-                        a.span,
-                        "`augment` moves the images of a network that reads one image and predicts one class",
-                    )
-                    .with_note(note)
-                    .with_help("remove `augment`"),
-                );
-            }
+        if let Some(d) = augment_problem(l, photo, cells) {
+            self.report(d);
         }
         match &l.model {
             Model::Architecture { name, .. } if name.value == Architecture::Lenet && !image => {
@@ -1083,6 +1050,31 @@ fn collect_calls(e: &Expr, f: &mut dyn FnMut(&str, Span)) {
         }
     }
     e.for_each_child(|c| collect_calls(c, f));
+}
+
+/// What is wrong with a learnable's `augment`, or why it does nothing: it moves single images, of
+/// a network that scores one class (`cells` 1) and is trained.
+fn augment_problem(l: &Learnable, photo: bool, cells: usize) -> Option<Diagnostic> {
+    let a = l.augment.as_ref()?;
+    let refused = |note: String| {
+        Diagnostic::error(a.span, "`augment` moves the images of a network that reads one image and predicts one class")
+            .with_note(note)
+            .with_help("remove `augment`")
+    };
+    let name = &l.name.name;
+    Some(if !photo {
+        refused(format!("learnable `{name}` does not read one image (a board or features are not moved)"))
+    } else if cells > 1 {
+        refused(format!("learnable `{name}` scores {cells} cells of its image, which a shift or a turn would move"))
+    } else if !a.value.moves() {
+        Diagnostic::warning(a.span, "`augment` moves nothing")
+            .with_help("give it a `shift`, a `rotate` or `flip: true`, or remove it")
+    } else if l.frozen {
+        Diagnostic::warning(a.span, format!("`augment` is not used: learnable `{name}` is frozen"))
+            .with_note("a frozen network is not trained, and only training images are moved")
+    } else {
+        return None;
+    })
 }
 
 /// What is wrong or unused in a learning-rate schedule over `epochs` epochs.
