@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod model;
 pub mod objective;
 pub mod observations;
+pub mod ops;
 pub mod report;
 pub mod rules;
 pub mod run;

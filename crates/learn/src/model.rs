@@ -356,8 +356,8 @@ impl Net {
                     }
                 }
                 Step::Block(b) => match (&self.blocks[b], x4.take(), x2.take()) {
-                    (Block::Conv(c), Some(x), _) => x4 = Some(c.forward(x)),
-                    (Block::MaxPool(p), Some(x), _) => x4 = Some(p.forward(x)),
+                    (Block::Conv(c), Some(x), _) => x4 = Some(crate::ops::conv2d(c, x)),
+                    (Block::MaxPool(p), Some(x), _) => x4 = Some(crate::ops::max_pool2d(p, x)),
                     (Block::AvgPool(p), Some(x), _) => x4 = Some(p.forward(x)),
                     (Block::Norm(n), Some(x), _) => x4 = Some(n.forward(x)),
                     (Block::Dropout(d), Some(x), _) => x4 = Some(d.forward(x)),
