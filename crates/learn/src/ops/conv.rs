@@ -249,32 +249,55 @@ fn tile<M: MulAdd, const R: usize>(
     }
 }
 
-/// The kernel taps `(c, i, j)` in the order of the weight's last three axes.
-fn taps(g: &Geometry) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+/// Kernel tap `r` as `(c, i, j)`, in the order of the weight's last three axes.
+/// (Divisions rather than nested iterators, which the compiler leaves as calls per tap.)
+fn tap(g: &Geometry, r: usize) -> (usize, usize, usize) {
     let [kh, kw] = g.kernel;
-    (0..g.channels).flat_map(move |c| (0..kh).flat_map(move |i| (0..kw).map(move |j| (c, i, j))))
+    (r / (kh * kw), r / kw % kh, r % kw)
 }
 
 /// One image's patch matrix `[taps × ld]`: row `r` holds the input value under tap `r` at every
-/// output position, zero where it falls in the padding (and in the columns past the positions).
+/// output position, zero where it falls in the padding.
 fn patch_rows(g: &Geometry, image: &[f32], col: &mut [f32], ld: usize) {
     let [h, w] = g.input;
     let ow = g.out[1];
-    col.fill(0.0);
-    for ((c, i, j), row) in taps(g).zip(col.chunks_exact_mut(ld)) {
+    for (r, row) in col.chunks_exact_mut(ld).take(g.taps()).enumerate() {
+        let (c, i, j) = tap(g, r);
         let (rows, first_h) = g.valid(0, i);
         let (cols, first_w) = g.valid(1, j);
+        // Only a tap that reaches into the padding leaves zeros (the columns past the positions
+        // are never read, or only into outputs that are dropped).
+        if rows.len() < g.out[0] || cols.len() < ow {
+            row[..g.positions()].fill(0.0);
+        }
         for (n, oh) in rows.enumerate() {
             let src = &image[(c * h + first_h + n * g.stride[0]) * w..][..w];
             let dst = &mut row[oh * ow..][..ow];
             if g.stride[1] == 1 {
-                dst[cols.clone()].copy_from_slice(&src[first_w..first_w + cols.len()]);
+                copy_short(&mut dst[cols.clone()], &src[first_w..first_w + cols.len()]);
             } else {
-                for (m, o) in cols.clone().enumerate() {
-                    dst[o] = src[first_w + m * g.stride[1]];
+                for (m, d) in dst[cols.clone()].iter_mut().enumerate() {
+                    *d = src[first_w + m * g.stride[1]];
                 }
             }
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for runs of a few dozen values, where the call to `memcpy` that
+/// `copy_from_slice` (and any plain copying loop) becomes costs more than the copy: whole vectors
+/// are moved as fixed-size arrays, which compile to register moves.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    const V: usize = 8;
+    let mut d = dst.chunks_exact_mut(V);
+    let mut s = src.chunks_exact(V);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let d: &mut [f32; V] = d.try_into().expect("a whole chunk");
+        *d = s.try_into().expect("a whole chunk");
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = *s;
     }
 }
 
@@ -283,7 +306,8 @@ fn scatter_rows(g: &Geometry, col: &[f32], ld: usize, image: &mut [f32]) {
     let [h, w] = g.input;
     let ow = g.out[1];
     image.fill(0.0);
-    for ((c, i, j), row) in taps(g).zip(col.chunks_exact(ld)) {
+    for (r, row) in col.chunks_exact(ld).take(g.taps()).enumerate() {
+        let (c, i, j) = tap(g, r);
         let (rows, first_h) = g.valid(0, i);
         let (cols, first_w) = g.valid(1, j);
         for (n, oh) in rows.enumerate() {

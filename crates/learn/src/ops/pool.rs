@@ -39,57 +39,53 @@ impl Pooling {
         }
     }
 
-    /// The maxima of output row `i`'s windows (a NaN where a window has one, as in PyTorch),
-    /// computed across the row, one window position at a time, so that the loop vectorises.
+    /// The maximum of the window at `corner` and its position in the window (`a · kw + b`): the
+    /// first of equal maxima, or the last NaN (which propagates, as in PyTorch). The position is
+    /// an `f32` so that choosing it is a blend like the value's (an integer select compiles to a
+    /// branch here).
     #[inline(always)]
-    fn row_max<const KH: usize, const KW: usize>(&self, plane: &[f32], i: usize, max: &mut [f32]) {
+    fn max<const KH: usize, const KW: usize>(&self, plane: &[f32], corner: usize) -> (f32, f32) {
         let [kh, kw] = self.window::<KH, KW>();
-        let ([sh, sw], w) = (self.stride, self.input[1]);
-        for (j, m) in max.iter_mut().enumerate() {
-            *m = plane[i * sh * w + j * sw];
-        }
+        let (mut max, mut code) = (plane[corner], 0.0);
         for a in 0..kh {
-            for b in 0..kw {
-                let row = &plane[(i * sh + a) * w + b..];
-                for (j, m) in max.iter_mut().enumerate() {
-                    let v = row[j * sw];
-                    *m = if v <= *m { *m } else { v };
-                }
+            for (b, &v) in plane[corner + a * self.input[1]..][..kw].iter().enumerate() {
+                let take = v > max || v.is_nan();
+                max = if take { v } else { max };
+                code = if take { (a * kw + b) as f32 } else { code };
+            }
+        }
+        (max, code)
+    }
+
+    /// Calls `f(k, corner)` for each output value `k` of a plane and its window's corner (nested
+    /// loops: as an iterator of corners, it is not inlined).
+    #[inline(always)]
+    fn each_corner(&self, mut f: impl FnMut(usize, usize)) {
+        let [oh, ow] = self.out().expect("a window that fits");
+        let ([sh, sw], w) = (self.stride, self.input[1]);
+        for i in 0..oh {
+            for j in 0..ow {
+                f(i * ow + j, i * sh * w + j * sw);
             }
         }
     }
 
     #[inline(always)]
     fn forward_plane<const KH: usize, const KW: usize>(&self, plane: &[f32], out: &mut [f32]) {
-        let ow = self.out().expect("a window that fits")[1];
-        for (i, row) in out.chunks_exact_mut(ow).enumerate() {
-            self.row_max::<KH, KW>(plane, i, row);
-        }
+        self.each_corner(|k, corner| out[k] = self.max::<KH, KW>(plane, corner).0);
     }
 
     /// Adds each output value's gradient to the first maximum of its window.
     #[inline(always)]
     fn backward_plane<const KH: usize, const KW: usize>(&self, plane: &[f32], grad: &[f32], dx: &mut [f32]) {
         let [kh, kw] = self.window::<KH, KW>();
-        let ([sh, sw], w) = (self.stride, self.input[1]);
-        let ow = self.out().expect("a window that fits")[1];
-        let (mut max, mut missing) = (vec![0.0; ow], vec![0.0; ow]);
-        for (i, grad) in grad.chunks_exact(ow).enumerate() {
-            self.row_max::<KH, KW>(plane, i, &mut max);
-            // 1 until a window's maximum is met: arithmetic, since selects compile to branches.
-            missing.fill(1.0);
-            for a in 0..kh {
-                for b in 0..kw {
-                    let at = (i * sh + a) * w + b;
-                    for j in 0..ow {
-                        let (v, m) = (plane[at + j * sw], max[j]);
-                        let hit = missing[j] * f32::from(u8::from(v == m || v.is_nan() && m.is_nan()));
-                        dx[at + j * sw] += hit * grad[j];
-                        missing[j] -= hit;
-                    }
-                }
-            }
-        }
+        let w = self.input[1];
+        // A window position's offset from the window's corner.
+        let offsets: Vec<usize> = (0..kh).flat_map(|a| (0..kw).map(move |b| a * w + b)).collect();
+        self.each_corner(|k, corner| {
+            let code = self.max::<KH, KW>(plane, corner).1;
+            dx[corner + offsets[code as usize]] += grad[k];
+        });
     }
 }
 
