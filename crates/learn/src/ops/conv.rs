@@ -1,10 +1,10 @@
 //! A 2-D convolution and its two gradients on plain `f32` slices, written for the networks of this
 //! field: few channels, small kernels, batches of 1 to a few hundred images.
 //!
-//! Every pass works one image at a time through one row of its patch matrix at a time (the input
-//! values one kernel tap sees at every output position: a few hundred floats that stay in L1), so
-//! nothing of the size of a batch's patch matrix is ever allocated. Images are shared among the
-//! threads; the weight gradient keeps one accumulator per thread and adds them up at the end.
+//! Every pass works one image at a time, as one small matrix product whose operands are read in
+//! place from a zero-bordered copy of the image (see [`Frame`]): no patch matrix is built, and
+//! what a pass touches stays in cache. Images are shared among the threads; the weight gradient
+//! keeps one accumulator per thread and adds them up at the end.
 //! The inner loops are compiled three times — AVX-512, AVX2 + FMA, and plain — and the widest the
 //! CPU has is chosen at run time, so one binary runs everywhere.
 
@@ -62,18 +62,6 @@ impl Geometry {
 
     pub fn output_len(&self) -> usize {
         self.batch * self.out_channels * self.positions()
-    }
-
-    /// For kernel tap `k` along `axis`, the output positions whose input coordinate falls inside
-    /// the image, and the input coordinate of the first of them.
-    fn valid(&self, axis: usize, k: usize) -> (std::ops::Range<usize>, usize) {
-        let (s, offset) = (self.stride[axis], k * self.dilation[axis]);
-        let pad = self.padding[axis];
-        // Input coordinate of output position o: o·s + offset − pad, valid in [0, input).
-        let first = pad.saturating_sub(offset).div_ceil(s);
-        let end = (self.input[axis] + pad).saturating_sub(offset).div_ceil(s).min(self.out[axis]);
-        let first = first.min(end);
-        (first..end, (first * s + offset).saturating_sub(pad))
     }
 }
 
@@ -184,58 +172,74 @@ fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
 }
 
-/// A matrix operand read by index: element `(i, k)` is at `i * row + k * depth`.
+/// A matrix operand given by where each of its rows starts: element `(i, k)` is at
+/// `values[starts[i] + k * step]`.
 #[derive(Clone, Copy)]
-struct Strided<'a> {
+struct Rows<'a> {
     values: &'a [f32],
-    row: usize,
-    depth: usize,
+    starts: &'a [usize],
+    step: usize,
 }
 
-/// `c[rows × cols] += a[rows × depth] · b[depth × cols]`, `b` and `c` row-major with leading
-/// dimensions `ldb` and `ldc`, `cols` a multiple of [`LANES`]. Tiles of four rows by [`LANES`]
-/// columns are held in registers while `depth` runs: each `b` vector loaded serves four rows.
+/// `c[rows × cols] += a[rows × depth] · b[depth × cols]`, `c` row-major with leading dimension
+/// `ldc`, `b`'s rows contiguous along `cols` (`b.step` unused), `cols` a multiple of [`LANES`].
+/// Tiles of four rows by [`LANES`] columns are held in registers while `depth` runs: each `b`
+/// vector loaded serves four rows. Rows of `a` that are not contiguous are first packed into
+/// `pack`, depth by depth, so that the inner loop reads them in order.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn product<M: MulAdd>(
-    rows: usize,
-    cols: usize,
-    depth: usize,
-    a: Strided,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-) {
+fn product<M: MulAdd>(cols: usize, a: Rows, b: Rows, c: &mut [f32], ldc: usize, pack: &mut Vec<f32>) {
+    let rows = a.starts.len();
     let mut i = 0;
     while i + 4 <= rows {
-        tile::<M, 4>(i, cols, depth, a, b, ldb, c, ldc);
+        tile::<M, 4>(i, cols, a, b, c, ldc, pack);
         i += 4;
     }
     while i < rows {
-        tile::<M, 1>(i, cols, depth, a, b, ldb, c, ldc);
+        tile::<M, 1>(i, cols, a, b, c, ldc, pack);
         i += 1;
     }
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn tile<M: MulAdd, const R: usize>(
     i0: usize,
     cols: usize,
-    depth: usize,
-    a: Strided,
-    b: &[f32],
-    ldb: usize,
+    a: Rows,
+    b: Rows,
+    c: &mut [f32],
+    ldc: usize,
+    pack: &mut Vec<f32>,
+) {
+    let depth = b.starts.len();
+    if a.step == 1 {
+        // Rows read in order already: slices of exactly `depth` values, so no bounds checks.
+        let rows: [&[f32]; R] = std::array::from_fn(|r| &a.values[a.starts[i0 + r]..][..depth]);
+        tile_with::<M, R>(i0, cols, |k| std::array::from_fn(|r| rows[r][k]), b, c, ldc);
+    } else {
+        pack.clear();
+        for k in 0..depth {
+            pack.extend(a.starts[i0..i0 + R].iter().map(|row| a.values[row + k * a.step]));
+        }
+        let pack = &pack[..depth * R];
+        tile_with::<M, R>(i0, cols, |k| pack[k * R..][..R].try_into().expect("a whole tile"), b, c, ldc);
+    }
+}
+
+/// [`tile`] given the rows' values at each depth.
+#[inline(always)]
+fn tile_with<M: MulAdd, const R: usize>(
+    i0: usize,
+    cols: usize,
+    a: impl Fn(usize) -> [f32; R],
+    b: Rows,
     c: &mut [f32],
     ldc: usize,
 ) {
     for j0 in (0..cols).step_by(LANES) {
         let mut acc = [[0.0f32; LANES]; R];
-        for k in 0..depth {
-            let bv: &[f32; LANES] = b[k * ldb + j0..][..LANES].try_into().expect("a full tile");
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let av = a.values[(i0 + r) * a.row + k * a.depth];
+        for (k, &start) in b.starts.iter().enumerate() {
+            let bv: &[f32; LANES] = b.values[start + j0..][..LANES].try_into().expect("a whole tile");
+            for (acc, av) in acc.iter_mut().zip(a(k)) {
                 for l in 0..LANES {
                     acc[l] = M::mul_add(av, bv[l], acc[l]);
                 }
@@ -249,78 +253,60 @@ fn tile<M: MulAdd, const R: usize>(
     }
 }
 
-/// Kernel tap `r` as `(c, i, j)`, in the order of the weight's last three axes.
-/// (Divisions rather than nested iterators, which the compiler leaves as calls per tap.)
-fn tap(g: &Geometry, r: usize) -> (usize, usize, usize) {
-    let [kh, kw] = g.kernel;
-    (r / (kh * kw), r / kw % kh, r % kw)
+/// The layout every pass works in. The image is copied, one channel plane after another, into a
+/// zero-bordered frame of `frame` pixels that holds the padding; output position `(y, x)` of the
+/// convolution at stride 1 is then grid position `y · frame[1] + x`, and what kernel tap
+/// `(c, i, j)` reads at every grid position is one contiguous run of the frame, starting at
+/// `starts[tap]`. So no patch matrix is ever built: the frame's runs are the patch matrix's rows.
+/// The grid's positions past the output's width, and at a stride, those between the output's
+/// positions, are computed and dropped (or given a zero gradient): on these networks' small
+/// images that costs less than gathering patches.
+struct Frame {
+    frame: [usize; 2],
+    /// Grid positions: the stride-1 output rows the strided output needs, `frame[1]` wide.
+    grid: usize,
+    /// Where tap `r`'s run starts in the frame.
+    starts: Vec<usize>,
+    /// Values a frame holds, with room for the last run's reads past its end.
+    len: usize,
 }
 
-/// One image's patch matrix `[taps × ld]`: row `r` holds the input value under tap `r` at every
-/// output position, zero where it falls in the padding.
-fn patch_rows(g: &Geometry, image: &[f32], col: &mut [f32], ld: usize) {
-    let [h, w] = g.input;
-    let ow = g.out[1];
-    for (r, row) in col.chunks_exact_mut(ld).take(g.taps()).enumerate() {
-        let (c, i, j) = tap(g, r);
-        let (rows, first_h) = g.valid(0, i);
-        let (cols, first_w) = g.valid(1, j);
-        // Only a tap that reaches into the padding leaves zeros (the columns past the positions
-        // are never read, or only into outputs that are dropped).
-        if rows.len() < g.out[0] || cols.len() < ow {
-            row[..g.positions()].fill(0.0);
-        }
-        for (n, oh) in rows.enumerate() {
-            let src = &image[(c * h + first_h + n * g.stride[0]) * w..][..w];
-            let dst = &mut row[oh * ow..][..ow];
-            if g.stride[1] == 1 {
-                copy_short(&mut dst[cols.clone()], &src[first_w..first_w + cols.len()]);
-            } else {
-                for (m, d) in dst[cols.clone()].iter_mut().enumerate() {
-                    *d = src[first_w + m * g.stride[1]];
-                }
-            }
-        }
+impl Frame {
+    fn new(g: &Geometry) -> Frame {
+        let span = |a: usize| g.dilation[a] * (g.kernel[a] - 1) + 1;
+        let frame = [0, 1].map(|a| (g.out[a] - 1) * g.stride[a] + span(a));
+        let grid = ((g.out[0] - 1) * g.stride[0] + 1) * frame[1];
+        let [kh, kw] = g.kernel;
+        let starts = (0..g.taps())
+            .map(|r| {
+                let (c, i, j) = (r / (kh * kw), r / kw % kh, r % kw);
+                (c * frame[0] + i * g.dilation[0]) * frame[1] + j * g.dilation[1]
+            })
+            .collect();
+        let len = g.channels * frame[0] * frame[1] + span(1) + LANES;
+        Frame { frame, grid, starts, len }
     }
-}
 
-/// `dst.copy_from_slice(src)` for runs of a few dozen values, where the call to `memcpy` that
-/// `copy_from_slice` (and any plain copying loop) becomes costs more than the copy: whole vectors
-/// are moved as fixed-size arrays, which compile to register moves.
-#[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
-    const V: usize = 8;
-    let mut d = dst.chunks_exact_mut(V);
-    let mut s = src.chunks_exact(V);
-    for (d, s) in (&mut d).zip(&mut s) {
-        let d: &mut [f32; V] = d.try_into().expect("a whole chunk");
-        *d = s.try_into().expect("a whole chunk");
+    /// The grid position of output position `(oh, ow)`.
+    fn at(&self, g: &Geometry, oh: usize, ow: usize) -> usize {
+        oh * g.stride[0] * self.frame[1] + ow * g.stride[1]
     }
-    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
-        *d = *s;
-    }
-}
 
-/// Adds a patch-matrix gradient `[taps × ld]` back onto the image positions each tap read.
-fn scatter_rows(g: &Geometry, col: &[f32], ld: usize, image: &mut [f32]) {
-    let [h, w] = g.input;
-    let ow = g.out[1];
-    image.fill(0.0);
-    for (r, row) in col.chunks_exact(ld).take(g.taps()).enumerate() {
-        let (c, i, j) = tap(g, r);
-        let (rows, first_h) = g.valid(0, i);
-        let (cols, first_w) = g.valid(1, j);
-        for (n, oh) in rows.enumerate() {
-            let dst = &mut image[(c * h + first_h + n * g.stride[0]) * w..][..w];
-            let src = &row[oh * ow..][..ow];
-            if g.stride[1] == 1 {
-                for (d, s) in dst[first_w..first_w + cols.len()].iter_mut().zip(&src[cols.clone()]) {
-                    *d += s;
-                }
-            } else {
-                for (m, o) in cols.clone().enumerate() {
-                    dst[first_w + m * g.stride[1]] += src[o];
-                }
+    /// The frame row and column of image pixel `(y, x)`, when the frame holds it.
+    fn holds(&self, g: &Geometry, y: usize, x: usize) -> Option<usize> {
+        let (fy, fx) = (y + g.padding[0], x + g.padding[1]);
+        (fy < self.frame[0] && fx < self.frame[1]).then_some(fy * self.frame[1] + fx)
+    }
+
+    /// Copies `image` into `frame` (whose border stays zero from its allocation).
+    fn fill(&self, g: &Geometry, image: &[f32], frame: &mut [f32]) {
+        let [h, w] = g.input;
+        let plane = self.frame[0] * self.frame[1];
+        for c in 0..g.channels {
+            for y in 0..h {
+                let Some(at) = self.holds(g, y, 0) else { break };
+                let n = w.min(self.frame[1].saturating_sub(g.padding[1]));
+                frame[c * plane + at..][..n].copy_from_slice(&image[(c * h + y) * w..][..n]);
             }
         }
     }
@@ -328,70 +314,121 @@ fn scatter_rows(g: &Geometry, col: &[f32], ld: usize, image: &mut [f32]) {
 
 /// Per-thread scratch space, allocated once per share of the batch.
 struct Scratch {
-    col: Vec<f32>,
-    out: Vec<f32>,
+    frame: Vec<f32>,
+    /// The product's output, or its transposed operand.
+    grid: Vec<f32>,
+    /// The product's packed rows.
+    pack: Vec<f32>,
 }
 
-/// One image's output `[out_channels, positions]`: weight × patch matrix, plus the bias.
+impl Scratch {
+    fn new(f: &Frame, grid: usize) -> Scratch {
+        Scratch { frame: vec![0.0; f.len], grid: vec![0.0; grid], pack: Vec::new() }
+    }
+}
+
+/// One image's output `[out_channels, positions]`: weight × the frame's runs, plus the bias.
 #[inline(always)]
 fn forward_image<M: MulAdd>(
-    g: &Geometry,
+    (g, f): (&Geometry, &Frame),
     image: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
     s: &mut Scratch,
 ) {
-    let (taps_n, p) = (g.taps(), g.positions());
-    let ld = padded(p);
-    patch_rows(g, image, &mut s.col, ld);
-    s.out.fill(0.0);
-    let w = Strided { values: weight, row: taps_n, depth: 1 };
-    product::<M>(g.out_channels, ld, taps_n, w, &s.col, ld, &mut s.out, ld);
-    for (o, plane) in out.chunks_exact_mut(p).enumerate() {
+    let ld = padded(f.grid);
+    f.fill(g, image, &mut s.frame);
+    s.grid.fill(0.0);
+    let rows: Vec<usize> = (0..g.out_channels).map(|o| o * g.taps()).collect();
+    let w = Rows { values: weight, starts: &rows, step: 1 };
+    product::<M>(ld, w, Rows { values: &s.frame, starts: &f.starts, step: 1 }, &mut s.grid, ld, &mut s.pack);
+    let [oh, ow] = g.out;
+    for (o, plane) in out.chunks_exact_mut(oh * ow).enumerate() {
         let b = bias.map_or(0.0, |b| b[o]);
-        for (y, v) in plane.iter_mut().zip(&s.out[o * ld..]) {
-            *y = v + b;
+        for (y, row) in plane.chunks_exact_mut(ow).enumerate() {
+            for (x, v) in row.iter_mut().enumerate() {
+                *v = s.grid[o * ld + f.at(g, y, x)] + b;
+            }
         }
     }
 }
 
 /// Adds one image's transposed weight gradient to `acc` `[taps × padded(out_channels)]`: the
-/// patch matrix × the transposed output gradient. (This way round, both operands are built from
-/// contiguous runs; the other needs the patch matrix transposed, a gather as long as the matrix.)
+/// frame's runs × the output gradient placed on the grid, transposed.
 #[inline(always)]
-fn weight_grad_image<M: MulAdd>(g: &Geometry, image: &[f32], grad: &[f32], acc: &mut [f32], s: &mut Scratch) {
-    let (taps_n, p) = (g.taps(), g.positions());
-    let (ld, ldo) = (padded(p), padded(g.out_channels));
-    patch_rows(g, image, &mut s.col, ld);
-    for (o, plane) in grad.chunks_exact(p).enumerate() {
-        for (k, v) in plane.iter().enumerate() {
-            s.out[k * ldo + o] = *v;
+fn weight_grad_image<M: MulAdd>(
+    (g, f): (&Geometry, &Frame),
+    image: &[f32],
+    grad: &[f32],
+    acc: &mut [f32],
+    s: &mut Scratch,
+) {
+    let ldo = padded(g.out_channels);
+    f.fill(g, image, &mut s.frame);
+    // The grid positions that are not output positions keep the zero they were allocated with.
+    let [oh, ow] = g.out;
+    for (o, plane) in grad.chunks_exact(oh * ow).enumerate() {
+        for (y, row) in plane.chunks_exact(ow).enumerate() {
+            for (x, v) in row.iter().enumerate() {
+                s.grid[f.at(g, y, x) * ldo + o] = *v;
+            }
         }
     }
-    let col = Strided { values: &s.col, row: ld, depth: 1 };
-    product::<M>(taps_n, ldo, p, col, &s.out, ldo, acc, ldo);
+    let positions: Vec<usize> = (0..f.grid).map(|p| p * ldo).collect();
+    let frame = Rows { values: &s.frame, starts: &f.starts, step: 1 };
+    product::<M>(ldo, frame, Rows { values: &s.grid, starts: &positions, step: 1 }, acc, ldo, &mut s.pack);
 }
 
-/// One image's input gradient, written over `dx`: the transposed weight × the output's gradient,
-/// scattered back onto the image.
+/// One image's input gradient, written over `dx`: the transposed weight × the output gradient
+/// placed on the grid, each tap's row added back along its run of the frame.
 #[inline(always)]
-fn input_grad_image<M: MulAdd>(g: &Geometry, weight: &[f32], grad: &[f32], dx: &mut [f32], s: &mut Scratch) {
-    let (taps_n, p) = (g.taps(), g.positions());
-    let ld = padded(p);
-    for (o, plane) in grad.chunks_exact(p).enumerate() {
-        s.out[o * ld..][..p].copy_from_slice(plane);
+fn input_grad_image<M: MulAdd>(
+    (g, f): (&Geometry, &Frame),
+    weight: &[f32],
+    grad: &[f32],
+    dx: &mut [f32],
+    s: &mut Scratch,
+) {
+    let ld = padded(f.grid);
+    let [oh, ow] = g.out;
+    let (placed, taps) = s.grid.split_at_mut(g.out_channels * ld);
+    for (o, plane) in grad.chunks_exact(oh * ow).enumerate() {
+        for (y, row) in plane.chunks_exact(ow).enumerate() {
+            for (x, v) in row.iter().enumerate() {
+                placed[o * ld + f.at(g, y, x)] = *v;
+            }
+        }
     }
-    s.col.fill(0.0);
-    let wt = Strided { values: weight, row: 1, depth: taps_n };
-    product::<M>(taps_n, ld, g.out_channels, wt, &s.out, ld, &mut s.col, ld);
-    scatter_rows(g, &s.col, ld, dx);
+    taps.fill(0.0);
+    let columns: Vec<usize> = (0..g.taps()).collect();
+    let rows: Vec<usize> = (0..g.out_channels).map(|o| o * ld).collect();
+    let wt = Rows { values: weight, starts: &columns, step: g.taps() };
+    product::<M>(ld, wt, Rows { values: placed, starts: &rows, step: 1 }, taps, ld, &mut s.pack);
+    s.frame.fill(0.0);
+    for (r, &start) in f.starts.iter().enumerate() {
+        for (d, v) in s.frame[start..][..f.grid].iter_mut().zip(&taps[r * ld..]) {
+            *d += v;
+        }
+    }
+    let [h, w] = g.input;
+    let plane = f.frame[0] * f.frame[1];
+    dx.fill(0.0);
+    for c in 0..g.channels {
+        for y in 0..h {
+            for x in 0..w {
+                if let Some(at) = f.holds(g, y, x) {
+                    dx[(c * h + y) * w + x] = s.frame[c * plane + at];
+                }
+            }
+        }
+    }
 }
 
 leveled! {
-    fn forward_at(g: &Geometry, image: &[f32], weight: &[f32], bias: Option<&[f32]>, out: &mut [f32], s: &mut Scratch) => forward_image;
-    fn weight_grad_at(g: &Geometry, image: &[f32], grad: &[f32], acc: &mut [f32], s: &mut Scratch) => weight_grad_image;
-    fn input_grad_at(g: &Geometry, weight: &[f32], grad: &[f32], dx: &mut [f32], s: &mut Scratch) => input_grad_image;
+    fn forward_at(g: (&Geometry, &Frame), image: &[f32], weight: &[f32], bias: Option<&[f32]>, out: &mut [f32], s: &mut Scratch) => forward_image;
+    fn weight_grad_at(g: (&Geometry, &Frame), image: &[f32], grad: &[f32], acc: &mut [f32], s: &mut Scratch) => weight_grad_image;
+    fn input_grad_at(g: (&Geometry, &Frame), weight: &[f32], grad: &[f32], dx: &mut [f32], s: &mut Scratch) => input_grad_image;
 }
 
 /// Images per task: one share of the batch per thread.
@@ -401,14 +438,15 @@ fn share(g: &Geometry) -> usize {
 
 /// The convolution of `input` by `weight`, plus `bias`: `[batch, out_channels, out[0], out[1]]`.
 pub fn forward(simd: Simd, g: &Geometry, input: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    assert_lengths(g, input, weight);
+    assert_eq!(input.len(), g.input_len(), "conv input length");
+    assert_eq!(weight.len(), g.weight_len(), "conv weight length");
+    let f = Frame::new(g);
     let mut out = vec![0.0; g.output_len()];
     let (per_out, n) = (g.out_channels * g.positions(), share(g));
-    let ld = padded(g.positions());
     out.par_chunks_mut(n * per_out).zip(input.par_chunks(n * g.image_len())).for_each(|(outs, images)| {
-        let mut s = Scratch { col: vec![0.0; g.taps() * ld], out: vec![0.0; g.out_channels * ld] };
+        let mut s = Scratch::new(&f, g.out_channels * padded(f.grid));
         for (out, image) in outs.chunks_exact_mut(per_out).zip(images.chunks_exact(g.image_len())) {
-            forward_at(simd, g, image, weight, bias, out, &mut s);
+            forward_at(simd, (g, &f), image, weight, bias, out, &mut s);
         }
     });
     out
@@ -418,6 +456,7 @@ pub fn forward(simd: Simd, g: &Geometry, input: &[f32], weight: &[f32], bias: Op
 pub fn weight_grad(simd: Simd, g: &Geometry, input: &[f32], grad: &[f32]) -> Vec<f32> {
     assert_eq!(input.len(), g.input_len(), "conv input length");
     assert_eq!(grad.len(), g.output_len(), "conv output-gradient length");
+    let f = Frame::new(g);
     let (per_grad, n) = (g.out_channels * g.positions(), share(g));
     let ldo = padded(g.out_channels);
     let acc = input
@@ -425,13 +464,9 @@ pub fn weight_grad(simd: Simd, g: &Geometry, input: &[f32], grad: &[f32]) -> Vec
         .zip(grad.par_chunks(n * per_grad))
         .map(|(images, grads)| {
             let mut acc = vec![0.0; g.taps() * ldo];
-            let mut s = Scratch {
-                col: vec![0.0; g.taps() * padded(g.positions())],
-                // The output gradient's padding columns stay zero.
-                out: vec![0.0; g.positions() * ldo],
-            };
+            let mut s = Scratch::new(&f, f.grid * ldo);
             for (image, grad) in images.chunks_exact(g.image_len()).zip(grads.chunks_exact(per_grad)) {
-                weight_grad_at(simd, g, image, grad, &mut acc, &mut s);
+                weight_grad_at(simd, (g, &f), image, grad, &mut acc, &mut s);
             }
             acc
         })
@@ -447,19 +482,14 @@ pub fn weight_grad(simd: Simd, g: &Geometry, input: &[f32], grad: &[f32]) -> Vec
 pub fn input_grad(simd: Simd, g: &Geometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
     assert_eq!(weight.len(), g.weight_len(), "conv weight length");
     assert_eq!(grad.len(), g.output_len(), "conv output-gradient length");
+    let f = Frame::new(g);
     let mut dx = vec![0.0; g.input_len()];
     let (per_grad, n) = (g.out_channels * g.positions(), share(g));
-    let ld = padded(g.positions());
     dx.par_chunks_mut(n * g.image_len()).zip(grad.par_chunks(n * per_grad)).for_each(|(dxs, grads)| {
-        let mut s = Scratch { col: vec![0.0; g.taps() * ld], out: vec![0.0; g.out_channels * ld] };
+        let mut s = Scratch::new(&f, (g.out_channels + g.taps()) * padded(f.grid));
         for (dx, grad) in dxs.chunks_exact_mut(g.image_len()).zip(grads.chunks_exact(per_grad)) {
-            input_grad_at(simd, g, weight, grad, dx, &mut s);
+            input_grad_at(simd, (g, &f), weight, grad, dx, &mut s);
         }
     });
     dx
-}
-
-fn assert_lengths(g: &Geometry, input: &[f32], weight: &[f32]) {
-    assert_eq!(input.len(), g.input_len(), "conv input length");
-    assert_eq!(weight.len(), g.weight_len(), "conv weight length");
 }
