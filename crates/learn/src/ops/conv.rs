@@ -459,7 +459,7 @@ pub fn weight_grad(simd: Simd, g: &Geometry, input: &[f32], grad: &[f32]) -> Vec
     let f = Frame::new(g);
     let (per_grad, n) = (g.out_channels * g.positions(), share(g));
     let ldo = padded(g.out_channels);
-    let acc = input
+    let shares: Vec<Vec<f32>> = input
         .par_chunks(n * g.image_len())
         .zip(grad.par_chunks(n * per_grad))
         .map(|(images, grads)| {
@@ -470,11 +470,12 @@ pub fn weight_grad(simd: Simd, g: &Geometry, input: &[f32], grad: &[f32]) -> Vec
             }
             acc
         })
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; g.taps() * ldo]);
+        .collect();
+    // Added in the shares' order, whatever the threads did: a run's gradients are reproducible.
+    let mut acc = vec![0.0; g.taps() * ldo];
+    for share in shares {
+        acc.iter_mut().zip(&share).for_each(|(a, b)| *a += b);
+    }
     (0..g.out_channels).flat_map(|o| acc.chunks_exact(ldo).map(move |tap| tap[o])).collect()
 }
 

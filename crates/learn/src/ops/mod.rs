@@ -56,6 +56,14 @@ pub trait TrainOps: Backend {
         Self::conv2d_x_backward(x, weight, grad, options)
     }
 
+    fn train_conv2d_bias_grad(
+        x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_bias_backward(x, bias, grad)
+    }
+
     fn train_max_pool2d(x: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2]) -> FloatTensor<Self> {
         Self::max_pool2d(x, kernel, stride, [0, 0], [1, 1], false)
     }
@@ -164,6 +172,19 @@ impl TrainOps for Flex {
         tensor(conv::input_grad(Simd::best(), &g, &values(&weight), &values(&grad)), x.shape())
     }
 
+    /// The output gradient summed per channel (burn's generic pass first copies it transposed).
+    fn train_conv2d_bias_grad(x: FlexTensor, bias: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        if grad.dtype() != DType::F32 {
+            return Self::conv2d_bias_backward(x, bias, grad);
+        }
+        let [_, channels, h, w] = grad.shape().dims();
+        let mut sums = vec![0.0f32; channels];
+        for (k, plane) in values(&grad).chunks_exact(h * w).enumerate() {
+            sums[k % channels] += plane.iter().sum::<f32>();
+        }
+        tensor(sums, bias.shape())
+    }
+
     fn train_max_pool2d(x: FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> FlexTensor {
         let Some(p) = pooling(&x, kernel, stride) else {
             return Self::max_pool2d(x, kernel, stride, [0, 0], [1, 1], false);
@@ -229,7 +250,7 @@ impl<B: TrainOps> Backward<B, 3> for ConvBackward {
             grads.register::<B>(node.id, dw);
         }
         if let Some(node) = node_bias {
-            grads.register::<B>(node.id, B::conv2d_bias_backward(x, bias, grad));
+            grads.register::<B>(node.id, B::train_conv2d_bias_grad(x, bias, grad));
         }
     }
 }
@@ -402,10 +423,22 @@ mod tests {
         let weights = Tensor::<4>::random(ours.dims(), burn::tensor::Distribution::Default, &device);
         let ours = (ours * weights.clone()).sum().backward();
         let theirs = (theirs * weights).sum().backward();
-        for (name, param) in [("input", x), ("first weight", conv.weight.val()), ("second weight", second.weight.val())]
-        {
-            let a: Vec<f32> = param.grad(&ours).expect("a gradient").into_data().iter::<f32>().collect();
-            let b: Vec<f32> = param.grad(&theirs).expect("a gradient").into_data().iter::<f32>().collect();
+        let bias = |c: &Conv2d| c.bias.as_ref().expect("a bias").val();
+        let pairs = [
+            ("input", x.grad(&ours), x.grad(&theirs)),
+            ("first weight", conv.weight.val().grad(&ours), conv.weight.val().grad(&theirs)),
+            ("second weight", second.weight.val().grad(&ours), second.weight.val().grad(&theirs)),
+        ]
+        .map(|(name, a, b)| (name, a.expect("a gradient").into_data(), b.expect("a gradient").into_data()));
+        let biases = [("first bias", &conv), ("second bias", &second)].map(|(name, c)| {
+            (
+                name,
+                bias(c).grad(&ours).expect("a gradient").into_data(),
+                bias(c).grad(&theirs).expect("a gradient").into_data(),
+            )
+        });
+        for (name, a, b) in pairs.into_iter().chain(biases) {
+            let (a, b): (Vec<f32>, Vec<f32>) = (a.iter::<f32>().collect(), b.iter::<f32>().collect());
             let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
             assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() <= 1e-4 * scale), "{name}: {a:?} vs {b:?}");
         }
