@@ -347,8 +347,15 @@ fn forward_image<M: MulAdd>(
     for (o, plane) in out.chunks_exact_mut(oh * ow).enumerate() {
         let b = bias.map_or(0.0, |b| b[o]);
         for (y, row) in plane.chunks_exact_mut(ow).enumerate() {
-            for (x, v) in row.iter_mut().enumerate() {
-                *v = s.grid[o * ld + f.at(g, y, x)] + b;
+            let grid = &s.grid[o * ld + f.at(g, y, 0)..];
+            if g.stride[1] == 1 {
+                for (v, y) in row.iter_mut().zip(grid) {
+                    *v = y + b;
+                }
+            } else {
+                for (x, v) in row.iter_mut().enumerate() {
+                    *v = grid[x * g.stride[1]] + b;
+                }
             }
         }
     }
