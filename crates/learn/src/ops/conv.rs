@@ -298,6 +298,20 @@ impl Frame {
         (fy < self.frame[0] && fx < self.frame[1]).then_some(fy * self.frame[1] + fx)
     }
 
+    /// Calls `put(o, at, v)` for each value `v` of an output gradient `[out_channels, out[0],
+    /// out[1]]`, `at` its grid position.
+    #[inline(always)]
+    fn place(&self, g: &Geometry, grad: &[f32], mut put: impl FnMut(usize, usize, f32)) {
+        let [oh, ow] = g.out;
+        for (o, plane) in grad.chunks_exact(oh * ow).enumerate() {
+            for (y, row) in plane.chunks_exact(ow).enumerate() {
+                for (x, v) in row.iter().enumerate() {
+                    put(o, self.at(g, y, x), *v);
+                }
+            }
+        }
+    }
+
     /// Copies `image` into `frame` (whose border stays zero from its allocation).
     fn fill(&self, g: &Geometry, image: &[f32], frame: &mut [f32]) {
         let [h, w] = g.input;
@@ -374,14 +388,7 @@ fn weight_grad_image<M: MulAdd>(
     let ldo = padded(g.out_channels);
     f.fill(g, image, &mut s.frame);
     // The grid positions that are not output positions keep the zero they were allocated with.
-    let [oh, ow] = g.out;
-    for (o, plane) in grad.chunks_exact(oh * ow).enumerate() {
-        for (y, row) in plane.chunks_exact(ow).enumerate() {
-            for (x, v) in row.iter().enumerate() {
-                s.grid[f.at(g, y, x) * ldo + o] = *v;
-            }
-        }
-    }
+    f.place(g, grad, |o, at, v| s.grid[at * ldo + o] = v);
     let positions: Vec<usize> = (0..f.grid).map(|p| p * ldo).collect();
     let frame = Rows { values: &s.frame, starts: &f.starts, step: 1 };
     product::<M>(ldo, frame, Rows { values: &s.grid, starts: &positions, step: 1 }, acc, ldo, &mut s.pack);
@@ -398,15 +405,8 @@ fn input_grad_image<M: MulAdd>(
     s: &mut Scratch,
 ) {
     let ld = padded(f.grid);
-    let [oh, ow] = g.out;
     let (placed, taps) = s.grid.split_at_mut(g.out_channels * ld);
-    for (o, plane) in grad.chunks_exact(oh * ow).enumerate() {
-        for (y, row) in plane.chunks_exact(ow).enumerate() {
-            for (x, v) in row.iter().enumerate() {
-                placed[o * ld + f.at(g, y, x)] = *v;
-            }
-        }
-    }
+    f.place(g, grad, |o, at, v| placed[o * ld + at] = v);
     taps.fill(0.0);
     let columns: Vec<usize> = (0..g.taps()).collect();
     let rows: Vec<usize> = (0..g.out_channels).map(|o| o * ld).collect();

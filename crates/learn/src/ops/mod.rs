@@ -4,7 +4,8 @@
 //! gradient as a convolution over swapped batch and channel axes, which for the shapes of this
 //! field (one to sixteen channels, batches of tens of images) runs on one thread through strided
 //! copies and a batch-sized patch matrix; and its pooling works out each window's bounds per
-//! output value. [`TrainOps`] is a burn backend extension: on Flex its passes are [`conv`]'s and
+//! output value, and its bias gradient copies the output gradient transposed before summing it.
+//! [`TrainOps`] is a burn backend extension: on Flex its passes are [`conv`]'s and
 //! [`pool`]'s; on any other backend, burn's own.
 
 pub mod conv;
