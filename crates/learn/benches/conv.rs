@@ -75,7 +75,7 @@ fn main() {
             ];
             for simd in Simd::available() {
                 let ours = [
-                    median_ms(|| drop(kernels::forward(simd, &g, &x, &w, Some(&b)))),
+                    median_ms(|| drop(kernels::forward(simd, &g, &x, &w, &b))),
                     median_ms(|| drop(kernels::weight_grad(simd, &g, &x, &dy))),
                     median_ms(|| drop(kernels::input_grad(simd, &g, &w, &dy))),
                 ];

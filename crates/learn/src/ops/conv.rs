@@ -347,7 +347,7 @@ fn forward_image<M: MulAdd>(
     (g, f): (&Geometry, &Frame),
     image: &[f32],
     weight: &[f32],
-    bias: Option<&[f32]>,
+    bias: &[f32],
     out: &mut [f32],
     s: &mut Scratch,
 ) {
@@ -359,7 +359,7 @@ fn forward_image<M: MulAdd>(
     product::<M>(ld, w, Rows { values: &s.frame, starts: &f.starts, step: 1 }, &mut s.grid, ld, &mut s.pack);
     let [oh, ow] = g.out;
     for (o, plane) in out.chunks_exact_mut(oh * ow).enumerate() {
-        let b = bias.map_or(0.0, |b| b[o]);
+        let b = bias[o];
         for (y, row) in plane.chunks_exact_mut(ow).enumerate() {
             let grid = &s.grid[o * ld + f.at(g, y, 0)..];
             if g.stride[1] == 1 {
@@ -433,7 +433,7 @@ fn input_grad_image<M: MulAdd>(
 }
 
 leveled! {
-    fn forward_at(g: (&Geometry, &Frame), image: &[f32], weight: &[f32], bias: Option<&[f32]>, out: &mut [f32], s: &mut Scratch) => forward_image;
+    fn forward_at(g: (&Geometry, &Frame), image: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32], s: &mut Scratch) => forward_image;
     fn weight_grad_at(g: (&Geometry, &Frame), image: &[f32], grad: &[f32], acc: &mut [f32], s: &mut Scratch) => weight_grad_image;
     fn input_grad_at(g: (&Geometry, &Frame), weight: &[f32], grad: &[f32], dx: &mut [f32], s: &mut Scratch) => input_grad_image;
 }
@@ -443,8 +443,9 @@ fn share(g: &Geometry) -> usize {
     g.batch.div_ceil(rayon::current_num_threads()).max(1)
 }
 
-/// The convolution of `input` by `weight`, plus `bias`: `[batch, out_channels, out[0], out[1]]`.
-pub fn forward(simd: Simd, g: &Geometry, input: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// The convolution of `input` by `weight`, plus `bias` (one value per output channel):
+/// `[batch, out_channels, out[0], out[1]]`.
+pub fn forward(simd: Simd, g: &Geometry, input: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
     assert_eq!(input.len(), g.input_len(), "conv input length");
     assert_eq!(weight.len(), g.weight_len(), "conv weight length");
     let f = Frame::new(g);

@@ -75,9 +75,19 @@ pub trait TrainOps: Backend {
         kernel: [usize; 2],
         stride: [usize; 2],
     ) -> FloatTensor<Self> {
-        let indices = Self::max_pool2d_with_indices(x.clone(), kernel, stride, [0, 0], [1, 1], false, IntDType::I64);
-        Self::max_pool2d_with_indices_backward(x, kernel, stride, [0, 0], [1, 1], false, grad, indices.indices).x_grad
+        burn_max_pool2d_backward::<Self>(x, grad, kernel, stride)
     }
+}
+
+/// burn's own max-pooling gradient, through the indices of each window's maximum.
+fn burn_max_pool2d_backward<B: Backend>(
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> FloatTensor<B> {
+    let indices = B::max_pool2d_with_indices(x.clone(), kernel, stride, [0, 0], [1, 1], false, IntDType::I64);
+    B::max_pool2d_with_indices_backward(x, kernel, stride, [0, 0], [1, 1], false, grad, indices.indices).x_grad
 }
 
 /// `conv` applied to `x`, as `conv.forward(x)` computes it.
@@ -145,7 +155,7 @@ impl TrainOps for Flex {
         let Some(g) = geometry(&x, &weight, &options) else {
             return Self::conv2d(x, weight, Some(bias), options);
         };
-        let y = conv::forward(Simd::best(), &g, &values(&x), &values(&weight), Some(&values(&bias)));
+        let y = conv::forward(Simd::best(), &g, &values(&x), &values(&weight), &values(&bias));
         tensor(y, Shape::new([g.batch, g.out_channels, g.out[0], g.out[1]]))
     }
 
@@ -202,19 +212,7 @@ impl TrainOps for Flex {
         stride: [usize; 2],
     ) -> FlexTensor {
         let Some(p) = pooling(&x, kernel, stride) else {
-            let indices =
-                Self::max_pool2d_with_indices(x.clone(), kernel, stride, [0, 0], [1, 1], false, IntDType::I64);
-            return Self::max_pool2d_with_indices_backward(
-                x,
-                kernel,
-                stride,
-                [0, 0],
-                [1, 1],
-                false,
-                grad,
-                indices.indices,
-            )
-            .x_grad;
+            return burn_max_pool2d_backward::<Self>(x, grad, kernel, stride);
         };
         tensor(pool::max_backward(&p, &values(&x), &values(&grad)), x.shape())
     }
@@ -371,7 +369,7 @@ mod tests {
             let dx = Flex::conv2d_x_backward(flex(&x, x_shape), flex(&w, w_shape), flex(&dy, y_shape), options.clone());
             for simd in Simd::available() {
                 let what = |pass: &str| format!("{pass}, {g:?}, {}", simd.name());
-                assert_close(&conv::forward(simd, &g, &x, &w, Some(&b)), y.clone(), &what("forward"));
+                assert_close(&conv::forward(simd, &g, &x, &w, &b), y.clone(), &what("forward"));
                 assert_close(&conv::weight_grad(simd, &g, &x, &dy), dw.clone(), &what("weight gradient"));
                 assert_close(&conv::input_grad(simd, &g, &w, &dy), dx.clone(), &what("input gradient"));
             }
