@@ -84,11 +84,28 @@ fn check_and_train_agree_on_every_spec_under_every_plan() {
         .chain(INJECTIONS.iter().map(|i| Some(format!("optimization.injection={i}"))))
         .chain(INFERENCES.iter().map(|i| Some(format!("optimization.inference={i}"))))
         .collect();
+    // Each case is processes run one after another: two workers keep both cores busy.
+    let specs = specs();
+    let (accepted, refused) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let (specs, settings) = (&specs, &settings);
+                scope.spawn(move || agree(specs.iter().skip(w).step_by(2), settings, data))
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    // The examples train under several plans, and every golden mistake is refused by both.
+    assert!(accepted >= 25 && refused >= 1000, "{accepted} accepted, {refused} refused");
+}
+
+/// Checks and dry-trains each spec under each setting; (accepted, refused) cases.
+fn agree<'a>(specs: impl Iterator<Item = &'a PathBuf>, settings: &[Option<String>], data: &str) -> (usize, usize) {
     let (mut accepted, mut refused) = (0, 0);
     let mut plans = HashSet::new();
-    for spec in specs() {
+    for spec in specs {
         let spec = spec.to_str().unwrap();
-        for set in &settings {
+        for set in settings {
             let mut extra: Vec<&str> = set.iter().flat_map(|s| ["--set", s.as_str()]).collect();
             if std::fs::read_to_string(spec).is_ok_and(|text| text.contains("source: sudoku")) {
                 // Every training example is grounded in a dry run; twenty puzzles show as much.
@@ -127,6 +144,5 @@ fn check_and_train_agree_on_every_spec_under_every_plan() {
             }
         }
     }
-    // The examples train under several plans, and every golden mistake is refused by both.
-    assert!(accepted >= 25 && refused >= 1000, "{accepted} accepted, {refused} refused");
+    (accepted, refused)
 }
