@@ -36,9 +36,14 @@ pub fn metrics(report: &Value) -> Vec<(String, f64)> {
     for key in ["task_accuracy", "macro_f1"] {
         number(key.to_string(), &report[key]);
     }
-    for key in ["symbol_accuracy", "grid_accuracy"] {
+    for key in ["symbol_accuracy", "grid_accuracy", "balanced_accuracy"] {
         for (name, v) in report[key].as_object().into_iter().flatten() {
             number(format!("{key}.{name}"), v);
+        }
+    }
+    for (name, shots) in report["shot_accuracy"].as_object().into_iter().flatten() {
+        for shot in ["many", "medium", "few"] {
+            number(format!("shot_accuracy.{name}.{shot}"), &shots[shot]);
         }
     }
     for c in report["constraints"].as_array().into_iter().flatten() {

@@ -12,6 +12,7 @@ pub mod encode;
 pub mod error;
 pub mod fetch;
 pub mod idx;
+pub mod imbalance;
 pub mod load;
 pub mod npm;
 pub mod npz;

@@ -4,8 +4,8 @@ use crate::dir::{find_all, read_bytes};
 use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use crate::table::{Data, Table, Tuples, Values};
-use crate::{catalog, cifar, csv, idx, npz, poker, sudoku, visudo, warcraft};
-use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat};
+use crate::{catalog, cifar, csv, idx, imbalance, npz, poker, sudoku, visudo, warcraft};
+use skilang_lang::spec::{BuiltinSource, Column, ColumnType, DataFile, Dataset, FileFormat, Imbalance};
 use std::path::{Path, PathBuf};
 
 /// Loads `dataset` from `dir`; `seed` draws the `fraction`, the `labelled` rows, the `sampled`
@@ -60,8 +60,26 @@ pub fn load(dataset: &Dataset, dir: &Path, seed: u64) -> Result<Data> {
         (Some(f), None) if f.value < 1.0 => (train.select(&seeded_share(train.rows, f.value, seed ^ 0xF4AC)), None),
         (_, tuples) => (train, tuples),
     };
-    if tuples.is_some() && (dataset.labelled.is_some() || dataset.sampled.is_some()) {
-        return Err(schema(&name, "its examples are fixed puzzles: `labelled` and `sampled` do not apply"));
+    if tuples.is_some() && (dataset.labelled.is_some() || dataset.sampled.is_some() || dataset.imbalance.is_some()) {
+        return Err(schema(
+            &name,
+            "its examples are fixed puzzles: `labelled`, `sampled` and `imbalance` do not apply",
+        ));
+    }
+    let mut test = test;
+    if let Some(imbalance) = &dataset.imbalance {
+        let imbalance = imbalance.value;
+        train = long_tailed(train, dataset, &imbalance, seed ^ 0x7A11)?;
+        if imbalance.test {
+            test = long_tailed(test, dataset, &imbalance, seed ^ 0x7E57_7A11)?;
+        }
+        notes.push(format!(
+            "{name}: long-tailed ({}, ratio {}): {} training rows{}",
+            imbalance.profile.name(),
+            imbalance.ratio,
+            train.rows,
+            if imbalance.test { format!(", {} test rows", test.rows) } else { String::new() }
+        ));
     }
     let mut labelled =
         dataset.labelled.as_ref().filter(|l| l.value < 1.0).map(|l| seeded_share(train.rows, l.value, seed ^ 0x1ABE));
@@ -126,6 +144,22 @@ fn sampled(dataset: &Dataset, n: usize, seed: u64) -> Result<Table> {
         columns.push((c.name.name.clone(), placeholder));
     }
     Ok(Table { rows: n, columns })
+}
+
+/// The rows of `table` a long-tailed profile keeps, by the classes of the dataset's categorical
+/// target (the reader makes sure there is one).
+fn long_tailed(table: Table, dataset: &Dataset, imbalance: &Imbalance, seed: u64) -> Result<Table> {
+    let target = dataset.targets.iter().find_map(|c| match &c.ty {
+        ColumnType::Category(values) => Some((c.name.name.as_str(), values.len())),
+        _ => None,
+    });
+    let Some((column, classes)) = target else {
+        return Err(schema(&dataset.name.name, "`imbalance` needs a categorical target"));
+    };
+    let Some(Values::Categories(labels)) = table.column(column) else {
+        return Err(schema(&dataset.name.name, format!("`imbalance`: target `{column}` holds no classes")));
+    };
+    Ok(table.select(&imbalance::keep(labels, classes, imbalance, seed)))
 }
 
 /// A seeded `share` of `rows` row numbers (at least one), in order.

@@ -1,4 +1,5 @@
-//! Accuracy, per-class accuracy and the confusion matrix of predictions against gold classes.
+//! Accuracy, per-class and balanced accuracy, many/medium/few-shot accuracy and the confusion
+//! matrix of predictions against gold classes.
 
 use crate::input::{input_tensor, InputShape};
 use crate::model::Net;
@@ -11,6 +12,9 @@ pub struct Metrics {
     pub accuracy: f64,
     /// Per class (by value name): the share of its examples predicted right; null when absent.
     pub per_class_accuracy: Vec<(String, Option<f64>)>,
+    /// The mean of the per-class accuracies of the classes present: what a balanced test set's
+    /// accuracy would be.
+    pub balanced_accuracy: f64,
     /// Per class: F1 = 2·tp / (2·tp + fp + fn); null for a class neither in the gold classes nor
     /// predicted.
     pub per_class_f1: Vec<(String, Option<f64>)>,
@@ -28,7 +32,7 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
         confusion[g as usize][(p as usize).min(k - 1)] += 1;
     }
     let right: u64 = (0..k).map(|c| confusion[c][c]).sum();
-    let per_class_accuracy = classes
+    let per_class_accuracy: Vec<(String, Option<f64>)> = classes
         .iter()
         .enumerate()
         .map(|(c, name)| {
@@ -36,6 +40,8 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
             (name.clone(), (total > 0).then(|| confusion[c][c] as f64 / total as f64))
         })
         .collect();
+    let present: Vec<f64> = per_class_accuracy.iter().filter_map(|(_, a): &(String, Option<f64>)| *a).collect();
+    let balanced_accuracy = present.iter().sum::<f64>() / present.len().max(1) as f64;
     let per_class_f1: Vec<(String, Option<f64>)> = classes
         .iter()
         .enumerate()
@@ -48,7 +54,45 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
         .collect();
     let present: Vec<f64> = per_class_f1.iter().filter_map(|(_, f)| *f).collect();
     let macro_f1 = present.iter().sum::<f64>() / present.len().max(1) as f64;
-    Metrics { accuracy: right as f64 / gold.len().max(1) as f64, per_class_accuracy, per_class_f1, macro_f1, confusion }
+    Metrics {
+        accuracy: right as f64 / gold.len().max(1) as f64,
+        per_class_accuracy,
+        balanced_accuracy,
+        per_class_f1,
+        macro_f1,
+        confusion,
+    }
+}
+
+/// The mean per-class accuracy of the most, the middling and the least frequent classes in
+/// training (the long-tail literature's many / medium / few-shot accuracy).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Shots {
+    pub many: Option<f64>,
+    pub medium: Option<f64>,
+    pub few: Option<f64>,
+}
+
+/// Shot accuracies from the per-class accuracies and each class's training count: the three
+/// most frequent classes are "many", the three least "few" (a third each when there are fewer
+/// than nine classes), ties broken by class order; `None` below three classes.
+pub fn shots(per_class_accuracy: &[Option<f64>], train_counts: &[usize]) -> Option<Shots> {
+    let k = per_class_accuracy.len();
+    let group = (k / 3).min(3);
+    if group == 0 {
+        return None;
+    }
+    let mut by_frequency: Vec<usize> = (0..k).collect();
+    by_frequency.sort_by_key(|&c| std::cmp::Reverse(train_counts.get(c).copied().unwrap_or(0)));
+    let mean = |classes: &[usize]| {
+        let present: Vec<f64> = classes.iter().filter_map(|&c| per_class_accuracy[c]).collect();
+        (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
+    };
+    Some(Shots {
+        many: mean(&by_frequency[..group]),
+        medium: mean(&by_frequency[group..k - group]),
+        few: mean(&by_frequency[k - group..]),
+    })
 }
 
 pub fn evaluate(net: &Net, task: &Task, split: &Split, device: &Device) -> Metrics {
@@ -95,5 +139,28 @@ mod tests {
         assert!((m.per_class_f1[1].1.unwrap() - 0.8).abs() < 1e-12);
         assert_eq!(m.per_class_f1[2].1, None);
         assert!((m.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12);
+        // a 0.5 and b 1.0 present; c has no test example.
+        assert_eq!(m.balanced_accuracy, 0.75);
+    }
+
+    #[test]
+    fn shots_group_classes_by_training_frequency() {
+        let acc: Vec<Option<f64>> = (0..10).map(|c| Some(c as f64 / 10.0)).collect();
+        // Class c seen 100 − c times: 0–2 many, 3–6 medium, 7–9 few.
+        let counts: Vec<usize> = (0..10).map(|c| 100 - c).collect();
+        let s = shots(&acc, &counts).unwrap();
+        assert!((s.many.unwrap() - 0.1).abs() < 1e-12);
+        assert!((s.medium.unwrap() - 0.45).abs() < 1e-12);
+        assert!((s.few.unwrap() - 0.8).abs() < 1e-12);
+        // Reversed frequencies swap the groups; classes without test examples are left out.
+        let mut acc = acc;
+        acc[0] = None;
+        let s = shots(&acc, &counts.iter().rev().copied().collect::<Vec<_>>()).unwrap();
+        assert!((s.few.unwrap() - 0.15).abs() < 1e-12);
+        assert!((s.many.unwrap() - 0.8).abs() < 1e-12);
+        // Four classes: one each for many and few, two medium.
+        let s = shots(&[Some(1.0), Some(0.5), Some(0.0), None], &[4, 3, 2, 1]).unwrap();
+        assert_eq!((s.many, s.medium, s.few), (Some(1.0), Some(0.25), None));
+        assert_eq!(shots(&[Some(1.0), Some(0.0)], &[1, 2]), None);
     }
 }

@@ -29,6 +29,11 @@ pub struct Report {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub grid_accuracy: BTreeMap<String, f64>,
     pub macro_f1: f64,
+    /// Per learnable, the mean of its per-class accuracies.
+    pub balanced_accuracy: BTreeMap<String, f64>,
+    /// Per learnable (of three classes or more): its per-class accuracy averaged over the most,
+    /// middling and least frequent classes of its training rows.
+    pub shot_accuracy: BTreeMap<String, crate::metrics::Shots>,
     pub per_class_accuracy: PerClass,
     pub per_class_f1: PerClass,
     /// Per learnable, the SHA-256 of its weights' values ([`crate::model::Net::checksum`]).

@@ -8,7 +8,7 @@ use crate::columnwise::columns;
 use crate::evaluate::{satisfaction, Satisfaction};
 use crate::examples::{examples, Examples, Prepare, WeakError};
 use crate::input::InputShape;
-use crate::metrics::{from_predictions, predict};
+use crate::metrics::{from_predictions, predict, shots};
 use crate::model::{expand, Net};
 use crate::objective;
 use crate::report::{ConstraintReport, FuzzySettings, Grounding, Report, Source, TrainingFigures};
@@ -312,6 +312,7 @@ impl Run {
     ) -> Result<Report, RunError> {
         let started = Instant::now();
         let (mut symbol, mut per_class, mut per_class_f1) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let (mut balanced, mut shot) = (BTreeMap::new(), BTreeMap::new());
         let (mut accuracies, mut macro_f1s) = (Vec::new(), Vec::new());
         let by_class = |values: &[(String, Option<f64>)]| values.iter().cloned().collect::<BTreeMap<_, _>>();
         let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
@@ -329,6 +330,12 @@ impl Run {
             accuracies.push(m.accuracy);
             macro_f1s.push(m.macro_f1);
             symbol.insert(t.learnable.clone(), m.accuracy);
+            balanced.insert(t.learnable.clone(), m.balanced_accuracy);
+            // Training frequency is the pool's: examples draw their instances from it uniformly.
+            let accuracies: Vec<Option<f64>> = m.per_class_accuracy.iter().map(|(_, a)| *a).collect();
+            if let Some(s) = shots(&accuracies, &class_counts(&t.train.labels, t.classes.len())) {
+                shot.insert(t.learnable.clone(), s);
+            }
             per_class.insert(t.learnable.clone(), by_class(&m.per_class_accuracy));
             per_class_f1.insert(t.learnable.clone(), by_class(&m.per_class_f1));
         }
@@ -384,6 +391,8 @@ impl Run {
             symbol_accuracy: symbol,
             grid_accuracy: grid,
             macro_f1: mean(&macro_f1s),
+            balanced_accuracy: balanced,
+            shot_accuracy: shot,
             per_class_accuracy: per_class,
             per_class_f1,
             weights_sha256: self.tasks.iter().zip(nets).map(|(t, n)| (t.learnable.clone(), n.checksum())).collect(),
@@ -453,6 +462,13 @@ impl Phases<'_> {
         let train_seconds = self.before + self.started.elapsed().as_secs_f64();
         TrainingFigures { epochs, kept_epoch, train_seconds, curves, grounding }
     }
+}
+
+/// How often each of `classes` classes occurs in `labels`.
+fn class_counts(labels: &[u32], classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; classes];
+    labels.iter().filter(|&&c| (c as usize) < classes).for_each(|&c| counts[c as usize] += 1);
+    counts
 }
 
 /// A split's inputs, without its labels, for learning from constraints.

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod event;
 pub mod fuzzy;
 pub mod ground;
+pub mod prior;
 pub mod rulenet;
 mod tape;
 

@@ -88,6 +88,13 @@ pub const DATASET_KEYS: &[Key] = &[
     key("instances", Shape::Any),
     key("instance_name", Shape::Text),
     key("examples", Shape::Whole(1)),
+    key("imbalance", Shape::Keys(IMBALANCE_KEYS)),
+];
+
+pub const IMBALANCE_KEYS: &[Key] = &[
+    key("profile", Shape::Keyword(|| spellings(TailProfile::SPELLINGS))),
+    key("ratio", Shape::Number(1.0, f64::INFINITY)),
+    key("test", Shape::Bool),
 ];
 
 pub const FILE_KEYS: &[Key] = &[

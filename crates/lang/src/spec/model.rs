@@ -259,6 +259,29 @@ pub struct Dataset {
     /// How many tuples of instances to draw per epoch (default: as many as the pool allows
     /// without reusing an instance).
     pub examples: Option<Spanned<u64>>,
+    /// A long-tailed subset of the training rows (and of the test rows, if asked).
+    pub imbalance: Option<Spanned<Imbalance>>,
+}
+
+keywords!(
+    /// How class sizes fall in a long-tailed pool (ALGORITHMS.md §4): class c of C keeps
+    /// n_max·ρ^(−c/(C−1)) rows (`exp`: the first class the most frequent) or n_max·ρ^(−(C−c)/(C−1))
+    /// (`expr`: the first class the rarest; the published code's exponent, which keeps the ratio
+    /// ρ and scales every class by ρ^(−1/(C−1))), n_max = rows / C.
+    TailProfile {
+        Exp => ["exp"],
+        Expr => ["expr"],
+    }
+);
+
+/// A dataset's `imbalance`: its rows subsampled per class of its categorical target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Imbalance {
+    pub profile: TailProfile,
+    /// ρ: the most frequent class's size over the rarest's (1: balanced).
+    pub ratio: f64,
+    /// Whether the test rows get the same profile.
+    pub test: bool,
 }
 
 impl Dataset {

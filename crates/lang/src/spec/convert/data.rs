@@ -146,6 +146,7 @@ impl Reader<'_> {
         }
         let instances = self.instances(&m, &what);
         let examples = m.get("examples").and_then(|n| self.uint(n, "`examples`", 1));
+        let imbalance = m.get("imbalance").and_then(|n| self.imbalance(n, &targets));
         named?;
         Some(Dataset {
             name,
@@ -160,7 +161,39 @@ impl Reader<'_> {
             targets,
             instances,
             examples,
+            imbalance,
         })
+    }
+
+    /// `imbalance: {profile, ratio, test}`, over the dataset's one categorical target.
+    fn imbalance(&mut self, node: &Node, targets: &[Column]) -> Option<Spanned<Imbalance>> {
+        let m = self.map(node, "`imbalance`", keys::IMBALANCE_KEYS)?;
+        let profile = m.get("profile").and_then(|n| self.keyword(n, "profile", TailProfile::SPELLINGS));
+        let ratio = match m.get("ratio") {
+            Some(n) => self.number_in(n, "`ratio`", 1.0, f64::INFINITY, false)?,
+            None => {
+                self.error(
+                    Diagnostic::error(node.span, "`imbalance` needs a `ratio`")
+                        .with_help("the most frequent class's size over the rarest's, e.g. `ratio: 50` (1: balanced)"),
+                );
+                return None;
+            }
+        };
+        let test = m.get("test").and_then(|n| self.boolean(n, "`test`"));
+        let categorical = targets.iter().filter(|c| matches!(c.ty, ColumnType::Category(_))).count();
+        if categorical != 1 {
+            self.error(
+                Diagnostic::error(node.span, format!("`imbalance` counts rows per class of the dataset's one categorical target, and it has {categorical}"))
+                    .with_help("declare one target with `values: [...]`; its classes' sizes are what `imbalance` shapes"),
+            );
+            return None;
+        }
+        let imbalance = Imbalance {
+            profile: profile.map_or(TailProfile::Exp, |p| p.value),
+            ratio: ratio.value,
+            test: test.is_some_and(|t| t.value),
+        };
+        Some(Spanned::new(imbalance, node.span))
     }
 
     /// The value of key `a`, or of `b` that means the same (the prototype's spelling); not both.
