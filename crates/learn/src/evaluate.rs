@@ -18,7 +18,7 @@ pub(crate) fn satisfied(e: &Example, at: &[Vec<(usize, usize)>], logp: &[Vec<Vec
 }
 
 /// Whether a constraint holds when each variable (learnable, position) takes `class(l, i)`.
-fn holds(c: &Constraint, at: &[(usize, usize)], class: impl Fn(usize, usize) -> usize) -> bool {
+pub(crate) fn holds(c: &Constraint, at: &[(usize, usize)], class: impl Fn(usize, usize) -> usize) -> bool {
     let z: Vec<usize> = at.iter().map(|&(l, i)| class(l, i)).collect();
     c.grounded.event.holds(&z)
 }

@@ -109,14 +109,26 @@ pub fn predict(net: &Net, task: &Task, split: &Split, device: &Device) -> Vec<u3
     most_likely(net, task.input, &split.inputs, &all, device).into_iter().map(|c| c as u32).collect()
 }
 
-/// The most likely class of `net` on each of `rows` of `inputs`, in chunks run in parallel (a
-/// small network's forward pass on one chunk keeps one core busy).
+/// The most likely class of `net` on each of `rows` of `inputs` (each cell's, for a grid).
 pub fn most_likely(net: &Net, shape: InputShape, inputs: &Inputs, rows: &[usize], device: &Device) -> Vec<usize> {
-    let chunks: Vec<Vec<usize>> = rows
+    log_probabilities(net, shape, inputs, rows, device).iter().map(|p| skilang_logic::argmax(p)).collect()
+}
+
+/// The log-probabilities of `net`'s classes on each of `rows` of `inputs` (each cell's, for a
+/// grid), in chunks run in parallel (a small network's forward pass on one chunk keeps one
+/// core busy).
+pub fn log_probabilities(
+    net: &Net,
+    shape: InputShape,
+    inputs: &Inputs,
+    rows: &[usize],
+    device: &Device,
+) -> Vec<Vec<f64>> {
+    let chunks: Vec<Vec<Vec<f64>>> = rows
         .par_chunks(1000)
         .map(|chunk| {
-            let logits = net.forward(input_tensor(shape, inputs.rows(chunk), chunk.len(), device)).detach();
-            logits.argmax(1).into_data().iter::<i64>().map(|c| c as usize).collect()
+            let logits = net.forward(input_tensor(shape, inputs.rows(chunk), chunk.len(), device));
+            crate::batch::log_probs(&[logits]).pop().unwrap_or_default()
         })
         .collect();
     chunks.concat()

@@ -36,6 +36,9 @@ pub struct Report {
     pub shot_accuracy: BTreeMap<String, crate::metrics::Shots>,
     pub per_class_accuracy: PerClass,
     pub per_class_f1: PerClass,
+    /// The test-time correction the figures above are after, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<CorrectionReport>,
     /// Per learnable, the SHA-256 of its weights' values ([`crate::model::Net::checksum`]).
     pub weights_sha256: BTreeMap<String, String>,
     pub constraints: Vec<ConstraintReport>,
@@ -130,6 +133,27 @@ impl Source {
             overrides: overrides.iter().map(|o| o.to_string()).collect(),
         }
     }
+}
+
+/// What a test-time correction chose, and the figures it changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct CorrectionReport {
+    pub correction: &'static str,
+    pub prior: &'static str,
+    /// Per learnable, the classes' ratios the correction aims at.
+    pub ratios: BTreeMap<String, Vec<f64>>,
+    pub tau: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta: Option<f64>,
+    pub validation_examples: usize,
+    /// The share of the validation examples whose constraints hold under the corrected
+    /// predictions (the partial-label accuracy that chose τ and η), and under the uncorrected.
+    pub validation_satisfied: f64,
+    pub uncorrected_validation_satisfied: f64,
+    /// The test figures without the correction.
+    pub uncorrected_symbol_accuracy: BTreeMap<String, f64>,
+    pub uncorrected_balanced_accuracy: BTreeMap<String, f64>,
+    pub seconds: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]

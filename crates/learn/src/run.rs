@@ -16,6 +16,7 @@ use crate::rules::{attach_leaves, embed, leaf_values, RuleLayer};
 use crate::settings::Settings;
 use crate::supervised::Supervised;
 use crate::task::{task, Split, Task};
+use crate::test_time;
 use crate::train::{fit, Epoch, Learner, Progress, State, TrainError};
 use crate::weak::Constrained;
 use burn::module::Module;
@@ -317,8 +318,19 @@ impl Run {
         let by_class = |values: &[(String, Option<f64>)]| values.iter().cloned().collect::<BTreeMap<_, _>>();
         let valid: Vec<Net> = nets.iter().map(|n| n.valid()).collect();
         // Each network's most likely class on every test row: its metrics, and the constraints'.
-        let predicted: Vec<Vec<u32>> =
+        let mut predicted: Vec<Vec<u32>> =
             self.tasks.iter().zip(&valid).map(|(t, n)| predict(n, t, &t.test, device)).collect();
+        let mut correction = None;
+        if let Some(plan) = &self.program.correction {
+            let (corrected, mut report) = test_time::correct(self, plan, &valid, device)?;
+            for (t, plain) in self.tasks.iter().zip(&predicted) {
+                let m = from_predictions(&t.classes, &t.test.labels, plain);
+                report.uncorrected_symbol_accuracy.insert(t.learnable.clone(), m.accuracy);
+                report.uncorrected_balanced_accuracy.insert(t.learnable.clone(), m.balanced_accuracy);
+            }
+            predicted = corrected;
+            correction = Some(report);
+        }
         let mut grid = BTreeMap::new();
         for (t, predicted) in self.tasks.iter().zip(&predicted) {
             let m = from_predictions(&t.classes, &t.test.labels, predicted);
@@ -395,6 +407,7 @@ impl Run {
             shot_accuracy: shot,
             per_class_accuracy: per_class,
             per_class_f1,
+            correction,
             weights_sha256: self.tasks.iter().zip(nets).map(|(t, n)| (t.learnable.clone(), n.checksum())).collect(),
             constraints,
             test_examples,
@@ -465,7 +478,7 @@ impl Phases<'_> {
 }
 
 /// How often each of `classes` classes occurs in `labels`.
-fn class_counts(labels: &[u32], classes: usize) -> Vec<usize> {
+pub(crate) fn class_counts(labels: &[u32], classes: usize) -> Vec<usize> {
     let mut counts = vec![0; classes];
     labels.iter().filter(|&&c| (c as usize) < classes).for_each(|&c| counts[c as usize] += 1);
     counts

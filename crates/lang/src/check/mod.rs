@@ -11,7 +11,7 @@ mod types;
 pub use builtins::Builtin;
 pub use program::*;
 pub use rule_roles::{rule_roles, RuleRefusal, RuleRole};
-pub use training::{Engine, Reasoning, Training};
+pub use training::{Corrected, Engine, Reasoning, Training, CORRECTION_VALIDATION};
 pub use types::*;
 
 use crate::diag::{suggest, Diagnostic};
@@ -978,6 +978,7 @@ impl<'s> Checker<'s> {
             // Set by `training::plan`.
             training: Training::Supervised,
             injection_written: false,
+            correction: None,
             datasets,
             domains: self.domains.clone(),
             learnables,

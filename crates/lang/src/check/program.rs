@@ -13,6 +13,9 @@ pub struct Program {
     pub training: super::training::Training,
     /// Whether the spec names its injection.
     pub injection_written: bool,
+    /// The test-time correction of the predictions, if any.
+    #[serde(skip)]
+    pub correction: Option<super::training::Corrected>,
     pub datasets: Vec<DatasetInfo>,
     pub domains: Vec<Domain>,
     pub learnables: Vec<LearnableInfo>,

@@ -8,8 +8,8 @@ use crate::diag::Diagnostic;
 use crate::limits::{ENUMERATION_LIMIT, EXACT_GRID_CELLS};
 use crate::source::Span;
 use crate::spec::{
-    Binarize, ConstraintKind, Estimator, Implication, Inference, Injection, Kernel, Optimization, Semantics, Spec,
-    TruthLoss,
+    Binarize, ConstraintKind, Correction, Estimator, Implication, Inference, Injection, Kernel, Optimization, Prior,
+    Semantics, Spec, TruthLoss,
 };
 
 /// How a run trains: the plan `check` validates and `train` executes, with every default of the
@@ -29,6 +29,31 @@ pub enum Training {
     Embedding,
     /// Rules over observed inputs as neurons of the network.
     Structuring,
+}
+
+/// A test-time correction as a run carries it out (`evaluation.correction`), with its defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Corrected {
+    /// Logit adjustment or CAROT (never `none`: then there is no correction).
+    pub kind: Correction,
+    pub prior: Prior,
+    /// Weakly labelled validation examples that choose τ and η.
+    pub validation: usize,
+}
+
+/// Validation examples a correction chooses its settings on, unless told: the paper's.
+pub const CORRECTION_VALIDATION: usize = 256;
+
+impl Corrected {
+    /// The spec's correction, if it asks for one.
+    pub fn of(spec: &Spec) -> Option<Corrected> {
+        let kind = spec.evaluation.correction.as_ref().map(|c| c.value).filter(|&c| c != Correction::None)?;
+        Some(Corrected {
+            kind,
+            prior: spec.optimization.prior.as_ref().map_or(Prior::Alg1, |p| p.value),
+            validation: spec.evaluation.validation.as_ref().map_or(CORRECTION_VALIDATION, |v| v.value as usize),
+        })
+    }
 }
 
 /// What learning from constraints through inference minimises.
@@ -259,6 +284,57 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     }
     if resolved && program.training.learns_from_constraints() {
         diags.extend(example_refusals(spec, program));
+    }
+    diags.extend(correction_refusals(spec, program));
+    program.correction = Corrected::of(spec);
+    diags
+}
+
+/// A test-time correction chooses its settings by how many weakly labelled examples the
+/// corrected predictions satisfy, so it needs the examples of learning from constraints, and
+/// per-cell distributions to correct; a `prior` means nothing without one.
+fn correction_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let injection = program.training.injection().name();
+    match spec.evaluation.correction.as_ref().filter(|c| c.value != Correction::None) {
+        Some(c) if !program.training.learns_from_constraints() => diags.push(
+            Diagnostic::error(
+                c.span,
+                format!(
+                    "correction `{}` needs the examples of learning from constraints, and `{injection}` has none",
+                    c.value.name()
+                ),
+            )
+            .with_note(
+                "τ and η are chosen by how many weakly labelled validation examples the corrected predictions satisfy",
+            )
+            .with_help("train from the constraints (e.g. `injection: semantic_loss`), or remove the correction"),
+        ),
+        Some(c) => {
+            for l in spec.learnables.iter().filter(|l| l.decode.is_some()) {
+                diags.push(
+                    Diagnostic::error(c.span, format!("correction `{}` adjusts each cell's distribution, and learnable `{}` is decoded iteratively", c.value.name(), l.name.name))
+                        .with_help("remove `decode` from the learnable, or the correction"),
+                );
+            }
+        }
+        None => {
+            if let Some(p) = &spec.optimization.prior {
+                diags.push(
+                    Diagnostic::warning(
+                        p.span,
+                        "`prior` is not used: nothing here corrects towards the classes' ratios",
+                    )
+                    .with_note("a test-time correction (`evaluation: {correction: la}` or `carot`) uses it"),
+                );
+            }
+        }
+    }
+    if let Some(v) = spec.evaluation.validation.as_ref().filter(|_| spec.evaluation.correction.is_none()) {
+        diags.push(
+            Diagnostic::warning(v.span, "`validation` is not used: there is no correction to choose settings for")
+                .with_help("add `correction: la` or `carot`"),
+        );
     }
     diags
 }

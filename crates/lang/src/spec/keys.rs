@@ -67,7 +67,11 @@ pub const SECTIONS: &[Key] = &[
     key("learnable", Shape::Named(&Shape::Keys(LEARNABLE_KEYS))),
     key("knowledge", Shape::List(&Shape::Keys(RULE_KEYS))),
     key("constraints", Shape::List(&Shape::Keys(CONSTRAINT_KEYS))),
+    key("evaluation", Shape::Keys(EVALUATION_KEYS)),
 ];
+
+pub const EVALUATION_KEYS: &[Key] =
+    &[key("correction", Shape::Keyword(|| spellings(Correction::SPELLINGS))), key("validation", Shape::Whole(1))];
 
 const FILE: Shape = Shape::Either(&[Shape::Text, Shape::Keys(FILE_KEYS)]);
 const COLUMNS: Shape = Shape::List(&Shape::Keys(COLUMN_KEYS));
@@ -205,6 +209,7 @@ pub const OPTIMIZATION_KEYS: &[Key] = &[
     key("ste", Shape::Keys(STE_KEYS)),
     key("bp", Shape::Keys(BP_KEYS)),
     key("schedule", Shape::Either(&[SCHEDULE_KIND, Shape::Keys(SCHEDULE_KEYS)])),
+    key("prior", Shape::Keyword(|| spellings(Prior::SPELLINGS))),
 ];
 
 const SCHEDULE_KIND: Shape = Shape::Keyword(|| spellings(ScheduleKind::SPELLINGS));

@@ -201,6 +201,27 @@ keywords!(Activation {
 });
 keywords!(Encoding { OneHot => ["onehot", "one_hot", "one_hot_encoding"], Ordinal => ["ordinal"], Standard => ["standard"], Raw => ["raw"] });
 
+keywords!(
+    /// Where the hidden classes' ratios come from (ALGORITHMS.md §4): the training rows' gold
+    /// labels (an oracle, for reference), or ALG1's estimate from the weak labels alone.
+    Prior { Alg1 => ["alg1"], Gold => ["gold"] }
+);
+
+keywords!(
+    /// A test-time correction of the networks' predictions towards the hidden classes' ratios
+    /// (ALGORITHMS.md §4): none, logit adjustment, or CAROT's robust optimal transport.
+    Correction { None => ["none"], La => ["la", "logit_adjustment"], Carot => ["carot"] }
+);
+
+/// The `evaluation` section: how the trained networks are evaluated.
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub correction: Option<Spanned<Correction>>,
+    /// Weakly labelled validation examples drawn from the training rows to choose the
+    /// correction's τ and η by how many of them the corrected predictions satisfy.
+    pub validation: Option<Spanned<u64>>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Spec {
     pub datasets: Vec<Dataset>,
@@ -208,6 +229,7 @@ pub struct Spec {
     pub learnables: Vec<Learnable>,
     pub rules: Vec<Rule>,
     pub constraints: Vec<Constraint>,
+    pub evaluation: Evaluation,
     /// What could not be read; references to it are not reported a second time.
     pub unreadable: Unreadable,
 }
@@ -435,6 +457,7 @@ pub struct Optimization {
     pub bp: Option<Spanned<BpOptions>>,
     /// `schedule:`, the learning rate's, where written.
     pub schedule: Option<Spanned<Schedule>>,
+    pub prior: Option<Spanned<Prior>>,
 }
 
 impl Optimization {

@@ -343,9 +343,10 @@ impl<'a> Reader<'a> {
         };
         let rules = top.get("knowledge").map(|n| self.rules(n)).unwrap_or_default();
         let constraints = top.get("constraints").map(|n| self.constraints(n)).unwrap_or_default();
+        let evaluation = top.get("evaluation").map(|n| self.evaluation(n)).unwrap_or_default();
         self.unreadable.any = self.diags.iter().any(Diagnostic::is_error);
         let unreadable = std::mem::take(&mut self.unreadable);
-        Some(Spec { datasets, optimization, learnables, rules, constraints, unreadable })
+        Some(Spec { datasets, optimization, learnables, rules, constraints, evaluation, unreadable })
     }
 
     /// A section that maps names to declarations (`data`, `learnables`). Names whose declaration

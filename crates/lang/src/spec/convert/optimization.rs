@@ -2,7 +2,7 @@
 
 use super::Reader;
 use crate::diag::Diagnostic;
-use crate::spec::keys::{BP_KEYS, OPTIMIZATION_KEYS, SCHEDULE_KEYS, STE_KEYS};
+use crate::spec::keys::{BP_KEYS, EVALUATION_KEYS, OPTIMIZATION_KEYS, SCHEDULE_KEYS, STE_KEYS};
 use crate::spec::model::*;
 use crate::yaml::{key_text, Node, NodeKind};
 
@@ -44,6 +44,7 @@ impl Reader<'_> {
                 "ste" => o.ste = self.ste(v),
                 "bp" => o.bp = self.bp(v),
                 "schedule" => o.schedule = self.schedule(v),
+                "prior" => o.prior = self.keyword(v, "prior", Prior::SPELLINGS),
                 "validation" => {
                     o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
                     if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
@@ -54,6 +55,22 @@ impl Reader<'_> {
             }
         }
         o
+    }
+
+    pub(super) fn evaluation(&mut self, node: &Node) -> Evaluation {
+        let Some(m) = self.map(node, "`evaluation`", EVALUATION_KEYS) else {
+            return Evaluation::default();
+        };
+        let mut e = Evaluation::default();
+        for entry in m.entries {
+            let v = &entry.value;
+            match key_text(&entry.key) {
+                "correction" => e.correction = self.keyword(v, "test-time correction", Correction::SPELLINGS),
+                "validation" => e.validation = self.uint(v, "`validation`", 1),
+                _ => {} // reported by `map`
+            }
+        }
+        e
     }
 
     fn ste(&mut self, node: &Node) -> Option<crate::source::Spanned<SteOptions>> {
