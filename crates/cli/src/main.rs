@@ -77,6 +77,14 @@ enum Command {
         /// Where the datasets are (else SKILANG_DATA, else ~/.cache/skilang).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Correct the predictions at test time towards the classes' ratios: `la` (logit
+        /// adjustment), `carot`, or `none` (`--set evaluation.correction=...`).
+        #[arg(long, value_name = "la|carot|none")]
+        correction: Option<String>,
+        /// Where the classes' ratios come from: `alg1` (estimated from the weak labels) or
+        /// `gold` (`--set optimization.prior=...`).
+        #[arg(long, value_name = "alg1|gold")]
+        prior: Option<String>,
         /// Change a value of the spec first.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<Override>,
@@ -229,7 +237,14 @@ fn main() -> ExitCode {
             let schema = serde_json::to_string_pretty(&skilang_lang::spec::keys::json_schema()).unwrap_or_default();
             finish(print_all(&(schema + "\n"), "the schema"))
         }
-        Command::Eval { spec, model, data_dir, set } => finish(train::eval(&spec, &model, data_dir.as_deref(), &set)),
+        Command::Eval { spec, model, data_dir, correction, prior, mut set } => {
+            // The flags stand for the settings they name, after any `--set`.
+            let flags = [("evaluation", "correction", correction), ("optimization", "prior", prior)];
+            for (section, key, value) in flags {
+                set.extend(value.map(|value| Override { path: vec![section.into(), key.into()], value }));
+            }
+            finish(train::eval(&spec, &model, data_dir.as_deref(), &set))
+        }
         Command::Data { dataset: Generated::PokerHand, count, seed, out, data_dir, .. } => {
             finish(data::poker_hand(count, seed, out, data_dir.as_deref()))
         }

@@ -318,6 +318,8 @@ fn correction_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
                 );
             }
         }
+        // `correction: none` written beside a prior is a correction switched off, not a mistake.
+        None if spec.evaluation.correction.is_some() => {}
         None => {
             if let Some(p) = &spec.optimization.prior {
                 diags.push(

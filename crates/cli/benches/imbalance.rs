@@ -1,0 +1,121 @@
+//! Learning imbalances (ALGORITHMS.md §4; Tsamoura, Wang, Roth, NeurIPS 2025): MAX-M and SUM-M
+//! (`examples/max-m.yaml`, `sum-m.yaml`: 3,000 training tuples, LeNet, Adam 1e-3, batch 64) on
+//! long-tailed pools (`expr` for MAX, `exp` for SUM, ratio ρ), balanced test set, trained with the
+//! semantic loss (SL) over 3 seeds; every trained model is then evaluated as it is and with the
+//! test-time corrections LA and CAROT, towards ALG1's estimated class ratios and towards the gold
+//! ones (an oracle). Per method: digit accuracy, balanced accuracy and many / medium / few-shot
+//! accuracy, mean ± half the range over the seeds. Each evaluation's report is kept beside its
+//! run (`eval-CORRECTION-PRIOR.json`).
+//!
+//! Run: `cargo bench -p skilang --bench imbalance` (defaults: MAX, M = 5, ρ = 15 and 50, 100
+//! epochs, seeds 1, 2, 3; `SKILANG_BENCH_TASKS=max,sum`, `SKILANG_BENCH_M=3`,
+//! `SKILANG_BENCH_RATIOS=5,50`, `SKILANG_BENCH_EPOCHS=20`, `SKILANG_BENCH_SEEDS=1` change them).
+
+mod common;
+
+use common::{data_dir, flag, joined, list, root, set, sweep};
+use serde_json::Value;
+use skilang_lang::spec::BuiltinSource;
+use std::path::Path;
+use std::process::Command;
+
+/// The corrections each trained model is evaluated with, and the ratios they aim at.
+const EVALUATIONS: [(&str, &str); 5] =
+    [("none", "alg1"), ("la", "alg1"), ("carot", "alg1"), ("la", "gold"), ("carot", "gold")];
+
+fn main() {
+    let data = data_dir(BuiltinSource::Mnist);
+    let tasks: Vec<String> = std::env::var("SKILANG_BENCH_TASKS")
+        .map_or(vec!["max".into()], |t| t.split(',').map(|s| s.trim().to_string()).collect());
+    let m = list::<usize>("SKILANG_BENCH_M").and_then(|m| m.first().copied()).unwrap_or(5);
+    let ratios = list::<f64>("SKILANG_BENCH_RATIOS").unwrap_or(vec![15.0, 50.0]);
+    let epochs = list::<usize>("SKILANG_BENCH_EPOCHS").and_then(|e| e.first().copied()).unwrap_or(100);
+    let seeds = list::<u64>("SKILANG_BENCH_SEEDS").unwrap_or(vec![1, 2, 3]);
+    println!(
+        "Learning imbalances: SL (exact inference), LeNet, {epochs} epochs, seeds {}, CPU (burn flex)",
+        joined(&seeds)
+    );
+    println!(
+        "published: LP(ALG1) beats SL and LP(ALG1) + CAROT beats SL + LA by up to 14 points (no tables retrievable)"
+    );
+    for task in &tasks {
+        let spec = format!("examples/{task}-m.yaml");
+        for &ratio in &ratios {
+            let args = [
+                flag("--seeds", joined(&seeds)),
+                flag("--epochs", epochs),
+                set("data.mnist.instances.xs", m),
+                set("data.mnist.imbalance.ratio", ratio),
+            ]
+            .concat();
+            let swept = sweep(&format!("imbalance-{task}-M{m}-rho{ratio}"), &spec, Some(&data), &args);
+            println!("\n{task}-M, M = {m}, ρ = {ratio}, {} (runs and reports: {})", profile(task), swept.dir.display());
+            println!(
+                "{:<16} {:>15} {:>15} {:>15} {:>15} {:>15}",
+                "method", "accuracy", "balanced", "many", "medium", "few"
+            );
+            for (correction, prior) in EVALUATIONS {
+                let reports: Vec<Value> = seeds
+                    .iter()
+                    .map(|seed| {
+                        evaluated(&swept.dir.join(format!("runs/spec/seed-{seed}")), &spec, &data, correction, prior)
+                    })
+                    .collect();
+                let figure = |read: &dyn Fn(&Value) -> Option<f64>| spread(reports.iter().filter_map(read).collect());
+                let method = match correction {
+                    "none" => "SL".to_string(),
+                    c => format!("SL + {} ({prior})", c.to_uppercase()),
+                };
+                println!(
+                    "{method:<16} {:>15} {:>15} {:>15} {:>15} {:>15}",
+                    figure(&|r| r["symbol_accuracy"]["digit"].as_f64()),
+                    figure(&|r| r["balanced_accuracy"]["digit"].as_f64()),
+                    figure(&|r| r["shot_accuracy"]["digit"]["many"].as_f64()),
+                    figure(&|r| r["shot_accuracy"]["digit"]["medium"].as_f64()),
+                    figure(&|r| r["shot_accuracy"]["digit"]["few"].as_f64()),
+                );
+            }
+        }
+    }
+}
+
+fn profile(task: &str) -> &'static str {
+    if task == "max" {
+        "expr (the smallest digits rarest)"
+    } else {
+        "exp (the largest digits rarest)"
+    }
+}
+
+/// The report of the model trained in `run`, evaluated with `correction` towards `prior`'s
+/// ratios: kept in the run's folder, so a second benchmark run reads it instead.
+fn evaluated(run: &Path, spec: &str, data: &Path, correction: &str, prior: &str) -> Value {
+    let kept = run.join(format!("eval-{correction}-{prior}.json"));
+    if !kept.exists() {
+        let out = Command::new(env!("CARGO_BIN_EXE_skilang"))
+            .current_dir(root())
+            .args(["eval", spec, "--correction", correction, "--prior", prior, "--model"])
+            .arg(run.join("model"))
+            .arg("--data-dir")
+            .arg(data)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("the skilang binary runs");
+        if !out.status.success() {
+            eprintln!("{}: evaluation failed ({})", run.display(), out.status);
+            std::process::exit(out.status.code().unwrap_or(2));
+        }
+        std::fs::write(&kept, &out.stdout).expect("the run's folder is writable");
+    }
+    serde_json::from_str(&std::fs::read_to_string(&kept).expect("the evaluation was kept")).expect("a report is JSON")
+}
+
+/// Percentages as `mean ± half-range`.
+fn spread(xs: Vec<f64>) -> String {
+    if xs.is_empty() {
+        return "n/a".into();
+    }
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let (lo, hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+    format!("{:.2} ± {:.2}", 100.0 * mean, 50.0 * (hi - lo))
+}
