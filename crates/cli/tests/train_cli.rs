@@ -490,7 +490,7 @@ fn reasoning_that_is_not_available_is_refused_clearly() {
     let dir = scratch("refused");
     let out = dir.join("run");
     let cases = [
-        ("../../examples/mnist-sum.yaml", "optimization.injection=lp", "injection `lp` is not built yet"),
+        ("../../examples/mnist-sum.yaml", "optimization.injection=lp", "which `topk` gives, not `exact`"),
         ("../../examples/adult-fairness.yaml", "optimization.injection=semantic_loss", "column-wise"),
     ];
     for (spec, set, message) in cases {

@@ -23,7 +23,7 @@ use burn::module::Module;
 use burn::prelude::Device;
 use skilang_data::rng::Rng;
 use skilang_data::{Data, Values};
-use skilang_lang::check::{ConstraintInfo, Engine, Program, Training};
+use skilang_lang::check::{ConstraintInfo, Engine, Program, Reasoning, Training};
 use skilang_lang::source::Span;
 use skilang_lang::spec::{Column, Dataset, Injection, Model, Spec};
 use skilang_logic::rulenet::rule_net;
@@ -221,7 +221,7 @@ impl Run {
     /// Grounds the training examples as training would (nothing for the plans without them), and
     /// how many there are.
     pub fn ground(&self) -> Result<Option<usize>, RunError> {
-        match objective::of(self.program.training, None) {
+        match objective::of(self.program.training, None, None) {
             Some((prepare, _)) => Ok(Some(self.examples(Some(&prepare))?.train.len())),
             None => Ok(None),
         }
@@ -247,7 +247,11 @@ impl Run {
             started: Instant::now(),
             before,
         };
-        let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false));
+        let ratios = match self.program.training {
+            Training::Reasoned { objective: Reasoning::Lp { prior, .. }, .. } => Some(test_time::ratios(self, prior)?),
+            _ => None,
+        };
+        let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false), ratios);
         let Some((prepare, objectives)) = plan else {
             let mut trained = Vec::new();
             for ((t, net), l) in self.tasks.iter().zip(nets).zip(&self.spec.learnables) {

@@ -31,10 +31,7 @@ pub fn correct(
     device: &Device,
 ) -> Result<(Vec<Vec<u32>>, CorrectionReport), RunError> {
     let started = Instant::now();
-    let ratios = match plan.prior {
-        Prior::Gold => gold_ratios(run),
-        Prior::Alg1 => alg1_ratios(run)?,
-    };
+    let ratios = ratios(run, plan.prior)?;
     // A class at ratio 0 would be forbidden outright; a floor keeps it merely unlikely.
     let log_r: Vec<Vec<f64>> = ratios.iter().map(|r| r.iter().map(|x| x.max(1e-12).ln()).collect()).collect();
     let valid = Validation::new(run, plan.validation, nets, device)?;
@@ -86,6 +83,14 @@ pub fn correct(
             seconds: started.elapsed().as_secs_f64(),
         },
     ))
+}
+
+/// Per learnable, the ratios of its classes that `prior` gives.
+pub fn ratios(run: &Run, prior: Prior) -> Result<Vec<Vec<f64>>, RunError> {
+    match prior {
+        Prior::Gold => Ok(gold_ratios(run)),
+        Prior::Alg1 => alg1_ratios(run),
+    }
 }
 
 /// Per learnable, its classes' shares among the training rows' gold labels (an oracle).

@@ -155,6 +155,30 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
+    /// Top-k's proofs (what LP pseudo-labels keep to) are the k most probable models over the
+    /// variables the event reads, most probable first, each satisfying it.
+    #[test]
+    fn top_k_proofs_are_the_most_probable_models((event, logw) in event_and_weights()) {
+        let vars = event.relevant();
+        let score = |z: &[usize]| vars.iter().map(|&v| logw[v][z[v]]).sum::<f64>();
+        // Every model over the relevant variables, once (the others held at 0).
+        let mut all: Vec<f64> = assignments(&event.domains)
+            .filter(|z| (0..z.len()).all(|v| vars.contains(&v) || z[v] == 0) && event.holds(z))
+            .map(|z| score(&z))
+            .collect();
+        all.sort_by(|a, b| b.total_cmp(a));
+        let search = TopK { k: 3, expansions: usize::MAX }.prepare(&event).unwrap();
+        let proofs = search.proofs(&logw).expect("top-k gives proofs");
+        prop_assert_eq!(proofs.len(), all.len().min(3));
+        for (proof, want) in proofs.iter().zip(&all) {
+            let mut z = vec![0; event.domains.len()];
+            proof.iter().for_each(|&(v, x)| z[v] = x);
+            prop_assert!(proof.iter().map(|(v, _)| *v).eq(vars.iter().copied()));
+            prop_assert!(event.holds(&z));
+            prop_assert!((score(&z) - want).abs() < 1e-9, "{} vs {want}", score(&z));
+        }
+    }
+
     /// The first model top-k finds is the most probable one, and with k = 1 it stands for the event.
     #[test]
     fn top_one_is_the_map_assignment((event, logw) in event_and_weights()) {

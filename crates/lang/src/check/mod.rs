@@ -828,8 +828,8 @@ impl<'s> Checker<'s> {
         let o = &self.spec.optimization;
         let injection = o.injection.as_ref().map(|i| i.value);
         if let Some(h) = &o.hard {
-            if injection != Some(Injection::Em) {
-                self.report(Diagnostic::warning(h.span, "`hard` applies to `injection: em` only"));
+            if !matches!(injection, Some(Injection::Em | Injection::Lp)) {
+                self.report(Diagnostic::warning(h.span, "`hard` applies to `injection: em` and `lp` only"));
             }
         }
         if let Some(schedule) = &o.schedule {

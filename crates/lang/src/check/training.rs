@@ -63,6 +63,10 @@ pub enum Reasoning {
     SemanticLoss,
     /// The posterior (or its MAP assignment, `hard`) as fixed targets for `m_steps` steps.
     Em { hard: bool, m_steps: u64 },
+    /// LP pseudo-labels: per batch, the distributions closest to the networks' predictions that
+    /// keep to each example's proofs (the engine's top-k models) and whose class counts stay
+    /// within ε of the batch's share of the `prior` ratios; the integer program when `hard`.
+    Lp { hard: bool, prior: Prior },
 }
 
 /// The inference engine that computes P(φ), posteriors and MAP (`skilang_logic::engine`).
@@ -128,10 +132,19 @@ impl Training {
     /// The plan of a spec's `optimization` section (and, for the default injection, its constraints).
     fn of(spec: &Spec) -> Training {
         let o = &spec.optimization;
-        let engine = o.inference.as_ref().map_or(Engine::Exact, |i| Engine::of(i.value, o));
+        let injection = o.injection_or_default(spec.trains_constraints());
+        // LP keeps to proofs, which the top-k engine gives (`plan` refuses another).
+        let inference = o.inference.as_ref().map(|i| i.value);
+        let inference =
+            inference.unwrap_or(if injection == Injection::Lp { Inference::TopK } else { Inference::Exact });
+        let engine = Engine::of(inference, o);
         let reasoned = |objective| Training::Reasoned { objective, engine };
-        match o.injection_or_default(spec.trains_constraints()) {
+        match injection {
             Injection::SemanticLoss => reasoned(Reasoning::SemanticLoss),
+            Injection::Lp => reasoned(Reasoning::Lp {
+                hard: o.hard.as_ref().is_some_and(|h| h.value),
+                prior: o.prior.as_ref().map_or(Prior::Alg1, |p| p.value),
+            }),
             Injection::Em => reasoned(Reasoning::Em {
                 hard: o.hard.as_ref().is_some_and(|h| h.value),
                 m_steps: o.m_steps.as_ref().map_or(1, |m| m.value),
@@ -157,7 +170,7 @@ impl Training {
             Injection::Embedding => Training::Embedding,
             Injection::Structuring => Training::Structuring,
             // Refused by `plan`, at the injection.
-            Injection::Supervised | Injection::Lp => Training::Supervised,
+            Injection::Supervised => Training::Supervised,
         }
     }
 
@@ -172,6 +185,7 @@ impl Training {
             Training::Supervised => Injection::Supervised,
             Training::Reasoned { objective: Reasoning::SemanticLoss, .. } => Injection::SemanticLoss,
             Training::Reasoned { objective: Reasoning::Em { .. }, .. } => Injection::Em,
+            Training::Reasoned { objective: Reasoning::Lp { .. }, .. } => Injection::Lp,
             Training::Fuzzy { .. } => Injection::Fuzzy,
             Training::Ste { .. } => Injection::Ste,
             Training::Embedding => Injection::Embedding,
@@ -179,17 +193,6 @@ impl Training {
         }
     }
 }
-
-/// The injections this version trains.
-const TRAINED: &[Injection] = &[
-    Injection::Supervised,
-    Injection::SemanticLoss,
-    Injection::Em,
-    Injection::Fuzzy,
-    Injection::Ste,
-    Injection::Embedding,
-    Injection::Structuring,
-];
 
 /// Sets the program's injection and each constraint's `supervises` and `trained`; returns the
 /// problems with the choice. `resolved`: the spec had no error so far (where it had, the datasets
@@ -200,13 +203,6 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     let injection = o.injection_or_default(spec.trains_constraints());
     program.training = Training::of(spec);
     program.injection_written = o.injection.is_some();
-    if let Some(i) = o.injection.as_ref().filter(|i| !TRAINED.contains(&i.value)) {
-        let names: Vec<&str> = TRAINED.iter().map(|t| t.name()).collect();
-        diags.push(
-            Diagnostic::error(i.span, format!("injection `{}` is not built yet", i.value.name()))
-                .with_help(format!("this version trains with {}", names.join(", "))),
-        );
-    }
     // Learning from constraints trains the learnables together: with all of them frozen, nothing.
     let frozen: Vec<Span> =
         spec.learnables.iter().filter(|l| l.frozen).filter_map(|l| l.weights.as_ref().map(|w| w.span)).collect();
@@ -219,9 +215,16 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
             .with_help("leave one learnable unfrozen, or evaluate the weights with `skilang eval`"),
         );
     }
-    let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em);
+    let reasons = matches!(injection, Injection::SemanticLoss | Injection::Em | Injection::Lp);
     match &o.inference {
-        Some(i) if !reasons && injection != Injection::Lp => {
+        Some(i) if injection == Injection::Lp && i.value != Inference::TopK => diags.push(
+            Diagnostic::error(
+                i.span,
+                format!("`lp` keeps to each example's proofs, which `topk` gives, not `{}`", i.value.name()),
+            )
+            .with_help("remove `inference` (lp uses `topk`) and set the proofs per example with `top_k`"),
+        ),
+        Some(i) if !reasons => {
             let default = if o.injection.is_none() { " (the default)" } else { "" };
             diags.push(
                 Diagnostic::warning(
@@ -320,6 +323,7 @@ fn correction_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
         }
         // `correction: none` written beside a prior is a correction switched off, not a mistake.
         None if spec.evaluation.correction.is_some() => {}
+        None if matches!(program.training, Training::Reasoned { objective: Reasoning::Lp { .. }, .. }) => {}
         None => {
             if let Some(p) = &spec.optimization.prior {
                 diags.push(
@@ -327,7 +331,7 @@ fn correction_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
                         p.span,
                         "`prior` is not used: nothing here corrects towards the classes' ratios",
                     )
-                    .with_note("a test-time correction (`evaluation: {correction: la}` or `carot`) uses it"),
+                    .with_note("`injection: lp` and the test-time corrections (`evaluation: {correction: la}` or `carot`) use it"),
                 );
             }
         }

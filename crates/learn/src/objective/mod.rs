@@ -10,6 +10,7 @@
 
 pub mod columns;
 pub mod fuzzy;
+pub mod lp;
 pub mod reasoned;
 pub mod ste;
 
@@ -215,8 +216,13 @@ pub(crate) fn per_constraint(
 }
 
 /// What a training plan that learns from constraints prepares its training examples for, and
-/// the objectives it minimises; `None` for the plans that do not reason over examples.
-pub fn of(training: Training, columns: Option<Columns>) -> Option<(Prepare, Vec<Box<dyn Objective + '_>>)> {
+/// the objectives it minimises; `None` for the plans that do not reason over examples. `ratios`
+/// are the prior's per learnable, which LP holds the classes' counts near (none: counts free).
+pub fn of(
+    training: Training,
+    columns: Option<Columns>,
+    ratios: Option<Vec<Vec<f64>>>,
+) -> Option<(Prepare, Vec<Box<dyn Objective + '_>>)> {
     let mut objectives: Vec<Box<dyn Objective>> = Vec::new();
     let prepare = match training {
         Training::Supervised | Training::Embedding | Training::Structuring => return None,
@@ -224,6 +230,7 @@ pub fn of(training: Training, columns: Option<Columns>) -> Option<(Prepare, Vec<
             objectives.push(match objective {
                 Reasoning::SemanticLoss => Box::new(reasoned::SemanticLoss),
                 Reasoning::Em { hard, m_steps } => Box::new(reasoned::Em { hard, m_steps: m_steps as usize }),
+                Reasoning::Lp { hard, .. } => Box::new(lp::Lp { ratios: ratios.unwrap_or_default(), hard }),
             });
             Prepare::Infer(skilang_logic::engine(engine))
         }

@@ -46,6 +46,13 @@ pub trait Inference: Send + Sync + std::fmt::Debug {
 
     /// How large the prepared form is (decision nodes, satisfying assignments), for reports.
     fn size(&self) -> usize;
+
+    /// The event's most probable proofs, each the values it gives the variables the event
+    /// depends on, as `(variable, value)`; `None` from engines that do not search for proofs,
+    /// and no proof when nothing satisfies the event.
+    fn proofs(&self, _logw: &[Vec<f64>]) -> Option<Vec<Vec<(usize, usize)>>> {
+        None
+    }
 }
 
 /// The engine a training plan names, with its default limits.

@@ -184,4 +184,9 @@ impl Inference for Search {
     fn size(&self) -> usize {
         self.k
     }
+
+    fn proofs(&self, logw: &[Vec<f64>]) -> Option<Vec<Vec<(usize, usize)>>> {
+        let models = self.models(logw, self.k);
+        Some(models.into_iter().map(|(z, _)| self.relevant.iter().map(|&v| (v, z[v])).collect()).collect())
+    }
 }

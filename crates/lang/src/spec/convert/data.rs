@@ -183,8 +183,14 @@ impl Reader<'_> {
         let categorical = targets.iter().filter(|c| matches!(c.ty, ColumnType::Category(_))).count();
         if categorical != 1 {
             self.error(
-                Diagnostic::error(node.span, format!("`imbalance` counts rows per class of the dataset's one categorical target, and it has {categorical}"))
-                    .with_help("declare one target with `values: [...]`; its classes' sizes are what `imbalance` shapes"),
+                Diagnostic::error(
+                    node.span,
+                    format!(
+                        "`imbalance` counts rows per class of the dataset's one categorical target, and it has {}",
+                        if categorical == 0 { "none".to_string() } else { categorical.to_string() }
+                    ),
+                )
+                .with_help("declare one target with `values: [...]`; its classes' sizes are what `imbalance` shapes"),
             );
             return None;
         }

@@ -1,0 +1,129 @@
+//! The imbalance methods on the specs as shipped (`examples/max-m.yaml`, `sum-m.yaml`): the
+//! transition map the engine derives from their constraints is the closed form, and a trained
+//! model's test-time corrections are chosen on weak labels and reported.
+
+use skilang_lang::check::Engine;
+use skilang_lang::overrides::Override;
+use skilang_lang::spec::BuiltinSource;
+use skilang_learn::examples::{Prepare, Prepared};
+use skilang_learn::run::Run;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn data_dir() -> PathBuf {
+    let dir = skilang_data::dir::for_checkout(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+    skilang_data::catalog::ensure(&[BuiltinSource::Mnist], &dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// The example spec `name`, with `sets`, checked and with its data loaded.
+fn run_of(name: &str, sets: &[String]) -> Run {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{name}.yaml"));
+    let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    let outcome = skilang_lang::check_file_with(&path, &overrides).unwrap();
+    assert!(outcome.is_valid(), "{name}: {:?}", outcome.diagnostics);
+    let (spec, program) = (outcome.spec.unwrap(), outcome.program.unwrap());
+    let data = data_dir();
+    let mut load =
+        |d: &skilang_lang::spec::Dataset, seed| skilang_data::load(d, &data, seed).map_err(|e| e.to_string());
+    Run::new(spec, program, &mut load, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_transition_map_the_engine_derives_from_the_specs_is_the_closed_form() {
+    // Arbitrary ratios: T(r) = P(σ(y) = s) for y i.i.d. r.
+    let r: Vec<f64> = (0..10).map(|c| (c + 1) as f64 / 55.0).collect();
+    let cdf = |k: usize| r[..=k].iter().sum::<f64>();
+    let convolution = |m: usize| {
+        let mut t = vec![1.0];
+        for _ in 0..m {
+            let mut next = vec![0.0; t.len() + 9];
+            t.iter().enumerate().for_each(|(i, a)| r.iter().enumerate().for_each(|(j, b)| next[i + j] += a * b));
+            t = next;
+        }
+        t
+    };
+    for (task, m) in [("max-m", 3), ("max-m", 4), ("sum-m", 3)] {
+        let sets = [format!("data.mnist.instances.xs={m}"), "data.mnist.examples=200".into()];
+        let run = run_of(task, &sets);
+        let drawn = run.examples(Some(&Prepare::Infer(skilang_logic::engine(Engine::Exact)))).unwrap();
+        let gold = &run.tasks[0].train.labels;
+        let sums = convolution(m);
+        let logw = vec![r.iter().map(|x| x.ln()).collect::<Vec<f64>>(); m];
+        assert_eq!(drawn.train.len(), 200);
+        for e in &drawn.train {
+            let digits: Vec<usize> = e.rows.iter().map(|&row| gold[row] as usize).collect();
+            let Prepared::Inference(event) = &*e.constraints[0].prepared else { panic!("prepared for inference") };
+            let want = match task {
+                "max-m" => {
+                    let s = *digits.iter().max().unwrap();
+                    cdf(s).powi(m as i32) - if s == 0 { 0.0 } else { cdf(s - 1).powi(m as i32) }
+                }
+                _ => sums[digits.iter().sum::<usize>()],
+            };
+            let got = event.log_prob(&logw).exp();
+            assert!((got - want).abs() < 1e-12, "{task}, M = {m}, digits {digits:?}: {got} vs {want}");
+        }
+    }
+}
+
+fn skilang(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_skilang")).args(args).output().expect("the binary runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().expect("exited normally"), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn corrections_are_chosen_on_weak_labels_towards_the_estimated_or_gold_ratios() {
+    let dir = std::env::temp_dir().join(format!("skilang-test-{}-imbalance", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let data = data_dir();
+    let data = data.to_str().unwrap();
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/max-m.yaml");
+    let out = dir.join("run");
+    let sets = ["data.mnist.imbalance.ratio=15", "data.mnist.examples=1000", "evaluation.correction=la"];
+    let sets: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+    let args =
+        [&["train", spec, "--epochs", "2", "--data-dir", data, "--out", out.to_str().unwrap()][..], &sets].concat();
+    let (code, _, stderr) = skilang(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("long-tailed (expr, ratio 15)"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let shots = &report["shot_accuracy"]["digit"];
+    assert!(["many", "medium", "few"].iter().all(|s| shots[s].is_number()), "{shots}");
+    assert!(report["balanced_accuracy"]["digit"].is_number());
+    // LA's settings start at τ = 0, no correction: what it chooses satisfies at least as many.
+    let la = &report["correction"];
+    assert_eq!((la["correction"].as_str(), la["prior"].as_str()), (Some("la"), Some("alg1")));
+    assert_eq!(la["validation_examples"], 256);
+    assert!(la["validation_satisfied"].as_f64() >= la["uncorrected_validation_satisfied"].as_f64(), "{la}");
+    let model = out.join("model");
+    let eval = |correction: &str, prior: &str| -> serde_json::Value {
+        let args = ["eval", spec, "--model", model.to_str().unwrap(), "--data-dir", data];
+        let (code, stdout, stderr) = skilang(&[&args[..], &["--correction", correction, "--prior", prior]].concat());
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let carot = eval("carot", "gold");
+    let ratios = |r: &serde_json::Value| -> Vec<f64> {
+        r["correction"]["ratios"]["digit"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    let gold = ratios(&carot);
+    assert!((gold.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    // expr at ρ = 15: class 9 is 15 times class 0.
+    assert!((gold[9] / gold[0] - 15.0).abs() < 0.2, "{gold:?}");
+    assert!(carot["correction"]["eta"].is_number());
+    // MAX sees class k's share only through F(k)^M: from 1,000 labels the upper CDF is
+    // estimated within a few points, the rare small digits hardly at all.
+    let estimated = ratios(&report);
+    let cdf = |r: &[f64], k: usize| r[..=k].iter().sum::<f64>();
+    for k in 5..10 {
+        assert!((cdf(&estimated, k) - cdf(&gold, k)).abs() < 0.06, "F({k}): ALG1 {estimated:?} vs gold {gold:?}");
+    }
+    // Without a correction, the evaluation is the training run's own report.
+    let plain = eval("none", "alg1");
+    assert!(plain["correction"].is_null());
+    assert_eq!(plain["symbol_accuracy"], la["uncorrected_symbol_accuracy"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
