@@ -5,14 +5,14 @@
 # writes a table again from the reports alone.
 #
 # Usage: scripts/benchmarks.sh [NAME...]   (names: addition approximate ste poker sudoku visudo warcraft
-# addition-100 train fairness engines; default all but train, fairness and engines: engines is the
+# addition-100 imbalance train fairness engines; default all but train, fairness and engines: engines is the
 # table of every engine on every task, from the others' completed runs, running only what is missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SKILANG_DATA="${SKILANG_DATA:-$(cd ../shared/data 2>/dev/null && pwd || echo data)}"
 bench() { cargo bench --quiet -p skilang --bench "$@"; }
 
-for name in "${@:-addition approximate ste poker sudoku visudo warcraft addition-100}"; do
+for name in "${@:-addition approximate ste poker sudoku visudo warcraft addition-100 imbalance}"; do
     for n in $name; do
         echo "== $n ($(date -u +%H:%M))"
         case "$n" in
@@ -34,6 +34,7 @@ for name in "${@:-addition approximate ste poker sudoku visudo warcraft addition
             train) bench train ;;
             fairness) bench fairness ;;
             engines) bench engines ;;
+            imbalance) bench imbalance ;;
             *) echo "unknown benchmark: $n" >&2; exit 2 ;;
         esac
     done
