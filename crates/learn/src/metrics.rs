@@ -40,8 +40,7 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
             (name.clone(), (total > 0).then(|| confusion[c][c] as f64 / total as f64))
         })
         .collect();
-    let present: Vec<f64> = per_class_accuracy.iter().filter_map(|(_, a): &(String, Option<f64>)| *a).collect();
-    let balanced_accuracy = present.iter().sum::<f64>() / present.len().max(1) as f64;
+    let balanced_accuracy = mean_present(per_class_accuracy.iter().map(|(_, a)| *a)).unwrap_or(0.0);
     let per_class_f1: Vec<(String, Option<f64>)> = classes
         .iter()
         .enumerate()
@@ -52,8 +51,7 @@ pub fn from_predictions(classes: &[String], gold: &[u32], predicted: &[u32]) -> 
             (name.clone(), (gold + predicted > 0).then(|| 2.0 * tp as f64 / (gold + predicted) as f64))
         })
         .collect();
-    let present: Vec<f64> = per_class_f1.iter().filter_map(|(_, f)| *f).collect();
-    let macro_f1 = present.iter().sum::<f64>() / present.len().max(1) as f64;
+    let macro_f1 = mean_present(per_class_f1.iter().map(|(_, f)| *f)).unwrap_or(0.0);
     Metrics {
         accuracy: right as f64 / gold.len().max(1) as f64,
         per_class_accuracy,
@@ -84,15 +82,18 @@ pub fn shots(per_class_accuracy: &[Option<f64>], train_counts: &[usize]) -> Opti
     }
     let mut by_frequency: Vec<usize> = (0..k).collect();
     by_frequency.sort_by_key(|&c| std::cmp::Reverse(train_counts.get(c).copied().unwrap_or(0)));
-    let mean = |classes: &[usize]| {
-        let present: Vec<f64> = classes.iter().filter_map(|&c| per_class_accuracy[c]).collect();
-        (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
-    };
+    let mean = |classes: &[usize]| mean_present(classes.iter().map(|&c| per_class_accuracy[c]));
     Some(Shots {
         many: mean(&by_frequency[..group]),
         medium: mean(&by_frequency[group..k - group]),
         few: mean(&by_frequency[k - group..]),
     })
+}
+
+/// The mean of the figures that are there; `None` when none is.
+fn mean_present(figures: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let present: Vec<f64> = figures.flatten().collect();
+    (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
 }
 
 pub fn evaluate(net: &Net, task: &Task, split: &Split, device: &Device) -> Metrics {

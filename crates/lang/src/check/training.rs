@@ -169,7 +169,6 @@ impl Training {
             }
             Injection::Embedding => Training::Embedding,
             Injection::Structuring => Training::Structuring,
-            // Refused by `plan`, at the injection.
             Injection::Supervised => Training::Supervised,
         }
     }
@@ -287,6 +286,15 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
     }
     if resolved && program.training.learns_from_constraints() {
         diags.extend(example_refusals(spec, program));
+    }
+    if injection == Injection::Lp {
+        // LP keeps every example to one of each constraint's proofs: there is nothing to weigh.
+        for w in spec.constraints.iter().filter_map(|c| c.weight.as_ref()) {
+            diags.push(
+                Diagnostic::warning(w.span, "`weight` is not used by `lp`: every constraint's proofs are kept to")
+                    .with_note("weights share the loss between constraints under the other injections"),
+            );
+        }
     }
     diags.extend(correction_refusals(spec, program));
     program.correction = Corrected::of(spec);
