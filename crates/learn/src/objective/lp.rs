@@ -14,7 +14,7 @@
 //! position; the positions of a tuple are drawn alike, so pooling them asks the same). A batch
 //! row's targets are the sum of its occurrences'.
 
-use super::{Batch, Objective, PerRow, Signal, Stats, Targets};
+use super::{zeros, Batch, Objective, Signal, Stats, Targets};
 use crate::examples::{Example, Prepared, WeakError};
 use good_lp::{
     microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable, WithTimeLimit,
@@ -62,8 +62,7 @@ impl Objective for Lp {
             hard: self.hard,
         };
         let (q, loss, _) = program.solve().map_err(|e| WeakError::Setup(format!("LP pseudo-labels: {e}")))?;
-        let mut targets: PerRow =
-            batch.logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
+        let mut targets = zeros(batch);
         for (&(l, i), q) in occurrences.iter().zip(q) {
             targets[l][i].iter_mut().zip(q).for_each(|(t, q)| *t += q);
         }

@@ -48,6 +48,11 @@ pub struct Signal {
 /// Per learnable, per row of the batch, one number per class.
 pub type PerRow = Vec<Vec<Vec<f64>>>;
 
+/// A zero for every class of every row of the batch: targets to add to.
+pub(crate) fn zeros(batch: &Batch) -> PerRow {
+    batch.logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect()
+}
+
 /// Per-row targets and the loss they stand for.
 pub enum Targets {
     /// A cross-entropy towards these weighted distributions, −Σ t · log p: its gradient on the
@@ -198,7 +203,7 @@ pub(crate) fn per_constraint(
             Some((weighted, stats))
         })
         .collect();
-    let mut targets: PerRow = batch.logp.iter().map(|rows| rows.iter().map(|r| vec![0.0; r.len()]).collect()).collect();
+    let mut targets = zeros(batch);
     let mut stats = Stats::default();
     for part in parts {
         let Some((weighted, s)) = part else {
