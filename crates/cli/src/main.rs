@@ -81,9 +81,10 @@ enum Command {
         /// adjustment), `carot`, or `none` (`--set evaluation.correction=...`).
         #[arg(long, value_name = "la|carot|none")]
         correction: Option<String>,
-        /// Where the classes' ratios come from: `alg1` (estimated from the weak labels) or
-        /// `gold` (`--set optimization.prior=...`).
-        #[arg(long, value_name = "alg1|gold")]
+        /// Where the classes' ratios come from: `alg1` (estimated from the weak labels), `emp`
+        /// (the model's own predictions on the training instances) or `gold` (the training
+        /// labels; `--set optimization.prior=...`).
+        #[arg(long, value_name = "alg1|emp|gold")]
         prior: Option<String>,
         /// Change a value of the spec first.
         #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -127,3 +127,60 @@ fn corrections_are_chosen_on_weak_labels_towards_the_estimated_or_gold_ratios() 
     assert_eq!(plain["symbol_accuracy"], la["uncorrected_symbol_accuracy"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// LP(EMP): the ratios start uniform, move by the moving average each epoch (a step of at most
+/// γ = 0.05 while pre-estimating, 0.01 after), are carried from the pre-estimation into the
+/// training that follows, and each step is towards the shares of the networks' own predictions,
+/// which `eval --prior emp` reads from the trained model.
+#[test]
+fn emp_moves_the_ratios_towards_the_networks_predictions_each_epoch() {
+    let dir = std::env::temp_dir().join(format!("skilang-test-{}-emp", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let data = data_dir();
+    let data = data.to_str().unwrap();
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/max-m.yaml");
+    let out = dir.join("run");
+    let sets = [
+        "data.mnist.imbalance.ratio=15",
+        "data.mnist.examples=600",
+        "optimization.injection=lp",
+        "optimization.prior=emp",
+    ];
+    let sets: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+    let args =
+        [&["train", spec, "--epochs", "3", "--data-dir", data, "--out", out.to_str().unwrap()][..], &sets].concat();
+    let (code, _, stderr) = skilang(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let curve = |name: &str| -> Vec<Vec<f64>> {
+        let epochs = report["curves"][name].as_array().unwrap_or_else(|| panic!("{name}: {report}"));
+        let ratios = epochs.iter().map(|e| e["prior_ratios"][0].as_array().unwrap().iter());
+        ratios.map(|r| r.map(|x| x.as_f64().unwrap()).collect()).collect()
+    };
+    let (pre, main) = (curve("digit (EMP pre-estimation)"), curve("digit"));
+    assert_eq!((pre.len(), main.len()), (3, 3), "the pre-estimation runs as many epochs as training, up to 20");
+    let uniform = vec![0.1; 10];
+    let steps = std::iter::once((&uniform, &pre[0], 0.05))
+        .chain(pre.windows(2).map(|w| (&w[0], &w[1], 0.05)))
+        .chain(std::iter::once((&pre[2], &main[0], 0.01)))
+        .chain(main.windows(2).map(|w| (&w[0], &w[1], 0.01)));
+    for (before, after, gamma) in steps {
+        assert!((after.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{after:?}");
+        // r ← γ·shares + (1 − γ)·r with shares in [0, 1] moves each ratio by at most γ.
+        let moved = before.iter().zip(after).map(|(b, a)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(moved > 0.0 && moved <= gamma + 1e-12, "γ = {gamma}: {before:?} → {after:?}");
+    }
+    // The last step's shares are the kept (last) model's predictions, as `eval --prior emp` counts them.
+    let shares: Vec<f64> = main[2].iter().zip(&main[1]).map(|(a, b)| (a - 0.99 * b) / 0.01).collect();
+    let model = out.join("model");
+    let eval = ["eval", spec, "--model", model.to_str().unwrap(), "--data-dir", data, "--correction", "la"];
+    let (code, stdout, stderr) = skilang(&[&eval[..], &["--prior", "emp"], &sets].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let evaluated: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let counted = evaluated["correction"]["ratios"]["digit"].as_array().unwrap();
+    for (s, c) in shares.iter().zip(counted) {
+        assert!((s - c.as_f64().unwrap()).abs() < 1e-6, "{shares:?} vs {counted:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

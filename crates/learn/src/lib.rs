@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod columnwise;
 pub mod correct;
 pub mod decode;
+pub mod emp;
 pub mod evaluate;
 pub mod examples;
 pub mod input;

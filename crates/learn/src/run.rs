@@ -5,12 +5,14 @@
 use crate::batch::Reader;
 use crate::checkpoint::{Checkpoints, Phase};
 use crate::columnwise::columns;
+use crate::emp::{self, MovingRatios};
 use crate::evaluate::{satisfaction, Satisfaction};
 use crate::examples::{examples, Examples, Prepare, WeakError};
 use crate::input::InputShape;
 use crate::metrics::{from_predictions, predict, shots};
 use crate::model::{expand, Net};
 use crate::objective;
+use crate::objective::lp::Ratios;
 use crate::report::{ConstraintReport, FuzzySettings, Grounding, Report, Source, TrainingFigures};
 use crate::rules::{attach_leaves, embed, leaf_values, RuleLayer};
 use crate::settings::Settings;
@@ -25,7 +27,7 @@ use skilang_data::rng::Rng;
 use skilang_data::{Data, Values};
 use skilang_lang::check::{ConstraintInfo, Engine, Program, Reasoning, Training};
 use skilang_lang::source::Span;
-use skilang_lang::spec::{Column, Dataset, Injection, Model, Spec};
+use skilang_lang::spec::{Column, Dataset, Injection, Model, Prior, Spec};
 use skilang_logic::rulenet::rule_net;
 use skilang_logic::{Formulas, Logic, RuleNet};
 use std::collections::{BTreeMap, HashMap};
@@ -239,20 +241,22 @@ impl Run {
         checkpoints: Option<&mut Checkpoints>,
     ) -> Result<Trained<'_>, RunError> {
         let before = checkpoints.as_ref().map_or(0.0, |c| c.seconds_before());
-        let mut phases = Phases {
-            settings: &self.settings,
-            device,
-            finished: Vec::new(),
-            checkpoints,
-            started: Instant::now(),
-            before,
-        };
-        let ratios = match self.program.training {
-            Training::Reasoned { objective: Reasoning::Lp { prior, .. }, .. } => Some(test_time::ratios(self, prior)?),
+        let s = &self.settings;
+        let mut phases = Phases { device, finished: Vec::new(), checkpoints, started: Instant::now(), before };
+        let prior = match self.program.training {
+            Training::Reasoned { objective: Reasoning::Lp { prior, .. }, .. } => Some(prior),
             _ => None,
         };
-        let plan = objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false), ratios);
-        let Some((prepare, objectives)) = plan else {
+        let classes: Vec<usize> = self.tasks.iter().map(|t| t.classes.len()).collect();
+        let ratios = match prior {
+            Some(Prior::Emp) => Some(Ratios::Moving(MovingRatios::new(emp::uniform(&classes), emp::PRE_GAMMA))),
+            Some(prior) => Some(Ratios::Fixed(test_time::ratios(self, prior, &nets, device)?)),
+            None => None,
+        };
+        let plan_with = |ratios| {
+            objective::of(self.program.training, columns(&self.spec, &self.program, &self.data, false), ratios)
+        };
+        let Some((prepare, objectives)) = plan_with(ratios) else {
             let mut trained = Vec::new();
             for ((t, net), l) in self.tasks.iter().zip(nets).zip(&self.spec.learnables) {
                 // A frozen network keeps the weights it was given.
@@ -261,9 +265,9 @@ impl Run {
                     continue;
                 }
                 let mut rng = Rng::new(self.settings.seed);
-                let learner = Supervised::new(t, &self.settings, &mut rng, device);
+                let learner = Supervised::new(t, s, &mut rng, device);
                 let name = &t.learnable;
-                trained.extend(phases.run(&learner, name, vec![net], rng, &mut |e| progress(name, e))?);
+                trained.extend(phases.run(s, &learner, name, vec![net], rng, &mut |e| progress(name, e))?);
             }
             let kept = phases.finished.iter().map(|p| (p.name.clone(), p.kept)).collect();
             let figures = phases.figures(kept, None);
@@ -284,16 +288,30 @@ impl Run {
         });
         let name = self.tasks.iter().map(|t| t.learnable.as_str()).collect::<Vec<_>>().join("+");
         let readers: Vec<Reader> = self.tasks.iter().map(|t| reader(t, &t.train)).collect();
-        let learner = Constrained {
+        let learner = |objectives| Constrained {
             readers: &readers,
             train: &examples.train,
             valid: &examples.valid,
-            objectives: &objectives,
+            objectives,
             device,
         };
-        let rng = Rng::new(self.settings.seed);
-        let nets = phases.run(&learner, &name, nets, rng, &mut |e| progress(&name, e))?;
-        let phase = &phases.finished[0];
+        let rng = Rng::new(s.seed);
+        let nets = if prior == Some(Prior::Emp) {
+            // EMP pre-estimates the ratios by training from uniform ones with a larger step,
+            // then trains again from the starting networks, the ratios carried over.
+            let pre = Settings { epochs: emp::PRE_EPOCHS.min(s.epochs), ..s.clone() };
+            let pre_name = format!("{name} (EMP pre-estimation)");
+            phases.run(&pre, &learner(&objectives), &pre_name, nets.clone(), rng.clone(), &mut |e| {
+                progress(&pre_name, e)
+            })?;
+            let estimated = phases.finished[0].epochs.last().and_then(|e| e.prior_ratios.clone());
+            let moving = MovingRatios::new(estimated.unwrap_or_else(|| emp::uniform(&classes)), emp::GAMMA);
+            let (_, objectives) = plan_with(Some(Ratios::Moving(moving))).expect("LP learns from constraints");
+            phases.run(s, &learner(&objectives), &name, nets, rng, &mut |e| progress(&name, e))?
+        } else {
+            phases.run(s, &learner(&objectives), &name, nets, rng, &mut |e| progress(&name, e))?
+        };
+        let phase = phases.finished.last().expect("a phase has trained");
         let kept = self.tasks.iter().map(|t| (t.learnable.clone(), phase.kept)).collect();
         let grounding = Grounding {
             train_examples: examples.train.len(),
@@ -427,7 +445,6 @@ impl Run {
 
 /// The phases a run has trained, and where it saves them.
 struct Phases<'r> {
-    settings: &'r Settings,
     device: &'r Device,
     finished: Vec<Phase>,
     checkpoints: Option<&'r mut Checkpoints>,
@@ -441,13 +458,13 @@ impl Phases<'_> {
     /// phase; the networks kept.
     fn run(
         &mut self,
+        s: &Settings,
         learner: &dyn Learner,
         name: &str,
         nets: Vec<Net>,
         rng: Rng,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Net>, RunError> {
-        let s = self.settings;
         let phase = self.finished.len();
         let state = match self.checkpoints.as_deref() {
             Some(c) => match c.finished(phase) {

@@ -31,7 +31,7 @@ pub fn correct(
     device: &Device,
 ) -> Result<(Vec<Vec<u32>>, CorrectionReport), RunError> {
     let started = Instant::now();
-    let ratios = ratios(run, plan.prior)?;
+    let ratios = ratios(run, plan.prior, nets, device)?;
     // A class at ratio 0 would be forbidden outright; a floor keeps it merely unlikely.
     let log_r: Vec<Vec<f64>> = ratios.iter().map(|r| r.iter().map(|x| x.max(1e-12).ln()).collect()).collect();
     let valid = Validation::new(run, plan.validation, nets, device)?;
@@ -85,12 +85,23 @@ pub fn correct(
     ))
 }
 
-/// Per learnable, the ratios of its classes that `prior` gives.
-pub fn ratios(run: &Run, prior: Prior) -> Result<Vec<Vec<f64>>, RunError> {
+/// Per learnable, the ratios of its classes that `prior` gives (EMP's: the shares of `nets`'
+/// predictions on the training examples' instances).
+pub fn ratios(run: &Run, prior: Prior, nets: &[Net], device: &Device) -> Result<Vec<Vec<f64>>, RunError> {
     match prior {
         Prior::Gold => Ok(gold_ratios(run)),
         Prior::Alg1 => alg1_ratios(run),
+        Prior::Emp => {
+            let drawn = run.examples(Some(&Prepare::Crisp))?;
+            let readers: Vec<Reader> = run.tasks.iter().map(train_reader).collect();
+            Ok(crate::emp::shares(nets, &readers, &drawn.train, device))
+        }
     }
+}
+
+/// What a network reads of the training rows, unmoved.
+fn train_reader(t: &crate::task::Task) -> Reader<'_> {
+    Reader { shape: t.input, inputs: &t.train.inputs, classes: t.classes.len(), cells: t.cells, augment: None }
 }
 
 /// Per learnable, its classes' shares among the training rows' gold labels (an oracle).
@@ -147,17 +158,7 @@ impl Validation {
         settings.validation = 0.0;
         let mut drawn = examples(&run.spec, &run.program, &run.data, &settings, Some(&Prepare::Crisp))?.train;
         drawn.truncate(count);
-        let readers: Vec<Reader> = run
-            .tasks
-            .iter()
-            .map(|t| Reader {
-                shape: t.input,
-                inputs: &t.train.inputs,
-                classes: t.classes.len(),
-                cells: t.cells,
-                augment: None,
-            })
-            .collect();
+        let readers: Vec<Reader> = run.tasks.iter().map(train_reader).collect();
         let cells: Vec<usize> = run.tasks.iter().map(|t| t.cells).collect();
         let batch_size = run.settings.batch_size.max(1);
         // Nothing is augmented: the draws are never read.

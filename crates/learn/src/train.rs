@@ -31,6 +31,9 @@ pub struct Epoch {
     /// `inference: bp`: how its message passing ended over the epoch's examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propagation: Option<Propagation>,
+    /// `prior: emp`: per learnable, the class ratios EMP moved to at this epoch's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_ratios: Option<Vec<Vec<f64>>>,
 }
 
 /// Progress reported while training, for a progress bar.
@@ -79,6 +82,15 @@ pub trait Learner {
 
     /// The validation accuracy of `nets`, when the plan holds a validation split out.
     fn validate(&self, nets: &[Net]) -> Option<f64>;
+
+    /// What the learner carries into the next epoch, updated at an epoch's end from `nets` and
+    /// recorded with the epoch: EMP's class ratios.
+    fn end_epoch(&self, _nets: &[Net]) -> Option<Vec<Vec<f64>>> {
+        None
+    }
+
+    /// Back to what an epoch's end recorded, when a run resumes after it.
+    fn resume(&self, _last: &Epoch) {}
 }
 
 /// Everything training has reached at the end of an epoch: what a checkpoint saves, and what a
@@ -132,6 +144,9 @@ pub fn fit(
 ) -> Result<State, TrainError> {
     let items = learner.items();
     let batches = items.div_ceil(s.batch_size);
+    if let Some(last) = state.epochs.last() {
+        learner.resume(last);
+    }
     while !state.done {
         let epoch = state.epochs.len() + 1;
         let start = std::time::Instant::now();
@@ -166,6 +181,7 @@ pub fn fit(
                 .map(|(c, (v, n))| (c.number(), v / n.max(1) as f64))
                 .collect(),
             propagation: (stats.propagation.queries > 0).then_some(stats.propagation),
+            prior_ratios: learner.end_epoch(&state.nets),
         };
         progress(Progress::Epoch(&record));
         state.epochs.push(record);

@@ -9,7 +9,7 @@ use crate::evaluate::{satisfied, task_accuracy};
 use crate::examples::{Example, WeakError};
 use crate::model::Net;
 use crate::objective::{Batch, Objective, Stats, Targets, Total};
-use crate::train::{Learner, Measured};
+use crate::train::{Epoch, Learner, Measured};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use skilang_data::rng::Rng;
@@ -79,6 +79,18 @@ impl Learner for Constrained<'_> {
                 .collect();
         }
         Ok((nets, Measured { stats, correct }))
+    }
+
+    fn end_epoch(&self, nets: &[Net]) -> Option<Vec<Vec<f64>>> {
+        let moving = self.objectives.iter().find_map(|o| o.moving_ratios())?;
+        Some(moving.update(&crate::emp::shares(nets, self.readers, self.train, self.device)))
+    }
+
+    fn resume(&self, last: &Epoch) {
+        let moving = self.objectives.iter().find_map(|o| o.moving_ratios());
+        if let (Some(moving), Some(ratios)) = (moving, &last.prior_ratios) {
+            moving.restore(ratios.clone());
+        }
     }
 
     fn validate(&self, nets: &[Net]) -> Option<f64> {

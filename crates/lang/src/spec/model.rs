@@ -203,8 +203,9 @@ keywords!(Encoding { OneHot => ["onehot", "one_hot", "one_hot_encoding"], Ordina
 
 keywords!(
     /// Where the hidden classes' ratios come from (ALGORITHMS.md §4): the training rows' gold
-    /// labels (an oracle, for reference), or ALG1's estimate from the weak labels alone.
-    Prior { Alg1 => ["alg1"], Gold => ["gold"] }
+    /// labels (an oracle, for reference), ALG1's estimate from the weak labels alone, or EMP's,
+    /// from the networks' own predictions on the training instances.
+    Prior { Alg1 => ["alg1"], Gold => ["gold"], Emp => ["emp"] }
 );
 
 keywords!(

@@ -15,6 +15,7 @@
 //! row's targets are the sum of its occurrences'.
 
 use super::{zeros, Batch, Objective, Signal, Stats, Targets};
+use crate::emp::MovingRatios;
 use crate::examples::{Example, Prepared, WeakError};
 use good_lp::{
     microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable, WithTimeLimit,
@@ -29,10 +30,16 @@ const MAX_COST: f64 = 50.0;
 const INTEGER_SECONDS: f64 = 10.0;
 
 pub struct Lp {
-    /// Per learnable, the ratios its classes' counts are held near.
-    pub ratios: Vec<Vec<f64>>,
+    pub ratios: Ratios,
     /// The integer program instead of its relaxation.
     pub hard: bool,
+}
+
+/// Per learnable, the ratios its classes' counts are held near: fixed (ALG1's, gold), or
+/// EMP's, moved at each epoch's end.
+pub enum Ratios {
+    Fixed(Vec<Vec<f64>>),
+    Moving(MovingRatios),
 }
 
 /// One proof: the (occurrence, class) facts it sets.
@@ -42,6 +49,13 @@ type Proof = Vec<(usize, usize)>;
 type Found = (Vec<(usize, usize)>, Vec<Vec<Proof>>);
 
 impl Objective for Lp {
+    fn moving_ratios(&self) -> Option<&MovingRatios> {
+        match &self.ratios {
+            Ratios::Moving(m) => Some(m),
+            Ratios::Fixed(_) => None,
+        }
+    }
+
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError> {
         let found: Vec<Option<Found>> =
             batch.examples.par_iter().zip(&batch.rows.at).map(|(e, at)| proofs(e, at, batch.logp)).collect();
@@ -54,13 +68,15 @@ impl Objective for Lp {
             proofs.extend(theirs.iter().map(|ps| ps.iter().map(renumber).collect::<Vec<_>>()));
         }
         let impossible = found.iter().filter(|f| f.is_none()).count();
-        let program = Program {
-            logp: batch.logp,
-            occurrences: &occurrences,
-            proofs: &proofs,
-            ratios: &self.ratios,
-            hard: self.hard,
+        let moved;
+        let ratios = match &self.ratios {
+            Ratios::Fixed(r) => r,
+            Ratios::Moving(m) => {
+                moved = m.get();
+                &moved
+            }
         };
+        let program = Program { logp: batch.logp, occurrences: &occurrences, proofs: &proofs, ratios, hard: self.hard };
         let (q, loss, _) = program.solve().map_err(|e| WeakError::Setup(format!("LP pseudo-labels: {e}")))?;
         let mut targets = zeros(batch);
         for (&(l, i), q) in occurrences.iter().zip(q) {

@@ -178,6 +178,11 @@ pub trait Objective: Sync {
         false
     }
 
+    /// The class ratios it holds, when EMP moves them with the networks' predictions.
+    fn moving_ratios(&self) -> Option<&crate::emp::MovingRatios> {
+        None
+    }
+
     fn signal(&self, batch: &Batch) -> Result<Signal, WeakError>;
 }
 
@@ -222,11 +227,11 @@ pub(crate) fn per_constraint(
 
 /// What a training plan that learns from constraints prepares its training examples for, and
 /// the objectives it minimises; `None` for the plans that do not reason over examples. `ratios`
-/// are the prior's per learnable, which LP holds the classes' counts near (none: counts free).
+/// are the prior's per learnable, which LP holds the classes' counts near.
 pub fn of(
     training: Training,
     columns: Option<Columns>,
-    ratios: Option<Vec<Vec<f64>>>,
+    ratios: Option<lp::Ratios>,
 ) -> Option<(Prepare, Vec<Box<dyn Objective + '_>>)> {
     let mut objectives: Vec<Box<dyn Objective>> = Vec::new();
     let prepare = match training {
@@ -235,7 +240,9 @@ pub fn of(
             objectives.push(match objective {
                 Reasoning::SemanticLoss => Box::new(reasoned::SemanticLoss),
                 Reasoning::Em { hard, m_steps } => Box::new(reasoned::Em { hard, m_steps: m_steps as usize }),
-                Reasoning::Lp { hard, .. } => Box::new(lp::Lp { ratios: ratios.unwrap_or_default(), hard }),
+                Reasoning::Lp { hard, .. } => {
+                    Box::new(lp::Lp { ratios: ratios.unwrap_or(lp::Ratios::Fixed(Vec::new())), hard })
+                }
             });
             Prepare::Infer(skilang_logic::engine(engine))
         }
