@@ -184,3 +184,40 @@ fn emp_moves_the_ratios_towards_the_networks_predictions_each_epoch() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// SL + RECORDS: the network's momentum feature mean is trained along and saved with its
+/// weights, so that evaluating the saved model gives the run's (debiased) figures; `check`
+/// refuses RECORDS where no objective reads the networks' distributions.
+#[test]
+fn records_debias_predictions_with_a_feature_mean_saved_in_the_model() {
+    let dir = std::env::temp_dir().join(format!("skilang-test-{}-records", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let data = data_dir();
+    let data = data.to_str().unwrap();
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/max-m.yaml");
+    let out = dir.join("run");
+    let sets = ["data.mnist.imbalance.ratio=50", "data.mnist.examples=1000", "optimization.records=true"];
+    let sets: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+    let args =
+        [&["train", spec, "--epochs", "2", "--data-dir", data, "--out", out.to_str().unwrap()][..], &sets].concat();
+    let (code, _, stderr) = skilang(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let model = out.join("model");
+    let eval = |sets: &[&str]| -> serde_json::Value {
+        let args = ["eval", spec, "--model", model.to_str().unwrap(), "--data-dir", data];
+        let (code, stdout, stderr) = skilang(&[&args[..], sets].concat());
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let again = eval(&sets);
+    for key in ["symbol_accuracy", "balanced_accuracy", "per_class_accuracy", "task_accuracy", "weights_sha256"] {
+        assert_eq!(again[key], report[key], "{key}");
+    }
+    let wrong = ["--set", "optimization.injection=lp", "--set", "optimization.records=true"];
+    let (code, _, stderr) = skilang(&[&["check", spec][..], &wrong].concat());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("`records` debiases the distributions semantic loss and EM reason from"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

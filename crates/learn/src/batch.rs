@@ -81,8 +81,8 @@ impl BatchRows {
     }
 }
 
-/// Each network's logits on its training rows, the images of augmented networks moved by draws
-/// from `draws`.
+/// Each network's logits on its training rows, as predictions read them ([`Net::forward`]),
+/// the images of augmented networks moved by draws from `draws`.
 pub fn forward_all(
     nets: &[Net],
     readers: &[Reader],
@@ -90,16 +90,29 @@ pub fn forward_all(
     device: &Device,
     draws: &mut Rng,
 ) -> Vec<Tensor<2>> {
+    let parts = forward_parts_all(nets, readers, rows, device, draws);
+    nets.iter().zip(parts).map(|(net, (logits, _))| net.debias(logits)).collect()
+}
+
+/// [`forward_all`]'s logits before RECORDS' debiasing, with the features it tracks
+/// ([`Net::forward_parts`]).
+pub fn forward_parts_all(
+    nets: &[Net],
+    readers: &[Reader],
+    rows: &[Vec<usize>],
+    device: &Device,
+    draws: &mut Rng,
+) -> Vec<(Tensor<2>, Option<Tensor<2>>)> {
     nets.iter()
         .zip(readers)
         .zip(rows)
         .map(|((net, r), rows)| {
             if rows.is_empty() {
-                return Tensor::zeros([0, r.classes], device);
+                return (Tensor::zeros([0, r.classes], device), None);
             }
             let values = r.inputs.augmented_rows(rows, r.augment.as_ref().map(|a| (a, &mut *draws)));
             // One row of logits per cell: `cells` per input row.
-            net.forward(input_tensor(r.shape, values, rows.len(), device))
+            net.forward_parts(input_tensor(r.shape, values, rows.len(), device))
         })
         .collect()
 }

@@ -56,7 +56,13 @@ pub struct Net {
     /// then one cell's).
     #[module(skip)]
     cells: usize,
+    /// RECORDS: the momentum mean of the features the last linear layer reads, whose prior
+    /// softmax(W·μ + b) debiases the network's logits; saved with the weights, never trained.
+    feature_mean: Option<Param<Tensor<1>>>,
 }
+
+/// RECORDS' momentum: μ ← m·μ + (1 − m)·mean(features).
+const RECORDS_MOMENTUM: f32 = 0.9;
 
 /// The layers of a named architecture, as if written out.
 pub fn expand(model: &Model) -> Vec<Layer> {
@@ -274,7 +280,7 @@ impl Net {
                 reason: format!("the network ends with {shape:?}, not {wanted}"),
             });
         }
-        Ok(Net { blocks, plan, rules, features, cells }.initialized())
+        Ok(Net { blocks, plan, rules, features, cells, feature_mean: None }.initialized())
     }
 
     /// The network with every parameter drawn now. burn draws a parameter at its first use;
@@ -323,8 +329,50 @@ impl Net {
         Net { blocks: self.blocks.into_iter().map(block).collect(), rules: self.rules.map(rules), ..self }
     }
 
-    /// Class logits for a batch of images `[batch, c, h, w]` or vectors `[batch, n]` (as rank 4).
+    /// The network with RECORDS' feature mean, from zero (`check` lets only networks that end
+    /// in a linear layer have one).
+    pub fn with_records(self, device: &Device) -> Net {
+        let width = self.last_linear().map_or(0, |l| l.weight.dims()[0]);
+        let mean = Param::from_tensor(Tensor::zeros([width], device)).set_require_grad(false);
+        Net { feature_mean: Some(mean), ..self }
+    }
+
+    fn last_linear(&self) -> Option<&Linear> {
+        self.blocks.iter().rev().find_map(|b| match b {
+            Block::Linear(l) => Some(l),
+            _ => None,
+        })
+    }
+
+    /// The network with RECORDS' feature mean moved towards the mean of a batch's `features`.
+    pub fn track(self, features: Tensor<2>) -> Net {
+        let Some(mean) = self.feature_mean else { return self };
+        let batch = features.detach().mean_dim(0).squeeze::<1>();
+        let moved = mean.map(|m| m * RECORDS_MOMENTUM + batch * (1.0 - RECORDS_MOMENTUM));
+        Net { feature_mean: Some(moved.set_require_grad(false)), ..self }
+    }
+
+    /// `logits` less RECORDS' log-prior log softmax(W·μ + b), a constant to the gradients; the
+    /// logits themselves without a feature mean.
+    pub fn debias(&self, logits: Tensor<2>) -> Tensor<2> {
+        let (Some(mean), Some(last)) = (&self.feature_mean, self.last_linear()) else { return logits };
+        let [width] = mean.dims();
+        let prior = last.forward(mean.val().reshape([1, width]));
+        logits - activation::log_softmax(prior, 1).detach()
+    }
+
+    /// Class logits for a batch of images `[batch, c, h, w]` or vectors `[batch, n]` (as rank 4),
+    /// as predictions read them (debiased by RECORDS' prior where the network has one).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
+        let (logits, _) = self.forward_parts(input);
+        self.debias(logits)
+    }
+
+    /// The logits before any debiasing and, for RECORDS, the features the last linear layer read.
+    pub fn forward_parts(&self, input: Tensor<4>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let last =
+            self.blocks.iter().rposition(|b| matches!(b, Block::Linear(_))).filter(|_| self.feature_mean.is_some());
+        let mut features = None;
         let (input, rules) = match &self.rules {
             None => (input, None),
             Some(r) => {
@@ -356,6 +404,11 @@ impl Net {
                     }
                 }
                 Step::Block(b) => match (&self.blocks[b], x4.take(), x2.take()) {
+                    (Block::Linear(l), x4_in, x2_in) if Some(b) == last => {
+                        let x = x2_in.or(x4_in.map(|x| x.flatten(1, 3))).expect("the forward pass holds a value");
+                        features = Some(x.clone());
+                        x2 = Some(l.forward(x));
+                    }
                     (Block::Conv(c), Some(x), _) => x4 = Some(crate::ops::conv2d(c, x)),
                     (Block::MaxPool(p), Some(x), _) => x4 = Some(crate::ops::max_pool2d(p, x)),
                     (Block::AvgPool(p), Some(x), _) => x4 = Some(p.forward(x)),
@@ -386,10 +439,11 @@ impl Net {
             (None, Some(x)) => x.flatten(1, 3),
             (None, None) => unreachable!("the forward pass always holds a value"),
         };
-        match rules {
+        let logits = match rules {
             Some((_, links)) => logits + links,
             None => logits,
-        }
+        };
+        (logits, features)
     }
 }
 
@@ -414,5 +468,53 @@ fn kind(layer: &Layer) -> &'static str {
         Layer::BatchNorm => "batchnorm",
         Layer::Flatten => "flatten",
         Layer::Activation(_) => "activation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+    use burn::tensor::TensorData;
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().iter::<f32>().collect()
+    }
+
+    #[test]
+    fn records_tracks_the_feature_mean_and_debiases_by_the_last_layers_prior() {
+        let device = crate::device(3);
+        let relu = Some(Activation::Relu);
+        let layers = [
+            Layer::Linear { input: None, units: Some(6), activation: relu, dropout: None },
+            Layer::Linear { input: None, units: None, activation: None, dropout: None },
+        ];
+        let net = Net::new("n", &layers, InputShape::Vector(5), 4, 1, &device).unwrap().with_records(&device);
+        let x: Vec<f32> = (0..15).map(|i| (i as f32 * 0.37).sin()).collect();
+        let input = || Tensor::<4>::from_data(TensorData::new(x.clone(), [3, 5, 1, 1]), &device);
+        let (raw, features) = net.forward_parts(input());
+        let features = features.expect("a tracking network gives the last layer's features");
+        assert_eq!(features.dims(), [3, 6]);
+        let batch_mean = values(features.clone().mean_dim(0));
+        let net = net.track(features);
+        let mean = values(net.feature_mean.as_ref().unwrap().val());
+        for (m, b) in mean.iter().zip(&batch_mean) {
+            assert!((m - 0.1 * b).abs() < 1e-6, "μ starts at 0: 0.9·0 + 0.1·mean");
+        }
+        // The prior by hand: softmax(W·μ + b) of the last linear layer.
+        let last = net.last_linear().unwrap();
+        let (w, b) = (values(last.weight.val()), values(last.bias.as_ref().unwrap().val()));
+        let scores: Vec<f32> = (0..4).map(|k| b[k] + (0..6).map(|i| mean[i] * w[i * 4 + k]).sum::<f32>()).collect();
+        let log_z = scores.iter().map(|s| s.exp()).sum::<f32>().ln();
+        let debiased = values(net.forward(input()));
+        for (i, (d, r)) in debiased.iter().zip(values(raw)).enumerate() {
+            assert!((d - (r - (scores[i % 4] - log_z))).abs() < 1e-5, "row {}, class {}", i / 4, i % 4);
+        }
+        // The optimiser trains the weights, never the mean.
+        let loss = net.forward(input()).powf_scalar(2.0).sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let stepped = AdamConfig::new().init().step(0.1, net.clone(), grads);
+        assert_eq!(values(stepped.feature_mean.as_ref().unwrap().val()), mean);
+        assert_ne!(values(stepped.last_linear().unwrap().weight.val()), w);
     }
 }

@@ -173,7 +173,13 @@ impl Run {
                 (None, InputShape::Vector(width)) if self.embedded > 0 => {
                     Net::embedded(&l.name.name, &layers, width, classes, self.embedded, device)
                 }
-                _ => Net::new(&l.name.name, &layers, t.input, classes, t.cells, device),
+                _ => Net::new(&l.name.name, &layers, t.input, classes, t.cells, device).map(|n| {
+                    if self.settings.records {
+                        n.with_records(device)
+                    } else {
+                        n
+                    }
+                }),
             }
             .map_err(|e| match &l.model {
                 Model::Layers(written) if e.layer <= written.len() => {

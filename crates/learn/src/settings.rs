@@ -18,6 +18,8 @@ pub struct Settings {
     pub validation: f64,
     /// Stop after this many epochs without a better validation accuracy.
     pub patience: Option<usize>,
+    /// RECORDS: the networks track their feature means and read their distributions debiased.
+    pub records: bool,
 }
 
 impl Settings {
@@ -35,6 +37,7 @@ impl Settings {
             // Early stopping needs a validation split; 10% unless the spec says otherwise.
             validation: o.validation.as_ref().map_or(if patience.is_some() { 0.1 } else { 0.0 }, |v| v.value),
             patience,
+            records: o.records.as_ref().is_some_and(|r| r.value),
         }
     }
 }

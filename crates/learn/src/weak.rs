@@ -4,7 +4,7 @@
 //! read: inputs go to the networks, and observed values reach training only through grounded
 //! events.
 
-use crate::batch::{forward_all, log_probs, BatchRows, Reader};
+use crate::batch::{forward_parts_all, log_probs, BatchRows, Reader};
 use crate::evaluate::{satisfied, task_accuracy};
 use crate::examples::{Example, WeakError};
 use crate::model::Net;
@@ -47,10 +47,22 @@ impl Learner for Constrained<'_> {
         let mut held: Vec<Targets> = Vec::new();
         for step in 0..steps {
             // Every step of a batch sees the images moved alike, those its targets were held on.
-            let logits = forward_all(&nets, self.readers, &rows.rows, device, &mut draws.clone());
+            let (logits, features): (Vec<_>, Vec<_>) =
+                forward_parts_all(&nets, self.readers, &rows.rows, device, &mut draws.clone()).into_iter().unzip();
             let mut loss = Total::default();
             if step == 0 {
-                let logp = log_probs(&logits);
+                // RECORDS: a tracking network's feature mean moves with the batch, and the
+                // objectives turn its debiased distributions into targets for its own logits.
+                nets = nets
+                    .into_iter()
+                    .zip(features)
+                    .map(|(n, f)| match f {
+                        Some(f) => n.track(f),
+                        None => n,
+                    })
+                    .collect();
+                let debiased: Vec<Tensor<2>> = nets.iter().zip(&logits).map(|(n, l)| n.debias(l.clone())).collect();
+                let logp = log_probs(&debiased);
                 correct = examples.iter().zip(&rows.at).filter(|(e, at)| satisfied(e, at, &logp)).count();
                 let batch = Batch { examples: &examples, rows: &rows, logits: &logits, logp: &logp, device };
                 for objective in self.objectives {

@@ -8,8 +8,8 @@ use crate::diag::Diagnostic;
 use crate::limits::{ENUMERATION_LIMIT, EXACT_GRID_CELLS};
 use crate::source::Span;
 use crate::spec::{
-    Binarize, ConstraintKind, Correction, Estimator, Implication, Inference, Injection, Kernel, Optimization, Prior,
-    Semantics, Spec, TruthLoss,
+    Activation, Binarize, ConstraintKind, Correction, Estimator, Implication, Inference, Injection, Kernel, Layer,
+    Model, Optimization, Prior, Semantics, Spec, TruthLoss,
 };
 
 /// How a run trains: the plan `check` validates and `train` executes, with every default of the
@@ -297,6 +297,7 @@ pub(super) fn plan(spec: &Spec, program: &mut Program, resolved: bool) -> Vec<Di
         }
     }
     diags.extend(correction_refusals(spec, program));
+    diags.extend(records_refusals(spec, program));
     program.correction = Corrected::of(spec);
     diags
 }
@@ -349,6 +350,50 @@ fn correction_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
             Diagnostic::warning(v.span, "`validation` is not used: there is no correction to choose settings for")
                 .with_help("add `correction: la` or `carot`"),
         );
+    }
+    diags
+}
+
+/// RECORDS debiases the distributions the posterior-reading objectives turn into targets, by the
+/// prior the network's last layer gives its momentum feature mean: it needs such an objective,
+/// and networks that end in one linear layer scoring one class per instance.
+fn records_refusals(spec: &Spec, program: &Program) -> Vec<Diagnostic> {
+    let Some(r) = spec.optimization.records.as_ref().filter(|r| r.value) else { return Vec::new() };
+    let mut diags = Vec::new();
+    if !matches!(program.training, Training::Reasoned { objective: Reasoning::SemanticLoss | Reasoning::Em { .. }, .. })
+    {
+        let injection = program.training.injection().name();
+        diags.push(
+            Diagnostic::error(
+                r.span,
+                format!(
+                    "`records` debiases the distributions semantic loss and EM reason from, and `{injection}` has none"
+                ),
+            )
+            .with_help("use `injection: semantic_loss` or `em`, or remove `records`"),
+        );
+    }
+    for (l, info) in spec.learnables.iter().zip(&program.learnables) {
+        let last = match &l.model {
+            Model::Layers(layers) => layers.last().map(|x| (&x.value, x.span)),
+            Model::Architecture { .. } => None,
+        };
+        if let Some((_, span)) =
+            last.filter(|(x, _)| !matches!(x, Layer::Linear { activation: None | Some(Activation::Softmax), .. }))
+        {
+            diags.push(
+                Diagnostic::error(span, format!("`records` reads the prior from the last layer of `{}`, which must be linear with no activation", l.name.name))
+                    .with_note("the prior is softmax(W·μ + b), μ the momentum mean of the features that layer reads"),
+            );
+        } else if info.cells > 1 {
+            diags.push(Diagnostic::error(
+                l.name.span,
+                format!(
+                    "`records` gives one prior per network, and `{}` scores {} cells per instance",
+                    l.name.name, info.cells
+                ),
+            ));
+        }
     }
     diags
 }

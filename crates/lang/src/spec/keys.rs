@@ -210,6 +210,7 @@ pub const OPTIMIZATION_KEYS: &[Key] = &[
     key("bp", Shape::Keys(BP_KEYS)),
     key("schedule", Shape::Either(&[SCHEDULE_KIND, Shape::Keys(SCHEDULE_KEYS)])),
     key("prior", Shape::Keyword(|| spellings(Prior::SPELLINGS))),
+    key("records", Shape::Bool),
 ];
 
 const SCHEDULE_KIND: Shape = Shape::Keyword(|| spellings(ScheduleKind::SPELLINGS));

@@ -459,6 +459,9 @@ pub struct Optimization {
     /// `schedule:`, the learning rate's, where written.
     pub schedule: Option<Spanned<Schedule>>,
     pub prior: Option<Spanned<Prior>>,
+    /// RECORDS (ALGORITHMS.md §4): the objectives read each network's distributions debiased by
+    /// the prior its momentum feature mean gives, and predictions are read so.
+    pub records: Option<Spanned<bool>>,
 }
 
 impl Optimization {

@@ -45,6 +45,7 @@ impl Reader<'_> {
                 "bp" => o.bp = self.bp(v),
                 "schedule" => o.schedule = self.schedule(v),
                 "prior" => o.prior = self.keyword(v, "prior", Prior::SPELLINGS),
+                "records" => o.records = self.boolean(v, "`records`"),
                 "validation" => {
                     o.validation = self.number_in(v, "`validation`", 0.0, 1.0, false);
                     if o.validation.as_ref().is_some_and(|s| s.value >= 1.0) {
