@@ -184,6 +184,7 @@ fn em_with_two_m_steps_differs_from_the_semantic_loss_after_one_batch() {
         seed: 1,
         validation: 0.0,
         patience: None,
+        records: false,
     };
     // One initial network for all three: the device's random state is shared by the tests that
     // run beside this one, so building it three times would not give three equal networks.
