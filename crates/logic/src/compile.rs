@@ -53,8 +53,18 @@ enum State {
     Decided(bool),
     /// A linear atom: the target the unassigned terms must meet.
     Residual(BigInt),
-    /// A table atom: the values of its variables assigned so far, in order.
-    Partial(Vec<u32>),
+    /// A table atom: what is left of its table once its first variables (in compilation
+    /// order) are assigned, interned, so that prefixes that leave the same relation meet (a
+    /// maximum's prefixes leave one relation per maximum so far).
+    Table(u32),
+}
+
+/// A table atom's table laid out in compilation order, and the residuals its prefixes leave.
+struct Table {
+    /// `allowed` with its variables in compilation order (the last varies fastest).
+    allowed: Vec<bool>,
+    /// `len[d]`: the entries of a residual once `d` variables are assigned.
+    len: Vec<usize>,
 }
 
 /// A linear atom seen from one level: what its terms at that level or later can still add up to.
@@ -85,8 +95,11 @@ struct Compiler<'a> {
     reach: Vec<Vec<Reach>>,
     /// Per linear atom, its truth when the target alone decides it.
     start: Vec<Option<bool>>,
-    /// Per table atom, its variables in compilation order (empty for linear atoms).
-    table_order: Vec<Vec<usize>>,
+    /// Per table atom, its table in compilation order (`None` for linear atoms).
+    tables: Vec<Option<Table>>,
+    /// The residuals of [`State::Table`]: (atom, offset into its table, variables assigned).
+    residuals: Vec<(usize, usize, usize)>,
+    interned: HashMap<(usize, usize, Vec<bool>), u32>,
     /// Per variable, the atoms that mention it.
     atoms_of: Vec<Vec<usize>>,
     memo: HashMap<(u32, Vec<State>), Ref>,
@@ -249,22 +262,37 @@ impl Compiler<'_> {
         decided.map_or(State::Residual(k), State::Decided)
     }
 
-    fn initial(&self) -> Vec<State> {
+    fn initial(&mut self) -> Vec<State> {
         (0..self.event.atoms.len())
             .map(|a| match &self.event.atoms[a] {
                 Atom::Sum { .. } => match self.start[a] {
                     Some(decided) => State::Decided(decided),
                     None => self.linear_state(a, 0, BigInt::zero()),
                 },
-                Atom::Table { vars, allowed } if vars.is_empty() => State::Decided(allowed[0]),
-                Atom::Table { .. } => State::Partial(Vec::new()),
+                Atom::Table { .. } => self.residual(a, 0, 0),
                 Atom::Path { .. } => unreachable!("refused by `compile`"),
             })
             .collect()
     }
 
+    /// The state of table atom `atom` whose residual starts at `offset` with `depth` of its
+    /// variables assigned: decided when every entry left agrees.
+    fn residual(&mut self, atom: usize, offset: usize, depth: usize) -> State {
+        let table = self.tables[atom].as_ref().expect("a table atom");
+        let left = &table.allowed[offset..offset + table.len[depth]];
+        if left.iter().all(|&b| b == left[0]) {
+            return State::Decided(left[0]);
+        }
+        let next = self.residuals.len() as u32;
+        let id = *self.interned.entry((atom, depth, left.to_vec())).or_insert(next);
+        if id == next {
+            self.residuals.push((atom, offset, depth));
+        }
+        State::Table(id)
+    }
+
     /// The state of `atom` after its variable at `level` takes `value`.
-    fn step(&self, atom: usize, state: &State, level: usize, value: usize) -> State {
+    fn step(&mut self, atom: usize, state: &State, level: usize, value: usize) -> State {
         match state {
             State::Decided(_) => state.clone(),
             State::Residual(k) => {
@@ -280,17 +308,10 @@ impl Compiler<'_> {
                     Err(decided) => State::Decided(decided),
                 }
             }
-            State::Partial(done) => {
-                let Atom::Table { vars, allowed } = &self.event.atoms[atom] else { unreachable!("a table atom") };
-                let mut done = done.clone();
-                done.push(value as u32);
-                if done.len() < vars.len() {
-                    return State::Partial(done);
-                }
-                // `done` follows the compilation order; the table follows `vars`.
-                let by_level = &self.table_order[atom];
-                let value_of = |v: usize| done[by_level.iter().position(|&w| w == v).unwrap_or(0)] as usize;
-                State::Decided(allowed[self.event.table_index(vars, value_of)])
+            &State::Table(id) => {
+                let (_, offset, depth) = self.residuals[id as usize];
+                let len = self.tables[atom].as_ref().expect("a table atom").len[depth + 1];
+                self.residual(atom, offset + value * len, depth + 1)
             }
         }
     }
@@ -325,7 +346,8 @@ impl Compiler<'_> {
         let mut children = Vec::with_capacity(self.event.domains[var]);
         for value in 0..self.event.domains[var] {
             let mut next = states.clone();
-            for &a in &self.atoms_of[var] {
+            for i in 0..self.atoms_of[var].len() {
+                let a = self.atoms_of[var][i];
                 next[a] = self.step(a, &states[a], level, value);
             }
             children.push(self.visit(level + 1, next)?);
@@ -357,7 +379,7 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
     let mut atoms_of = vec![Vec::new(); n];
     let mut reach = Vec::with_capacity(event.atoms.len());
     let mut start = Vec::with_capacity(event.atoms.len());
-    let mut table_order = Vec::with_capacity(event.atoms.len());
+    let mut tables = Vec::with_capacity(event.atoms.len());
     for (a, atom) in event.atoms.iter().enumerate() {
         for v in atom.vars() {
             atoms_of[v].push(a);
@@ -367,12 +389,27 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
                 let mut levels = reach_per_level(terms, &level_of, n);
                 start.push(anchor(&mut levels, *cmp, rhs));
                 reach.push(levels);
-                table_order.push(Vec::new());
+                tables.push(None);
             }
-            Atom::Table { vars, .. } => {
+            Atom::Table { vars, allowed } => {
                 let mut by_level = vars.clone();
                 by_level.sort_by_key(|v| level_of[*v]);
-                table_order.push(by_level);
+                let mut len = vec![1; vars.len() + 1];
+                for d in (0..vars.len()).rev() {
+                    len[d] = len[d + 1] * event.domains[by_level[d]];
+                }
+                // Entry i of the reordered table: its digits in compilation order give each
+                // variable's value; the original table reads them in `vars` order.
+                let permuted = (0..len[0])
+                    .map(|i| {
+                        let value_of = |v: usize| {
+                            let d = by_level.iter().position(|&w| w == v).expect("a variable of the table");
+                            i / len[d + 1] % event.domains[v]
+                        };
+                        allowed[event.table_index(vars, value_of)]
+                    })
+                    .collect();
+                tables.push(Some(Table { allowed: permuted, len }));
                 start.push(None);
                 reach.push(Vec::new());
             }
@@ -384,7 +421,9 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
         order,
         reach,
         start,
-        table_order,
+        tables,
+        residuals: Vec::new(),
+        interned: HashMap::new(),
         atoms_of,
         memo: HashMap::new(),
         remembered: 0,
@@ -392,7 +431,8 @@ pub fn compile(event: &Event, limit: usize) -> Result<Diagram, TooLarge> {
         edges: Vec::new(),
         limit,
     };
-    let root = c.visit(0, c.initial())?;
+    let initial = c.initial();
+    let root = c.visit(0, initial)?;
     Ok(Diagram { order: c.order, domains: event.domains.clone(), nodes: c.nodes, edges: c.edges, root })
 }
 

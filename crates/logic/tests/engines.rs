@@ -388,6 +388,29 @@ fn addition_compiles_to_size_linear_in_the_digits() {
     assert!(per.last().unwrap() <= &(per[1] * 1.1), "{sizes:?}");
 }
 
+/// `max(z_0, …, z_{m−1}) == s` as one table: its prefixes leave one relation per maximum so far
+/// (below s, or s reached), so the diagram has two nodes per digit, not one per prefix, and its
+/// probability is the closed form F(s)^m − F(s−1)^m.
+#[test]
+fn a_tables_equal_residuals_share_nodes() {
+    for m in 2..=5usize {
+        let s = 6;
+        let allowed = (0..10usize.pow(m as u32))
+            .map(|i| (0..m).map(|k| i / 10usize.pow(k as u32) % 10).max() == Some(s))
+            .collect();
+        let vars: Vec<usize> = (0..m).collect();
+        let event =
+            Event { domains: vec![10; m], atoms: vec![Atom::Table { vars, allowed }], formula: Formula::Atom(0) };
+        let d = compile(&event, NODE_LIMIT).unwrap();
+        assert!(d.size() <= 2 * m, "M = {m}: {} nodes", d.size());
+        let r: Vec<f64> = (1..=10).map(|c| c as f64 / 55.0).collect();
+        let cdf = |k: usize| r[..=k].iter().sum::<f64>();
+        let logw = vec![r.iter().map(|x| x.ln()).collect::<Vec<_>>(); m];
+        let want = cdf(s).powi(m as i32) - cdf(s - 1).powi(m as i32);
+        assert!((d.log_prob(&logw).exp() - want).abs() < 1e-12, "M = {m}");
+    }
+}
+
 #[test]
 fn addition_posterior_is_uniform_over_consistent_digit_pairs() {
     // One digit each, sum 8: nine pairs (0,8) … (8,0), equally likely under uniform priors.

@@ -40,7 +40,7 @@ impl Builder<'_> {
         let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
         let mut bad = false;
         let j = self.combine(&[a, b], span, |xs| {
-            big_op(op, &xs[0], &xs[1]).unwrap_or_else(|| {
+            big_op(op, xs[0], xs[1]).unwrap_or_else(|| {
                 bad = true;
                 BigInt::zero()
             })
@@ -149,23 +149,30 @@ impl Builder<'_> {
         &self,
         parts: &[Joint<BigInt>],
         span: Span,
-        mut f: impl FnMut(&[BigInt]) -> T,
+        mut f: impl FnMut(&[&BigInt]) -> T,
     ) -> Result<Joint<T>, GroundError> {
         let mut vars: Vec<usize> = parts.iter().flat_map(|p| p.vars.iter().copied()).collect();
         vars.sort();
         vars.dedup();
-        let positions: Vec<Vec<usize>> =
-            parts.iter().map(|p| p.vars.iter().map(|v| vars.binary_search(v).unwrap_or(0)).collect()).collect();
-        let mut out = Vec::new();
+        // A part's entry under the union's values z is Σ_k z[k]·strides[k]: a table of five
+        // digits has 100,000 entries, each read without allocating.
+        let strides: Vec<Vec<usize>> = parts
+            .iter()
+            .map(|p| {
+                let (mut strides, mut stride) = (vec![0; vars.len()], 1);
+                for v in p.vars.iter().rev() {
+                    strides[vars.binary_search(v).unwrap_or(0)] = stride;
+                    stride *= self.domain_of(*v).len();
+                }
+                strides
+            })
+            .collect();
+        let (mut out, mut xs) = (Vec::new(), Vec::with_capacity(parts.len()));
         let table = self.tabulate(&vars, span, |z| {
-            let xs: Vec<BigInt> = parts
-                .iter()
-                .zip(&positions)
-                .map(|(p, pos)| {
-                    let i = pos.iter().zip(&p.vars).fold(0, |i, (&k, &v)| i * self.domain_of(v).len() + z[k]);
-                    p.values[i].clone()
-                })
-                .collect();
+            xs.clear();
+            for (p, strides) in parts.iter().zip(&strides) {
+                xs.push(&p.values[z.iter().zip(strides).map(|(a, b)| a * b).sum::<usize>()]);
+            }
             out.push(f(&xs));
             BigInt::zero()
         })?;
@@ -228,7 +235,7 @@ impl Builder<'_> {
             return fail(span, "exact reasoning compares latent values with integers, not reals");
         }
         let (a, b) = (self.joint(l, span)?, self.joint(r, span)?);
-        let j = self.combine(&[a, b], span, |xs| crisp::holds(op, xs[0].cmp(&xs[1])))?;
+        let j = self.combine(&[a, b], span, |xs| crisp::holds(op, xs[0].cmp(xs[1])))?;
         Ok(self.atom(Atom::Table { vars: j.vars, allowed: j.values }))
     }
 

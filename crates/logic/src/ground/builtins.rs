@@ -107,8 +107,8 @@ impl Builder<'_> {
                 let items = if builtin == Builtin::Abs { values } else { crisp::items(builtin, values, span)? };
                 let joints = items.into_iter().map(|i| self.joint(i, span)).collect::<Result<Vec<_>, _>>()?;
                 let combined = self.combine(&joints, span, |xs| match builtin {
-                    Builtin::Max => xs.iter().max().cloned().unwrap_or_default(),
-                    Builtin::Min => xs.iter().min().cloned().unwrap_or_default(),
+                    Builtin::Max => xs.iter().max().map_or_else(BigInt::default, |x| (*x).clone()),
+                    Builtin::Min => xs.iter().min().map_or_else(BigInt::default, |x| (*x).clone()),
                     _ => xs[0].abs(),
                 })?;
                 Value::Latent(Sym::Ints(combined))
