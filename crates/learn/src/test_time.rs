@@ -123,17 +123,24 @@ fn alg1_ratios(run: &Run) -> Result<Vec<Vec<f64>>, RunError> {
     let cells: Vec<usize> = run.tasks.iter().map(|t| t.cells).collect();
     let refs: Vec<&Example> = drawn.train.iter().collect();
     let at = BatchRows::new(&refs, &cells, false).at;
-    // Examples grounded alike share their prepared event: one label each, counted.
-    let mut counted: HashMap<(*const Prepared, Vec<usize>), (&Prepared, f64)> = HashMap::new();
+    // Examples grounded alike share their prepared event: one label each, counted, in the order
+    // first seen (the estimate sums over them: a run is reproducible to the bit).
+    let mut seen: HashMap<(*const Prepared, Vec<usize>), usize> = HashMap::new();
+    let mut counted: Vec<(Vec<usize>, &Prepared, f64)> = Vec::new();
     for (e, at) in drawn.train.iter().zip(&at) {
         for (c, at) in e.constraints.iter().zip(at) {
             let distribution: Vec<usize> = at.iter().map(|&(l, _)| l).collect();
-            counted.entry((std::sync::Arc::as_ptr(&c.prepared), distribution)).or_insert((&c.prepared, 0.0)).1 += 1.0;
+            let next = counted.len();
+            let i = *seen.entry((std::sync::Arc::as_ptr(&c.prepared), distribution.clone())).or_insert(next);
+            if i == next {
+                counted.push((distribution, &c.prepared, 0.0));
+            }
+            counted[i].2 += 1.0;
         }
     }
     let labels: Vec<WeakLabel> = counted
         .into_iter()
-        .filter_map(|((_, distribution), (prepared, count))| match prepared {
+        .filter_map(|(distribution, prepared, count)| match prepared {
             Prepared::Inference(event) => Some(WeakLabel { event: event.as_ref(), distribution, count }),
             _ => None,
         })

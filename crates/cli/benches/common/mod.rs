@@ -47,12 +47,10 @@ impl Swept {
 }
 
 /// `skilang sweep SPEC ARGS... --out DIR` from the workspace (`spec` relative to it), its progress
-/// shown as it goes. DIR is `$SKILANG_BENCH_OUT/NAME`, else `benchmarks/runs/NAME-COMMIT`: a
-/// benchmark run again at the same commit resumes there, and the runs' raw reports (which name
+/// shown as it goes. DIR is [`out_path`]`(NAME)`: a benchmark run again at the same commit resumes there, and the runs' raw reports (which name
 /// the commit, CPU, cores and date) stay beside the table they make. Exits when the sweep fails.
 pub fn sweep(name: &str, spec: &str, data: Option<&Path>, args: &[String]) -> Swept {
-    let base = std::env::var_os("SKILANG_BENCH_OUT").map_or_else(|| root().join("benchmarks/runs"), PathBuf::from);
-    let dir = base.join(format!("{name}-{}", env!("SKILANG_COMMIT")));
+    let dir = out_path(name);
     let mut command = Command::new(env!("CARGO_BIN_EXE_skilang"));
     command.current_dir(root()).arg("sweep").arg(spec).arg("--out").arg(&dir).args(args);
     if let Some(data) = data {
@@ -69,6 +67,13 @@ pub fn sweep(name: &str, spec: &str, data: Option<&Path>, args: &[String]) -> Sw
         summary: serde_json::from_str(&summary).expect("summary.json is JSON"),
         dir,
     }
+}
+
+/// Where a benchmark keeps what it names `name`: `$SKILANG_BENCH_OUT/NAME-COMMIT`, else
+/// `benchmarks/runs/NAME-COMMIT`.
+pub fn out_path(name: &str) -> PathBuf {
+    let base = std::env::var_os("SKILANG_BENCH_OUT").map_or_else(|| root().join("benchmarks/runs"), PathBuf::from);
+    base.join(format!("{name}-{}", env!("SKILANG_COMMIT")))
 }
 
 /// `--set KEY=VALUE` as arguments.

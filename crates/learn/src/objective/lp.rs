@@ -21,6 +21,7 @@ use good_lp::{
     microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable, WithTimeLimit,
 };
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// ε where the paper starts it; a feasible ε is this plus a whole number.
 pub const EPSILON: f64 = 0.99;
@@ -33,6 +34,8 @@ pub struct Lp {
     pub ratios: Ratios,
     /// The integer program instead of its relaxation.
     pub hard: bool,
+    /// Whether the last batch needed more than ε = 0.99.
+    pub widened: AtomicBool,
 }
 
 /// Per learnable, the ratios its classes' counts are held near: fixed (ALG1's, gold), or
@@ -77,7 +80,10 @@ impl Objective for Lp {
             }
         };
         let program = Program { logp: batch.logp, occurrences: &occurrences, proofs: &proofs, ratios, hard: self.hard };
-        let (q, loss, _) = program.solve().map_err(|e| WeakError::Setup(format!("LP pseudo-labels: {e}")))?;
+        let widened = self.widened.load(Ordering::Relaxed);
+        let (q, loss, epsilon) =
+            program.solve(widened).map_err(|e| WeakError::Setup(format!("LP pseudo-labels: {e}")))?;
+        self.widened.store(epsilon > EPSILON + 1e-6, Ordering::Relaxed);
         let mut targets = zeros(batch);
         for (&(l, i), q) in occurrences.iter().zip(q) {
             targets[l][i].iter_mut().zip(q).for_each(|(t, q)| *t += q);
@@ -123,10 +129,15 @@ struct Program<'a> {
 
 impl Program<'_> {
     /// The pseudo-labels per occurrence, their cross-entropy with the predictions, and the ε
-    /// they were held to.
-    fn solve(&self) -> Result<(Vec<Vec<f64>>, f64, f64), ResolutionError> {
+    /// they were held to. With `search_first`, the least feasible ε is found before ε = 0.99 is
+    /// tried: the same answer, one program fewer when 0.99 is infeasible (as it tends to be in
+    /// the batch after one where it was).
+    fn solve(&self, search_first: bool) -> Result<(Vec<Vec<f64>>, f64, f64), ResolutionError> {
         let mut epsilon = EPSILON + 1e-9;
-        let mut searched = false;
+        let mut searched = search_first;
+        if search_first {
+            epsilon = self.least_on_grid()?;
+        }
         loop {
             match self.build(Some(epsilon)) {
                 Ok((q, _)) => {
@@ -137,8 +148,7 @@ impl Program<'_> {
                 // rounding).
                 Err(ResolutionError::Infeasible) if !searched => {
                     searched = true;
-                    let least = self.build(None)?.1;
-                    epsilon = epsilon.max(EPSILON + (least - EPSILON).max(0.0).ceil() + 1e-9);
+                    epsilon = epsilon.max(self.least_on_grid()?);
                 }
                 // The integer program may need more than its relaxation's least ε.
                 Err(ResolutionError::Infeasible) if self.hard && epsilon < self.occurrences.len() as f64 => {
@@ -147,6 +157,13 @@ impl Program<'_> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The least ε any Q meets, rounded up the paper's grid (a hair over it, for the solver's
+    /// rounding).
+    fn least_on_grid(&self) -> Result<f64, ResolutionError> {
+        let least = self.build(None)?.1;
+        Ok(EPSILON + (least - EPSILON).max(0.0).ceil() + 1e-9)
     }
 
     /// Each q's cost −log p, in the order of the occurrences and classes.
@@ -220,7 +237,7 @@ mod tests {
         let ratios = vec![ratios.to_vec()];
         let occurrences = [(0, 0), (0, 1)];
         let (q, loss, _) =
-            Program { logp: &logp, occurrences: &occurrences, proofs, ratios: &ratios, hard }.solve().unwrap();
+            Program { logp: &logp, occurrences: &occurrences, proofs, ratios: &ratios, hard }.solve(false).unwrap();
         (q, loss)
     }
 
@@ -244,10 +261,12 @@ mod tests {
             let occurrences: Vec<(usize, usize)> = (0..6).map(|i| (0, i)).collect();
             let hard = case % 2 == 1;
             let ratios = vec![vec![0.6, 0.3, 0.1]];
-            let (q, _, epsilon) =
-                Program { logp: &logp, occurrences: &occurrences, proofs: &proofs, ratios: &ratios, hard }
-                    .solve()
-                    .unwrap();
+            let program = Program { logp: &logp, occurrences: &occurrences, proofs: &proofs, ratios: &ratios, hard };
+            let (q, loss, epsilon) = program.solve(false).unwrap();
+            // Searching for the least ε first gives the same program.
+            let (_, searched_loss, searched_epsilon) = program.solve(true).unwrap();
+            assert_eq!(searched_epsilon, epsilon, "case {case}");
+            assert!((searched_loss - loss).abs() < 1e-6, "case {case}: {searched_loss} vs {loss}");
             for row in &q {
                 assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-6, "case {case}: {row:?}");
             }
@@ -262,8 +281,9 @@ mod tests {
             // No counts (ε = ∞): the integer program gives each constraint's rows its most
             // probable proof (the posterior mode); the relaxation costs no more than that (its
             // DNF is looser than the proofs' hull) and is that proof when there is one.
-            let (q, loss, _) =
-                Program { logp: &logp, occurrences: &occurrences, proofs: &proofs, ratios: &[], hard }.solve().unwrap();
+            let (q, loss, _) = Program { logp: &logp, occurrences: &occurrences, proofs: &proofs, ratios: &[], hard }
+                .solve(false)
+                .unwrap();
             let score = |p: &Proof| p.iter().map(|&(i, k)| logp[0][i][k]).sum::<f64>();
             let mut mode = 0.0;
             for proofs in &proofs {

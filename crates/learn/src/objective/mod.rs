@@ -240,9 +240,11 @@ pub fn of(
             objectives.push(match objective {
                 Reasoning::SemanticLoss => Box::new(reasoned::SemanticLoss),
                 Reasoning::Em { hard, m_steps } => Box::new(reasoned::Em { hard, m_steps: m_steps as usize }),
-                Reasoning::Lp { hard, .. } => {
-                    Box::new(lp::Lp { ratios: ratios.unwrap_or(lp::Ratios::Fixed(Vec::new())), hard })
-                }
+                Reasoning::Lp { hard, .. } => Box::new(lp::Lp {
+                    ratios: ratios.unwrap_or(lp::Ratios::Fixed(Vec::new())),
+                    hard,
+                    widened: Default::default(),
+                }),
             });
             Prepare::Infer(skilang_logic::engine(engine))
         }
