@@ -221,3 +221,66 @@ fn records_debias_predictions_with_a_feature_mean_saved_in_the_model() {
     assert!(stderr.contains("`records` debiases the distributions semantic loss and EM reason from"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// LP(EMP) killed at its first checkpoint and resumed ends where the uninterrupted run ends: the
+/// same weights and, epoch by epoch, the same losses and ratios (restored from the checkpoint's
+/// last epoch, then carried into the training that follows the pre-estimation).
+#[test]
+fn lp_emp_killed_and_resumed_moves_its_ratios_as_the_uninterrupted_run() {
+    let dir = std::env::temp_dir().join(format!("skilang-test-{}-emp-resume", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = data_dir();
+    let data = data.to_str().unwrap();
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/max-m.yaml");
+    let sets = [
+        "data.mnist.imbalance.ratio=15",
+        "data.mnist.examples=300",
+        "optimization.injection=lp",
+        "optimization.prior=emp",
+    ];
+    let sets: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+    let args = |out: &Path| -> Vec<String> {
+        let head = ["train", spec, "--epochs", "3", "--data-dir", data, "--out", out.to_str().unwrap()];
+        head.iter().chain(&sets).map(|s| s.to_string()).collect()
+    };
+    let whole = dir.join("whole");
+    let (code, _, stderr) = skilang(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skilang"))
+        .args(args(&out))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = dir.join(format!(".killed.partial-{}/checkpoint/state.json", child.id()));
+    while !checkpoint.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its first checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let resumed: Vec<String> = args(&out).into_iter().chain(["--resume".to_string()]).collect();
+    let (code, _, stderr) = skilang(&resumed.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{stderr}");
+    let read = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (read(&whole), read(&out));
+    assert_eq!(a["weights_sha256"], b["weights_sha256"]);
+    for phase in ["digit (EMP pre-estimation)", "digit"] {
+        let epochs = |r: &serde_json::Value| -> Vec<(f64, serde_json::Value)> {
+            let curve = r["curves"][phase].as_array().unwrap_or_else(|| panic!("{phase}: {r}"));
+            curve.iter().map(|e| (e["loss"].as_f64().unwrap(), e["prior_ratios"].clone())).collect()
+        };
+        let (whole, resumed) = (epochs(&a), epochs(&b));
+        assert_eq!(whole.len(), resumed.len(), "{phase}");
+        for ((l, r), (l2, r2)) in whole.iter().zip(&resumed) {
+            assert_eq!(r, r2, "{phase}");
+            // A resumed run's first batch tries ε = 0.99 before searching (the run it continues
+            // had learnt to search first): the same program, its cost equal to the last bits.
+            assert!((l - l2).abs() <= 1e-12 * l.abs(), "{phase}: {l} vs {l2}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
