@@ -30,7 +30,8 @@ pub struct Batch<'a> {
     pub rows: &'a BatchRows,
     /// Per learnable, its logits on `rows.rows[learnable]`, in the autodiff graph.
     pub logits: &'a [Tensor<2>],
-    /// The same as log-probabilities, as plain numbers.
+    /// The same as log-probabilities, as plain numbers: what targets are made of (debiased by
+    /// RECORDS' prior where a network tracks one, while `logits` stay the network's own).
     pub logp: &'a [Vec<Vec<f64>>],
     pub device: &'a Device,
 }
